@@ -1,0 +1,5 @@
+/* placeholder until the node core lands */
+int main(void)
+{
+    return 1;
+}

@@ -1,0 +1,31 @@
+/* File helpers. Every write that matters goes through nu_fs_write_atomic:
+ * temp file in the same directory, write, fsync, rename, fsync directory. */
+#ifndef NU_FS_H
+#define NU_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "error.h"
+
+NU_WUR int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                              char *errbuf);
+/* Reads a whole file into *out (NUL-terminated, caller frees). Fails with
+ * NU_ETOOBIG when the file is larger than max bytes, NU_ENOENT if missing. */
+NU_WUR int nu_fs_read_file(const char *path, size_t max, char **out, size_t *outlen, char *errbuf);
+/* mkdir -p with mode for created directories. */
+NU_WUR int nu_fs_mkdir_p(const char *path, mode_t mode, char *errbuf);
+bool nu_fs_exists(const char *path);
+bool nu_fs_is_dir(const char *path);
+/* Joins a and b with one '/', into out. NU_ETOOBIG when it does not fit. */
+NU_WUR int nu_fs_join(char *out, size_t outsz, const char *a, const char *b);
+/* fsync of a directory (after creating or renaming entries in it). */
+NU_WUR int nu_fs_fsync_dir(const char *dir, char *errbuf);
+/* Decompresses an xz stream (NEAR ships genesis.json.xz). *out is
+ * NUL-terminated, caller frees; NU_ETOOBIG past max bytes of output. */
+NU_WUR int nu_xz_decompress(const void *in, size_t inlen, size_t max, char **out, size_t *outlen,
+                            char *errbuf);
+/* True if data starts with the xz magic bytes FD 37 7A 58 5A 00. */
+bool nu_xz_is_xz(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,48 @@
+/* HTTP client over libcurl: small GET/POST into memory and resumable
+ * downloads to a file. Blocking; call from worker threads or CLI code,
+ * never from an event-loop callback. */
+#ifndef NU_HTTPC_H
+#define NU_HTTPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "buf.h"
+#include "error.h"
+
+/* Progress callback: return non-zero to abort the transfer. */
+typedef int (*nu_httpc_progress_fn)(void *ud, uint64_t done, uint64_t total);
+
+struct nu_httpc_opts {
+    long connect_timeout_ms; /* default 10000 */
+    long timeout_ms;         /* whole transfer; 0 = none. default 0 */
+    long low_speed_bytes;    /* abort when below this rate ... */
+    long low_speed_secs;     /* ... for this long (default 1 byte/s for 60 s) */
+    uint64_t max_bytes;      /* NU_ETOOBIG beyond; default 64 MiB for memory GETs */
+    bool resume;             /* download: continue a partial file with Range */
+    nu_httpc_progress_fn progress;
+    void *progress_ud;
+    const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
+};
+
+void nu_httpc_opts_init(struct nu_httpc_opts *o);
+
+/* One-time global init/cleanup (curl_global_init). */
+NU_WUR int nu_httpc_global_init(void);
+void nu_httpc_global_cleanup(void);
+
+/* GET url into body (appended). *status gets the HTTP status; a non-2xx
+ * status is returned as NU_EHTTP with the status in errbuf. */
+NU_WUR int nu_http_get(const char *url, const struct nu_httpc_opts *o, struct nu_buf *body,
+                       long *status, char *errbuf);
+/* POST body with content_type; reply into resp. */
+NU_WUR int nu_http_post(const char *url, const struct nu_httpc_opts *o, const char *content_type,
+                        const void *data, size_t len, struct nu_buf *resp, long *status,
+                        char *errbuf);
+/* Downloads url to dest. Data goes to dest + ".part"; with o->resume an
+ * existing .part is continued with a Range request (a server that ignores
+ * Range restarts from zero). On success .part is fsynced and renamed to
+ * dest. NU_EHTTP for non-2xx. */
+NU_WUR int nu_http_download(const char *url, const char *dest, const struct nu_httpc_opts *o,
+                            char *errbuf);
+
+#endif

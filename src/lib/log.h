@@ -1,0 +1,39 @@
+/* Logging: one logfmt line per event on stderr:
+ *   ts=2026-11-28T23:10:07.123Z level=info msg="node started" home=/x pid=42
+ * Levels are checked before arguments are formatted. Values containing
+ * spaces, quotes, '=' or control characters are quoted and escaped. */
+#ifndef NU_LOG_H
+#define NU_LOG_H
+
+#include <stdbool.h>
+
+enum nu_log_level { NU_LOG_DEBUG = 0, NU_LOG_INFO, NU_LOG_WARN, NU_LOG_ERROR, NU_LOG_OFF };
+
+void nu_log_set_level(enum nu_log_level level);
+enum nu_log_level nu_log_get_level(void);
+/* "debug", "info", "warn", "error", "off" -> 0; otherwise NU_EINVAL. */
+int nu_log_parse_level(const char *s, enum nu_log_level *out);
+static inline bool nu_log_enabled(enum nu_log_level level)
+{
+    extern enum nu_log_level nu_log_level_current;
+    return level >= nu_log_level_current;
+}
+
+/* Writes one line. Variadic arguments are key/value string pairs ending
+ * with NULL: nu_log_emit(NU_LOG_INFO, "started", "addr", addr, NULL). */
+void nu_log_emit(enum nu_log_level level, const char *msg, ...) __attribute__((sentinel));
+
+/* Escapes a logfmt value into out (quoted when needed); truncates to outsz. */
+void nu_log_format_value(char *out, unsigned long outsz, const char *value);
+
+#define nu_log(level, ...)                                                                         \
+    do {                                                                                           \
+        if (nu_log_enabled(level))                                                                 \
+            nu_log_emit(level, __VA_ARGS__, NULL);                                                 \
+    } while (0)
+#define nu_debug(...) nu_log(NU_LOG_DEBUG, __VA_ARGS__)
+#define nu_info(...) nu_log(NU_LOG_INFO, __VA_ARGS__)
+#define nu_warn(...) nu_log(NU_LOG_WARN, __VA_ARGS__)
+#define nu_error(...) nu_log(NU_LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,49 @@
+/* Prometheus text exposition format (version 0.0.4): counters, gauges and
+ * histograms with labels. Thread-safe (one mutex per metric). The number of
+ * label combinations per metric is capped by max_series (named limit); past
+ * it, updates for new combinations are dropped and counted in the registry's
+ * dropped counter. */
+#ifndef NU_METRICS_H
+#define NU_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "error.h"
+
+#define NU_METRICS_MAX_LABELS 4
+#define NU_METRICS_DEFAULT_MAX_SERIES 1000
+
+struct nu_metrics;
+struct nu_metric;
+
+enum nu_metric_type { NU_METRIC_COUNTER, NU_METRIC_GAUGE, NU_METRIC_HISTOGRAM };
+
+struct nu_metrics *nu_metrics_new(void);
+void nu_metrics_free(struct nu_metrics *r); /* accepts NULL; frees all metrics */
+
+/* Registers a metric. label_names is NULL-terminated (NULL: no labels).
+ * buckets (histograms only) are upper bounds in increasing order, +Inf is
+ * implicit. Names are checked against [a-zA-Z_:][a-zA-Z0-9_:]*. The metric
+ * is owned by the registry. */
+NU_WUR int nu_metric_new(struct nu_metrics *r, enum nu_metric_type type, const char *name,
+                         const char *help, const char *const *label_names, const double *buckets,
+                         size_t nbuckets, struct nu_metric **out, char *errbuf);
+void nu_metric_set_max_series(struct nu_metric *m, size_t max);
+
+/* label_values has as many entries as label_names (NULL when no labels). */
+void nu_metric_add(struct nu_metric *m, const char *const *label_values, double v); /* counter/gauge */
+void nu_metric_set(struct nu_metric *m, const char *const *label_values, double v); /* gauge */
+void nu_metric_observe(struct nu_metric *m, const char *const *label_values, double v); /* histogram */
+/* Current value of a counter/gauge series (0 when absent); for tests. */
+double nu_metric_value(struct nu_metric *m, const char *const *label_values);
+
+/* Appends the whole registry in registration order: # HELP, # TYPE, then
+ * series in first-seen order; histograms as _bucket{le=..}, _sum, _count.
+ * Label values are escaped (\\, \", \n). */
+NU_WUR int nu_metrics_render(struct nu_metrics *r, struct nu_buf *out);
+
+/* Exponential buckets: start, start*factor, ... (count values) into out. */
+void nu_metrics_exp_buckets(double start, double factor, size_t count, double *out);
+
+#endif

@@ -1,0 +1,68 @@
+/* Error codes and messages (see error.h). */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *nu_strerror(int err)
+{
+    switch (err) {
+    case NU_OK:
+        return "success";
+    case NU_EINVAL:
+        return "invalid argument";
+    case NU_ENOMEM:
+        return "out of memory";
+    case NU_EIO:
+        return "input/output error";
+    case NU_ENOENT:
+        return "not found";
+    case NU_EEXIST:
+        return "already exists";
+    case NU_ETOOBIG:
+        return "too big";
+    case NU_ETIMEDOUT:
+        return "timed out";
+    case NU_EPARSE:
+        return "parse error";
+    case NU_ENET:
+        return "network error";
+    case NU_EHTTP:
+        return "unexpected HTTP status";
+    case NU_ECRYPTO:
+        return "key or signature error";
+    case NU_ESTATE:
+        return "invalid state";
+    case NU_ECHILD:
+        return "child process failed";
+    case NU_EPERM:
+        return "permission denied";
+    case NU_EVERIFY:
+        return "verification failed";
+    default:
+        return "unknown error";
+    }
+}
+
+int nu_err_set(char *errbuf, int err, const char *fmt, ...)
+{
+    if (errbuf == NULL)
+        return err;
+    va_list ap;
+    va_start(ap, fmt);
+    /* Truncation is acceptable: a cut-off message beats a failed report. */
+    int n = vsnprintf(errbuf, NU_ERRMSG_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        errbuf[0] = '\0';
+    return err;
+}
+
+void nu_bug(const char *file, int line, const char *what)
+{
+    /* stdio may be in any state when an invariant breaks; keep it simple. */
+    fprintf(stderr, "BUG: %s:%d: %s\n", file, line, what);
+    fflush(stderr);
+    abort();
+}

@@ -7,6 +7,9 @@
 
 #include <stdbool.h>
 
+#define NU_LOG_LINE_MAX 8192  /* longer lines are truncated */
+#define NU_LOG_VALUE_MAX 4096 /* longer values are truncated (still quoted) */
+
 enum nu_log_level { NU_LOG_DEBUG = 0, NU_LOG_INFO, NU_LOG_WARN, NU_LOG_ERROR, NU_LOG_OFF };
 
 void nu_log_set_level(enum nu_log_level level);
@@ -19,8 +22,13 @@ static inline bool nu_log_enabled(enum nu_log_level level)
     return level >= nu_log_level_current;
 }
 
+/* Sends log lines to fd instead of stderr (2); for tests and log files.
+ * The fd stays owned by the caller. */
+void nu_log_set_fd(int fd);
+
 /* Writes one line. Variadic arguments are key/value string pairs ending
- * with NULL: nu_log_emit(NU_LOG_INFO, "started", "addr", addr, NULL). */
+ * with NULL: nu_log_emit(NU_LOG_INFO, "started", "addr", addr, NULL).
+ * A NULL value is written as "" and ends the list. */
 void nu_log_emit(enum nu_log_level level, const char *msg, ...) __attribute__((sentinel));
 
 /* Escapes a logfmt value into out (quoted when needed); truncates to outsz. */

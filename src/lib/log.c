@@ -1,0 +1,182 @@
+/* logfmt logger (see log.h). The only place in src/lib that prints. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+
+enum nu_log_level nu_log_level_current = NU_LOG_INFO;
+static int log_fd = 2;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+
+void nu_log_set_level(enum nu_log_level level)
+{
+    nu_log_level_current = level;
+}
+
+enum nu_log_level nu_log_get_level(void)
+{
+    return nu_log_level_current;
+}
+
+void nu_log_set_fd(int fd)
+{
+    log_fd = fd;
+}
+
+int nu_log_parse_level(const char *s, enum nu_log_level *out)
+{
+    for (int i = NU_LOG_DEBUG; i <= NU_LOG_OFF; i++) {
+        if (s != NULL && strcmp(s, level_names[i]) == 0) {
+            *out = (enum nu_log_level)i;
+            return 0;
+        }
+    }
+    return NU_EINVAL;
+}
+
+static int needs_quotes(const char *v)
+{
+    if (*v == '\0')
+        return 1;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p <= ' ' || *p == '"' || *p == '=' || *p == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+/* Escape sequence for c inside a quoted value, written to esc (>= 7 bytes). */
+static size_t escape_char(unsigned char c, char *esc)
+{
+    switch (c) {
+    case '"':
+        return (size_t)snprintf(esc, 7, "\\\"");
+    case '\\':
+        return (size_t)snprintf(esc, 7, "\\\\");
+    case '\n':
+        return (size_t)snprintf(esc, 7, "\\n");
+    case '\r':
+        return (size_t)snprintf(esc, 7, "\\r");
+    case '\t':
+        return (size_t)snprintf(esc, 7, "\\t");
+    default:
+        if (c < 0x20 || c == 0x7f)
+            return (size_t)snprintf(esc, 7, "\\u%04x", c);
+        esc[0] = (char)c;
+        esc[1] = '\0';
+        return 1;
+    }
+}
+
+void nu_log_format_value(char *out, unsigned long outsz, const char *value)
+{
+    if (outsz == 0)
+        return;
+    if (value == NULL)
+        value = "";
+    if (!needs_quotes(value)) {
+        snprintf(out, outsz, "%s", value);
+        return;
+    }
+    if (outsz < 3) {
+        out[0] = '\0';
+        return;
+    }
+    /* Reserve room for the closing quote and NUL so a truncated value still
+     * parses; never split an escape sequence. */
+    size_t n = 0, room = outsz - 2;
+    out[n++] = '"';
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        char esc[8];
+        size_t k = escape_char(*p, esc);
+        if (n + k > room)
+            break;
+        memcpy(out + n, esc, k);
+        n += k;
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
+/* Appends s to line at *pos, truncating at the end of the line buffer. */
+static void put(char *line, size_t size, size_t *pos, const char *s)
+{
+    size_t len = strlen(s);
+    if (*pos >= size)
+        return;
+    if (len > size - *pos)
+        len = size - *pos;
+    memcpy(line + *pos, s, len);
+    *pos += len;
+}
+
+static void put_timestamp(char *line, size_t size, size_t *pos)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[32], full[64];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(full, sizeof(full), "ts=%s.%03ldZ", when, ts.tv_nsec / 1000000L);
+    put(line, size, pos, full);
+}
+
+static void put_pair(char *line, size_t size, size_t *pos, const char *key, const char *value)
+{
+    char v[NU_LOG_VALUE_MAX];
+    nu_log_format_value(v, sizeof(v), value);
+    put(line, size, pos, " ");
+    put(line, size, pos, key);
+    put(line, size, pos, "=");
+    put(line, size, pos, v);
+}
+
+static void write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere to report a failing log sink */
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+void nu_log_emit(enum nu_log_level level, const char *msg, ...)
+{
+    if (!nu_log_enabled(level) || level >= NU_LOG_OFF)
+        return;
+    /* One buffer and one write(2) so concurrent lines never interleave. */
+    char line[NU_LOG_LINE_MAX];
+    size_t size = sizeof(line) - 1, pos = 0;
+    int saved_errno = errno;
+    put_timestamp(line, size, &pos);
+    put(line, size, &pos, " level=");
+    put(line, size, &pos, level_names[level]);
+    put_pair(line, size, &pos, "msg", msg);
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        const char *key = va_arg(ap, const char *);
+        if (key == NULL)
+            break;
+        const char *value = va_arg(ap, const char *);
+        put_pair(line, size, &pos, key, value);
+        if (value == NULL)
+            break; /* an odd argument count ends here instead of reading past */
+    }
+    va_end(ap);
+    line[pos++] = '\n';
+    write_all(log_fd, line, pos);
+    errno = saved_errno;
+}

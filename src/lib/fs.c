@@ -1,0 +1,226 @@
+/* File helpers (see fs.h). Atomic replace: temp file in the same directory,
+ * write, fchmod, fsync, rename, fsync the directory — so a crash leaves
+ * either the old file or the new one, never a torn mix. */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+#define TMP_SUFFIX ".tmp.XXXXXX"
+
+static int errno_code(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return NU_ENOENT;
+    case EEXIST:
+        return NU_EEXIST;
+    case EACCES:
+    case EPERM:
+        return NU_EPERM;
+    case ENOMEM:
+        return NU_ENOMEM;
+    default:
+        return NU_EIO;
+    }
+}
+
+/* Directory part of path into out ("." when there is none). */
+static int dir_of(const char *path, char *out, size_t outsz)
+{
+    const char *slash = strrchr(path, '/');
+    int n;
+    if (slash == NULL)
+        n = snprintf(out, outsz, ".");
+    else if (slash == path)
+        n = snprintf(out, outsz, "/");
+    else
+        n = snprintf(out, outsz, "%.*s", (int)(slash - path), path);
+    return n < 0 || (size_t)n >= outsz ? NU_ETOOBIG : 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Fills the temp file and makes it durable; errno is kept on failure. */
+static int fill_tmp(int fd, const void *data, size_t len, mode_t mode, const char **what)
+{
+    *what = "write";
+    if (write_all(fd, data, len) < 0)
+        return -1;
+    *what = "chmod";
+    if (fchmod(fd, mode) < 0)
+        return -1;
+    *what = "fsync";
+    return fsync(fd);
+}
+
+int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *errbuf)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    int n = snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path);
+    if (n < 0 || (size_t)n >= sizeof(tmp) || dir_of(path, dir, sizeof(dir)) < 0)
+        return nu_err_set(errbuf, NU_EINVAL, "%s: path too long", path);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return nu_err_set(errbuf, errno_code(errno), "create temp file for %s: %s", path,
+                          strerror(errno));
+    const char *what = "write";
+    int rc = fill_tmp(fd, data, len, mode, &what);
+    int saved = errno;
+    if (close(fd) < 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+        what = "close";
+    }
+    if (rc == 0 && rename(tmp, path) < 0) {
+        rc = -1;
+        saved = errno;
+        what = "rename";
+    }
+    if (rc < 0) {
+        unlink(tmp);
+        return nu_err_set(errbuf, errno_code(saved), "%s %s: %s", what, path, strerror(saved));
+    }
+    return nu_fs_fsync_dir(dir, errbuf);
+}
+
+int nu_fs_fsync_dir(const char *dir, char *errbuf)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return nu_err_set(errbuf, errno_code(errno), "open %s: %s", dir, strerror(errno));
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    /* Some filesystems cannot fsync directories; that is not our failure. */
+    if (rc < 0 && saved != EINVAL && saved != EROFS)
+        return nu_err_set(errbuf, NU_EIO, "fsync %s: %s", dir, strerror(saved));
+    return 0;
+}
+
+static int read_fd(int fd, const char *path, size_t max, struct nu_buf *b, char *errbuf)
+{
+    char chunk[16384];
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return nu_err_set(errbuf, NU_EIO, "read %s: %s", path, strerror(errno));
+        if (r == 0)
+            return 0;
+        int rc = nu_buf_append(b, chunk, (size_t)r);
+        if (rc == NU_ETOOBIG)
+            return nu_err_set(errbuf, rc, "%s: larger than %zu bytes", path, max);
+        if (rc < 0)
+            return nu_err_set(errbuf, rc, "read %s: %s", path, nu_strerror(rc));
+    }
+}
+
+int nu_fs_read_file(const char *path, size_t max, char **out, size_t *outlen, char *errbuf)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return nu_err_set(errbuf, errno_code(errno), "open %s: %s", path, strerror(errno));
+    struct nu_buf b;
+    nu_buf_init(&b, max);
+    int rc = read_fd(fd, path, max, &b, errbuf);
+    close(fd);
+    if (rc < 0) {
+        nu_buf_release(&b);
+        return rc;
+    }
+    size_t len = b.len;
+    *out = nu_buf_take(&b);
+    if (*out == NULL)
+        return nu_err_set(errbuf, NU_ENOMEM, "read %s: out of memory", path);
+    if (outlen != NULL)
+        *outlen = len;
+    return 0;
+}
+
+static int mkdir_one(const char *path, mode_t mode, char *errbuf)
+{
+    if (mkdir(path, mode) == 0)
+        return 0;
+    int saved = errno;
+    if (saved == EEXIST && nu_fs_is_dir(path))
+        return 0;
+    if (saved == EEXIST)
+        saved = ENOTDIR;
+    return nu_err_set(errbuf, errno_code(saved), "mkdir %s: %s", path, strerror(saved));
+}
+
+int nu_fs_mkdir_p(const char *path, mode_t mode, char *errbuf)
+{
+    char p[PATH_MAX];
+    int n = snprintf(p, sizeof(p), "%s", path);
+    if (n <= 0 || (size_t)n >= sizeof(p))
+        return nu_err_set(errbuf, NU_EINVAL, "mkdir '%s': bad path length", path);
+    /* Create each prefix ending before a '/', then the whole path. */
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/' || s[-1] == '/')
+            continue;
+        *s = '\0';
+        int rc = mkdir_one(p, mode, errbuf);
+        *s = '/';
+        if (rc < 0)
+            return rc;
+    }
+    return mkdir_one(p, mode, errbuf);
+}
+
+bool nu_fs_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool nu_fs_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int nu_fs_join(char *out, size_t outsz, const char *a, const char *b)
+{
+    size_t alen = strlen(a);
+    while (alen > 0 && a[alen - 1] == '/')
+        alen--;
+    while (*b == '/')
+        b++;
+    int n;
+    if (*a == '\0')
+        n = snprintf(out, outsz, "%s", b);
+    else if (*b == '\0')
+        n = snprintf(out, outsz, "%s", a);
+    else
+        n = snprintf(out, outsz, "%.*s/%s", (int)alen, a, b);
+    if (n < 0 || (size_t)n >= outsz) {
+        if (outsz > 0)
+            out[0] = '\0';
+        return NU_ETOOBIG;
+    }
+    return 0;
+}

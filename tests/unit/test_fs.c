@@ -1,0 +1,244 @@
+/* Tests for fs.c: atomic writes (including failure paths), reads with a
+ * cap, mkdir -p, join. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+static char tmpdir[PATH_MAX];
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *base = getenv("NU_TEST_TMP");
+    snprintf(tmpdir, sizeof(tmpdir), "%s/test_fs.XXXXXX", base ? base : "/tmp");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int rm_rf(const char *path)
+{
+    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return rm_rf(tmpdir) == 0 ? 0 : -1;
+}
+
+static void path_in(char *out, const char *name)
+{
+    assert_int_equal(nu_fs_join(out, PATH_MAX, tmpdir, name), 0);
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void test_write_then_read(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "a.json");
+    assert_int_equal(nu_fs_write_atomic(p, "hello\n", 6, 0640, err), 0);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(nu_fs_read_file(p, 100, &data, &len, err), 0);
+    assert_int_equal(len, 6);
+    assert_string_equal(data, "hello\n");
+    free(data);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0640);
+    assert_int_equal(count_entries(tmpdir), 1);
+}
+
+static void test_replace_sets_mode(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "key");
+    assert_int_equal(nu_fs_write_atomic(p, "old", 3, 0644, err), 0);
+    assert_int_equal(nu_fs_write_atomic(p, "new!", 4, 0600, err), 0);
+    char *data = NULL;
+    assert_int_equal(nu_fs_read_file(p, 100, &data, NULL, err), 0);
+    assert_string_equal(data, "new!");
+    free(data);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+static void test_failed_write_keeps_old_file(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "config.json");
+    assert_int_equal(nu_fs_write_atomic(p, "old content", 11, 0644, err), 0);
+    /* A file size limit makes the temp file's write fail part way. */
+    static char big[1 << 16];
+    memset(big, 'x', sizeof(big));
+    struct rlimit saved, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    lim = saved;
+    lim.rlim_cur = 4096;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = nu_fs_write_atomic(p, big, sizeof(big), 0644, err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(rc, NU_EIO);
+    assert_non_null(strstr(err, "write "));
+    assert_non_null(strstr(err, "config.json: File too large"));
+    char *data = NULL;
+    assert_int_equal(nu_fs_read_file(p, 100, &data, NULL, err), 0);
+    assert_string_equal(data, "old content");
+    free(data);
+    assert_int_equal(count_entries(tmpdir), 1); /* temp file removed */
+}
+
+static void test_failed_rename_removes_temp(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], inner[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "isdir");
+    assert_int_equal(nu_fs_mkdir_p(p, 0755, err), 0);
+    assert_int_equal(nu_fs_join(inner, sizeof(inner), p, "child"), 0);
+    assert_int_equal(nu_fs_mkdir_p(inner, 0755, err), 0);
+    assert_int_equal(nu_fs_write_atomic(p, "x", 1, 0644, err), NU_EIO);
+    assert_non_null(strstr(err, "rename "));
+    assert_true(nu_fs_is_dir(p));
+    assert_int_equal(count_entries(tmpdir), 1);
+}
+
+static void test_write_into_missing_dir(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "nope/file");
+    assert_int_equal(nu_fs_write_atomic(p, "x", 1, 0644, err), NU_ENOENT);
+    assert_non_null(strstr(err, "create temp file for "));
+}
+
+static void test_read_limits(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "ten");
+    assert_int_equal(nu_fs_write_atomic(p, "0123456789", 10, 0644, err), 0);
+    char *data = (char *)"sentinel";
+    size_t len = 0;
+    assert_int_equal(nu_fs_read_file(p, 9, &data, &len, err), NU_ETOOBIG);
+    assert_null(data);
+    assert_non_null(strstr(err, "ten: larger than 9 bytes"));
+    assert_int_equal(nu_fs_read_file(p, 10, &data, &len, err), 0);
+    assert_int_equal(len, 10);
+    free(data);
+    path_in(p, "missing");
+    assert_int_equal(nu_fs_read_file(p, 10, &data, &len, err), NU_ENOENT);
+    assert_non_null(strstr(err, "missing: No such file or directory"));
+}
+
+static void test_read_empty_file(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "empty");
+    assert_int_equal(nu_fs_write_atomic(p, "", 0, 0644, err), 0);
+    char *data = NULL;
+    size_t len = 99;
+    assert_int_equal(nu_fs_read_file(p, 0, &data, &len, err), 0);
+    assert_non_null(data);
+    assert_int_equal(len, 0);
+    assert_string_equal(data, "");
+    free(data);
+}
+
+static void test_mkdir_p(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], file[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "a/b//c/");
+    assert_int_equal(nu_fs_mkdir_p(p, 0700, err), 0);
+    assert_int_equal(nu_fs_mkdir_p(p, 0700, err), 0); /* idempotent */
+    path_in(p, "a/b/c");
+    assert_true(nu_fs_is_dir(p));
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    path_in(file, "a/f");
+    assert_int_equal(nu_fs_write_atomic(file, "x", 1, 0644, err), 0);
+    assert_true(nu_fs_exists(file));
+    assert_false(nu_fs_is_dir(file));
+    path_in(p, "a/f/g");
+    assert_int_equal(nu_fs_mkdir_p(p, 0700, err), NU_EIO);
+    assert_non_null(strstr(err, "a/f: Not a directory"));
+}
+
+static void test_join(void **state)
+{
+    (void)state;
+    char out[16];
+    assert_int_equal(nu_fs_join(out, sizeof(out), "/home", "data"), 0);
+    assert_string_equal(out, "/home/data");
+    assert_int_equal(nu_fs_join(out, sizeof(out), "/home//", "/data"), 0);
+    assert_string_equal(out, "/home/data");
+    assert_int_equal(nu_fs_join(out, sizeof(out), "/", "etc"), 0);
+    assert_string_equal(out, "/etc");
+    assert_int_equal(nu_fs_join(out, sizeof(out), "", "rel"), 0);
+    assert_string_equal(out, "rel");
+    assert_int_equal(nu_fs_join(out, sizeof(out), "dir", ""), 0);
+    assert_string_equal(out, "dir");
+    assert_int_equal(nu_fs_join(out, sizeof(out), "0123456789", "abcde"), NU_ETOOBIG);
+    assert_string_equal(out, "");
+    assert_int_equal(nu_fs_join(out, sizeof(out), "0123456789", "abcd"), 0);
+    assert_string_equal(out, "0123456789/abcd");
+    assert_false(nu_fs_exists("/nonexistent/nearup/path"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_sets_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_rename_removes_temp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_into_missing_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_empty_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),
+        cmocka_unit_test(test_join),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

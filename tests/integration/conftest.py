@@ -1,0 +1,223 @@
+"""Shared helpers for the integration tests: start neard-sim processes on
+127.0.0.1 with ephemeral ports and temporary homes, talk HTTP/JSON-RPC to
+them, and always stop them at the end of a test."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+NEARD_SIM = os.environ.get('NEARD_SIM', os.path.join(ROOT, 'build', 'sim', 'neard-sim'))
+NEARUP = os.environ.get('NEARUP', os.path.join(ROOT, 'build', 'src', 'cli', 'nearup'))
+
+
+def free_port():
+    """An ephemeral port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def sim_cmd(home, *args):
+    return [NEARD_SIM, '--home', str(home), *[str(a) for a in args]]
+
+
+def run_sim(home, *args, env=None, timeout=60, input=None):
+    """Runs a short neard-sim command; returns CompletedProcess (text)."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    return subprocess.run(sim_cmd(home, *args), capture_output=True, text=True,
+                          timeout=timeout, env=full_env, input=input)
+
+
+def init_local(home, chain_id='simnet', fast=True, *extra):
+    args = ['init', '--chain-id', chain_id]
+    if fast:
+        args.append('--fast')
+    args.extend(extra)
+    r = run_sim(home, *args)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def load_json(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def edit_config(home, fn):
+    """Loads <home>/config.json, lets fn change it in place, writes it back."""
+    path = os.path.join(str(home), 'config.json')
+    cfg = load_json(path)
+    fn(cfg)
+    with open(path, 'w') as fh:
+        json.dump(cfg, fh, indent=2)
+    return cfg
+
+
+def wait_until(pred, timeout=20.0, interval=0.05, what='condition'):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f'timed out after {timeout}s waiting for {what} (last={last!r})')
+
+
+class SimNode:
+    """One `neard-sim run` process with its own RPC and network ports."""
+
+    def __init__(self, home, extra_args=(), env=None, sim_control=False, rpc_port=None,
+                 net_port=None, global_args=()):
+        self.home = str(home)
+        self.rpc_port = rpc_port or free_port()
+        self.net_port = net_port or free_port()
+        self.extra_args = [str(a) for a in extra_args]
+        self.global_args = list(global_args) + (['--sim-control'] if sim_control else [])
+        self.env = dict(os.environ)
+        if env:
+            self.env.update(env)
+        self.proc = None
+        self.log_path = os.path.join(self.home, 'neard-sim.log')
+        self._log = None
+
+    @property
+    def rpc_addr(self):
+        return f'127.0.0.1:{self.rpc_port}'
+
+    @property
+    def net_addr(self):
+        return f'127.0.0.1:{self.net_port}'
+
+    def start(self, wait=True):
+        self._log = open(self.log_path, 'ab')
+        cmd = [NEARD_SIM, '--home', self.home, *self.global_args, 'run',
+               '--rpc-addr', self.rpc_addr, '--network-addr', self.net_addr, *self.extra_args]
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=self._log, env=self.env,
+                                     stdin=subprocess.DEVNULL)
+        if wait:
+            self.wait_rpc()
+        return self
+
+    def wait_rpc(self, timeout=15.0):
+        def up():
+            if self.proc.poll() is not None:
+                raise AssertionError(f'neard-sim exited {self.proc.returncode}:\n{self.log()}')
+            try:
+                with socket.create_connection(('127.0.0.1', self.rpc_port), timeout=0.2):
+                    return True
+            except OSError:
+                return False
+        wait_until(up, timeout, what=f'rpc on {self.rpc_addr}')
+
+    def log(self):
+        if self._log:
+            self._log.flush()
+        with open(self.log_path, 'rb') as fh:
+            return fh.read().decode('utf-8', 'replace')
+
+    def request(self, method, path, body=None, headers=None, timeout=10.0):
+        """Returns (status, headers dict lowercased, body bytes)."""
+        conn = http.client.HTTPConnection('127.0.0.1', self.rpc_port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+        finally:
+            conn.close()
+
+    def get(self, path, timeout=10.0):
+        return self.request('GET', path, timeout=timeout)
+
+    def rpc(self, method, params=None, req_id='dontcare', timeout=15.0):
+        """Returns (http_status, decoded JSON reply)."""
+        body = json.dumps({'jsonrpc': '2.0', 'id': req_id, 'method': method,
+                           'params': params if params is not None else []})
+        status, _, data = self.request('POST', '/', body=body,
+                                       headers={'Content-Type': 'application/json'},
+                                       timeout=timeout)
+        return status, json.loads(data)
+
+    def result(self, method, params=None):
+        status, reply = self.rpc(method, params)
+        assert status == 200 and 'result' in reply, (status, reply)
+        return reply['result']
+
+    def status(self):
+        return self.result('status')
+
+    def height(self):
+        return self.status()['sync_info']['latest_block_height']
+
+    def wait_synced(self, timeout=30.0):
+        wait_until(lambda: not self.status()['sync_info']['syncing'], timeout,
+                   what='node synced')
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        """Stops the node and returns its exit code (or -signal)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f'neard-sim did not stop within {timeout}s')
+        if self._log:
+            self._log.close()
+            self._log = None
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+
+
+@pytest.fixture
+def home(tmp_path):
+    h = tmp_path / 'home'
+    return h
+
+
+@pytest.fixture
+def sim_nodes():
+    """Factory: sim_nodes(home, ...) -> started SimNode; all killed at teardown."""
+    nodes = []
+
+    def make(home, start=True, **kw):
+        node = SimNode(home, **kw)
+        nodes.append(node)
+        if start:
+            node.start()
+        return node
+    yield make
+    for node in nodes:
+        node.kill()
+
+
+@pytest.fixture
+def node(home, sim_nodes):
+    """A synced single node of a local fast chain."""
+    init_local(home)
+    n = sim_nodes(home)
+    n.wait_synced()
+    return n

@@ -33,6 +33,8 @@ demo: deps all
 	@/usr/bin/python3 scripts/demo.py
 
 install: all
+	$(MESON) configure build -Dprefix=$(PREFIX)
+	ninja -C build
 	DESTDIR=$(DESTDIR) $(MESON) install -C build --no-rebuild
 
 fuzz: deps
@@ -42,7 +44,7 @@ fuzz: deps
 	@sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 bench: deps all
-	@/usr/bin/python3 bench/run.py
+	@/usr/bin/python3 bench/run.py --record
 
 coverage: deps
 	@test -f build-cov/build.ninja || $(MESON) setup build-cov --buildtype=debug -Db_coverage=true

@@ -163,7 +163,7 @@ class SimNode:
         wait_until(lambda: not self.status()['sync_info']['syncing'], timeout,
                    what='node synced')
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=20.0):

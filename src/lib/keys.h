@@ -22,14 +22,19 @@ struct nu_keypair {
 
 /* Random key pair (libsodium). */
 NU_WUR int nu_key_generate(struct nu_keypair *kp, const char *account_id);
-/* Deterministic key pair from a seed string (sha256(seed) is the ed25519
- * seed), as neard's localnet derives keys from the node's name. */
+/* Deterministic key pair from a seed string, exactly as near-crypto's
+ * SecretKey::from_seed (neard localnet derives keys from node names): the
+ * seed string, truncated or right-padded with spaces to 32 bytes, is the
+ * ed25519 seed. from_seed("node1") gives ed25519:6DSjZ8mv...Dk8e. */
 NU_WUR int nu_key_from_seed(struct nu_keypair *kp, const char *account_id, const char *seed);
 /* "ed25519:<base58>" of the public / secret key into out (NU_KEY_TEXT_MAX). */
 void nu_key_pub_text(const struct nu_keypair *kp, char *out, size_t outsz);
 void nu_key_sec_text(const struct nu_keypair *kp, char *out, size_t outsz);
 /* Parses "ed25519:<base58>" public key text. */
 NU_WUR int nu_key_parse_pub(const char *text, uint8_t pub[NU_KEY_PUB_LEN], char *errbuf);
+/* Parses "ed25519:<base58>" secret key text (64-byte expanded key). Does
+ * not check that its halves agree; nu_key_parse_json does. */
+NU_WUR int nu_key_parse_sec(const char *text, uint8_t sec[NU_KEY_SEC_LEN], char *errbuf);
 
 /* Writes a key file exactly as neard does: pretty JSON with 2-space indent,
  * keys account_id, public_key, secret_key in that order, mode 0600, no
@@ -40,6 +45,11 @@ NU_WUR int nu_key_file_write(const char *path, const struct nu_keypair *kp, char
  * default_account is "node". Checks the public key matches the secret key. */
 NU_WUR int nu_key_file_read(const char *path, struct nu_keypair *kp, const char *default_account,
                             char *errbuf);
+/* The parser behind nu_key_file_read, for a key file already in memory
+ * (data need not be NUL-terminated); name labels error messages. kp is
+ * zeroed on failure. */
+NU_WUR int nu_key_parse_json(const char *data, size_t len, const char *name, struct nu_keypair *kp,
+                             const char *default_account, char *errbuf);
 
 NU_WUR int nu_key_sign(const struct nu_keypair *kp, const uint8_t *msg, size_t len,
                        uint8_t sig[NU_KEY_SIG_LEN]);

@@ -10,12 +10,12 @@
 #include "error.h"
 
 struct nu_spawn_opts {
-    char *const *envp;   /* NULL: inherit environ */
-    const char *cwd;     /* NULL: inherit */
-    int stdin_fd;        /* -1: /dev/null */
-    int stdout_fd;       /* -1: inherit */
-    int stderr_fd;       /* -1: inherit */
-    bool new_session;    /* setsid() in the child */
+    char *const *envp; /* NULL: inherit environ */
+    const char *cwd;   /* NULL: inherit */
+    int stdin_fd;      /* -1: /dev/null */
+    int stdout_fd;     /* -1: inherit */
+    int stderr_fd;     /* -1: inherit */
+    bool new_session;  /* setsid() in the child */
 };
 
 /* Default options: inherit env/cwd/stdout/stderr, stdin from /dev/null. */
@@ -31,7 +31,11 @@ NU_WUR int nu_proc_wait(pid_t pid, int timeout_ms, int *status);
 /* Start time of pid in clock ticks since boot (/proc/<pid>/stat field 22).
  * NU_ENOENT if no such process. */
 NU_WUR int nu_proc_start_time(pid_t pid, uint64_t *start);
-/* True if pid is alive and its start time equals start. */
+/* Parses the text of /proc/<pid>/stat: *state gets field 3 ('R', 'S',
+ * 'Z', ...), *start field 22. Handles a comm (field 2) containing spaces
+ * and parentheses. NU_EPARSE on malformed text. Exposed for tests. */
+NU_WUR int nu_proc_parse_stat(const char *stat, char *state, uint64_t *start);
+/* True if pid is alive (zombies are not) and its start time equals start. */
 bool nu_proc_is_same(pid_t pid, uint64_t start);
 /* Sends sig, waits up to timeout_ms, then SIGKILLs. *status as nu_proc_wait;
  * only for our own children. */

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
+#include <lzma.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,72 @@ static void test_join(void **state)
     assert_false(nu_fs_exists("/nonexistent/nearup/path"));
 }
 
+/* xz-compresses text with liblzma's encoder; caller frees. */
+static uint8_t *xz_encode(const char *text, size_t len, size_t *outlen)
+{
+    size_t cap = lzma_stream_buffer_bound(len);
+    uint8_t *out = malloc(cap);
+    assert_non_null(out);
+    *outlen = 0;
+    assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL, (const uint8_t *)text, len,
+                                             out, outlen, cap),
+                     LZMA_OK);
+    return out;
+}
+
+static void test_xz_round_trip(void **state)
+{
+    (void)state;
+    const char *genesis = "{\n  \"chain_id\": \"testnet\",\n  \"genesis_height\": 42376888\n}\n";
+    size_t zlen = 0, len = 0;
+    uint8_t *z = xz_encode(genesis, strlen(genesis), &zlen);
+    assert_true(nu_xz_is_xz(z, zlen));
+    assert_false(nu_xz_is_xz(genesis, strlen(genesis)));
+    assert_false(nu_xz_is_xz(z, 5));
+    char *out = NULL, err[NU_ERRMSG_MAX];
+    assert_int_equal(nu_xz_decompress(z, zlen, 1 << 20, &out, &len, err), 0);
+    assert_int_equal(len, strlen(genesis));
+    assert_string_equal(out, genesis);
+    free(out);
+    /* Exactly at the limit passes; one byte less fails. */
+    assert_int_equal(nu_xz_decompress(z, zlen, strlen(genesis), &out, &len, err), 0);
+    free(out);
+    assert_int_equal(nu_xz_decompress(z, zlen, strlen(genesis) - 1, &out, &len, err), NU_ETOOBIG);
+    assert_null(out);
+    char want[128];
+    snprintf(want, sizeof(want), "xz: output larger than %zu bytes", strlen(genesis) - 1);
+    assert_string_equal(err, want);
+    free(z);
+}
+
+static void test_xz_large_output_and_errors(void **state)
+{
+    (void)state;
+    /* Bigger than the decoder's 64 KiB chunk, to cover the output loop. */
+    size_t big = 300000, zlen = 0, len = 0;
+    char *text = malloc(big + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < big; i++)
+        text[i] = (char)('a' + (i * 7 % 26));
+    text[big] = '\0';
+    uint8_t *z = xz_encode(text, big, &zlen);
+    char *out = NULL, err[NU_ERRMSG_MAX];
+    assert_int_equal(nu_xz_decompress(z, zlen, big, &out, &len, err), 0);
+    assert_int_equal(len, big);
+    assert_memory_equal(out, text, big);
+    free(out);
+    assert_int_equal(nu_xz_decompress(z, zlen / 2, big, &out, &len, err), NU_EPARSE);
+    assert_string_equal(err, "xz: truncated input");
+    assert_null(out);
+    z[zlen / 2] ^= 0x55;
+    assert_int_equal(nu_xz_decompress(z, zlen, big, &out, &len, err), NU_EPARSE);
+    assert_null(out);
+    assert_int_equal(nu_xz_decompress("plain text", 10, big, &out, &len, err), NU_EPARSE);
+    assert_string_equal(err, "xz: not an xz stream");
+    free(z);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +306,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),
         cmocka_unit_test(test_join),
+        cmocka_unit_test(test_xz_round_trip),
+        cmocka_unit_test(test_xz_large_output_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,8 @@ struct nu_httpd_opts {
     unsigned max_headers;        /* header count limit; 431 beyond. default 100 */
     bool reuseport;              /* SO_REUSEPORT on the listener */
     int backlog;                 /* default 511 */
+    unsigned write_timeout_ms;   /* an answer must be taken by the client within; else reset.
+                                    default 60 s */
 };
 
 void nu_httpd_opts_init(struct nu_httpd_opts *o);

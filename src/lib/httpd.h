@@ -6,7 +6,22 @@
  * wait in the socket buffer). The handler may answer at once or later from
  * any callback on the same loop: the request stays valid until it is
  * answered with nu_httpd_respond*() or aborted, or until the connection
- * dies, in which case the cancel callback (if set) runs instead. */
+ * dies, in which case the cancel callback (if set) runs instead.
+ *
+ * Request lifetime, exactly:
+ *  - req and everything it points to (headers, body) stay valid from the
+ *    handler call until the handler calls nu_httpd_respond*() or
+ *    nu_httpd_abort() on it, or until its cancel callback returns.
+ *  - The peer is considered gone when the connection reads EOF (also a
+ *    half-close) or fails, when the server's drain time runs out, or when
+ *    the write fails. Then, if a cancel callback is set, it runs once; after
+ *    it returns req is freed: do not touch it again (a respond from inside
+ *    the cancel callback is refused with NU_ESTATE). Stop any timer or
+ *    upstream work holding req in the callback.
+ *  - Without a cancel callback the req is kept (orphaned) until the handler
+ *    answers or aborts it; that answer returns NU_ESTATE and frees it. So a
+ *    handler must always answer or abort every req, or set a cancel fn.
+ *  - Everything runs on the server's loop thread only. */
 #ifndef NU_HTTPD_H
 #define NU_HTTPD_H
 
@@ -62,7 +77,10 @@ typedef void (*nu_httpd_handler_fn)(struct nu_http_req *req, void *ud);
 typedef void (*nu_httpd_cancel_fn)(struct nu_http_req *req, void *ud);
 typedef void (*nu_httpd_closed_fn)(void *ud);
 
-/* Binds and listens. handler runs on loop for every complete request. */
+/* Binds and listens. handler runs on loop for every complete request.
+ * host must be a numeric IPv4/IPv6 address (or "localhost"); no DNS. On
+ * failure *out is NULL; when it failed after handles were set up, memory is
+ * released once the loop runs. */
 NU_WUR int nu_httpd_new(uv_loop_t *loop, const struct nu_httpd_opts *o, nu_httpd_handler_fn handler,
                         void *ud, struct nu_httpd **out, char *errbuf);
 /* Port actually bound (useful with port 0). */
@@ -81,8 +99,11 @@ enum nu_httpd_resp_flags {
 };
 
 /* Answers req and invalidates it. body is copied. For HEAD requests the
- * body is not sent but Content-Length is its length. extra_headers is a
- * NULL-terminated list of "Name: value" strings or NULL. */
+ * body is not sent but Content-Length is its length; 204 and 304 carry
+ * neither. extra_headers is a NULL-terminated list of "Name: value" strings
+ * or NULL. Returns 0; NU_EINVAL (req still valid, answer again) for a
+ * status outside 200..999 or CR/LF in content_type or a header; NU_ESTATE
+ * when req was already answered or its connection died (see above). */
 int nu_httpd_respond_ex(struct nu_http_req *req, int status, const char *content_type,
                         const char *const *extra_headers, const void *body, size_t len,
                         unsigned flags);
@@ -93,6 +114,10 @@ void nu_httpd_abort(struct nu_http_req *req);
 /* Called instead of nothing if the connection dies before req is answered. */
 void nu_httpd_on_cancel(struct nu_http_req *req, nu_httpd_cancel_fn fn, void *ud);
 
+/* accepted: connections served (rejected ones not included); requests:
+ * handed to the handler; responses: answers from the handler; bad_requests
+ * (400), timeouts (408) and too_large (413, 431): answers made by the
+ * server itself. */
 struct nu_httpd_stats {
     uint64_t accepted, rejected_max_conns, requests, responses;
     uint64_t bad_requests, timeouts, too_large;

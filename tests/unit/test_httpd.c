@@ -620,6 +620,29 @@ static void test_bad_listen(void **state)
     assert_string_equal(nu_http_reason(299), "Unknown");
 }
 
+static void test_reuseport(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct nu_httpd_opts o;
+    nu_httpd_opts_init(&o);
+    o.reuseport = true;
+    struct nu_httpd *a, *b, *c;
+    char err[NU_ERRMSG_MAX] = "";
+    assert_int_equal(nu_httpd_new(&loop, &o, handler, NULL, &a, err), 0);
+    o.port = nu_httpd_port(a);
+    assert_int_equal(nu_httpd_new(&loop, &o, handler, NULL, &b, err), 0);
+    assert_int_equal(nu_httpd_port(b), o.port);
+    /* Without the option the port is taken. */
+    o.reuseport = false;
+    assert_int_equal(nu_httpd_new(&loop, &o, handler, NULL, &c, err), NU_ENET);
+    assert_non_null(strstr(err, "bind 127.0.0.1:"));
+    nu_httpd_close(a, 0, NULL, NULL);
+    nu_httpd_close(b, 0, NULL, NULL);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_drain_timeout_cancels),
         cmocka_unit_test(test_bad_listen),
+        cmocka_unit_test(test_reuseport),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

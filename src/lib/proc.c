@@ -116,6 +116,21 @@ static int read_report(int fd, struct exec_failure *f)
     return r == (ssize_t)sizeof(*f);
 }
 
+static int cloexec_pipe(int fds[2])
+{
+#ifdef __linux__
+    return pipe2(fds, O_CLOEXEC);
+#else
+    /* No pipe2 on macOS; the window before FD_CLOEXEC only matters to
+     * other threads forking at the same moment. */
+    if (pipe(fds) < 0)
+        return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
+
 int nu_proc_spawn(char *const argv[], const struct nu_spawn_opts *o, pid_t *pid, char *errbuf)
 {
     struct nu_spawn_opts defaults;
@@ -126,7 +141,7 @@ int nu_proc_spawn(char *const argv[], const struct nu_spawn_opts *o, pid_t *pid,
         o = &defaults;
     }
     int pfd[2], devnull = -1;
-    if (pipe2(pfd, O_CLOEXEC) < 0)
+    if (cloexec_pipe(pfd) < 0)
         return nu_err_set(errbuf, NU_ECHILD, "spawn %s: pipe: %s", argv[0], strerror(errno));
     if (o->stdin_fd < 0 && (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
         int e = errno;

@@ -31,12 +31,26 @@ NU_WUR int nu_metric_new(struct nu_metrics *r, enum nu_metric_type type, const c
                          size_t nbuckets, struct nu_metric **out, char *errbuf);
 void nu_metric_set_max_series(struct nu_metric *m, size_t max);
 
-/* label_values has as many entries as label_names (NULL when no labels). */
+/* label_values has as many entries as label_names (NULL when no labels; a
+ * NULL entry counts as ""). Using an update on the wrong metric type is a
+ * bug (NU_BUG_ON); a negative add on a counter and NaN observations are
+ * ignored. */
 void nu_metric_add(struct nu_metric *m, const char *const *label_values, double v); /* counter/gauge */
 void nu_metric_set(struct nu_metric *m, const char *const *label_values, double v); /* gauge */
 void nu_metric_observe(struct nu_metric *m, const char *const *label_values, double v); /* histogram */
-/* Current value of a counter/gauge series (0 when absent); for tests. */
+/* Current value of a counter/gauge series, observation count of a
+ * histogram series (0 when absent); for tests. */
 double nu_metric_value(struct nu_metric *m, const char *const *label_values);
+/* nu_metric_add(m, label_values, 1). */
+void nu_metric_inc(struct nu_metric *m, const char *const *label_values);
+/* Updates dropped so far because a metric had max_series series. */
+uint64_t nu_metrics_dropped(struct nu_metrics *r);
+
+/* Formats a sample value as the exposition format wants: integral values
+ * without a decimal point ("42"), others in the shortest form that reads
+ * back exactly ("0.1", "1e-07"), "+Inf", "-Inf", "NaN". */
+#define NU_METRICS_VALUE_MAX 32
+void nu_metrics_format_value(double v, char out[NU_METRICS_VALUE_MAX]);
 
 /* Appends the whole registry in registration order: # HELP, # TYPE, then
  * series in first-seen order; histograms as _bucket{le=..}, _sum, _count.

@@ -18,6 +18,8 @@ struct nu_httpc_opts {
     long low_speed_bytes;    /* abort when below this rate ... */
     long low_speed_secs;     /* ... for this long (default 1 byte/s for 60 s) */
     uint64_t max_bytes;      /* NU_ETOOBIG beyond; default 64 MiB for memory GETs */
+    uint64_t max_download_bytes; /* download: NU_ETOOBIG when the file would grow beyond;
+                                    0 = no limit (default; max_bytes is for memory only) */
     bool resume;             /* download: continue a partial file with Range */
     nu_httpc_progress_fn progress;
     void *progress_ud;
@@ -30,8 +32,15 @@ void nu_httpc_opts_init(struct nu_httpc_opts *o);
 NU_WUR int nu_httpc_global_init(void);
 void nu_httpc_global_cleanup(void);
 
-/* GET url into body (appended). *status gets the HTTP status; a non-2xx
- * status is returned as NU_EHTTP with the status in errbuf. */
+/* GET url into body (appended). *status gets the HTTP status (0 when no
+ * answer); a non-2xx status is returned as NU_EHTTP with "GET <url>: HTTP
+ * <status>" in errbuf, and its body is still appended. Transport failures
+ * (connect, reset, timeouts, too many redirects, a protocol other than
+ * http/https) are NU_ENET with curl's text; more than max_bytes (or body's
+ * own max) is NU_ETOOBIG; a progress callback that aborts gives NU_ENET.
+ * Redirects are followed (at most 5). The progress callback gets the body
+ * bytes received and the announced total (0 when unknown), and a last call
+ * with done == total on success. */
 NU_WUR int nu_http_get(const char *url, const struct nu_httpc_opts *o, struct nu_buf *body,
                        long *status, char *errbuf);
 /* POST body with content_type; reply into resp. */
@@ -40,8 +49,11 @@ NU_WUR int nu_http_post(const char *url, const struct nu_httpc_opts *o, const ch
                         char *errbuf);
 /* Downloads url to dest. Data goes to dest + ".part"; with o->resume an
  * existing .part is continued with a Range request (a server that ignores
- * Range restarts from zero). On success .part is fsynced and renamed to
- * dest. NU_EHTTP for non-2xx. */
+ * Range restarts from zero; 416 restarts from zero once). On success .part
+ * is fsynced, renamed to dest and the directory fsynced; on failure .part
+ * is left for a later resume. NU_EHTTP for non-2xx (nothing is written),
+ * NU_EIO for local file errors. Progress counts the whole file, including
+ * the resumed part. */
 NU_WUR int nu_http_download(const char *url, const char *dest, const struct nu_httpc_opts *o,
                             char *errbuf);
 

@@ -1,0 +1,328 @@
+/* HTTP client over libcurl's easy interface (see httpc.h). Blocking: one
+ * curl handle per call, so calls from several threads are independent
+ * once nu_httpc_global_init has run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "fs.h"
+#include "httpc.h"
+
+#ifndef NU_VERSION
+#define NU_VERSION "dev"
+#endif
+
+#define MAX_REDIRS 5
+
+/* State shared with curl's callbacks during one transfer. */
+struct xfer {
+    CURL *curl;
+    const struct nu_httpc_opts *o;
+    struct nu_buf *buf; /* memory transfers */
+    int fd;             /* downloads */
+    uint64_t base;      /* bytes already in the file before this transfer */
+    uint64_t got;       /* bytes received in this transfer */
+    uint64_t max;
+    long status;
+    CURLcode rc;
+    bool checked, toobig, http_err, io_err, aborted;
+    int io_errno;
+};
+
+void nu_httpc_opts_init(struct nu_httpc_opts *o)
+{
+    *o = (struct nu_httpc_opts){
+        .connect_timeout_ms = 10000,
+        .low_speed_bytes = 1,
+        .low_speed_secs = 60,
+        .max_bytes = 64ull * 1024 * 1024,
+    };
+}
+
+int nu_httpc_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : NU_ENET;
+}
+
+void nu_httpc_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+/* The first body byte is where the final status is known: a non-2xx body
+ * is not stored in a download, and should a 200 to a Range request get
+ * through (curl normally refuses it, see nu_http_download) the file restarts. */
+static int check_status(struct xfer *x)
+{
+    if (x->checked)
+        return 0;
+    x->checked = true;
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->fd < 0)
+        return 0;
+    if (x->status < 200 || x->status > 299) {
+        x->http_err = true;
+        return -1;
+    }
+    if (x->base > 0 && x->status != 206) {
+        if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0) {
+            x->io_err = true;
+            x->io_errno = errno;
+            return -1;
+        }
+        x->base = 0;
+    }
+    return 0;
+}
+
+static int write_fd(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct xfer *x = ud;
+    size_t n = size * nmemb;
+    if (check_status(x) != 0)
+        return 0;
+    if (x->max && x->base + x->got + n > x->max) {
+        x->toobig = true;
+        return 0; /* curl aborts with CURLE_WRITE_ERROR */
+    }
+    if (x->fd >= 0) {
+        if (write_fd(x->fd, ptr, n) != 0) {
+            x->io_err = true;
+            x->io_errno = errno;
+            return 0;
+        }
+    } else {
+        int err = nu_buf_append(x->buf, ptr, n);
+        if (err) {
+            x->toobig = err == NU_ETOOBIG;
+            x->io_err = err != NU_ETOOBIG;
+            return 0;
+        }
+    }
+    x->got += n;
+    return n;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct xfer *x = ud;
+    uint64_t total = dltotal > 0 ? x->base + (uint64_t)dltotal : 0;
+    if (x->o->progress(x->o->progress_ud, x->base + (uint64_t)dlnow, total) != 0) {
+        x->aborted = true;
+        return 1;
+    }
+    return 0;
+}
+
+static int setup(struct xfer *x, const char *url, struct curl_slist **hdrs, char *curlerr)
+{
+    const struct nu_httpc_opts *o = x->o;
+    CURL *c = x->curl;
+    for (size_t i = 0; o->headers && o->headers[i]; i++) {
+        struct curl_slist *n = curl_slist_append(*hdrs, o->headers[i]);
+        if (!n)
+            return NU_ENOMEM;
+        *hdrs = n;
+    }
+    curlerr[0] = '\0';
+    int rc = curl_easy_setopt(c, CURLOPT_URL, url);
+    rc |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    rc |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    rc |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    rc |= curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+    rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+    rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+    rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
+    rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->low_speed_secs);
+    rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "nearup/" NU_VERSION);
+    rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+    rc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    if (*hdrs)
+        rc |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
+    if (x->max)
+        rc |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max);
+    if (o->progress) {
+        rc |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        rc |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+        rc |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
+    return rc == CURLE_OK ? 0 : NU_EINVAL;
+}
+
+/* Maps the outcome of one transfer to an NU_E* code and message. */
+static int outcome(struct xfer *x, CURLcode rc, const char *what, const char *url,
+                   const char *curlerr, char *errbuf)
+{
+    if (!x->checked)
+        curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
+    if (x->toobig || rc == CURLE_FILESIZE_EXCEEDED)
+        return nu_err_set(errbuf, NU_ETOOBIG, "%s %s: response larger than %llu bytes", what, url,
+                          (unsigned long long)x->max);
+    if (x->io_err)
+        return nu_err_set(errbuf, NU_EIO, "%s %s: write: %s", what, url,
+                          x->io_errno ? strerror(x->io_errno) : "out of memory");
+    if (x->aborted)
+        return nu_err_set(errbuf, NU_ENET, "%s %s: aborted by the progress callback", what, url);
+    if (rc != CURLE_OK && !x->http_err)
+        return nu_err_set(errbuf, NU_ENET, "%s %s: %s", what, url,
+                          curlerr[0] ? curlerr : curl_easy_strerror(rc));
+    if (x->status < 200 || x->status > 299)
+        return nu_err_set(errbuf, NU_EHTTP, "%s %s: HTTP %ld", what, url, x->status);
+    return 0;
+}
+
+/* Final progress report, so the caller always sees done == total. */
+static int report_done(struct xfer *x)
+{
+    if (!x->o->progress)
+        return 0;
+    uint64_t n = x->base + x->got;
+    return x->o->progress(x->o->progress_ud, n, n);
+}
+
+static int transfer(const char *what, const char *url, const struct nu_httpc_opts *o,
+                    struct xfer *x, const char *ctype, const void *data, size_t len, char *errbuf)
+{
+    char curlerr[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs = NULL;
+    int err;
+    x->curl = curl_easy_init();
+    if (!x->curl)
+        return nu_err_set(errbuf, NU_ENOMEM, "%s %s: cannot create a curl handle", what, url);
+    if (ctype) {
+        char h[256];
+        snprintf(h, sizeof(h), "Content-Type: %s", ctype);
+        struct curl_slist *n = curl_slist_append(NULL, h);
+        if (!n) {
+            err = nu_err_set(errbuf, NU_ENOMEM, "%s %s: out of memory", what, url);
+            goto out;
+        }
+        hdrs = n;
+    }
+    if ((err = setup(x, url, &hdrs, curlerr)) != 0) {
+        err = nu_err_set(errbuf, err, "%s %s: cannot set up the request", what, url);
+        goto out;
+    }
+    if (data) {
+        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDS, data);
+        curl_easy_setopt(x->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    if (x->base > 0)
+        curl_easy_setopt(x->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)x->base);
+    x->rc = curl_easy_perform(x->curl);
+    err = outcome(x, x->rc, what, url, curlerr, errbuf);
+    if (!err && report_done(x) != 0)
+        err = nu_err_set(errbuf, NU_ENET, "%s %s: aborted by the progress callback", what, url);
+out:
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(x->curl);
+    x->curl = NULL;
+    return err;
+}
+
+int nu_http_get(const char *url, const struct nu_httpc_opts *o, struct nu_buf *body, long *status,
+                char *errbuf)
+{
+    struct nu_httpc_opts def;
+    if (!o) {
+        nu_httpc_opts_init(&def);
+        o = &def;
+    }
+    struct xfer x = {.o = o, .buf = body, .fd = -1, .max = o->max_bytes};
+    int err = transfer("GET", url, o, &x, NULL, NULL, 0, errbuf);
+    if (status)
+        *status = x.status;
+    return err;
+}
+
+int nu_http_post(const char *url, const struct nu_httpc_opts *o, const char *content_type,
+                 const void *data, size_t len, struct nu_buf *resp, long *status, char *errbuf)
+{
+    struct nu_httpc_opts def;
+    if (!o) {
+        nu_httpc_opts_init(&def);
+        o = &def;
+    }
+    struct xfer x = {.o = o, .buf = resp, .fd = -1, .max = o->max_bytes};
+    int err = transfer("POST", url, o, &x, content_type, data ? data : "", len, errbuf);
+    if (status)
+        *status = x.status;
+    return err;
+}
+
+/* Durably moves the finished .part into place. */
+static int commit_part(int fd, const char *part, const char *dest, char *errbuf)
+{
+    if (fsync(fd) != 0)
+        return nu_err_set(errbuf, NU_EIO, "fsync %s: %s", part, strerror(errno));
+    if (rename(part, dest) != 0)
+        return nu_err_set(errbuf, NU_EIO, "rename %s: %s", part, strerror(errno));
+    char dir[4096];
+    const char *slash = strrchr(dest, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dest)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - dest), dest);
+    return nu_fs_fsync_dir(dir, errbuf);
+}
+
+int nu_http_download(const char *url, const char *dest, const struct nu_httpc_opts *o, char *errbuf)
+{
+    struct nu_httpc_opts def;
+    if (!o) {
+        nu_httpc_opts_init(&def);
+        o = &def;
+    }
+    char part[4096];
+    if ((size_t)snprintf(part, sizeof(part), "%s.part", dest) >= sizeof(part))
+        return nu_err_set(errbuf, NU_EINVAL, "download: path too long: %s", dest);
+    int fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC | (o->resume ? 0 : O_TRUNC), 0644);
+    if (fd < 0)
+        return nu_err_set(errbuf, NU_EIO, "open %s: %s", part, strerror(errno));
+    int err = 0;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (end < 0) {
+        err = nu_err_set(errbuf, NU_EIO, "seek %s: %s", part, strerror(errno));
+        goto out;
+    }
+    struct xfer x = {.o = o, .fd = fd, .base = (uint64_t)end, .max = o->max_download_bytes};
+    err = transfer("GET", url, o, &x, NULL, NULL, 0, errbuf);
+    /* curl refuses a 200 to a Range request, and 416 means the part is not
+     * a prefix of what the server has now: start over from zero, once. */
+    if (end > 0 && (x.rc == CURLE_RANGE_ERROR || (err == NU_EHTTP && x.status == 416))) {
+        struct xfer y = {.o = o, .fd = fd, .max = o->max_download_bytes};
+        if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+            err = nu_err_set(errbuf, NU_EIO, "truncate %s: %s", part, strerror(errno));
+            goto out;
+        }
+        err = transfer("GET", url, o, &y, NULL, NULL, 0, errbuf);
+    }
+    if (!err)
+        err = commit_part(fd, part, dest, errbuf);
+out:
+    close(fd);
+    return err;
+}

@@ -69,6 +69,10 @@ struct sim_config {
     uint64_t sim_sync_rate;          /* sim.sync_blocks_per_sec, default 200 */
     size_t sim_block_payload_bytes;  /* sim.block_payload_bytes, default 0 */
     enum sim_http_status_mode sim_http_status_mode; /* sim.http_status_mode "2.4"|"legacy" */
+    /* File names from config.json, relative to home (neard's defaults). */
+    char genesis_file[256];       /* genesis_file, "genesis.json" */
+    char node_key_file[256];      /* node_key_file, "node_key.json" */
+    char validator_key_file[256]; /* validator_key_file, "validator_key.json" */
 };
 
 struct sim_validator {
@@ -154,6 +158,10 @@ struct sim_node {
     struct sim_faults faults;
     uint64_t boot_time_ns;   /* unix ns at start */
     bool stopping;
+    /* near_config_correct: true after a good start or SIGHUP reload, false
+     * after a SIGHUP whose config.json failed to load (node keeps running). */
+    bool config_correct;
+    uint64_t sync_start;     /* height where the current sync began (stats %) */
 };
 
 /* ---- provided by the node core (sim/chain.c, sim/store.c, sim/node.c) ---- */

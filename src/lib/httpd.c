@@ -3,6 +3,7 @@
  * httpd_parse.c. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,19 @@ out:
     return err;
 }
 
+/* libuv writes with write(2), so a peer that resets while we write would
+ * kill the process with SIGPIPE. Ignore it unless the program installed its
+ * own handler. */
+static void ignore_sigpipe(void)
+{
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &sa, NULL);
+    }
+}
+
 static void on_srv_handle_closed(uv_handle_t *h)
 {
     struct nu_httpd *s = h->data;
@@ -162,6 +176,7 @@ int nu_httpd_new(uv_loop_t *loop, const struct nu_httpd_opts *o, nu_httpd_handle
     struct nu_httpd *s = calloc(1, sizeof(*s));
     if (!s)
         return nu_err_set(errbuf, NU_ENOMEM, "httpd: out of memory");
+    ignore_sigpipe();
     nu_httpd_opts_fill(&s->o, o);
     s->loop = loop;
     s->handler = handler;

@@ -80,7 +80,8 @@ typedef void (*nu_httpd_closed_fn)(void *ud);
 /* Binds and listens. handler runs on loop for every complete request.
  * host must be a numeric IPv4/IPv6 address (or "localhost"); no DNS. On
  * failure *out is NULL; when it failed after handles were set up, memory is
- * released once the loop runs. */
+ * released once the loop runs. Sets SIGPIPE to ignored if it still has the
+ * default action (a peer resetting during a write must not kill us). */
 NU_WUR int nu_httpd_new(uv_loop_t *loop, const struct nu_httpd_opts *o, nu_httpd_handler_fn handler,
                         void *ud, struct nu_httpd **out, char *errbuf);
 /* Port actually bound (useful with port 0). */

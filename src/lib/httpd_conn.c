@@ -22,6 +22,9 @@
 
 /* Read-ahead kept while a request is answered; reading pauses beyond it. */
 #define PENDING_MAX (64 * 1024)
+/* Answer buffers above this are freed after the answer so idle
+ * connections do not each pin their largest answer. */
+#define WBUF_KEEP_MAX (256 * 1024)
 /* How long a closing connection waits for the peer to close first. */
 #define LINGER_MS 1000
 
@@ -259,6 +262,11 @@ static void write_finished(struct nu_httpd_conn *c)
         return;
     }
     nu_hparser_next(&c->hp);
+    if (c->wcap > WBUF_KEEP_MAX) {
+        free(c->wbuf);
+        c->wbuf = NULL;
+        c->wcap = 0;
+    }
     c->state = CS_READING;
     arm(c, c->srv->o.keepalive_ms);
     /* When answered inside the handler, conn_run's loop carries on. */

@@ -99,6 +99,11 @@ static void handler(struct nu_http_req *req, void *ud)
         int n = snprintf(body, sizeof(body), "%s %s %s %zu:%s", req->method, req->url, h ? h : "-",
                          req->body_len, req->body);
         assert_int_equal(nu_httpd_respond(req, 200, "text/plain", body, (size_t)n), 0);
+    } else if (strcmp(req->path, "/huge") == 0) {
+        size_t n = 8u << 20;
+        char *big = calloc(1, n);
+        assert_int_equal(nu_httpd_respond(req, 200, "application/octet-stream", big, n), 0);
+        free(big);
     } else if (strcmp(req->path, "/nocontent") == 0) {
         assert_int_equal(nu_httpd_respond(req, 204, NULL, NULL, 0), 0);
     } else {
@@ -534,6 +539,27 @@ static void test_async_and_cancel(void **state)
     finish(f);
 }
 
+/* A peer that resets while a large answer is written: no SIGPIPE, the
+ * connection is dropped and the server keeps serving. */
+static void test_reset_during_write(void **state)
+{
+    struct fx *f = start_default();
+    for (int i = 0; i < 3; i++) {
+        struct cl *c = cl_open(f->port);
+        cl_puts(c, GET("/huge"));
+        assert_true(cl_fill(c) > 0);
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+        cl_close(c);
+    }
+    struct cl *c = cl_open(f->port);
+    cl_puts(c, GET("/after"));
+    expect(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\n"
+              "path=/after");
+    cl_close(c);
+    finish(f);
+}
+
 static void test_truncate(void **state)
 {
     struct fx *f = start_default();
@@ -658,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_max_connections),
         cmocka_unit_test(test_async_and_cancel),
         cmocka_unit_test(test_truncate),
+        cmocka_unit_test(test_reset_during_write),
         cmocka_unit_test(test_expect_continue),
         cmocka_unit_test(test_graceful_close),
         cmocka_unit_test(test_drain_timeout_cancels),

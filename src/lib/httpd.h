@@ -3,7 +3,8 @@
  * can serve one port.
  *
  * Requests on a connection are handled one at a time (pipelined requests
- * wait in the socket buffer). The handler may answer at once or later from
+ * wait, unparsed, in a read-ahead buffer of at most 64 KiB, then in the
+ * socket buffer) and answered in order. The handler may answer at once or later from
  * any callback on the same loop: the request stays valid until it is
  * answered with nu_httpd_respond*() or aborted, or until the connection
  * dies, in which case the cancel callback (if set) runs instead.
@@ -101,8 +102,8 @@ enum nu_httpd_resp_flags {
 
 /* Answers req and invalidates it. body is copied. For HEAD requests the
  * body is not sent but Content-Length is its length; 204 and 304 carry
- * neither. extra_headers is a NULL-terminated list of "Name: value" strings
- * or NULL. Returns 0; NU_EINVAL (req still valid, answer again) for a
+ * neither. content_type may be NULL (no Content-Type header).
+ * extra_headers is a NULL-terminated list of "Name: value" strings or NULL. Returns 0; NU_EINVAL (req still valid, answer again) for a
  * status outside 200..999 or CR/LF in content_type or a header; NU_ESTATE
  * when req was already answered or its connection died (see above). */
 int nu_httpd_respond_ex(struct nu_http_req *req, int status, const char *content_type,

@@ -281,7 +281,8 @@ int sim_store_get_block(struct sim_store *s, uint64_t height, struct sim_block *
     uint8_t k[9];
     char *val;
     size_t len;
-    if (s == NULL)
+    /* GC deletes in bounded steps; blocks below earliest are already gone. */
+    if (s == NULL || height < s->node->earliest)
         return NU_ENOENT;
     int rc = get_raw(s, k, block_key(k, height), &val, &len);
     if (rc < 0)

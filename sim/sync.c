@@ -160,6 +160,7 @@ void sim_sync_tick(struct sim_core *c)
     if (n->stopping || n->stalled)
         return;
     uint64_t target = net > n->head ? net : n->head;
+    enum sim_sync_status before = n->sync_status;
     switch (n->sync_status) {
     case SIM_SYNC_NO_SYNC:
         if (target - n->head <= SIM_FOLLOW_MAX_GAP)
@@ -184,6 +185,8 @@ void sim_sync_tick(struct sim_core *c)
             begin_sync(c, target, now_ms);
         break;
     }
+    if (n->sync_status != before)
+        sim_rpc_on_head(n); /* the RPC's cached status carries `syncing` */
     if (!n->stopping)
         gc_step(c);
 }

@@ -221,3 +221,47 @@ def node(home, sim_nodes):
     n = sim_nodes(home)
     n.wait_synced()
     return n
+
+
+# ---- node-core helpers (neard-sim CLI, files, logs) ----
+
+def edit_json(path, fn):
+    """Loads a JSON file, lets fn change it in place, writes it back."""
+    data = load_json(path)
+    fn(data)
+    with open(path, 'w') as fh:
+        json.dump(data, fh, indent=2)
+    return data
+
+
+def edit_genesis(home, fn):
+    return edit_json(os.path.join(str(home), 'genesis.json'), fn)
+
+
+def wait_log(node, text, timeout=20.0):
+    """Waits until text appears in node's log; returns the log."""
+    def seen():
+        if node.proc.poll() is not None and text not in node.log():
+            raise AssertionError(f'neard-sim exited {node.proc.returncode} before '
+                                 f'{text!r}:\n{node.log()}')
+        log = node.log()
+        return log if text in log else None
+    return wait_until(seen, timeout, what=repr(text))
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """Serves tmp_path/'www' over HTTP on 127.0.0.1; yields (dir, base_url)."""
+    import functools
+    import http.server
+    import threading
+    root = tmp_path / 'www'
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield root, f'http://127.0.0.1:{srv.server_address[1]}'
+    srv.shutdown()
+    srv.server_close()

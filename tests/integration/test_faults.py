@@ -1,0 +1,170 @@
+"""Failure injection through /sim/control (neard-sim --sim-control): each
+knob with exact, deterministic counts."""
+import http.client
+import json
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import SimNode, edit_config, init_local, wait_until
+
+DEFAULTS = {'stall': False, 'latency_ms': 0, 'error_rate': 0, 'status_503': 0,
+            'close_mid_response': 0, 'hang': False}
+
+
+@pytest.fixture(scope='module')
+def sim(tmp_path_factory):
+    home = tmp_path_factory.mktemp('faults') / 'home'
+    init_local(home)
+    # /health's stale-head rule is 10 x max_block_production_delay: 1.5 s here.
+    edit_config(home, lambda c: c['consensus'].update(
+        {'max_block_production_delay': {'secs': 0, 'nanos': 150000000}}))
+    node = SimNode(home, sim_control=True).start()
+    node.wait_synced()
+    yield node
+    assert node.stop() == 0, node.log()
+
+
+def control(node, body):
+    status, _, data = node.request('POST', '/sim/control', body=json.dumps(body))
+    return status, json.loads(data)
+
+
+@pytest.fixture(autouse=True)
+def reset(sim):
+    yield
+    assert control(sim, {'reset': True})[0] == 200
+
+
+def settings(node):
+    status, _, data = node.get('/sim/control')
+    assert status == 200
+    got = json.loads(data)
+    return {k: got[k] for k in DEFAULTS}
+
+
+def test_get_defaults(sim):
+    assert settings(sim) == DEFAULTS
+
+
+@pytest.mark.parametrize('body,msg', [
+    ('{"stall": "yes"', 'invalid JSON'),
+    ('[1]', 'body must be a JSON object'),
+    ('{"bogus": 1}', 'unknown control key "bogus"'),
+    ('{"error_rate": 101}', 'error_rate must be an integer from 0 to 100'),
+    ('{"stall": 1}', 'stall must be true or false'),
+    ('{"resync_from": 999999999}', 'resync_from 999999999: must be between'),
+])
+def test_bad_control_input(sim, body, msg):
+    status, _, data = sim.request('POST', '/sim/control', body=body)
+    assert status == 400
+    assert json.loads(data)['error'].startswith(msg)
+    assert settings(sim) == DEFAULTS  # nothing applied
+
+
+def statuses(node, n, method='status'):
+    out = []
+    for _ in range(n):
+        status, _, body = node.request('POST', '/', body=json.dumps(
+            {'jsonrpc': '2.0', 'id': 7, 'method': method, 'params': []}))
+        out.append((status, body))
+    return out
+
+
+def test_error_rate_every_second_request(sim):
+    assert control(sim, {'error_rate': 50})[1]['error_rate'] == 50
+    got = statuses(sim, 10)
+    assert [s for s, _ in got] == [200, 500] * 5
+    err = json.loads(got[1][1])
+    assert err['id'] == 7
+    assert err['error']['name'] == 'INTERNAL_ERROR'
+    assert err['error']['cause']['name'] == 'INTERNAL_ERROR'
+    assert err['error']['code'] == -32000 and err['error']['message'] == 'Server error'
+    assert err['error']['data'].startswith(
+        'The node reached its limits. Try again later. More details: ')
+
+
+def test_control_is_never_faulted(sim):
+    control(sim, {'error_rate': 100, 'status_503': 100})
+    assert [s for s, _ in statuses(sim, 3)] == [503, 503, 503]
+    assert settings(sim)['error_rate'] == 100
+    assert control(sim, {'reset': True})[0] == 200
+    assert [s for s, _ in statuses(sim, 2)] == [200, 200]
+
+
+def test_status_503_every_fourth(sim):
+    control(sim, {'status_503': 25})
+    got = statuses(sim, 8)
+    assert [s for s, _ in got] == [200, 200, 200, 503] * 2
+    assert got[3][1] == b''
+    assert [sim.get('/health')[0] for _ in range(4)] == [200, 200, 200, 503]
+
+
+def test_close_mid_response(sim):
+    control(sim, {'close_mid_response': 50})
+    outcomes = []
+    for _ in range(6):
+        try:
+            status, _, body = sim.get('/status')
+            json.loads(body)
+            outcomes.append('ok')
+        except (http.client.HTTPException, ConnectionError, ValueError):
+            outcomes.append('cut')
+    assert outcomes == ['ok', 'cut'] * 3
+
+
+def test_latency(sim):
+    control(sim, {'latency_ms': 300})
+    t0 = time.monotonic()
+    assert sim.get('/health')[0] == 200
+    assert sim.rpc('health')[0] == 200
+    assert time.monotonic() - t0 >= 0.6
+    t0 = time.monotonic()
+    assert sim.get('/sim/control')[0] == 200  # control answers at once
+    assert time.monotonic() - t0 < 0.25
+
+
+def test_hang_then_release(sim):
+    control(sim, {'hang': True})
+    with pytest.raises((socket.timeout, TimeoutError)):
+        sim.get('/status', timeout=0.5)
+    # A hung request stays open; releasing it closes the connection.
+    conn = http.client.HTTPConnection('127.0.0.1', sim.rpc_port, timeout=5)
+    conn.request('GET', '/health')
+    time.sleep(0.2)
+    assert settings(sim)['hang'] is True
+    control(sim, {'hang': False})
+    with pytest.raises((http.client.HTTPException, ConnectionError)):
+        conn.getresponse()
+    conn.close()
+    assert sim.get('/health')[0] == 200
+
+
+def test_stall_no_new_blocks_then_recover(sim):
+    control(sim, {'stall': True})
+    h = sim.height()
+    wait_until(lambda: sim.get('/health')[0] == 503, timeout=10, what='stale head')
+    assert sim.height() == h
+    status, reply = sim.rpc('health', [])
+    assert status == 200
+    err = reply['error']
+    assert err['name'] == 'HANDLER_ERROR' and err['cause']['name'] == 'NO_NEW_BLOCKS'
+    elapsed = err['cause']['info']['elapsed']
+    assert set(elapsed) == {'secs', 'nanos'} and elapsed['secs'] >= 1
+    assert err['data'] == {'name': 'NO_NEW_BLOCKS', 'info': {'elapsed': elapsed}}
+    assert settings(sim)['stall'] is True
+    control(sim, {'stall': False})
+    wait_until(lambda: sim.get('/health')[0] == 200, timeout=30, what='healthy again')
+    assert sim.height() > h
+
+
+def test_crash_aborts(tmp_path, sim_nodes):
+    home = tmp_path / 'home'
+    init_local(home)
+    node = sim_nodes(home, sim_control=True)
+    with pytest.raises((http.client.HTTPException, ConnectionError)):
+        node.request('POST', '/sim/control', body='{"crash": true}')
+    node.proc.wait(10)
+    assert node.proc.returncode == -signal.SIGABRT

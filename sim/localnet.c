@@ -3,11 +3,13 @@
  * and plain nodes; keys are seeded by the directory name; ports are
  * reserved at random on 127.0.0.1; node0 is every other node's boot node. */
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "core.h"
 #include "../src/lib/fs.h"
@@ -27,20 +29,45 @@ struct lnode {
     enum role role;
 };
 
-/* tcp::ListenerAddr::reserve_for_test: bind port 0 and keep the number. */
-static int reserve_port(char *errbuf)
+/* Lowest ephemeral port: ports handed to outgoing connections. */
+static int ephemeral_low(void)
+{
+    int lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
+    }
+    return lo;
+}
+
+static bool can_bind(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return nu_err_set(errbuf, NU_ENET, "cannot reserve a port on 127.0.0.1");
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Like neard's tcp::ListenerAddr::reserve_for_test, a random free port on
+ * 127.0.0.1 -- but below the ephemeral range, so the port cannot be taken
+ * by some outgoing connection before the node starts and binds it. */
+static int reserve_port(char *errbuf)
+{
+    int lo = ephemeral_low();
+    int base = lo > 12000 ? 10000 : 1024;
+    int span = lo - base;
+    for (int i = 0; span > 0 && i < 1000; i++) {
+        int port = base + (int)randombytes_uniform((uint32_t)span);
+        if (can_bind(port))
+            return port;
     }
-    close(fd);
-    return ntohs(a.sin_port);
+    return nu_err_set(errbuf, NU_ENET, "cannot reserve a port on 127.0.0.1");
 }
 
 static json_t *tracked_json(const char *spec, enum role role, char *errbuf)

@@ -265,3 +265,13 @@ def file_server(tmp_path):
     yield root, f'http://127.0.0.1:{srv.server_address[1]}'
     srv.shutdown()
     srv.server_close()
+
+
+def localnet_node(home, name, sim_nodes, start=True, **kw):
+    """A SimNode for <home>/<name> of a `localnet` tree, on the ports its
+    config.json reserved (boot_nodes point at those)."""
+    d = os.path.join(str(home), name)
+    cfg = load_json(os.path.join(d, 'config.json'))
+    rpc_port = int(cfg['rpc']['addr'].rsplit(':', 1)[1])
+    net_port = int(cfg['network']['addr'].rsplit(':', 1)[1])
+    return sim_nodes(d, start=start, rpc_port=rpc_port, net_port=net_port, **kw)

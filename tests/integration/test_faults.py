@@ -168,3 +168,23 @@ def test_crash_aborts(tmp_path, sim_nodes):
         node.request('POST', '/sim/control', body='{"crash": true}')
     node.proc.wait(10)
     assert node.proc.returncode == -signal.SIGABRT
+
+
+def test_stop_with_hung_and_waiting_requests(tmp_path, sim_nodes):
+    """SIGTERM ends the node cleanly (exit 0, no sanitizer finding) while a
+    request hangs and another waits for an unknown transaction."""
+    home = tmp_path / 'home'
+    init_local(home)
+    node = sim_nodes(home, sim_control=True)
+    waiting = http.client.HTTPConnection('127.0.0.1', node.rpc_port, timeout=5)
+    waiting.request('POST', '/', body=json.dumps(
+        {'jsonrpc': '2.0', 'id': 1, 'method': 'tx', 'params': ['9' * 44, 'test.near']}))
+    control(node, {'hang': True})
+    hung = http.client.HTTPConnection('127.0.0.1', node.rpc_port, timeout=5)
+    hung.request('GET', '/status')
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    assert node.stop() == 0, node.log()
+    assert time.monotonic() - t0 < 5
+    waiting.close()
+    hung.close()

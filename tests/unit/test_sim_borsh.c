@@ -529,6 +529,28 @@ static void test_transfer_applies(void **state)
     json_decref(r);
 }
 
+static void test_not_synced(void **state)
+{
+    struct fixture *f = *state;
+    int st;
+    f->n.head = 0;
+    f->n.earliest = 0;
+    f->n.sync_status = SIM_SYNC_AWAITING_PEERS;
+    json_t *r = rpcf(f, &st, "block", "{\"finality\": \"final\"}");
+    assert_int_equal(st, 200);
+    assert_string_equal(err_str(r, "error.cause.name"), "NOT_SYNCED_YET");
+    assert_null(nu_json_get(r, "error.cause.info"));
+    assert_string_equal(err_str(r, "error.data"), "There are no fully synchronized blocks yet");
+    json_decref(r);
+    r = rpcf(f, &st, "query",
+             "{\"request_type\":\"view_account\",\"finality\":\"final\","
+             "\"account_id\":\"alice.test\"}");
+    assert_string_equal(err_str(r, "error.cause.name"), "NO_SYNCED_BLOCKS");
+    assert_string_equal(err_str(r, "error.data"),
+                        "There are no fully synchronized blocks on the node yet");
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +562,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_block_batch, setup_node, teardown_node),
         cmocka_unit_test_setup_teardown(test_query, setup_node, teardown_node),
         cmocka_unit_test_setup_teardown(test_transfer_applies, setup_node, teardown_node),
+        cmocka_unit_test_setup_teardown(test_not_synced, setup_node, teardown_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

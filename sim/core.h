@@ -37,6 +37,8 @@ void sim_print_error(const char *errbuf);
 
 /* ---- simlog.c ---- */
 void sim_log_timestamp(char *out, size_t outsz);
+/* Turns sim_log output off (fuzzers) or back on. */
+void sim_log_set_enabled(bool on);
 /* Rust panic with panic=abort: message on stderr, then SIGABRT. */
 void sim_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

@@ -26,6 +26,13 @@ static bool debug_enabled(void)
     return cached == 1;
 }
 
+static bool log_off;
+
+void sim_log_set_enabled(bool on)
+{
+    log_off = !on;
+}
+
 void sim_log_timestamp(char *out, size_t outsz)
 {
     struct timespec ts;
@@ -38,7 +45,7 @@ void sim_log_timestamp(char *out, size_t outsz)
 
 void sim_log(const char *level, const char *target, const char *fmt, ...)
 {
-    if (strcasecmp(level, "DEBUG") == 0 && !debug_enabled())
+    if (log_off || (strcasecmp(level, "DEBUG") == 0 && !debug_enabled()))
         return;
     char line[SIM_LOG_LINE_MAX];
     char ts[40];

@@ -147,6 +147,20 @@ static void add_amount(json_t *a, const char *key, sim_u128 delta, bool sub)
     json_object_set_new(a, key, u128_json(v));
 }
 
+static bool has_code(const json_t *acct)
+{
+    const char *h = json_string_value(json_object_get(acct, "code_hash"));
+    return h && strcmp(h, RPC_NO_CODE_HASH) != 0;
+}
+
+/* A FunctionCall on an account without code: the VM cannot compile it. */
+static json_t *no_code_failure(size_t index, const char *account)
+{
+    return json_pack("{s:{s:{s:I,s:{s:{s:{s:{s:s}}}}}}}", "Failure", "ActionError", "index",
+                     (json_int_t)index, "kind", "FunctionCallError", "CompilationError",
+                     "CodeDoesNotExist", "account_id", account);
+}
+
 /* Applies one action to the receiver state r (a working copy); returns a
  * Failure status or NULL. *deleted is set by DeleteAccount. */
 static json_t *apply_action(struct sim_rpc *rpc, const struct sim_tx *tx, size_t i, json_t **r,
@@ -167,11 +181,8 @@ static json_t *apply_action(struct sim_rpc *rpc, const struct sim_tx *tx, size_t
     switch (a->kind) {
     case SIM_ACT_TRANSFER:
     case SIM_ACT_FUNCTION_CALL:
-        if (a->kind == SIM_ACT_FUNCTION_CALL &&
-            !strcmp(json_string_value(json_object_get(*r, "code_hash")), RPC_NO_CODE_HASH))
-            return json_pack("{s:{s:{s:I,s:{s:{s:{s:{s:s}}}}}}}", "Failure", "ActionError", "index",
-                             (json_int_t)i, "kind", "FunctionCallError", "CompilationError",
-                             "CodeDoesNotExist", "account_id", tx->receiver_id);
+        if (a->kind == SIM_ACT_FUNCTION_CALL && !has_code(*r))
+            return no_code_failure(i, tx->receiver_id);
         add_amount(*r, "amount", a->amount, false);
         break;
     case SIM_ACT_ADD_KEY:

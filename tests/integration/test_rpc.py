@@ -412,3 +412,24 @@ def test_unknown_tx_times_out(sim):
     assert status == 408
     assert reply['error'] == {'name': 'HANDLER_ERROR', 'cause': {'name': 'TIMEOUT_ERROR'},
                               'code': -32000, 'message': 'Server error', 'data': 'Timeout'}
+
+
+def test_state_survives_restart(tmp_path, sim_nodes):
+    """Accounts changed by transactions and tx records live in the store."""
+    home = tmp_path / 'home'
+    init_local(home)
+    node = sim_nodes(home)
+    node.wait_synced()
+    seed = key_seed(f'{home}/validator_key.json')
+    tx, tx_hash = signed_tx(seed, 'test.near', 'kept.test.near', 1,
+                            [create_account(), transfer(777)])
+    assert result(node, 'broadcast_tx_commit', [tx])['status'] == {'SuccessValue': ''}
+    assert node.stop() == 0, node.log()
+    node = sim_nodes(home)
+    node.wait_synced()
+    acct = query(node, request_type='view_account', account_id='kept.test.near',
+                 finality='optimistic')
+    assert acct['amount'] == '777'
+    again = result(node, 'tx', [tx_hash, 'test.near'])
+    assert again['transaction']['hash'] == tx_hash
+    assert node.stop() == 0, node.log()

@@ -220,60 +220,88 @@ static int testnet_genesis(const struct sim_init_opts *o, const char *chain_id, 
     return rc;
 }
 
-static int new_home(const struct sim_init_opts *o, const char *chain_id, char *errbuf)
+/* Config::default() with the chain's delays, or a download laid over it. */
+static int base_config(const struct sim_init_opts *o, const char *chain_id, json_t **out,
+                       char *errbuf)
 {
-    struct nu_keypair val;
-    bool has_val = false;
-    json_t *genesis = NULL;
-    json_t *config = sim_config_default_json(chain_id, o->fast);
-    int rc = config ? 0 : nu_err_set(errbuf, NU_ENOMEM, "out of memory");
-    if (rc == 0 && (o->download_config || o->download_config_url)) {
-        json_decref(config);
-        config = sim_config_default_json("", false); /* Config::default() under the download */
-        rc = download_config(o, chain_id, config, errbuf);
-    }
+    bool download = o->download_config || o->download_config_url;
+    /* neard replaces its config by the download, keeping only serde defaults */
+    *out = sim_config_default_json(download ? "" : chain_id, download ? false : o->fast);
+    if (*out == NULL)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    int rc = download ? download_config(o, chain_id, *out, errbuf) : 0;
     if (rc == 0 && o->boot_nodes)
-        rc = nu_json_set(config, "network.boot_nodes", json_string(o->boot_nodes));
-    if (rc == 0)
-        rc = keys(o, chain_id, str_or(config, "node_key_file", SIM_NODE_KEY_FILE),
-                  str_or(config, "validator_key_file", SIM_VALIDATOR_KEY_FILE), &val, &has_val,
-                  errbuf);
-    if (rc == 0 && is_public_chain(chain_id) && o->test_seed)
-        rc = nu_err_set(errbuf, NU_EINVAL, "Test seed is not supported for %s", chain_id);
-    if (rc == 0 && is_public_chain(chain_id)) {
+        rc = nu_json_set(*out, "network.boot_nodes", json_string(o->boot_nodes));
+    return rc;
+}
+
+/* Per-chain settings made after the keys exist, then validate and write. */
+static int finish_config(const struct sim_init_opts *o, const char *chain_id, json_t *config,
+                         char *errbuf)
+{
+    int rc;
+    if (is_public_chain(chain_id) && o->test_seed)
+        return nu_err_set(errbuf, NU_EINVAL, "Test seed is not supported for %s", chain_id);
+    if (is_public_chain(chain_id)) {
         char legacy[128];
         snprintf(legacy, sizeof(legacy), "https://explorer.%s.near.org/api/nodes", chain_id);
-        json_t *eps = json_pack("[s,s]", legacy, "https://telemetry.nearone.org/nodes");
-        rc = nu_json_set(config, "telemetry.endpoints", eps);
-    } else if (rc == 0) {
+        rc = nu_json_set(config, "telemetry.endpoints",
+                         json_pack("[s,s]", legacy, "https://telemetry.nearone.org/nodes"));
+    } else {
         rc = nu_json_set(config, "network.skip_sync_wait", json_true());
     }
     if (rc == 0)
         rc = check_config(o, config, errbuf);
     if (rc == 0)
         rc = write_json(o->home, SIM_CONFIG_FILE, config, errbuf, "Error writing config to");
-    const char *gfile = str_or(config, "genesis_file", SIM_GENESIS_FILE);
-    if (rc == 0 && strcmp(chain_id, "mainnet") == 0) {
+    return rc;
+}
+
+static int write_genesis(const struct sim_init_opts *o, const char *chain_id, const char *gfile,
+                         const struct nu_keypair *val, char *errbuf)
+{
+    json_t *genesis = NULL;
+    int rc = 0;
+    if (strcmp(chain_id, "mainnet") == 0)
         genesis = sim_genesis_mainnet_json();
-        rc = write_json(o->home, gfile, genesis, errbuf, "Error writing genesis to");
-        if (rc == 0)
-            sim_log("INFO", "near", "Generated mainnet genesis file in %s", o->home);
-    } else if (rc == 0 && strcmp(chain_id, "testnet") == 0) {
+    else if (strcmp(chain_id, "testnet") == 0)
         rc = testnet_genesis(o, chain_id, &genesis, errbuf);
-        if (rc == 0)
-            rc = write_json(o->home, gfile, genesis, errbuf, "Error writing genesis to");
-        if (rc == 0)
-            sim_log("INFO", "near", "Generated for %s network node key and genesis file in %s",
-                    chain_id, o->home);
-    } else if (rc == 0) {
-        rc = has_val ? local_genesis(o, chain_id, &val, &genesis) : NU_ESTATE;
-        if (rc == 0)
-            rc = write_json(o->home, gfile, genesis, errbuf, "Error writing genesis to");
-        if (rc == 0)
-            sim_log("INFO", "near", "Generated node key, validator key, genesis file in %s",
-                    o->home);
-    }
+    else
+        rc = local_genesis(o, chain_id, val, &genesis);
+    if (rc == 0 && genesis == NULL)
+        rc = nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = write_json(o->home, gfile, genesis, errbuf, "Error writing genesis to");
     json_decref(genesis);
+    if (rc < 0)
+        return rc;
+    if (strcmp(chain_id, "mainnet") == 0)
+        sim_log("INFO", "near", "Generated mainnet genesis file in %s", o->home);
+    else if (strcmp(chain_id, "testnet") == 0)
+        sim_log("INFO", "near", "Generated for %s network node key and genesis file in %s",
+                chain_id, o->home);
+    else
+        sim_log("INFO", "near", "Generated node key, validator key, genesis file in %s", o->home);
+    return 0;
+}
+
+/* A new home, in init_configs' order: config, keys, config.json, genesis. */
+static int new_home(const struct sim_init_opts *o, const char *chain_id, char *errbuf)
+{
+    struct nu_keypair val;
+    bool has_val = false;
+    json_t *config = NULL;
+    int rc = base_config(o, chain_id, &config, errbuf);
+    if (rc == 0)
+        rc = keys(o, chain_id, str_or(config, "node_key_file", SIM_NODE_KEY_FILE),
+                  str_or(config, "validator_key_file", SIM_VALIDATOR_KEY_FILE), &val, &has_val,
+                  errbuf);
+    if (rc == 0)
+        rc = finish_config(o, chain_id, config, errbuf);
+    /* local chains always have a validator key: keys() creates test.near's */
+    if (rc == 0)
+        rc = write_genesis(o, chain_id, str_or(config, "genesis_file", SIM_GENESIS_FILE), &val,
+                           errbuf);
     json_decref(config);
     return rc;
 }

@@ -80,8 +80,32 @@ static int set_value(const struct cli_opt *o, const char *val, const char *usage
     return 0;
 }
 
+/* The value of option o at argv[*i] (eq: text after '=' or NULL); advances
+ * *i past a separate value word. 0 or exit code 2. */
+static int take_value(const struct cli_opt *o, const char *eq, int argc, char **argv, int *i,
+                      const char *usage)
+{
+    const char *val = eq ? eq + 1 : NULL;
+    if (val == NULL && o->kind == OPT_VALUE) {
+        /* clap num_args(0..=1): take the next word unless it is a flag or a command */
+        if (*i + 1 < argc && argv[*i + 1][0] != '-' && !is_command(argv[*i + 1]))
+            val = argv[++*i];
+        *(const char **)o->dst = val ? val : "";
+        return 0;
+    }
+    if (val == NULL) {
+        if (*i + 1 >= argc) {
+            char what[160];
+            snprintf(what, sizeof(what), "--%s <%s>", o->name, o->metavar);
+            return usage_error(usage, "a value is required for '%s' but none was supplied", what);
+        }
+        val = argv[++*i];
+    }
+    return set_value(o, val, usage);
+}
+
 /* Parses argv[start..] against opts. Stops at the first non-option when
- * stop_at_positional (returns its index in *next). 0 or exit code 2. */
+ * stop_at_positional (its index goes to *next). 0 or exit code 2. */
 static int parse_opts(int argc, char **argv, int start, const struct cli_opt *opts,
                       const char *usage, bool stop_at_positional, int *next)
 {
@@ -94,38 +118,18 @@ static int parse_opts(int argc, char **argv, int start, const struct cli_opt *op
             return usage_error(usage, "unexpected argument '%s' found", arg);
         }
         const char *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
-        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const struct cli_opt *o = find_opt(opts, arg, len);
+        const struct cli_opt *o = find_opt(opts, arg, eq ? (size_t)(eq - arg) : strlen(arg));
         if (o == NULL)
             return usage_error(usage, "unexpected argument '%s' found", arg);
         if (o->given)
             *o->given = true;
+        if (o->kind == FLAG && eq)
+            return usage_error(usage, "unexpected value for '%s'", arg);
         if (o->kind == FLAG) {
-            if (eq)
-                return usage_error(usage, "unexpected value for '%s'", arg);
             *(bool *)o->dst = true;
             continue;
         }
-        const char *val = eq ? eq + 1 : NULL;
-        if (val == NULL && o->kind == OPT_VALUE) {
-            /* clap num_args(0..=1): take the next word unless it is a flag */
-            if (i + 1 < argc && argv[i + 1][0] != '-' && !is_command(argv[i + 1]))
-                val = argv[++i];
-            else
-                val = NULL;
-            *(const char **)o->dst = val ? val : "";
-            continue;
-        }
-        if (val == NULL) {
-            if (i + 1 >= argc) {
-                char what[160];
-                snprintf(what, sizeof(what), "--%s <%s>", o->name, o->metavar);
-                return usage_error(usage, "a value is required for '%s' but none was supplied",
-                                   what);
-            }
-            val = argv[++i];
-        }
-        int rc = set_value(o, val, usage);
+        int rc = take_value(o, eq, argc, argv, &i, usage);
         if (rc)
             return rc;
     }

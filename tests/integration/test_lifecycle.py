@@ -8,6 +8,11 @@ STOP_LINES = ('WARN neard: {sig}, stopping... this may take a few minutes.\n',
               'INFO neard: Waiting for RocksDB to gracefully shutdown\n')
 
 
+def config_correct(node):
+    body = node.get('/metrics')[2].decode()
+    return int(re.search(r'^near_config_correct (\d+)$', body, re.M).group(1))
+
+
 def assert_clean_stop(log, sig):
     first, second = (line.format(sig=sig) for line in STOP_LINES)
     assert first in log and second in log
@@ -67,11 +72,13 @@ def test_sighup_with_broken_config_keeps_running(home, sim_nodes):
     assert (f' WARN stats: Dynamically updateable configs are not valid. Please fix this ASAP '
             f'otherwise the node will probably crash after restart: Can\'t open or read the '
             f'config file "{path}": ') in log
+    assert config_correct(node) == 0
     h = node.height()
     wait_until(lambda: node.height() > h, 5, what='node still producing')
     path.write_text(good)
     node.send_signal(signal.SIGHUP)
     wait_log(node, 'INFO config: Updated ClientConfig')
+    assert config_correct(node) == 1
     assert node.stop() == 0
 
 

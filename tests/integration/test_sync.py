@@ -1,5 +1,6 @@
 """Sync state machine: AwaitingPeers, BlockSync, StateSync, NoSync, restart."""
 import datetime
+import os
 import re
 import time
 
@@ -112,3 +113,26 @@ def test_restart_resumes_from_stored_head(home, sim_nodes):
     assert at and min(at) >= before  # resumed, not restarted from genesis
     assert 'INFO db: Opening an existing RocksDB database' in log
     node2.wait_synced()
+
+
+def dir_size(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def test_block_payload_grows_the_data_dir(home, sim_nodes):
+    init_local(home)
+    age_chain(home, 100 * 0.12, epoch_length=10000)
+    payload = 100000
+    edit_config(home, lambda c: quick_stats(c, sync_blocks_per_sec=2000,
+                                            block_payload_bytes=payload))
+    node = sim_nodes(home, extra_args=['--archive'])
+    node.wait_synced()
+    head = node.height()
+    assert node.stop() == 0
+    size = dir_size(home / 'data')
+    # incompressible: RocksDB cannot shrink the payload below its raw size
+    assert size >= head * payload, (size, head)
+    assert size < (head + 40) * payload * 2

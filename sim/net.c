@@ -24,6 +24,7 @@
 #define SIM_NET_GOSSIP_MS 1000
 #define SIM_NET_KNOWN_MAX 256
 #define SIM_NET_GOSSIP_FAILS 3 /* a learned (non-boot) address is forgotten after this */
+#define SIM_NET_CONNS_MAX (2 * SIM_MAX_PEERS + 16) /* incl. unfinished handshakes */
 
 struct known {
     char pk[NU_KEY_TEXT_MAX];
@@ -59,6 +60,7 @@ struct sim_net {
     char self_pk[NU_KEY_TEXT_MAX];
     uint64_t last_gossip_ms;
     int handles;
+    unsigned nconns; /* open connections, handshaken or not */
     bool stopping;
     void (*done)(struct sim_node *n);
 };
@@ -119,6 +121,7 @@ static void conn_close(struct conn *c, const char *why)
         return;
     c->closing = true;
     struct sim_net *net = c->net;
+    net->nconns--;
     for (struct conn **pp = &net->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -254,6 +257,7 @@ static struct conn *conn_new(struct sim_net *net, bool outbound)
     uv_tcp_init(net->n->loop, &c->tcp);
     c->tcp.data = c;
     net->handles++;
+    net->nconns++;
     c->next = net->conns;
     net->conns = c;
     return c;
@@ -445,6 +449,10 @@ static void on_accept(uv_stream_t *server, int status)
         return;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
         conn_close(c, "accept failed");
+        return;
+    }
+    if (net->nconns > SIM_NET_CONNS_MAX) {
+        conn_close(c, "too many connections");
         return;
     }
     start_conn(c);

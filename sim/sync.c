@@ -13,16 +13,23 @@
 
 #include "node-int.h"
 
-static void on_head_moved(struct sim_core *c)
+/* neard's client checks this on every tick, not only when the head moves:
+ * a SIGHUP may lower the target below a head that is not moving. */
+static void check_expected_shutdown(struct sim_core *c)
 {
     struct sim_node *n = &c->n;
-    sim_rpc_on_head(n);
-    if (n->cfg.has_expected_shutdown && n->head >= n->cfg.expected_shutdown && !n->stopping) {
-        sim_log("INFO", "client", "Expected shutdown triggered: head block(%llu) >= (%llu)",
-                (unsigned long long)n->head, (unsigned long long)n->cfg.expected_shutdown);
-        /* neard's client signals the crash channel, which main reports so. */
-        sim_node_request_stop(n, "ClientActor died");
-    }
+    if (!n->cfg.has_expected_shutdown || n->head < n->cfg.expected_shutdown || n->stopping)
+        return;
+    sim_log("INFO", "client", "Expected shutdown triggered: head block(%llu) >= (%llu)",
+            (unsigned long long)n->head, (unsigned long long)n->cfg.expected_shutdown);
+    /* neard's client signals the crash channel, which main reports so. */
+    sim_node_request_stop(n, "ClientActor died");
+}
+
+static void on_head_moved(struct sim_core *c)
+{
+    sim_rpc_on_head(&c->n);
+    check_expected_shutdown(c);
 }
 
 void sim_sync_save_meta(struct sim_core *c)
@@ -151,12 +158,13 @@ void sim_sync_tick(struct sim_core *c)
     uint64_t now_ms = uv_now(&c->loop);
     uint64_t dt = now_ms - c->last_tick_ms;
     c->last_tick_ms = now_ms;
+    /* The clock is the chain: peers' announced heads only confirm it, so a
+     * peer claiming a height from the future cannot drag the node there. A
+     * node waiting alone knows no header beyond its own head. */
     uint64_t net = sim_chain_network_head(n, sim_now_ns());
-    for (unsigned i = 0; i < n->npeers; i++)
-        if (n->peers[i].head > net)
-            net = n->peers[i].head;
-    if (net > n->header_head)
-        n->header_head = net;
+    bool alone = n->npeers == 0 && n->sync_status == SIM_SYNC_AWAITING_PEERS;
+    n->header_head = alone ? n->head : net;
+    check_expected_shutdown(c);
     if (n->stopping || n->stalled)
         return;
     uint64_t target = net > n->head ? net : n->head;

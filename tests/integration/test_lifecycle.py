@@ -93,3 +93,15 @@ def test_second_process_on_same_data_dir_fails(home, sim_nodes):
     assert 'LOCK' in r.stderr
     assert node.proc.poll() is None
     assert node.stop() == 0
+
+
+def test_expected_shutdown_applies_while_head_is_not_moving(home, sim_nodes):
+    init_local(home)
+    edit_config(home, lambda c: (c['network'].update(skip_sync_wait=False),
+                                 c['consensus'].update(min_num_peers=1)))
+    node = sim_nodes(home)  # AwaitingPeers: the head stays at genesis
+    assert node.height() == 0
+    edit_config(home, lambda c: c.update(expected_shutdown=0))
+    node.send_signal(signal.SIGHUP)
+    assert node.proc.wait(10) == 0
+    assert 'Expected shutdown triggered: head block(0) >= (0)\n' in node.log()

@@ -30,7 +30,7 @@ test: deps
 	 src=$$?; [ $$rc -eq 0 ] && [ $$src -eq 0 ]
 
 demo: deps all
-	@/usr/bin/python3 scripts/demo.py
+	@/usr/bin/python3 scripts/demo.py $(DEMO_ARGS)
 
 install: all
 	$(MESON) configure build -Dprefix=$(PREFIX)

@@ -18,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 
+sys.stdout.reconfigure(line_buffering=True)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -7,7 +7,7 @@ secs=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 status=0
 for target in "$build"/fuzz/fuzz_*; do
-    [ -x "$target" ] || continue
+    [ -f "$target" ] && [ -x "$target" ] || continue
     name=$(basename "$target")
     work="$root/fuzz/corpus-run/$name"
     mkdir -p "$work"

@@ -119,7 +119,7 @@ static void call_result(struct query *q, const uint8_t *data, size_t len)
     rpc_call_ok(q->c, with_block(json_pack("{s:o,s:[]}", "result", bytes, "logs"), q));
 }
 
-/* Built-in view methods of every account with code (see docs/internals/sim-rpc.md). */
+/* Built-in view methods of every account with code (see docs/neard-sim.md, "The RPC side"). */
 static void run_builtin(struct query *q, const char *method, const uint8_t *args, size_t len)
 {
     char out[128];

@@ -82,9 +82,9 @@ static void reload_config(struct sim_core *c)
     }
     if (nu_fs_join(path, sizeof(path), c->n.home, SIM_CONFIG_FILE) < 0)
         path[0] = '\0';
-    int w = snprintf(c->reload_error, sizeof(c->reload_error),
-                     "Can't open or read the config file \"%s\": %s", path, err);
-    (void)w; /* a truncated message is still a useful warning */
+    /* Bounded pieces: the message must fit reload_error (NU_ERRMSG_MAX). */
+    snprintf(c->reload_error, sizeof(c->reload_error),
+             "Can't open or read the config file \"%.200s\": %.240s", path, err);
     sim_log("WARN", "stats",
             "Dynamically updateable configs are not valid. Please fix this ASAP otherwise the "
             "node will probably crash after restart: %s",

@@ -185,7 +185,7 @@ static int key_from_fields(const char *name, const char *account, const char *pu
 static int key_from_json(const char *name, const json_t *o, struct nu_keypair *kp,
                          const char *default_account, char *errbuf)
 {
-    const char *account, *pub, *sec, *priv;
+    const char *account = NULL, *pub = NULL, *sec = NULL, *priv = NULL;
     if (!json_is_object(o))
         return nu_err_set(errbuf, NU_EINVAL, "%s: expected a JSON object", name);
     int rc = get_field(o, name, "account_id", &account, errbuf);

@@ -97,7 +97,7 @@ static void test_buffer_limits(void **state)
 static void test_round_trip_many(void **state)
 {
     (void)state;
-    uint8_t in[70], back[70];
+    uint8_t in[70] = {0}, back[70];
     char text[128];
     for (size_t len = 0; len <= sizeof(in); len++) {
         for (size_t i = 0; i < len; i++)

@@ -324,8 +324,10 @@ static json_t *call(struct fixture *f, const char *body, int *status)
 static json_t *rpcf(struct fixture *f, int *status, const char *method, const char *params)
 {
     char body[8192];
-    snprintf(body, sizeof(body),
-             "{\"jsonrpc\":\"2.0\",\"id\":\"t\",\"method\":\"%s\",\"params\":%s}", method, params);
+    int n = snprintf(body, sizeof(body),
+                     "{\"jsonrpc\":\"2.0\",\"id\":\"t\",\"method\":\"%s\",\"params\":%s}", method,
+                     params);
+    assert_true(n > 0 && (size_t)n < sizeof(body));
     return call(f, body, status);
 }
 

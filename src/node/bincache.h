@@ -1,0 +1,60 @@
+/* Content-addressed cache of neard binaries, in $XDG_CACHE_HOME/nearup
+ * (default ~/.cache/nearup):
+ *   blobs/<sha256>                 the binary, 0755, verified
+ *   versions/<os-arch>/<version>   text "<sha256> <commit>\n" naming a blob
+ * A version already in the cache is used with no network access at all.
+ * Downloads go to blobs/.partial/<name>.part (resumed after interruption),
+ * are verified against the expected sha256 and only then renamed into
+ * blobs/ and made executable; a mismatch names both hashes and leaves
+ * nothing executable behind. */
+#ifndef NODE_BINCACHE_H
+#define NODE_BINCACHE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "error.h"
+#include "release.h"
+
+struct node_fetch_opts {
+    const char *release_url;  /* base URL; NULL = NODE_DEFAULT_RELEASE_URL */
+    const char *chain;        /* chain whose latest_* to read */
+    const char *version;      /* pinned version or NULL for latest */
+    const char *sha256;       /* expected hash (--neard-sha256) or NULL: read neard.sha256 */
+    bool progress;            /* progress bar on stderr (only when it is a terminal) */
+};
+
+struct node_binary {
+    char path[PATH_MAX];          /* executable in the cache */
+    char sha256[NODE_SHA256_HEX];
+    char version[NODE_VERSION_MAX];
+    char commit[NODE_VERSION_MAX];
+    bool downloaded;              /* false when it came from the cache */
+};
+
+/* Cache root into out. */
+NU_WUR int node_cache_dir(char *out, size_t outsz, char *errbuf);
+/* A cached binary for (os-arch of this machine, version); NU_ENOENT if absent.
+ * Verifies the blob's hash before returning it. */
+NU_WUR int node_cache_lookup(const char *version, struct node_binary *out, char *errbuf);
+/* Resolve + cache-or-download + verify + install. With o->version set and
+ * cached, makes no request at all. */
+NU_WUR int node_bin_fetch(const struct node_fetch_opts *o, struct node_binary *out, char *errbuf);
+/* sha256 of a file as lowercase hex. */
+NU_WUR int node_sha256_file(const char *path, char out[NODE_SHA256_HEX], char *errbuf);
+
+struct node_cached {
+    char version[NODE_VERSION_MAX];
+    char commit[NODE_VERSION_MAX];
+    char sha256[NODE_SHA256_HEX];
+    uint64_t size;
+    int64_t mtime;      /* when it was cached */
+    bool in_use;        /* referenced by a registered home's run.json */
+};
+/* Lists cached versions for this os-arch, newest first. *out is malloc'd. */
+NU_WUR int node_cache_list(struct node_cached **out, size_t *n, char *errbuf);
+/* Removes all but the newest keep versions, never one in use. *removed gets the count. */
+NU_WUR int node_cache_prune(unsigned keep, unsigned *removed, char *errbuf);
+
+#endif

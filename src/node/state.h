@@ -1,0 +1,66 @@
+/* Per-home state of nearup: everything nearup keeps about one neard home
+ * lives in that home's state dir, <home>/.nearup/, so two homes never share
+ * a pid file, a lock or a log (the old nearup kept one global ~/.nearup).
+ *
+ *   <home>/.nearup/supervisor.lock   flock held by the running supervisor
+ *   <home>/.nearup/supervisor.pid    "<pid> <start time>\n" of the supervisor
+ *   <home>/.nearup/neard.pid         "<pid> <start time>\n" of neard
+ *   <home>/.nearup/run.json          how to run this home (network, binary, args, env, policy)
+ *   <home>/.nearup/status.json       supervisor's view: state, restarts, last exit, version
+ *   <home>/.nearup/upgrade.json      pending upgrade (version, binary, height, jitter)
+ *   <home>/.nearup/logs/neard.log    neard's stdout+stderr, rotated (neard.log.1.zst ...)
+ *
+ * A registry of homes under $XDG_STATE_HOME/nearup/homes/ (default
+ * ~/.local/state/nearup/homes/) lets `--all` find every node. */
+#ifndef NODE_STATE_H
+#define NODE_STATE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "error.h"
+
+#define NODE_STATE_DIRNAME ".nearup"
+#define NODE_MAX_HOMES 256
+
+/* A pid file's contents: a process and the start time that identifies it. */
+struct node_pidfile {
+    pid_t pid;
+    uint64_t start_time; /* clock ticks since boot, as nu_proc_start_time */
+};
+
+/* <home>/.nearup/<name> into out. */
+NU_WUR int node_state_path(const char *home, const char *name, char *out, size_t outsz);
+/* Creates <home>/.nearup and <home>/.nearup/logs (0700). */
+NU_WUR int node_state_init(const char *home, char *errbuf);
+
+/* Takes the supervisor lock (flock LOCK_EX|LOCK_NB on supervisor.lock).
+ * NU_EEXIST when another process holds it (message names its pid). The fd
+ * stays open for the life of the lock; node_state_unlock closes it. */
+NU_WUR int node_state_lock(const char *home, int *fd, char *errbuf);
+void node_state_unlock(int fd);
+/* True if some process holds the supervisor lock of home. */
+bool node_state_locked(const char *home);
+
+/* Writes "<pid> <start>\n" atomically. */
+NU_WUR int node_pidfile_write(const char *home, const char *name, pid_t pid, char *errbuf);
+/* Reads a pid file. NU_ENOENT when absent; NU_EPARSE when malformed. */
+NU_WUR int node_pidfile_read(const char *home, const char *name, struct node_pidfile *pf,
+                             char *errbuf);
+/* True if the pid file names a live process with the recorded start time
+ * (a stale file after a reboot or kill -9 reads false). */
+bool node_pidfile_alive(const char *home, const char *name, struct node_pidfile *pf);
+void node_pidfile_remove(const char *home, const char *name);
+
+/* Registry of homes for --all. Paths are stored absolute. */
+NU_WUR int node_registry_add(const char *home, char *errbuf);
+NU_WUR int node_registry_remove(const char *home, char *errbuf);
+/* Fills homes[] (each PATH_MAX) with registered homes that still exist;
+ * *n gets the count. */
+NU_WUR int node_registry_list(char (*homes)[PATH_MAX], size_t max, size_t *n, char *errbuf);
+
+/* Expands "~/" and makes path absolute into out. */
+NU_WUR int node_abspath(const char *path, char *out, size_t outsz, char *errbuf);
+
+#endif

@@ -337,7 +337,7 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     if (version) {
-        printf("neard (release %s) (build %s) (rustc %s) (protocol %d) (db %d)\n", SIM_RELEASE,
+        printf("neard (release %s) (build %s) (rustc %s) (protocol %d) (db %d)\n", sim_release(),
                SIM_BUILD, SIM_RUSTC, SIM_PROTOCOL, SIM_DB_VERSION);
         return 0;
     }

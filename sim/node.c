@@ -225,7 +225,7 @@ int sim_node_run(const struct sim_run_opts *o)
     uv_loop_init(&c->loop);
     n->loop = &c->loop;
     load_all(c, o);
-    sim_log("INFO", "neard", "version=\"%s\" build=\"%s\" latest_protocol=%d", SIM_RELEASE,
+    sim_log("INFO", "neard", "version=\"%s\" build=\"%s\" latest_protocol=%d", sim_release(),
             SIM_BUILD, SIM_PROTOCOL);
     open_store(c);
     c->last_tick_ms = uv_now(&c->loop);

@@ -201,6 +201,11 @@ void sim_rpc_on_head(struct sim_node *n);
 /* Graceful stop; done runs when every connection is closed. */
 void sim_rpc_stop(struct sim_node *n, void (*done)(struct sim_node *n));
 
+/* Release name neard-sim reports: $NEARD_SIM_RELEASE when set (1..32 chars
+ * of [0-9A-Za-z.-], so tests can serve "different neard versions" from one
+ * binary), otherwise SIM_RELEASE. */
+const char *sim_release(void);
+
 /* ---- logging in neard's format (sim/simlog.c) ----
  * "2026-11-28T23:10:07.123456Z  INFO neard: message" on stderr. */
 void sim_log(const char *level, const char *target, const char *fmt, ...)

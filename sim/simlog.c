@@ -2,7 +2,9 @@
  *   2026-11-28T23:10:07.123456Z  INFO neard: message
  * The level is right-aligned in five columns as tracing prints it, so
  * operator tools that grep neard's output work unchanged on the simulator. */
+#include <ctype.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,4 +137,18 @@ void sim_print_error(const char *errbuf)
         put_indented(p, len, numbered ? num : "    ");
         p = next ? next + 1 : NULL;
     }
+}
+
+const char *sim_release(void)
+{
+    static const char *cached;
+    if (cached != NULL)
+        return cached;
+    const char *env = getenv("NEARD_SIM_RELEASE");
+    size_t len = env != NULL ? strlen(env) : 0;
+    bool ok = len > 0 && len <= 32;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum((unsigned char)env[i]) || env[i] == '.' || env[i] == '-';
+    cached = ok ? env : SIM_RELEASE;
+    return cached;
 }

@@ -75,7 +75,7 @@ static json_t *status_object(const struct sim_node *n, uint64_t uptime)
     }
     json_t *o = json_object();
     json_object_set_new(o, "version",
-                        json_pack("{s:s,s:s,s:s}", "version", SIM_RELEASE, "build", SIM_BUILD,
+                        json_pack("{s:s,s:s,s:s}", "version", sim_release(), "build", SIM_BUILD,
                                   "rustc_version", SIM_RUSTC));
     json_object_set_new(o, "chain_id", json_string(n->gen.chain_id));
     json_object_set_new(o, "genesis_hash", json_string(n->gen.genesis_hash));

@@ -78,7 +78,7 @@ int rpc_metrics_init(struct sim_rpc *rpc, char *errbuf)
         if (d->type == NU_METRIC_COUNTER && !d->labels)
             nu_metric_add(*slot, NULL, 0); /* exported as 0 before the first event */
     }
-    const char *build[] = {SIM_RELEASE, SIM_BUILD, SIM_RUSTC};
+    const char *build[] = {sim_release(), SIM_BUILD, SIM_RUSTC};
     nu_metric_add(rpc->m.build_info, build, 1);
     return 0;
 }

@@ -1,12 +1,27 @@
 """neard-sim command line: version string, clap-style usage errors, help."""
-from conftest import NEARD_SIM, run_sim
+import os
 import subprocess
+
+from conftest import NEARD_SIM, run_sim
 
 
 def test_version_line():
     r = subprocess.run([NEARD_SIM, '--version'], capture_output=True, text=True)
     assert r.returncode == 0
     assert r.stdout == 'neard (release 2.4.0) (build sim) (rustc 1.82.0) (protocol 73) (db 42)\n'
+
+
+def test_release_override_from_environment():
+    """NEARD_SIM_RELEASE lets tests serve two "neard versions" from one binary."""
+    def version(value):
+        env = dict(os.environ, NEARD_SIM_RELEASE=value)
+        return subprocess.run([NEARD_SIM, '--version'], capture_output=True, text=True,
+                              env=env).stdout
+    assert version('2.5.0-rc.1') == \
+        'neard (release 2.5.0-rc.1) (build sim) (rustc 1.82.0) (protocol 73) (db 42)\n'
+    # Anything that is not a plain release name is ignored.
+    assert version('2.5 0') == \
+        'neard (release 2.4.0) (build sim) (rustc 1.82.0) (protocol 73) (db 42)\n'
 
 
 def test_no_subcommand_prints_help_on_stderr_exit_2(home):

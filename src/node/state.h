@@ -60,6 +60,12 @@ NU_WUR int node_registry_remove(const char *home, char *errbuf);
  * *n gets the count. */
 NU_WUR int node_registry_list(char (*homes)[PATH_MAX], size_t max, size_t *n, char *errbuf);
 
+/* The node homes behind a --home argument: the home itself when it has a
+ * config.json, else (a localnet root) its children that hold a run.json,
+ * in natural order (node0, node1, ..., node10). NU_ENOENT when neither. */
+NU_WUR int node_homes_expand(const char *home, char (*out)[PATH_MAX], size_t max, size_t *n,
+                             char *errbuf);
+
 /* Expands "~/" and makes path absolute into out. */
 NU_WUR int node_abspath(const char *path, char *out, size_t outsz, char *errbuf);
 

@@ -17,6 +17,8 @@
 #pragma weak cmd_service
 #pragma weak cmd_upgrade
 #pragma weak cmd_supervise
+#pragma weak cmd_gateway
+#pragma weak cmd_health
 
 struct cmd {
     const char *name;
@@ -37,6 +39,8 @@ static const struct cmd commands[] = {
     {"bin", cmd_bin, "list, fetch or prune cached neard binaries"},
     {"service", cmd_service, "install, uninstall or print a systemd unit"},
     {"upgrade", cmd_upgrade, "switch neard versions, optionally at a block height"},
+    {"gateway", cmd_gateway, "NEAR-aware JSON-RPC gateway in front of RPC nodes"},
+    {"health", cmd_health, "health-check sidecar for one node (HTTP and HAProxy agent-check)"},
     {"supervise", cmd_supervise, NULL},
     {"version", cmd_version, "print nearup's version"},
     {"help", cmd_help, "list commands"},

@@ -275,3 +275,17 @@ def localnet_node(home, name, sim_nodes, start=True, **kw):
     rpc_port = int(cfg['rpc']['addr'].rsplit(':', 1)[1])
     net_port = int(cfg['network']['addr'].rsplit(':', 1)[1])
     return sim_nodes(d, start=start, rpc_port=rpc_port, net_port=net_port, **kw)
+
+
+# ---- release bucket (tests/integration/bucket.py) ----
+
+@pytest.fixture
+def bucket():
+    """A local server laid out like NEAR's release bucket (see bucket.py):
+    testnet genesis/config ready, no release yet. bucket.add_release(chain,
+    version, commit=None, latest=True) publishes a fake neard; bucket.url is
+    the --release-url; bucket.requests() lists every request made."""
+    from bucket import Bucket
+    b = Bucket(NEARD_SIM)
+    yield b
+    b.close()

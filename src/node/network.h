@@ -16,7 +16,12 @@ struct node_network {
 
 /* Known network by name, or NULL for a custom chain id. */
 const struct node_network *node_network_find(const char *name);
-/* A custom chain id must be 1..64 chars of [a-z0-9._-]. */
+/* A custom chain id must be 1..64 chars of [a-z0-9._-], not starting with
+ * '.' or '-'. */
 bool node_chain_id_valid(const char *id);
+/* The chain whose nearcore-deploy/<chain>/latest_* names the binary of
+ * network name: its deploy_chain when known, else "testnet" (custom chains
+ * run testnet's release). Never NULL. */
+const char *node_network_deploy_chain(const char *name);
 
 #endif

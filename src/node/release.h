@@ -32,11 +32,25 @@ struct node_release {
 /* "<uname -s>-<uname -m>". */
 NU_WUR int node_os_arch(char *out, size_t outsz);
 /* Resolves the binary for chain: version NULL means the chain's latest
- * (two small GETs), otherwise the pinned layout (no request). */
+ * (two small GETs of node_network_deploy_chain(chain)'s latest_*; chain
+ * NULL = testnet), otherwise the pinned layout (no request). Errors: NU_ENET
+ * "cannot reach the release bucket: GET <url>: <curl error>", NU_EHTTP
+ * naming the URL and status, NU_EPARSE for a malformed name. */
 NU_WUR int node_release_resolve(const char *base_url, const char *chain, const char *version,
                                 struct node_release *out, char *errbuf);
 /* BASE/nearcore-deploy/<chain>/<file> into out. */
 NU_WUR int node_release_deploy_url(const char *base_url, const char *chain, const char *file,
                                    char *out, size_t outsz);
+/* True if s may be a release or commit name from the bucket: 1..127 chars
+ * of [A-Za-z0-9._+-], not starting with '.' or '-' (it becomes a path). */
+bool node_release_name_valid(const char *s);
+/* GETs r->sha256_url and parses it ("<64 hex>  neard"). NU_ENET when the
+ * bucket cannot be reached, NU_EHTTP for an HTTP error, NU_EPARSE for
+ * another format; errbuf names the URL. */
+NU_WUR int node_release_fetch_sha256(const struct node_release *r, char out[NODE_SHA256_HEX],
+                                     char *errbuf);
+/* The 64 hex digits at the start of text (leading blanks skipped), lowered,
+ * followed by the end or a blank: "<hex>  neard" (sha256sum) or "<hex>". */
+NU_WUR int node_sha256_parse(const char *text, char out[NODE_SHA256_HEX]);
 
 #endif

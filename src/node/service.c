@@ -1,0 +1,247 @@
+/* systemd unit generation for `nearup service`. */
+#include "service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "fs.h"
+#include "supervisor.h"
+
+/* Characters an ExecStart= word may hold without quoting. */
+static bool plain_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           strchr("_-./:=,@+", c) != NULL;
+}
+
+int node_service_quote(struct nu_buf *out, const char *arg)
+{
+    bool quote = arg[0] == '\0';
+    for (const char *p = arg; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r')
+            return NU_EINVAL;
+        if (!plain_char(*p) && *p != '%' && *p != '$')
+            quote = true;
+    }
+    int rc = quote ? nu_buf_putc(out, '"') : 0;
+    for (const char *p = arg; rc == 0 && *p != '\0'; p++) {
+        /* '%' starts a specifier and '$' a variable everywhere in the line;
+         * '\\' and '"' are C-style escapes inside quotes. */
+        if (*p == '%' || *p == '$')
+            rc = nu_buf_putc(out, *p);
+        else if (*p == '\\' || *p == '"')
+            rc = nu_buf_putc(out, '\\');
+        if (rc == 0)
+            rc = nu_buf_putc(out, *p);
+    }
+    if (rc == 0 && quote)
+        rc = nu_buf_putc(out, '"');
+    return rc;
+}
+
+/* Description= is not split into words but still expands specifiers. */
+static int put_text(struct nu_buf *out, const char *s)
+{
+    int rc = 0;
+    for (const char *p = s; rc == 0 && *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r')
+            return NU_EINVAL;
+        if (*p == '%')
+            rc = nu_buf_putc(out, '%');
+        if (rc == 0)
+            rc = nu_buf_putc(out, *p);
+    }
+    return rc;
+}
+
+static bool user_name_valid(const char *u)
+{
+    size_t n = strlen(u);
+    if (n == 0 || n > 64 || u[0] == '-')
+        return false;
+    for (const char *p = u; *p != '\0'; p++) {
+        if (!plain_char(*p) || strchr("/:=,+", *p) != NULL)
+            return false;
+    }
+    return true;
+}
+
+static int put_unit_section(struct nu_buf *out, const struct node_service_opts *o)
+{
+    int rc = nu_buf_puts(out, "[Unit]\nDescription=NEAR node ");
+    if (rc == 0)
+        rc = put_text(out, o->network);
+    if (rc == 0)
+        rc = nu_buf_puts(out, " in ");
+    if (rc == 0)
+        rc = put_text(out, o->home);
+    if (rc == 0)
+        rc = nu_buf_puts(out, " (nearup)\n");
+    /* network-online.target exists only in the system manager. */
+    if (rc == 0 && !o->user)
+        rc = nu_buf_puts(out, "Wants=network-online.target\nAfter=network-online.target\n");
+    return rc;
+}
+
+static int put_exec_start(struct nu_buf *out, const struct node_service_opts *o)
+{
+    const char *fixed[] = {"run", o->network, "--foreground", "--home", o->home};
+    int rc = nu_buf_puts(out, "ExecStart=");
+    if (rc == 0)
+        rc = node_service_quote(out, o->nearup);
+    for (size_t i = 0; rc == 0 && i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        rc = nu_buf_putc(out, ' ');
+        if (rc == 0)
+            rc = node_service_quote(out, fixed[i]);
+    }
+    for (size_t i = 0; rc == 0 && o->run_args != NULL && o->run_args[i] != NULL; i++) {
+        rc = nu_buf_putc(out, ' ');
+        if (rc == 0)
+            rc = node_service_quote(out, o->run_args[i]);
+    }
+    if (rc == 0)
+        rc = nu_buf_putc(out, '\n');
+    return rc;
+}
+
+/* The supervisor is the main process and the only one that talks to
+ * systemd; KillMode=mixed sends SIGTERM to it alone so it stops neard in
+ * order (neard may need most of the stop timeout to close RocksDB), and
+ * only a process left after TimeoutStopSec gets SIGKILL. */
+static int put_service_policy(struct nu_buf *out, const struct node_service_opts *o)
+{
+    unsigned stop = o->stop_timeout_s ? o->stop_timeout_s : NODE_DEFAULT_STOP_TIMEOUT_S;
+    int rc = 0;
+    if (!o->user)
+        rc = nu_buf_printf(out, "User=%s\n", o->run_user);
+    if (rc == 0)
+        rc = nu_buf_printf(out,
+                           "Restart=on-failure\n"
+                           "RestartSec=%us\n"
+                           "WatchdogSec=%us\n"
+                           "TimeoutStartSec=%us\n"
+                           "TimeoutStopSec=%us\n"
+                           "KillMode=mixed\n"
+                           "KillSignal=SIGTERM\n"
+                           "LimitNOFILE=65535\n",
+                           NODE_SERVICE_RESTART_S, NODE_SERVICE_WATCHDOG_S,
+                           NODE_SERVICE_START_TIMEOUT_S, stop + NODE_SERVICE_STOP_MARGIN_S);
+    return rc;
+}
+
+/* Hardening that neard tolerates: it needs to write its home, read /proc/sys for its sysctl checks,
+ * and map executable memory for wasm, so no MemoryDenyWriteExecute. A user manager cannot set up
+ * mount namespaces without privileges, so user units keep only NoNewPrivileges. */
+static int put_hardening(struct nu_buf *out, const struct node_service_opts *o)
+{
+    int rc = nu_buf_puts(out, "NoNewPrivileges=yes\n");
+    if (rc != 0 || o->user)
+        return rc;
+    rc = nu_buf_puts(out, "PrivateTmp=yes\n"
+                          "ProtectSystem=full\n"
+                          "ProtectKernelModules=yes\n"
+                          "ProtectControlGroups=yes\n"
+                          "RestrictSUIDSGID=yes\n"
+                          "ReadWritePaths=");
+    /* '-': a home that `run` has yet to create is not an error. */
+    char path[4096 + 2];
+    snprintf(path, sizeof(path), "-%s", o->home);
+    if (rc == 0)
+        rc = node_service_quote(out, path);
+    if (rc == 0)
+        rc = nu_buf_putc(out, '\n');
+    return rc;
+}
+
+static int check_opts(const struct node_service_opts *o, char *errbuf)
+{
+    if (o->nearup == NULL || o->nearup[0] != '/')
+        return nu_err_set(errbuf, NU_EINVAL, "the nearup path must be absolute");
+    if (o->home == NULL || o->home[0] != '/')
+        return nu_err_set(errbuf, NU_EINVAL, "the home must be an absolute path");
+    if (o->network == NULL || o->network[0] == '\0' || o->network[0] == '-')
+        return nu_err_set(errbuf, NU_EINVAL, "a network name is required");
+    if (!o->user && (o->run_user == NULL || !user_name_valid(o->run_user)))
+        return nu_err_set(errbuf, NU_EINVAL,
+                          "invalid user name '%s' for User=", o->run_user ? o->run_user : "");
+    return strlen(o->home) > 4096 ? nu_err_set(errbuf, NU_EINVAL, "home path too long") : 0;
+}
+
+int node_service_unit(const struct node_service_opts *o, struct nu_buf *out, char *errbuf)
+{
+    int rc = check_opts(o, errbuf);
+    if (rc != 0)
+        return rc;
+    size_t start = out->len;
+    rc = nu_buf_printf(out, "# Generated by nearup %s; regenerate with `nearup service install`.\n",
+                       NU_VERSION);
+    if (rc == 0)
+        rc = put_unit_section(out, o);
+    if (rc == 0)
+        rc = nu_buf_puts(out, "\n[Service]\nType=notify\nNotifyAccess=main\n");
+    if (rc == 0)
+        rc = put_exec_start(out, o);
+    if (rc == 0)
+        rc = put_service_policy(out, o);
+    if (rc == 0)
+        rc = put_hardening(out, o);
+    if (rc == 0)
+        rc = nu_buf_printf(out, "\n[Install]\nWantedBy=%s\n",
+                           o->user ? "default.target" : "multi-user.target");
+    if (rc != 0) {
+        out->len = start;
+        out->data[start] = '\0';
+        if (rc == NU_EINVAL)
+            return nu_err_set(errbuf, rc, "a path or argument holds a newline");
+        return nu_err_set(errbuf, rc, "unit text: %s", nu_strerror(rc));
+    }
+    return 0;
+}
+
+int node_service_name(const char *network, const char *name, char *out, size_t outsz, char *errbuf)
+{
+    const char *base = name != NULL ? name : network;
+    int n = name != NULL ? snprintf(out, outsz, "%s.service", name)
+                         : snprintf(out, outsz, "nearup-%s.service", network);
+    if (n < 0 || (size_t)n >= outsz || n > NODE_SERVICE_NAME_MAX)
+        return nu_err_set(errbuf, NU_EINVAL, "unit name for '%s' is too long", base);
+    /* Unit names: [A-Za-z0-9:_.\\-], no '@' (that would make a template). */
+    for (const char *p = base; *p != '\0'; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || strchr(":_.-", *p) != NULL;
+        if (!ok)
+            return nu_err_set(errbuf, NU_EINVAL, "'%s' cannot be part of a unit name", base);
+    }
+    return base[0] == '\0' ? nu_err_set(errbuf, NU_EINVAL, "empty unit name") : 0;
+}
+
+int node_service_dir(bool user, char *out, size_t outsz, char *errbuf)
+{
+    const char *env = getenv("NEARUP_SYSTEMD_DIR");
+    int n;
+    if (env != NULL && env[0] != '\0') {
+        n = snprintf(out, outsz, "%s", env);
+    } else if (!user) {
+        n = snprintf(out, outsz, "/etc/systemd/system");
+    } else {
+        const char *xdg = getenv("XDG_CONFIG_HOME");
+        const char *home = getenv("HOME");
+        if (xdg != NULL && xdg[0] == '/')
+            n = snprintf(out, outsz, "%s/systemd/user", xdg);
+        else if (home != NULL && home[0] == '/')
+            n = snprintf(out, outsz, "%s/.config/systemd/user", home);
+        else
+            return nu_err_set(errbuf, NU_EINVAL, "neither XDG_CONFIG_HOME nor HOME is set");
+    }
+    if (n < 0 || (size_t)n >= outsz)
+        return nu_err_set(errbuf, NU_ETOOBIG, "unit directory path too long");
+    return 0;
+}
+
+bool node_service_systemd_running(void)
+{
+    const char *env = getenv("NEARUP_SYSTEMD_DIR");
+    return (env == NULL || env[0] == '\0') && sd_booted() > 0;
+}

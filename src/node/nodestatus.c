@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "home.h"
 #include "httpc.h"
 #include "json.h"
 #include "proc.h"
@@ -149,16 +148,20 @@ static void read_supervisor(struct node_status *st)
     json_decref(j);
 }
 
+/* run.json (when nearup runs the node) and the RPC address: --rpc-addr
+ * from run.json's args, else config.json's rpc.addr. */
 static void read_run_config(struct node_status *st)
 {
     struct node_run_config c;
-    char errbuf[NU_ERRMSG_MAX];
-    node_runcfg_init(&c);
-    if (node_runcfg_load(st->home, &c, errbuf) == 0) {
+    char errbuf[NU_ERRMSG_MAX], addr[256];
+    bool have = node_runcfg_load(st->home, &c, errbuf) == 0;
+    if (have) {
         snprintf(st->network, sizeof(st->network), "%s", c.network);
         snprintf(st->chain_id, sizeof(st->chain_id), "%s", c.chain_id);
         snprintf(st->neard_version, sizeof(st->neard_version), "%s", c.neard_version);
     }
+    if (node_runcfg_rpc_addr(st->home, have ? &c : NULL, addr, sizeof(addr), st->error) == 0)
+        snprintf(st->rpc_url, sizeof(st->rpc_url), "http://%s", addr);
     node_runcfg_release(&c);
 }
 
@@ -172,9 +175,6 @@ static void probe_one(const char *home, struct node_status *st)
     read_run_config(st);
     read_supervisor(st);
 
-    char addr[256];
-    if (node_home_rpc_addr(home, addr, sizeof(addr), st->error) == 0)
-        snprintf(st->rpc_url, sizeof(st->rpc_url), "http://%s", addr);
     struct node_pidfile pf;
     if (!node_pidfile_alive(home, "neard.pid", &pf)) {
         /* Never probe the port of a node that is not running: another

@@ -11,6 +11,7 @@
 #define NODE_BINCACHE_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,19 +19,21 @@
 #include "release.h"
 
 struct node_fetch_opts {
-    const char *release_url;  /* base URL; NULL = NODE_DEFAULT_RELEASE_URL */
-    const char *chain;        /* chain whose latest_* to read */
-    const char *version;      /* pinned version or NULL for latest */
-    const char *sha256;       /* expected hash (--neard-sha256) or NULL: read neard.sha256 */
-    bool progress;            /* progress bar on stderr (only when it is a terminal) */
+    const char *release_url; /* base URL; NULL = NODE_DEFAULT_RELEASE_URL */
+    const char *chain;       /* chain whose latest_* to read */
+    const char *version;     /* pinned version or NULL for latest */
+    const char *sha256;      /* expected hash (--neard-sha256) or NULL: read neard.sha256 */
+    bool progress;           /* progress bar on stderr (only when it is a terminal) */
+    const volatile sig_atomic_t *cancel; /* set by a signal handler: abort the download
+                                            (the .part is kept for a resume); may be NULL */
 };
 
 struct node_binary {
-    char path[PATH_MAX];          /* executable in the cache */
+    char path[PATH_MAX]; /* executable in the cache */
     char sha256[NODE_SHA256_HEX];
     char version[NODE_VERSION_MAX];
     char commit[NODE_VERSION_MAX];
-    bool downloaded;              /* false when it came from the cache */
+    bool downloaded; /* false when it came from the cache */
 };
 
 /* Cache root into out. */
@@ -38,9 +41,17 @@ NU_WUR int node_cache_dir(char *out, size_t outsz, char *errbuf);
 /* A cached binary for (os-arch of this machine, version); NU_ENOENT if absent.
  * Verifies the blob's hash before returning it. */
 NU_WUR int node_cache_lookup(const char *version, struct node_binary *out, char *errbuf);
-/* Resolve + cache-or-download + verify + install. With o->version set and
- * cached, makes no request at all. */
+/* Resolve + cache-or-download + verify + install. o->version "latest" or
+ * "" is the same as NULL. With o->version set and cached, makes no request
+ * at all; for latest it reads latest_release/latest_deploy and reuses the
+ * cached build of that commit, else reads neard.sha256 (unless o->sha256)
+ * and downloads unless a blob with that hash is cached already. Errors
+ * (one line): NU_ENET "cannot reach the release bucket: GET <url>: ...",
+ * NU_EHTTP naming the URL and status, NU_EVERIFY "checksum mismatch for
+ * neard <ver>: expected <hex>, got <hex>" (nothing is left behind). */
 NU_WUR int node_bin_fetch(const struct node_fetch_opts *o, struct node_binary *out, char *errbuf);
+/* <cache>/blobs/<sha256> into out (whether or not it exists). */
+NU_WUR int node_cache_blob_path(const char *sha256, char *out, size_t outsz, char *errbuf);
 /* sha256 of a file as lowercase hex. */
 NU_WUR int node_sha256_file(const char *path, char out[NODE_SHA256_HEX], char *errbuf);
 
@@ -49,12 +60,18 @@ struct node_cached {
     char commit[NODE_VERSION_MAX];
     char sha256[NODE_SHA256_HEX];
     uint64_t size;
-    int64_t mtime;      /* when it was cached */
-    bool in_use;        /* referenced by a registered home's run.json */
+    int64_t mtime; /* when it was cached */
+    bool in_use;   /* referenced by a registered home's run.json */
 };
-/* Lists cached versions for this os-arch, newest first. *out is malloc'd. */
+/* -1, 0, 1 as release name a is older, equal, newer than b. */
+int node_version_cmp(const char *a, const char *b);
+/* Lists cached versions for this os-arch, newest version first (numeric
+ * parts compared as numbers, "2.5.0-rc.1" before "2.5.0"). *out is
+ * malloc'd (caller frees; NULL when *n is 0). */
 NU_WUR int node_cache_list(struct node_cached **out, size_t *n, char *errbuf);
-/* Removes all but the newest keep versions, never one in use. *removed gets the count. */
+/* Keeps the newest keep versions (list order) and every version in use,
+ * removes the others, then blobs no version names and partial downloads
+ * nobody is working on. *removed gets the number of versions removed. */
 NU_WUR int node_cache_prune(unsigned keep, unsigned *removed, char *errbuf);
 
 #endif

@@ -180,10 +180,11 @@ int node_release_fetch_sha256(const struct node_release *r, char out[NODE_SHA256
     int err = get_small(r->sha256_url, &b, msg);
     if (err == NU_ENET)
         err = nu_err_set(errbuf, err, "cannot reach the release bucket: %s", msg);
+    else if (err == NU_EHTTP && strstr(msg, "HTTP 404"))
+        err = nu_err_set(errbuf, err, "no neard %s for %s in the release bucket: %s", r->version,
+                         r->os_arch, msg);
     else if (err == NU_EHTTP)
-        err = nu_err_set(errbuf, err,
-                         "no checksum for neard %s in the release bucket: %s; pass --neard-sha256",
-                         r->version, msg);
+        err = nu_err_set(errbuf, err, "cannot read the checksum of neard %s: %s", r->version, msg);
     else if (err)
         err = nu_err_set(errbuf, err, "cannot read neard.sha256: %s", msg);
     else if (node_sha256_parse(b.data, out) != 0)

@@ -27,12 +27,12 @@ import http.server
 import json
 import lzma
 import os
-import platform
 import re
 import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 Request = collections.namedtuple('Request', 'method path range')
 
@@ -115,6 +115,7 @@ class Bucket:
         self._reqs = []        # Request
         self._cuts = {}        # path -> bytes to send before closing (once)
         self._fail = {}        # path -> [status, remaining count or None]
+        self._slow = {}        # path -> seconds to spread a body over
         self.releases = {}     # (version, commit) -> dict(sha256, data, binary_path, pinned_path)
         self._srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
         self._srv.daemon_threads = True
@@ -227,10 +228,20 @@ class Bucket:
         with self._lock:
             self._fail[path.lstrip('/')] = [status, times]
 
+    def slow(self, path, seconds):
+        """Every GET of path sends its body in 20 pieces over `seconds`
+        (so a download can be interrupted or raced); seconds=None undoes."""
+        with self._lock:
+            if seconds is None:
+                self._slow.pop(path.lstrip('/'), None)
+            else:
+                self._slow[path.lstrip('/')] = seconds
+
     def clear_faults(self):
         with self._lock:
             self._cuts.clear()
             self._fail.clear()
+            self._slow.clear()
 
     # ---- request log ----
 
@@ -294,10 +305,12 @@ class Bucket:
             code = 206
             extra['Content-Range'] = f'bytes {start}-{end - 1}/{len(data)}'
         body = data[start:end]
-        self._reply(h, code, body, head, extra, cut)
+        with self._lock:
+            slow = self._slow.get(path)
+        self._reply(h, code, body, head, extra, cut, slow)
 
     @staticmethod
-    def _reply(h, code, body, head, headers=None, cut=None):
+    def _reply(h, code, body, head, headers=None, cut=None, slow=None):
         h.send_response(code)
         h.send_header('Content-Length', str(len(body)))
         h.send_header('Content-Type', 'application/octet-stream')
@@ -309,7 +322,13 @@ class Bucket:
         if head:
             return
         try:
-            if cut is not None:
+            if slow:
+                step = max(1, -(-len(body) // 20))
+                for i in range(0, len(body), step):
+                    h.wfile.write(body[i:i + step])
+                    h.wfile.flush()
+                    time.sleep(slow / 20)
+            elif cut is not None:
                 h.wfile.write(body[:cut])
                 h.wfile.flush()
                 h.close_connection = True

@@ -1,0 +1,421 @@
+/* nearup localnet: a local multi-node network, one supervisor per node.
+ *
+ * The first run generates <root>/node0.. through `neard localnet`; later
+ * runs reuse it (data is deleted only with --reset-data). Every listen
+ * address is bound to 127.0.0.1 unless --public. Each node gets a run.json,
+ * is registered for --all, and is started under its own supervisor;
+ * `nearup status/stop/logs --home <root>` act on all of them. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bincache.h"
+#include "cmd.h"
+#include "fs.h"
+#include "localnet.h"
+#include "network.h"
+#include "state.h"
+#include "supervisor.h"
+
+#define CMD "localnet"
+#define READY_TIMEOUT_S 60
+
+struct ln_args {
+    const char *root;
+    const char *binary_path;
+    const char *version;
+    const char *release_url;
+    const char *sha256;
+    const char *restart;
+    const char *env[NODE_MAX_ENV + 1];
+    size_t nenv;
+    unsigned validators, rpc, archival;
+    bool sizes_given; /* --nodes/--rpc/--archival on the command line */
+    bool public_addrs, fast, reset_data;
+};
+
+/* The binary every node runs (explicit, or fetched), or none: keep run.json's. */
+struct ln_binary {
+    bool chosen;
+    struct node_binary bin;
+    char release_url[NODE_URL_MAX];
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: nearup localnet [--nodes N] [--rpc N] [--archival N] [--home DIR]\n"
+            "                       [--binary-path P | --neard-version V] [--release-url URL]\n"
+            "                       [--neard-sha256 HEX] [--public] [--fast] [--reset-data]\n"
+            "                       [--restart always|on-failure|no] [--env KEY=VAL]...\n");
+}
+
+static int parse_count(const char *opt, const char *s, unsigned min, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < (long)min || v > NODE_LOCALNET_MAX_NODES) {
+        cli_error(CMD, "%s wants a number from %u to %d, not '%s'", opt, min,
+                  NODE_LOCALNET_MAX_NODES, s);
+        return 2;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_opt(int c, struct ln_args *a)
+{
+    switch (c) {
+    case 'n':
+        a->sizes_given = true;
+        return parse_count("--nodes", optarg, 1, &a->validators);
+    case 'r':
+        a->sizes_given = true;
+        return parse_count("--rpc", optarg, 0, &a->rpc);
+    case 'A':
+        a->sizes_given = true;
+        return parse_count("--archival", optarg, 0, &a->archival);
+    case 'H':
+        a->root = optarg;
+        return 0;
+    case 'b':
+        a->binary_path = optarg;
+        return 0;
+    case 'v':
+        a->version = optarg;
+        return 0;
+    case 'u':
+        a->release_url = optarg;
+        return 0;
+    case 's':
+        a->sha256 = optarg;
+        return 0;
+    case 'R':
+        a->restart = optarg;
+        return 0;
+    case 'p':
+        a->public_addrs = true;
+        return 0;
+    case 'f':
+        a->fast = true;
+        return 0;
+    case 'D':
+        a->reset_data = true;
+        return 0;
+    case 'e':
+        if (a->nenv >= NODE_MAX_ENV || strchr(optarg, '=') == NULL || optarg[0] == '=') {
+            cli_error(CMD, "--env wants KEY=VAL (at most %d), not '%s'", NODE_MAX_ENV, optarg);
+            return 2;
+        }
+        a->env[a->nenv++] = optarg;
+        return 0;
+    }
+    return 2;
+}
+
+static int parse_args(int argc, char **argv, struct ln_args *a)
+{
+    static const struct option opts[] = {
+        {"nodes", required_argument, NULL, 'n'},
+        {"rpc", required_argument, NULL, 'r'},
+        {"archival", required_argument, NULL, 'A'},
+        {"home", required_argument, NULL, 'H'},
+        {"binary-path", required_argument, NULL, 'b'},
+        {"neard-version", required_argument, NULL, 'v'},
+        {"release-url", required_argument, NULL, 'u'},
+        {"neard-sha256", required_argument, NULL, 's'},
+        {"restart", required_argument, NULL, 'R'},
+        {"env", required_argument, NULL, 'e'},
+        {"public", no_argument, NULL, 'p'},
+        {"fast", no_argument, NULL, 'f'},
+        {"reset-data", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    a->validators = 4;
+    optind = 1;
+    opterr = 0;
+    int c, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return -1;
+        } else if (c == ':') {
+            cli_error(CMD, "%s needs a value; see 'nearup localnet --help'", argv[optind - 1]);
+            return 2;
+        } else if (c == '?') {
+            cli_error(CMD, "unknown option '%s'; see 'nearup localnet --help'", argv[optind - 1]);
+            return 2;
+        }
+        rc = parse_opt(c, a);
+    }
+    if (rc == 0 && optind < argc) {
+        cli_error(CMD, "unexpected argument '%s'; see 'nearup localnet --help'", argv[optind]);
+        rc = 2;
+    }
+    if (rc == 0 && a->binary_path != NULL && a->version != NULL) {
+        cli_error(CMD, "--binary-path and --neard-version exclude each other");
+        rc = 2;
+    }
+    if (rc == 0 && a->validators + a->rpc + a->archival > NODE_LOCALNET_MAX_NODES) {
+        cli_error(CMD, "at most %d nodes in all", NODE_LOCALNET_MAX_NODES);
+        rc = 2;
+    }
+    return rc;
+}
+
+/* --binary-path, or a fetched (usually cached) release when asked for one
+ * or when some node has no run.json yet. */
+static int choose_binary(const struct ln_args *a, bool need, struct ln_binary *b)
+{
+    char errbuf[NU_ERRMSG_MAX];
+    snprintf(b->release_url, sizeof(b->release_url), "%s",
+             a->release_url ? a->release_url : NODE_DEFAULT_RELEASE_URL);
+    if (a->binary_path != NULL) {
+        if (node_abspath(a->binary_path, b->bin.path, sizeof(b->bin.path), errbuf) != 0 ||
+            access(b->bin.path, X_OK) != 0) {
+            cli_error(CMD, "no executable neard at %s; check --binary-path", a->binary_path);
+            return 1;
+        }
+        b->chosen = true;
+        return 0;
+    }
+    if (!need && a->version == NULL)
+        return 0;
+    const struct node_network *net = node_network_find("localnet");
+    struct node_fetch_opts fo = {
+        .release_url = b->release_url,
+        .chain = net != NULL ? net->deploy_chain : "testnet",
+        .version = a->version,
+        .sha256 = a->sha256,
+        .progress = isatty(STDERR_FILENO),
+        .cancel = &interrupted,
+    };
+    if (node_bin_fetch(&fo, &b->bin, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    b->chosen = true;
+    return 0;
+}
+
+static int fill_runcfg(const struct ln_args *a, const struct ln_binary *b,
+                       struct node_run_config *c)
+{
+    snprintf(c->network, sizeof(c->network), "localnet");
+    snprintf(c->chain_id, sizeof(c->chain_id), NODE_LOCALNET_CHAIN_ID);
+    if (b->chosen) {
+        snprintf(c->binary, sizeof(c->binary), "%s", b->bin.path);
+        snprintf(c->neard_version, sizeof(c->neard_version), "%s", b->bin.version);
+        snprintf(c->neard_commit, sizeof(c->neard_commit), "%s", b->bin.commit);
+        snprintf(c->neard_sha256, sizeof(c->neard_sha256), "%s", b->bin.sha256);
+        snprintf(c->release_url, sizeof(c->release_url), "%s", b->release_url);
+    }
+    if (a->restart != NULL && node_restart_policy_parse(a->restart, &c->restart) != 0) {
+        cli_error(CMD, "--restart wants always, on-failure or no, not '%s'", a->restart);
+        return 2;
+    }
+    if (a->nenv > 0) {
+        for (size_t i = 0; i < NODE_MAX_ENV && c->env[i] != NULL; i++) {
+            free(c->env[i]);
+            c->env[i] = NULL;
+        }
+        for (size_t i = 0; i < a->nenv; i++) {
+            if ((c->env[i] = strdup(a->env[i])) == NULL) {
+                cli_error(CMD, "out of memory");
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Config, optional data reset, run.json and registry entry of one node. */
+static int prepare_node(const struct ln_args *a, const struct ln_binary *b, const char *home,
+                        bool generated)
+{
+    char errbuf[NU_ERRMSG_MAX];
+    struct node_run_config c;
+    bool running = node_state_locked(home);
+    int rc = 0;
+    if (node_runcfg_load(home, &c, errbuf) != 0)
+        node_runcfg_init(&c);
+    if (a->reset_data && running) {
+        cli_error(CMD, "%s is running; stop it (nearup stop --home %s) before --reset-data", home,
+                  a->root);
+        rc = 1;
+    } else if (!running) {
+        if (node_localnet_config(home, a->public_addrs, a->fast && generated, errbuf) != 0 ||
+            (a->reset_data && node_reset_data(home, errbuf) != 0) ||
+            node_state_init(home, errbuf) != 0) {
+            cli_error(CMD, "%s", errbuf);
+            rc = 1;
+        }
+        if (rc == 0)
+            rc = fill_runcfg(a, b, &c);
+        if (rc == 0 && node_runcfg_save(home, &c, errbuf) != 0) {
+            cli_error(CMD, "%s", errbuf);
+            rc = 1;
+        }
+    }
+    if (rc == 0 && node_registry_add(home, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        rc = 1;
+    }
+    node_runcfg_release(&c);
+    return rc;
+}
+
+/* True when some node has no run.json yet (so a binary must be chosen). */
+static bool some_node_new(char (*homes)[PATH_MAX], size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        if (node_state_path(homes[i], "run.json", path, sizeof(path)) != 0 || !nu_fs_exists(path))
+            return true;
+    }
+    return n == 0;
+}
+
+/* Stops what this invocation started, after a failure or an interrupt. */
+static void stop_started(char (*homes)[PATH_MAX], size_t n, const bool *started)
+{
+    char errbuf[NU_ERRMSG_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (started[i] && node_stop(homes[i], NODE_DEFAULT_STOP_TIMEOUT_S, errbuf) != 0)
+            cli_error(CMD, "cannot stop %s: %s", homes[i], errbuf);
+    }
+}
+
+static int start_nodes(char (*homes)[PATH_MAX], size_t n, bool *started)
+{
+    char errbuf[NU_ERRMSG_MAX];
+    for (size_t i = 0; i < n; i++) {
+        if (node_state_locked(homes[i]))
+            continue; /* already running: reused as it is */
+        if (interrupted) {
+            cli_error(CMD, "interrupted; stopping the nodes started so far");
+            stop_started(homes, n, started);
+            return 1;
+        }
+        if (node_supervisor_start(homes[i], READY_TIMEOUT_S, errbuf) != 0) {
+            cli_error(CMD, "node%zu did not start: %s", i, errbuf);
+            stop_started(homes, n, started);
+            return 1;
+        }
+        started[i] = true;
+    }
+    return 0;
+}
+
+static void print_nodes(const char *root, char (*homes)[PATH_MAX], size_t n, const bool *started,
+                        bool generated)
+{
+    printf("localnet in %s: %zu nodes (%s)\n", root, n, generated ? "new" : "reused");
+    for (size_t i = 0; i < n; i++) {
+        char addr[256] = "-", errbuf[NU_ERRMSG_MAX], url[300];
+        struct node_pidfile pf = {0};
+        if (node_runcfg_rpc_addr(homes[i], NULL, addr, sizeof(addr), errbuf) != 0)
+            snprintf(addr, sizeof(addr), "-");
+        snprintf(url, sizeof(url), "http://%s", addr);
+        bool alive = node_pidfile_alive(homes[i], "neard.pid", &pf);
+        printf("  node%-3zu %-9s %-28s %s, neard pid %ld\n", i, node_localnet_role(homes[i]), url,
+               started[i] ? "started" : "already running", alive ? (long)pf.pid : 0L);
+    }
+    printf("next: nearup status --home %s\n"
+           "      nearup logs --home %s --node 0 -f\n"
+           "      nearup stop --home %s\n",
+           root, root, root);
+}
+
+/* The localnet's node homes, generating it first when root holds none. */
+static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (*homes)[PATH_MAX],
+                            size_t *n, bool *generated)
+{
+    char errbuf[NU_ERRMSG_MAX];
+    if (node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, n, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    int rc = choose_binary(a, some_node_new(homes, *n), b);
+    if (rc != 0 || *n > 0) {
+        if (rc == 0 && a->sizes_given && *n != a->validators + a->rpc + a->archival)
+            printf("reusing the localnet of %zu nodes in %s (--nodes/--rpc/--archival apply to a "
+                   "new one; remove the directory for that)\n",
+                   *n, a->root);
+        return rc;
+    }
+    struct node_localnet_opts o = {
+        .neard = b->bin.path,
+        .root = a->root,
+        .validators = a->validators,
+        .rpc = a->rpc,
+        .archival = a->archival,
+    };
+    if (node_localnet_generate(&o, errbuf) != 0 ||
+        node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, n, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    if (*n != a->validators + a->rpc + a->archival) {
+        cli_error(CMD, "%s localnet made %zu nodes, not %u; check the binary", b->bin.path, *n,
+                  a->validators + a->rpc + a->archival);
+        return 1;
+    }
+    *generated = true;
+    return 0;
+}
+
+static int run_localnet(struct ln_args *a, char (*homes)[PATH_MAX], bool *started)
+{
+    struct ln_binary b = {0};
+    size_t n = 0;
+    bool generated = false;
+    int rc = find_or_generate(a, &b, homes, &n, &generated);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = prepare_node(a, &b, homes[i], generated);
+    if (rc == 0)
+        rc = start_nodes(homes, n, started);
+    if (rc == 0)
+        print_nodes(a->root, homes, n, started, generated);
+    return rc;
+}
+
+int cmd_localnet(int argc, char **argv)
+{
+    struct ln_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    char root[PATH_MAX], errbuf[NU_ERRMSG_MAX];
+    if (node_abspath(a.root ? a.root : "~/.near/localnet", root, sizeof(root), errbuf) != 0) {
+        cli_error(CMD, "home: %s", errbuf);
+        return 1;
+    }
+    a.root = root;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    char(*homes)[PATH_MAX] = calloc(NODE_LOCALNET_MAX_NODES, sizeof(*homes));
+    bool started[NODE_LOCALNET_MAX_NODES] = {0};
+    if (homes == NULL) {
+        cli_error(CMD, "out of memory");
+        return 1;
+    }
+    rc = run_localnet(&a, homes, started);
+    free(homes);
+    return rc;
+}

@@ -108,7 +108,9 @@ out:
 static bool inuse_has(const struct inuse *u, const char *sha, const char *path)
 {
     for (size_t i = 0; i < u->n; i++) {
-        if (strcmp(u->refs[i].sha256, sha) == 0 || strcmp(u->refs[i].binary, path) == 0)
+        const struct inuse_ref *r = &u->refs[i];
+        if ((r->sha256[0] && strcmp(r->sha256, sha) == 0) ||
+            (r->binary[0] && strcmp(r->binary, path) == 0))
             return true;
     }
     return false;
@@ -302,7 +304,7 @@ static int gc_blobs(const struct inuse *u, const struct inuse *refs, char *errbu
     while ((de = readdir(d)) != NULL) {
         if (!is_sha_name(de->d_name) || nu_fs_join(path, sizeof(path), dir, de->d_name) != 0)
             continue;
-        if (inuse_has(u, de->d_name, path) || inuse_has(refs, de->d_name, ""))
+        if (inuse_has(u, de->d_name, path) || inuse_has(refs, de->d_name, path))
             continue;
         if (unlink(path) != 0 && errno != ENOENT) {
             err = nu_err_set(errbuf, NU_EIO, "remove %s: %s", path, strerror(errno));

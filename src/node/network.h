@@ -6,12 +6,12 @@
 #include <stdbool.h>
 
 struct node_network {
-    const char *name;        /* "mainnet", "testnet", "betanet", "localnet" */
+    const char *name;         /* "mainnet", "testnet", "betanet", "localnet" */
     const char *deploy_chain; /* whose nearcore-deploy/<chain>/latest_* names the binary */
-    bool genesis_builtin;    /* neard carries it (mainnet) */
-    bool download_genesis;   /* init --download-genesis(-url) */
-    bool download_config;    /* init --download-config rpc (--download-config-url) */
-    bool public_chain;       /* validator keys need --allow-mainnet-validator on mainnet */
+    bool genesis_builtin;     /* neard carries it (mainnet) */
+    bool download_genesis;    /* init --download-genesis(-url) */
+    bool download_config;     /* init --download-config rpc (--download-config-url) */
+    bool public_chain;        /* validator keys need --allow-mainnet-validator on mainnet */
 };
 
 /* Known network by name, or NULL for a custom chain id. */

@@ -193,18 +193,20 @@ static void probe_one(const char *home, struct node_status *st)
     probe_peers_health(st);
 }
 
-static void probe_reference(struct node_status_ref *ref)
+int node_rpc_head(const char *rpc_url, int64_t *head, char *errbuf)
 {
     json_t *r = NULL;
-    int64_t head;
-    ref->head = -1;
-    if (rpc_call(ref->url, "status", &r, ref->error) == 0) {
-        if (nu_json_get_int(r, "sync_info.latest_block_height", &head) == 0)
-            ref->head = head;
-        else
-            nu_err_set(ref->error, NU_EPARSE, "status has no latest_block_height");
-    }
+    int rc = rpc_call(rpc_url, "status", &r, errbuf);
+    if (rc == 0 && nu_json_get_int(r, "sync_info.latest_block_height", head) != 0)
+        rc = nu_err_set(errbuf, NU_EPARSE, "%s: status has no latest_block_height", rpc_url);
     json_decref(r);
+    return rc;
+}
+
+static void probe_reference(struct node_status_ref *ref)
+{
+    if (node_rpc_head(ref->url, &ref->head, ref->error) != 0)
+        ref->head = -1;
 }
 
 struct pool {

@@ -63,6 +63,10 @@ struct node_status_ref {
 NU_WUR int node_status_collect(const char (*homes)[PATH_MAX], size_t n, const char *reference,
                                struct node_status *out, struct node_status_ref *ref, char *errbuf);
 
+/* The head height neard at rpc_url ("http://host:port") reports in its
+ * JSON-RPC status, with the status timeouts. */
+NU_WUR int node_rpc_head(const char *rpc_url, int64_t *head, char *errbuf);
+
 /* "down", "unresponsive", "up". */
 const char *node_state_name(enum node_state s);
 

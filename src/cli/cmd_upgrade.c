@@ -1,0 +1,383 @@
+/* nearup upgrade --to VER [--at-height H] [--jitter SECONDS]
+ *                [--home DIR | --all] [--release-url URL] [--neard-sha256 HEX] [--binary-path P]
+ *
+ * Checks every node first (run by nearup, running when a height is given,
+ * the height still ahead of its head), fetches and verifies the new binary
+ * into the cache, and only then hands each node its upgrade (upgrade.h).
+ * A stopped node has run.json switched at once. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "bincache.h"
+#include "cmd.h"
+#include "httpc.h"
+#include "network.h"
+#include "nodestatus.h"
+#include "state.h"
+#include "supervisor.h"
+#include "upgrade.h"
+
+#define CMD "upgrade"
+#define OPT_HELP 1000
+
+struct up_args {
+    const char *to;
+    const char *home;
+    const char *release_url;
+    const char *sha256;
+    const char *binary_path;
+    int64_t at_height; /* -1: now */
+    unsigned jitter_s;
+    bool all;
+};
+
+/* One node's plan, checked before anything is changed. */
+struct up_node {
+    char home[PATH_MAX];
+    struct node_run_config cfg;
+    bool running;
+    bool current; /* already runs the target binary */
+    int64_t head; /* -1 unless --at-height */
+    struct node_upgrade up;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = 1;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: nearup upgrade --to VERSION [--at-height H] [--jitter SECONDS]\n"
+                 "                      [--home DIR | --all] [--release-url URL]\n"
+                 "                      [--neard-sha256 HEX] [--binary-path P]\n");
+}
+
+static int parse_int(const char *opt, const char *s, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max) {
+        cli_error(CMD, "%s wants a number from 0 to %lld, not '%s'", opt, (long long)max, s);
+        return 2;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_opt(int c, struct up_args *a)
+{
+    int64_t v;
+    int rc = 0;
+    switch (c) {
+    case 't':
+        a->to = optarg;
+        break;
+    case 'H':
+        a->home = optarg;
+        break;
+    case 'a':
+        a->all = true;
+        break;
+    case 'u':
+        a->release_url = optarg;
+        break;
+    case 's':
+        a->sha256 = optarg;
+        break;
+    case 'b':
+        a->binary_path = optarg;
+        break;
+    case 'h':
+        rc = parse_int("--at-height", optarg, INT64_MAX / 2, &a->at_height);
+        break;
+    case 'j':
+        rc = parse_int("--jitter", optarg, NODE_UPGRADE_JITTER_MAX_S, &v);
+        a->jitter_s = (unsigned)v;
+        break;
+    default:
+        rc = 2;
+    }
+    return rc;
+}
+
+static int parse_args(int argc, char **argv, struct up_args *a)
+{
+    static const struct option opts[] = {
+        {"to", required_argument, NULL, 't'},
+        {"at-height", required_argument, NULL, 'h'},
+        {"jitter", required_argument, NULL, 'j'},
+        {"home", required_argument, NULL, 'H'},
+        {"all", no_argument, NULL, 'a'},
+        {"release-url", required_argument, NULL, 'u'},
+        {"neard-sha256", required_argument, NULL, 's'},
+        {"binary-path", required_argument, NULL, 'b'},
+        {"help", no_argument, NULL, OPT_HELP},
+        {0},
+    };
+    a->at_height = -1;
+    optind = 1;
+    opterr = 0;
+    int c, rc = 0;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c == OPT_HELP) {
+            usage(stdout);
+            return -1;
+        } else if (c == ':') {
+            cli_error(CMD, "%s needs a value; see 'nearup upgrade --help'", argv[optind - 1]);
+            return 2;
+        } else if (c == '?') {
+            cli_error(CMD, "unknown option '%s'; see 'nearup upgrade --help'", argv[optind - 1]);
+            return 2;
+        }
+        rc = parse_opt(c, a);
+    }
+    if (rc == 0 && optind < argc) {
+        cli_error(CMD, "unexpected argument '%s'; see 'nearup upgrade --help'", argv[optind]);
+        rc = 2;
+    } else if (rc == 0 && a->to == NULL) {
+        cli_error(CMD, "--to VERSION is required; see 'nearup upgrade --help'");
+        rc = 2;
+    } else if (rc == 0 && a->home != NULL && a->all) {
+        cli_error(CMD, "--home and --all exclude each other");
+        rc = 2;
+    }
+    return rc;
+}
+
+/* --home DIR (a node or a localnet root), --all, or the only registered node. */
+static int list_homes(const struct up_args *a, char (*homes)[PATH_MAX], size_t *n)
+{
+    char errbuf[NU_ERRMSG_MAX], abs[PATH_MAX];
+    if (a->home != NULL) {
+        if (node_abspath(a->home, abs, sizeof(abs), errbuf) != 0 ||
+            node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf) != 0) {
+            cli_error(CMD, "no node in %s: %s; pass a node home or a localnet root", a->home,
+                      errbuf);
+            return 1;
+        }
+        return 0;
+    }
+    if (node_registry_list(homes, NODE_MAX_HOMES, n, errbuf) != 0) {
+        cli_error(CMD, "cannot read the node registry: %s", errbuf);
+        return 1;
+    }
+    if (*n == 0) {
+        cli_error(CMD, "no nodes registered; start one with `nearup run NETWORK`");
+        return 1;
+    }
+    if (!a->all && *n > 1) {
+        cli_error(CMD, "%zu nodes are registered; pass --home DIR or --all", *n);
+        return 2;
+    }
+    return 0;
+}
+
+/* Loads run.json and checks the node can take the upgrade. */
+static int check_node(const struct up_args *a, struct up_node *u)
+{
+    char errbuf[NU_ERRMSG_MAX], addr[256], url[300];
+    struct node_pidfile pf;
+    if (node_runcfg_load(u->home, &u->cfg, errbuf) != 0) {
+        cli_error(CMD, "%s is not run by nearup (%s); start it with `nearup run`", u->home, errbuf);
+        return 1;
+    }
+    u->running = node_pidfile_alive(u->home, "supervisor.pid", &pf);
+    u->head = -1;
+    if (a->at_height < 0)
+        return 0;
+    if (!u->running) {
+        cli_error(CMD,
+                  "%s is not running, so it cannot stop at a height; upgrade it without "
+                  "--at-height (its next start uses the new binary)",
+                  u->home);
+        return 1;
+    }
+    if (node_runcfg_rpc_addr(u->home, &u->cfg, addr, sizeof(addr), errbuf) != 0) {
+        cli_error(CMD, "%s: %s; --at-height needs the node's RPC", u->home, errbuf);
+        return 1;
+    }
+    snprintf(url, sizeof(url), "http://%s", addr);
+    if (node_rpc_head(url, &u->head, errbuf) != 0) {
+        cli_error(CMD, "cannot read the head of %s: %s; retry once it answers", u->home, errbuf);
+        return 1;
+    }
+    if (a->at_height <= u->head) {
+        cli_error(CMD, "--at-height %lld is not above the head of %s (%lld); pick a later height",
+                  (long long)a->at_height, u->home, (long long)u->head);
+        return 1;
+    }
+    return 0;
+}
+
+/* --binary-path: must report the release --to names. */
+static int local_binary(const struct up_args *a, struct node_binary *bin)
+{
+    char errbuf[NU_ERRMSG_MAX], version[NODE_VERSION_MAX];
+    if (node_abspath(a->binary_path, bin->path, sizeof(bin->path), errbuf) != 0 ||
+        access(bin->path, X_OK) != 0) {
+        cli_error(CMD, "no executable neard at %s; check --binary-path", a->binary_path);
+        return 1;
+    }
+    if (node_neard_version(bin->path, version, sizeof(version), errbuf) != 0) {
+        cli_error(CMD, "%s --version failed: %s", bin->path, errbuf);
+        return 1;
+    }
+    if (strcmp(version, a->to) != 0) {
+        cli_error(CMD, "%s reports release %s, not %s; check --to and --binary-path", bin->path,
+                  version, a->to);
+        return 1;
+    }
+    snprintf(bin->version, sizeof(bin->version), "%s", version);
+    if (node_sha256_file(bin->path, bin->sha256, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    if (a->sha256 != NULL && strcasecmp(a->sha256, bin->sha256) != 0) {
+        cli_error(CMD, "checksum mismatch for %s: expected %s, got %s", bin->path, a->sha256,
+                  bin->sha256);
+        return 1;
+    }
+    return 0;
+}
+
+/* The verified binary for a node: --binary-path, or the cache (fetching
+ * it from the node's bucket when missing). */
+static int get_binary(const struct up_args *a, struct up_node *u)
+{
+    struct node_binary bin = {0};
+    char errbuf[NU_ERRMSG_MAX];
+    if (a->binary_path != NULL) {
+        if (local_binary(a, &bin) != 0)
+            return 1;
+    } else {
+        const struct node_network *net = node_network_find(u->cfg.network);
+        const char *url = a->release_url != NULL          ? a->release_url
+                          : u->cfg.release_url[0] != '\0' ? u->cfg.release_url
+                                                          : NODE_DEFAULT_RELEASE_URL;
+        struct node_fetch_opts fo = {
+            .release_url = url,
+            .chain = net != NULL ? net->deploy_chain : "testnet",
+            .version = a->to,
+            .sha256 = a->sha256,
+            .progress = isatty(STDERR_FILENO),
+            .cancel = &interrupted,
+        };
+        if (node_bin_fetch(&fo, &bin, errbuf) != 0) {
+            cli_error(CMD, "%s", errbuf);
+            return 1;
+        }
+    }
+    struct node_upgrade *p = &u->up;
+    snprintf(p->version, sizeof(p->version), "%s", bin.version);
+    snprintf(p->commit, sizeof(p->commit), "%s", bin.commit);
+    snprintf(p->sha256, sizeof(p->sha256), "%s", bin.sha256);
+    snprintf(p->binary, sizeof(p->binary), "%s", bin.path);
+    p->at_height = a->at_height;
+    p->jitter_s = a->jitter_s;
+    u->current =
+        strcmp(u->cfg.neard_sha256, bin.sha256) == 0 && strcmp(u->cfg.binary, bin.path) == 0;
+    return 0;
+}
+
+static void print_plan(const struct up_node *u)
+{
+    const char *from = u->cfg.neard_version[0] ? u->cfg.neard_version : "(local build)";
+    char delay[96] = "";
+    if (u->up.jitter_s > 0)
+        snprintf(delay, sizeof(delay), " after a random delay of up to %u s", u->up.jitter_s);
+    if (u->current)
+        printf("%s: already runs neard %s (%s); nothing to do\n", u->home, u->up.version,
+               u->up.binary);
+    else if (!u->running)
+        printf("%s: stopped; run.json now runs neard %s (was %s), used at its next start\n",
+               u->home, u->up.version, from);
+    else if (u->up.at_height >= 0)
+        printf("%s: neard %s -> %s at height %lld (head now %lld): neard stops itself there, "
+               "then the supervisor starts %s%s\n",
+               u->home, from, u->up.version, (long long)u->up.at_height, (long long)u->head,
+               u->up.version, delay);
+    else
+        printf("%s: neard %s -> %s now: the supervisor stops neard and starts %s%s\n", u->home,
+               from, u->up.version, u->up.version, delay);
+}
+
+static int apply_one(struct up_node *u)
+{
+    char errbuf[NU_ERRMSG_MAX];
+    int rc = 0;
+    if (u->current)
+        rc = 0;
+    else if (u->running)
+        rc = node_upgrade_schedule(u->home, &u->up, errbuf);
+    else
+        rc = node_upgrade_apply_stopped(u->home, &u->up, errbuf);
+    if (rc != 0) {
+        cli_error(CMD, "%s: %s", u->home, errbuf);
+        return 1;
+    }
+    print_plan(u);
+    return 0;
+}
+
+static int upgrade_all(const struct up_args *a, struct up_node *nodes, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = check_node(a, &nodes[i]);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = interrupted ? 1 : get_binary(a, &nodes[i]);
+    if (rc != 0)
+        return rc;
+    /* Past this point every node is checked and its binary verified. */
+    for (size_t i = 0; i < n; i++)
+        rc |= apply_one(&nodes[i]);
+    if (a->home != NULL)
+        printf("watch it with: nearup status --home %s\n", a->home);
+    else
+        printf("watch it with: nearup status --all\n");
+    return rc;
+}
+
+int cmd_upgrade(int argc, char **argv)
+{
+    struct up_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    char(*homes)[PATH_MAX] = calloc(NODE_MAX_HOMES, sizeof(*homes));
+    struct up_node *nodes = calloc(NODE_MAX_HOMES, sizeof(*nodes));
+    size_t n = 0;
+    if (homes == NULL || nodes == NULL || nu_httpc_global_init() != 0) {
+        cli_error(CMD, "out of memory");
+        rc = 1;
+        goto out;
+    }
+    rc = list_homes(&a, homes, &n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(nodes[i].home, sizeof(nodes[i].home), "%s", homes[i]);
+        node_runcfg_init(&nodes[i].cfg);
+    }
+    if (rc == 0)
+        rc = upgrade_all(&a, nodes, n);
+    for (size_t i = 0; i < n; i++)
+        node_runcfg_release(&nodes[i].cfg);
+    nu_httpc_global_cleanup();
+out:
+    free(homes);
+    free(nodes);
+    return rc;
+}

@@ -7,6 +7,7 @@
 #define NODE_HOME_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "error.h"
 
 struct node_home_opts {
@@ -29,5 +30,10 @@ NU_WUR int node_home_chain_id(const char *home, char *out, size_t outsz, char *e
 /* The RPC address from <home>/config.json, with 0.0.0.0 turned into
  * 127.0.0.1, as "host:port". */
 NU_WUR int node_home_rpc_addr(const char *home, char *out, size_t outsz, char *errbuf);
+
+/* Sets config.json's expected_shutdown to height, or removes it when
+ * height < 0, with an atomic rewrite that keeps every other field, their
+ * order, the file mode and the final newline. */
+NU_WUR int node_home_set_expected_shutdown(const char *home, int64_t height, char *errbuf);
 
 #endif

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "error.h"
 #include "release.h"
 
@@ -44,6 +45,19 @@ NU_WUR int node_runcfg_save(const char *home, const struct node_run_config *c, c
 NU_WUR int node_restart_policy_parse(const char *s, enum node_restart_policy *out);
 const char *node_restart_policy_name(enum node_restart_policy p);
 
+/* The value of a neard run flag in c->args ("--rpc-addr X" or
+ * "--rpc-addr=X") into *value (borrowed); with value NULL only checks that
+ * the flag is present. NU_ENOENT when absent. */
+NU_WUR int node_runcfg_arg(const struct node_run_config *c, const char *flag, const char **value);
+/* The address to probe neard's RPC on: --rpc-addr from c->args (c may be
+ * NULL), else node_home_rpc_addr; 0.0.0.0 becomes 127.0.0.1. NU_ENOENT when
+ * the node has no RPC (--disable-rpc, no rpc section). */
+NU_WUR int node_runcfg_rpc_addr(const char *home, const struct node_run_config *c, char *out,
+                                size_t outsz, char *errbuf);
+/* The release a neard binary reports: runs `<binary> --version` and takes
+ * "X" from "(release X)". */
+NU_WUR int node_neard_version(const char *binary, char *out, size_t outsz, char *errbuf);
+
 struct node_sup_opts {
     const char *home;    /* absolute */
     bool notify;         /* sd_notify READY/WATCHDOG/STOPPING (systemd Type=notify) */
@@ -61,5 +75,17 @@ NU_WUR int node_supervisor_start(const char *home, unsigned ready_timeout_s, cha
 /* Stops the supervisor and neard of home; returns when both are gone.
  * Handles a dead supervisor with a live neard (kill -9 of the supervisor). */
 NU_WUR int node_stop(const char *home, unsigned timeout_s, char *errbuf);
+
+/* What node_stop_ex found and did, for the command to report. */
+struct node_stop_result {
+    bool was_running;   /* a supervisor or neard of this home was alive */
+    bool killed;        /* neard did not stop in time and got SIGKILL */
+    pid_t neard_pid;    /* the neard that was stopped, 0 if none */
+    pid_t supervisor_pid; /* the supervisor that was stopped, 0 if none */
+};
+/* node_stop with a report. timeout_s 0 means run.json's stop_timeout
+ * (default NODE_DEFAULT_STOP_TIMEOUT_S). res may be NULL. */
+NU_WUR int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *res,
+                        char *errbuf);
 
 #endif

@@ -1,0 +1,589 @@
+/* nearup run NETWORK: pick a neard (a given path, the cached version this
+ * home ran, or a verified download), prepare the home through neard's own
+ * init, record run.json and start a supervisor for the home. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bincache.h"
+#include "cmd.h"
+#include "cmd_run.h"
+#include "fs.h"
+#include "home.h"
+#include "json.h"
+#include "logrot.h"
+#include "network.h"
+#include "state.h"
+#include "supervisor.h"
+
+#define READY_TIMEOUT_S 60
+#define LOG_MIN_SIZE 1024u
+
+static const char usage_text[] =
+    "usage: nearup run NETWORK [--home DIR] [--account-id A] [--boot-nodes LIST]\n"
+    "                  [--binary-path PATH | --neard-version VER] [--neard-sha256 HEX]\n"
+    "                  [--release-url URL] [--archival] [--rpc-addr A] [--network-addr A]\n"
+    "                  [--foreground] [--restart always|on-failure|no] [--log-max-size N[K|M|G]]\n"
+    "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
+    "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
+    "\n"
+    "NETWORK is mainnet, testnet, betanet, localnet or a custom chain id.\n"
+    "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n";
+
+struct run_opts {
+    const char *network;
+    const char *home_arg;
+    const char *account_id, *boot_nodes, *binary_path, *version, *sha256, *release_url;
+    const char *rpc_addr, *network_addr;
+    bool archival, foreground, reset_data, allow_mainnet_validator;
+    enum node_restart_policy restart;
+    uint64_t log_max_size;
+    unsigned log_keep, stop_timeout;
+    const char *env[NODE_MAX_ENV];
+    size_t nenv;
+    char home[PATH_MAX];
+};
+
+static volatile sig_atomic_t cancelled;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    cancelled = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* "1048576", "64K", "100M", "1G" (binary multiples). */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || s[0] == '-')
+        return NU_EINVAL;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift > 0)
+        end++;
+    if (shift > 0 && (end[0] == 'i' && end[1] == 'B'))
+        end += 2;
+    else if (shift > 0 && end[0] == 'B')
+        end++;
+    if (*end != '\0' || v > (UINT64_MAX >> 31))
+        return NU_EINVAL;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < (long)lo || v > (long)hi)
+        return NU_EINVAL;
+    *out = (unsigned)v;
+    return 0;
+}
+
+enum {
+    O_HOME = 256,
+    O_ACCOUNT,
+    O_BOOT,
+    O_BINARY,
+    O_VERSION,
+    O_SHA,
+    O_RELEASE,
+    O_ARCHIVAL,
+    O_RPC,
+    O_NET,
+    O_FG,
+    O_RESTART,
+    O_LOGSIZE,
+    O_LOGKEEP,
+    O_ENV,
+    O_RESET,
+    O_ALLOWMV,
+    O_STOPTO,
+};
+
+static const struct option options[] = {
+    {"home", required_argument, NULL, O_HOME},
+    {"account-id", required_argument, NULL, O_ACCOUNT},
+    {"boot-nodes", required_argument, NULL, O_BOOT},
+    {"binary-path", required_argument, NULL, O_BINARY},
+    {"neard-version", required_argument, NULL, O_VERSION},
+    {"neard-sha256", required_argument, NULL, O_SHA},
+    {"release-url", required_argument, NULL, O_RELEASE},
+    {"archival", no_argument, NULL, O_ARCHIVAL},
+    {"rpc-addr", required_argument, NULL, O_RPC},
+    {"network-addr", required_argument, NULL, O_NET},
+    {"foreground", no_argument, NULL, O_FG},
+    {"restart", required_argument, NULL, O_RESTART},
+    {"log-max-size", required_argument, NULL, O_LOGSIZE},
+    {"log-keep", required_argument, NULL, O_LOGKEEP},
+    {"env", required_argument, NULL, O_ENV},
+    {"reset-data", no_argument, NULL, O_RESET},
+    {"allow-mainnet-validator", no_argument, NULL, O_ALLOWMV},
+    {"stop-timeout", required_argument, NULL, O_STOPTO},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "nearup run: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "; see 'nearup run --help'\n");
+    return 2;
+}
+
+static int parse_value(struct run_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case O_RESTART:
+        return node_restart_policy_parse(arg, &o->restart) < 0
+                   ? usage_error("--restart must be always, on-failure or no, not '%s'", arg)
+                   : 0;
+    case O_LOGSIZE:
+        return parse_size(arg, &o->log_max_size) < 0 || o->log_max_size < LOG_MIN_SIZE
+                   ? usage_error("--log-max-size '%s' is not a size of at least 1K", arg)
+                   : 0;
+    case O_LOGKEEP:
+        return parse_uint(arg, 0, 1000, &o->log_keep) < 0
+                   ? usage_error("--log-keep '%s' is not a number from 0 to 1000", arg)
+                   : 0;
+    case O_STOPTO:
+        return parse_uint(arg, 1, 86400, &o->stop_timeout) < 0
+                   ? usage_error("--stop-timeout '%s' is not a number of seconds (1-86400)", arg)
+                   : 0;
+    case O_ENV:
+        if (strchr(arg, '=') == NULL || arg[0] == '=')
+            return usage_error("--env '%s' is not KEY=VALUE", arg);
+        if (o->nenv >= NODE_MAX_ENV)
+            return usage_error("too many --env (at most %s)", "32");
+        o->env[o->nenv++] = arg;
+        return 0;
+    }
+    return 0;
+}
+
+static int parse_opt(struct run_opts *o, int c, const char *arg)
+{
+    switch (c) {
+    case O_HOME:
+        o->home_arg = arg;
+        break;
+    case O_ACCOUNT:
+        o->account_id = arg;
+        break;
+    case O_BOOT:
+        o->boot_nodes = arg;
+        break;
+    case O_BINARY:
+        o->binary_path = arg;
+        break;
+    case O_VERSION:
+        o->version = arg;
+        break;
+    case O_SHA:
+        o->sha256 = arg;
+        break;
+    case O_RELEASE:
+        o->release_url = arg;
+        break;
+    case O_ARCHIVAL:
+        o->archival = true;
+        break;
+    case O_RPC:
+        o->rpc_addr = arg;
+        break;
+    case O_NET:
+        o->network_addr = arg;
+        break;
+    case O_FG:
+        o->foreground = true;
+        break;
+    case O_RESET:
+        o->reset_data = true;
+        break;
+    case O_ALLOWMV:
+        o->allow_mainnet_validator = true;
+        break;
+    default:
+        return parse_value(o, c, arg);
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+    int c;
+    o->restart = NODE_RESTART_ALWAYS;
+    o->log_max_size = NODE_LOG_DEFAULT_MAX_SIZE;
+    o->log_keep = NODE_LOG_DEFAULT_KEEP;
+    o->stop_timeout = NODE_DEFAULT_STOP_TIMEOUT_S;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage_text, stdout);
+            return -1;
+        }
+        if (c == '?' || c == ':')
+            return usage_error(c == '?' ? "unknown option '%s'" : "option '%s' needs a value",
+                               argv[optind - 1]);
+        int rc = parse_opt(o, c, optarg);
+        if (rc != 0)
+            return rc;
+    }
+    if (optind + 1 != argc)
+        return usage_error("%s", optind == argc ? "which NETWORK? (mainnet, testnet, betanet, "
+                                                  "localnet or a chain id)"
+                                                : "too many arguments");
+    o->network = argv[optind];
+    if (node_network_find(o->network) == NULL && !node_chain_id_valid(o->network))
+        return usage_error("unknown network '%s'; use mainnet, testnet, betanet, localnet or a "
+                           "chain id of [a-z0-9._-]",
+                           o->network);
+    if (o->binary_path != NULL && o->version != NULL)
+        return usage_error("%s", "--binary-path and --neard-version exclude each other");
+    return 0;
+}
+
+/* ---- the binary ---- */
+
+struct chosen {
+    char binary[PATH_MAX];
+    char version[NODE_VERSION_MAX]; /* "" for --binary-path */
+    char commit[NODE_VERSION_MAX];
+    char sha256[NODE_SHA256_HEX];
+};
+
+static int use_path(const char *path, struct chosen *b, char *err)
+{
+    struct stat st;
+    int rc = node_abspath(path, b->binary, sizeof(b->binary), err);
+    if (rc < 0)
+        return rc;
+    if (stat(b->binary, &st) < 0)
+        return nu_err_set(err, NU_ENOENT, "neard binary %s: %s; check --binary-path", b->binary,
+                          strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(b->binary, X_OK) < 0)
+        return nu_err_set(err, NU_EPERM,
+                          "neard binary %s is not an executable file; check "
+                          "--binary-path",
+                          b->binary);
+    return 0;
+}
+
+static void take_binary(struct chosen *b, const struct node_binary *nb)
+{
+    snprintf(b->binary, sizeof(b->binary), "%s", nb->path);
+    snprintf(b->version, sizeof(b->version), "%s", nb->version);
+    snprintf(b->commit, sizeof(b->commit), "%s", nb->commit);
+    snprintf(b->sha256, sizeof(b->sha256), "%s", nb->sha256);
+}
+
+static int fetch(const struct run_opts *o, const char *version, struct chosen *b, char *err)
+{
+    struct node_binary nb;
+    struct node_fetch_opts fo = {
+        .release_url = o->release_url,
+        .chain = node_network_deploy_chain(o->network),
+        .version = version,
+        .sha256 = o->sha256,
+        .progress = isatty(2),
+        .cancel = &cancelled,
+    };
+    int rc = node_bin_fetch(&fo, &nb, err);
+    if (rc == 0)
+        take_binary(b, &nb);
+    return rc;
+}
+
+/* --binary-path; else the version this home ran (from the cache, with no
+ * network at all); else a previous --binary-path; else a download. */
+static int choose_binary(const struct run_opts *o, struct chosen *b, char *err)
+{
+    struct node_run_config prev;
+    struct node_binary nb;
+    memset(b, 0, sizeof(*b));
+    if (o->binary_path != NULL)
+        return use_path(o->binary_path, b, err);
+    if (o->version != NULL || node_runcfg_load(o->home, &prev, NULL) < 0)
+        return fetch(o, o->version, b, err);
+    int rc;
+    if (prev.neard_version[0] != '\0' && node_cache_lookup(prev.neard_version, &nb, NULL) == 0) {
+        take_binary(b, &nb);
+        rc = 0;
+    } else if (prev.neard_version[0] != '\0') {
+        rc = fetch(o, prev.neard_version, b, err);
+    } else if (access(prev.binary, X_OK) == 0) {
+        rc = use_path(prev.binary, b, err);
+    } else {
+        rc = fetch(o, NULL, b, err);
+    }
+    node_runcfg_release(&prev);
+    return rc;
+}
+
+/* ---- ports ---- */
+
+/* 0 when addr ("host:port", IPv4 or [IPv6]) can be bound now. */
+static int try_bind(const char *addr, char *err, const char *what, const char *flag)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    char host[128];
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
+        return 0; /* not ours to judge; neard will say */
+    long port = strtol(colon + 1, NULL, 10);
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    socklen_t len;
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        host[strlen(host) - 1] = '\0';
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            return 0;
+        len = sizeof(*a6);
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+            return 0;
+        len = sizeof(*a4);
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        return 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* as neard binds */
+    int rc = bind(fd, (struct sockaddr *)&ss, len);
+    int e = errno;
+    close(fd);
+    if (rc < 0 && e == EADDRINUSE)
+        return nu_err_set(err, NU_EEXIST,
+                          "%s address %s is already in use; stop what listens "
+                          "there or pass %s",
+                          what, addr, flag);
+    return 0;
+}
+
+static int check_ports(const struct run_opts *o, char *err)
+{
+    char path[PATH_MAX];
+    json_t *cfg = NULL;
+    const char *rpc = o->rpc_addr, *net = o->network_addr;
+    /* A neard of this home still stopping holds them; the supervisor waits for it. */
+    if (node_pidfile_alive(o->home, "neard.pid", NULL))
+        return 0;
+    if (nu_fs_join(path, sizeof(path), o->home, "config.json") == 0 &&
+        nu_json_load_file(path, true, &cfg, NULL) == 0) {
+        if (rpc == NULL && nu_json_get_str(cfg, "rpc.addr", &rpc) < 0)
+            rpc = NULL;
+        if (net == NULL && nu_json_get_str(cfg, "network.addr", &net) < 0)
+            net = NULL;
+    }
+    int rc = rpc != NULL ? try_bind(rpc, err, "rpc", "--rpc-addr") : 0;
+    if (rc == 0 && net != NULL)
+        rc = try_bind(net, err, "network", "--network-addr");
+    json_decref(cfg);
+    return rc;
+}
+
+/* ---- run.json ---- */
+
+static int add_arg(struct node_run_config *c, size_t *n, const char *a)
+{
+    if (*n >= NODE_MAX_ARGS || (c->args[*n] = strdup(a)) == NULL)
+        return NU_ENOMEM;
+    (*n)++;
+    return 0;
+}
+
+static int build_runcfg(const struct run_opts *o, const struct chosen *b, struct node_run_config *c,
+                        char *err)
+{
+    size_t n = 0;
+    int rc = 0;
+    node_runcfg_init(c);
+    snprintf(c->network, sizeof(c->network), "%s", o->network);
+    if (node_home_chain_id(o->home, c->chain_id, sizeof(c->chain_id), err) < 0)
+        snprintf(c->chain_id, sizeof(c->chain_id), "%s", o->network);
+    snprintf(c->binary, sizeof(c->binary), "%s", b->binary);
+    snprintf(c->neard_version, sizeof(c->neard_version), "%s", b->version);
+    snprintf(c->neard_commit, sizeof(c->neard_commit), "%s", b->commit);
+    snprintf(c->neard_sha256, sizeof(c->neard_sha256), "%s", b->sha256);
+    snprintf(c->release_url, sizeof(c->release_url), "%s",
+             o->release_url != NULL ? o->release_url : NODE_DEFAULT_RELEASE_URL);
+    if (o->rpc_addr != NULL && (rc = add_arg(c, &n, "--rpc-addr")) == 0)
+        rc = add_arg(c, &n, o->rpc_addr);
+    if (rc == 0 && o->network_addr != NULL && (rc = add_arg(c, &n, "--network-addr")) == 0)
+        rc = add_arg(c, &n, o->network_addr);
+    if (rc == 0 && o->boot_nodes != NULL && (rc = add_arg(c, &n, "--boot-nodes")) == 0)
+        rc = add_arg(c, &n, o->boot_nodes);
+    if (rc == 0 && o->archival)
+        rc = add_arg(c, &n, "--archive");
+    for (size_t i = 0; rc == 0 && i < o->nenv; i++)
+        rc = (c->env[i] = strdup(o->env[i])) != NULL ? 0 : NU_ENOMEM;
+    c->restart = o->restart;
+    c->log_max_size = o->log_max_size;
+    c->log_keep = o->log_keep;
+    c->stop_timeout_s = o->stop_timeout;
+    if (rc < 0)
+        return nu_err_set(err, rc, "out of memory");
+    return node_runcfg_save(o->home, c, err);
+}
+
+/* ---- starting ---- */
+
+/* Prints a multi-line error: first line as is, the rest indented. */
+static void print_error(const char *cmd, const char *msg)
+{
+    const char *nl = strchr(msg, '\n');
+    if (nl == NULL) {
+        cli_error(cmd, "%s", msg);
+        return;
+    }
+    fprintf(stderr, "nearup %s: %.*s\n", cmd, (int)(nl - msg), msg);
+    for (const char *line = nl + 1; *line != '\0';) {
+        nl = strchr(line, '\n');
+        int len = nl != NULL ? (int)(nl - line) : (int)strlen(line);
+        fprintf(stderr, "  %.*s\n", len, line);
+        line += len + (nl != NULL);
+    }
+}
+
+int cli_start_detached(const char *cmd, const char *home)
+{
+    char err[NU_ERRMSG_MAX], rpc[256], version[NODE_VERSION_MAX] = "unknown", log[PATH_MAX];
+    struct node_pidfile pf;
+    struct node_run_config c;
+    int rc = node_supervisor_start(home, READY_TIMEOUT_S, err);
+    if (rc == NU_EEXIST) {
+        cli_error(cmd, "%s; use 'nearup stop --home %s'", err, home);
+        return 1;
+    }
+    if (rc < 0) {
+        print_error(cmd, err);
+        return 1;
+    }
+    if (node_runcfg_load(home, &c, NULL) == 0) {
+        if (c.neard_version[0] != '\0')
+            snprintf(version, sizeof(version), "%s", c.neard_version);
+        else if (node_neard_version(c.binary, version, sizeof(version), NULL) < 0)
+            snprintf(version, sizeof(version), "unknown");
+        if (node_runcfg_rpc_addr(home, &c, rpc, sizeof(rpc), NULL) < 0)
+            snprintf(rpc, sizeof(rpc), "disabled");
+        node_runcfg_release(&c);
+    }
+    if (node_state_path(home, "logs/neard.log", log, sizeof(log)) < 0)
+        log[0] = '\0';
+    long pid = node_pidfile_read(home, "neard.pid", &pf, NULL) == 0 ? (long)pf.pid : 0;
+    printf("nearup %s: neard %s running for %s (pid %ld), rpc %s%s, logs %s\n", cmd, version, home,
+           pid, strcmp(rpc, "disabled") == 0 ? "" : "http://", rpc, log);
+    return 0;
+}
+
+static int prepare(struct run_opts *o, struct chosen *b, char *err)
+{
+    struct node_home_opts ho = {
+        .home = o->home,
+        .network = o->network,
+        .account_id = o->account_id,
+        .boot_nodes = o->boot_nodes,
+        .release_url = o->release_url,
+        .archival = o->archival,
+        .allow_mainnet_validator = o->allow_mainnet_validator,
+        .reset_data = o->reset_data,
+    };
+    if (strcmp(o->network, "mainnet") == 0 && o->account_id != NULL && !o->allow_mainnet_validator)
+        return nu_err_set(err, NU_EPERM,
+                          "--account-id on mainnet makes a validator; pass "
+                          "--allow-mainnet-validator if that is what you want");
+    int rc = choose_binary(o, b, err);
+    if (rc < 0)
+        return rc;
+    ho.neard = b->binary;
+    rc = node_home_prepare(&ho, err);
+    if (rc == 0)
+        rc = check_ports(o, err);
+    if (rc == 0)
+        rc = node_state_init(o->home, err);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_opts o;
+    struct chosen b;
+    struct node_run_config c;
+    char err[NU_ERRMSG_MAX], def[PATH_MAX];
+    struct node_pidfile pf;
+    memset(&o, 0, sizeof(o));
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    snprintf(def, sizeof(def), "~/.near/%s", o.network);
+    if (node_abspath(o.home_arg != NULL ? o.home_arg : def, o.home, sizeof(o.home), err) < 0) {
+        cli_error("run", "%s", err);
+        return 2;
+    }
+    if (node_state_locked(o.home)) {
+        long pid = node_pidfile_alive(o.home, "supervisor.pid", &pf) ? (long)pf.pid : 0;
+        cli_error("run",
+                  "a node is already running for %s (supervisor pid %ld); use 'nearup stop "
+                  "--home %s'",
+                  o.home, pid, o.home);
+        return 1;
+    }
+    catch_signals();
+    rc = prepare(&o, &b, err);
+    if (rc == 0) {
+        rc = build_runcfg(&o, &b, &c, err);
+        node_runcfg_release(&c);
+    }
+    if (rc == 0)
+        rc = node_registry_add(o.home, err);
+    if (rc < 0) {
+        print_error("run", err);
+        return 1;
+    }
+    if (!o.foreground)
+        return cli_start_detached("run", o.home);
+    struct node_sup_opts so = {
+        .home = o.home, .notify = getenv("NOTIFY_SOCKET") != NULL, .ready_fd = -1};
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    rc = node_supervise(&so, err);
+    if (rc != 0)
+        print_error("run", err);
+    return rc;
+}

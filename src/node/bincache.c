@@ -120,9 +120,11 @@ int bc_entry_read(const char *os_arch, const char *version, struct bc_entry *e, 
     if ((err = nu_fs_read_file(path, ENTRY_MAX, &text, &len, errbuf)) != 0)
         return err;
     char commit[NODE_VERSION_MAX] = "";
-    /* "<sha256> <commit>\n"; the commit is absent for a pinned version */
-    if (node_sha256_parse(text, e->sha256) != 0 ||
-        sscanf(text + strspn(text, " \t") + 64, " %127s", commit) > 1) {
+    /* "<sha256> <commit>\n"; the commit is "-" for a pinned version */
+    const char *rest = text + strspn(text, " \t\r\n");
+    if (node_sha256_parse(rest, e->sha256) != 0 ||
+        (sscanf(rest + NODE_SHA256_HEX - 1, " %127s", commit) == 1 &&
+         !node_release_name_valid(commit) && strcmp(commit, "-") != 0)) {
         free(text);
         return nu_err_set(errbuf, NU_EPARSE, "%s: not '<sha256> <commit>'", path);
     }
@@ -313,6 +315,30 @@ static int install(const struct node_release *r, const char *dest, const char *p
     return nu_fs_fsync_dir(blobs, errbuf);
 }
 
+/* GET r's binary into dest (through dest.part, resumed), with progress. */
+static int transfer(const struct node_release *r, const struct node_fetch_opts *o, const char *dest,
+                    char *errbuf)
+{
+    struct node_progress prog;
+    struct nu_httpc_opts ho;
+    char label[NODE_PROGRESS_LABEL_MAX];
+    snprintf(label, sizeof(label), "neard %.50s", r->version);
+    node_progress_init(&prog, label, STDERR_FILENO, o->progress && isatty(STDERR_FILENO),
+                       o->cancel);
+    nu_httpc_opts_init(&ho);
+    ho.resume = true;
+    ho.max_download_bytes = NODE_BIN_MAX_BYTES;
+    ho.progress = node_progress_update; /* also how a signal cancels it */
+    ho.progress_ud = &prog;
+    int err = nu_httpc_global_init();
+    if (err)
+        return nu_err_set(errbuf, err, "cannot initialise the HTTP client");
+    err = nu_http_download(r->binary_url, dest, &ho, errbuf);
+    nu_httpc_global_cleanup();
+    node_progress_finish(&prog);
+    return err;
+}
+
 /* Downloads r's binary into blobs/<sha> under the lock of its partial, so
  * two processes fetching one build never write the same .part. *fetched
  * is false when another process installed it meanwhile. */
@@ -336,25 +362,7 @@ static int download_blob(const struct node_release *r, const char *sha,
     *fetched = false;
     if (blob_verify(sha, blob, sizeof(blob), msg) == 0)
         goto out;
-    struct node_progress prog;
-    char label[NODE_PROGRESS_LABEL_MAX];
-    snprintf(label, sizeof(label), "neard %.50s", r->version);
-    node_progress_init(&prog, label, STDERR_FILENO, o->progress && isatty(STDERR_FILENO),
-                       o->cancel);
-    struct nu_httpc_opts ho;
-    nu_httpc_opts_init(&ho);
-    ho.resume = true;
-    ho.max_download_bytes = NODE_BIN_MAX_BYTES;
-    ho.progress = node_progress_update;
-    ho.progress_ud = &prog;
-    if ((err = nu_httpc_global_init()) != 0) {
-        err = nu_err_set(errbuf, err, "cannot initialise the HTTP client");
-        goto out;
-    }
-    err = nu_http_download(r->binary_url, dest, &ho, msg);
-    nu_httpc_global_cleanup();
-    node_progress_finish(&prog);
-    if (err) {
+    if ((err = transfer(r, o, dest, msg)) != 0) {
         err = download_error(r, o, part, err, msg, errbuf);
         goto out;
     }

@@ -172,13 +172,17 @@ static const char *row_col(const struct row *r, int c)
     return c == 0 ? r->home : r->cell[c];
 }
 
+/* A supervisor that exits leaves "stopped" or "gave_up" behind; any other
+ * state without a live supervisor means it was killed. */
 static void supervisor_text(const struct node_status *s, char *out, size_t outsz)
 {
+    bool ended = strcmp(s->supervisor_state, "stopped") == 0 ||
+                 strcmp(s->supervisor_state, "gave_up") == 0;
     if (s->supervisor_state[0] == '\0')
         snprintf(out, outsz, "%s", s->supervised ? "running" : "none");
     else if (s->restarts >= 0)
         snprintf(out, outsz, "%s%s, %lld restarts", s->supervisor_state,
-                 s->supervised ? "" : " (supervisor gone)", (long long)s->restarts);
+                 s->supervised || ended ? "" : " (supervisor gone)", (long long)s->restarts);
     else
         snprintf(out, outsz, "%s", s->supervisor_state);
 }

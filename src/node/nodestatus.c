@@ -143,6 +143,8 @@ static void read_supervisor(struct node_status *st)
         return;
     int64_t restarts;
     copy_str(st->supervisor_state, sizeof(st->supervisor_state), j, "state");
+    if (st->neard_version[0] == '\0') /* run with --binary-path: the version neard reported */
+        copy_str(st->neard_version, sizeof(st->neard_version), j, "neard_version");
     if (nu_json_get_int(j, "restarts", &restarts) == 0)
         st->restarts = restarts;
     json_decref(j);

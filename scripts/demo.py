@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""make demo: a 4-node neard-sim localnet in a temporary home.
+"""make demo: `nearup localnet` of 4 neard-sim nodes in a temporary home.
 
-Starts the nodes, waits until every node is synced, prints each node's RPC
-URL, height, sync state and health, then keeps printing a short status line
-until Ctrl-C (or --duration seconds), stops every node with SIGTERM, and
-removes the temporary home. Nothing is left running.
+HOME and the XDG dirs point inside the temporary dir, so nothing touches
+the real ~. The demo starts the localnet (one supervisor per node), waits
+until every node is synced, prints each node's RPC URL, height, sync state
+and health from `nearup status --json`, then keeps printing that table
+until Ctrl-C (or --duration seconds), runs `nearup stop --home <root>` so
+nothing is left running, and removes the temporary dir.
 """
 import argparse
 import json
@@ -15,101 +17,90 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.stdout.reconfigure(line_buffering=True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def http_get(url, timeout=2.0):
-    """(status, body) of a GET; status 0 when the node does not answer."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
-    except (urllib.error.URLError, OSError):
-        return 0, b''
+class Demo:
+    def __init__(self, nearup, tmp):
+        self.nearup = nearup
+        self.root = os.path.join(tmp, 'localnet')
+        self.env = dict(os.environ)
+        for var, sub in (('HOME', 'home'), ('XDG_CACHE_HOME', 'cache'),
+                         ('XDG_STATE_HOME', 'state'), ('XDG_CONFIG_HOME', 'config'),
+                         ('XDG_DATA_HOME', 'data')):
+            self.env[var] = os.path.join(tmp, sub)
+            os.makedirs(self.env[var], exist_ok=True)
+
+    def run(self, *args, check=True):
+        r = subprocess.run([self.nearup, *args], capture_output=True, text=True, env=self.env,
+                           timeout=300)
+        if check and r.returncode != 0:
+            raise RuntimeError(f'nearup {args[0]} failed (exit {r.returncode}): '
+                               f'{r.stderr.strip()}')
+        return r
+
+    def status(self):
+        return json.loads(self.run('status', '--home', self.root, '--json').stdout)['nodes']
 
 
-def node_state(rpc_url):
-    status, body = http_get(rpc_url + '/status')
-    if status != 200:
-        return None
-    info = json.loads(body)['sync_info']
-    health, _ = http_get(rpc_url + '/health')
-    return {'height': info['latest_block_height'], 'syncing': info['syncing'],
-            'health': health}
+def synced(node):
+    return node['state'] == 'up' and node['syncing'] is False and node['health'] == 200
 
 
 def print_table(nodes):
     print(f"{'node':<7} {'rpc':<24} {'height':>8} {'sync':<8} health")
-    for name, url, _ in nodes:
-        st = node_state(url)
-        if st is None:
-            print(f'{name:<7} {url:<24} {"-":>8} {"down":<8} -')
+    for node in nodes:
+        name = os.path.basename(node['home'])
+        url = node['rpc_url'] or '-'
+        if node['state'] != 'up':
+            print(f"{name:<7} {url:<24} {'-':>8} {node['state']:<8} -")
             continue
-        sync = 'syncing' if st['syncing'] else 'synced'
-        health = f"{st['health']} {'ok' if st['health'] == 200 else 'unhealthy'}"
-        print(f"{name:<7} {url:<24} {st['height']:>8} {sync:<8} {health}")
-    sys.stdout.flush()
+        sync = 'syncing' if node['syncing'] else 'synced'
+        health = node['health']
+        health_text = f"{health} {'ok' if health == 200 else 'unhealthy'}" if health else '-'
+        print(f"{name:<7} {url:<24} {node['head']:>8} {sync:<8} {health_text}")
 
 
-def start_nodes(sim, home, count):
-    subprocess.run([sim, '--home', home, 'localnet', '-v', str(count)], check=True,
-                   stdout=subprocess.DEVNULL)
-    nodes = []
-    for i in range(count):
-        node_home = os.path.join(home, f'node{i}')
-        with open(os.path.join(node_home, 'config.json')) as fh:
-            addr = json.load(fh)['rpc']['addr']
-        log = open(os.path.join(node_home, 'neard-sim.log'), 'ab')
-        proc = subprocess.Popen([sim, '--home', node_home, 'run'], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL)
-        log.close()
-        nodes.append((f'node{i}', 'http://' + addr.replace('0.0.0.0', '127.0.0.1'), proc))
-    return nodes
-
-
-def wait_synced(nodes, timeout):
+def wait_synced(demo, timeout, stop):
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for name, _, proc in nodes:
-            if proc.poll() is not None:
-                raise RuntimeError(f'{name} exited with {proc.returncode}')
-        states = [node_state(url) for _, url, _ in nodes]
-        if all(s and not s['syncing'] and s['health'] == 200 for s in states):
+    while time.monotonic() < deadline and not stop['now']:
+        nodes = demo.status()
+        down = [n for n in nodes if n['state'] == 'down']
+        if down:
+            raise RuntimeError(f"{down[0]['home']} is down: {down[0]['error']}")
+        if nodes and all(synced(n) for n in nodes):
             return True
         time.sleep(0.5)
     return False
 
 
-def stop_nodes(nodes):
-    for _, _, proc in nodes:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    codes = []
-    for name, _, proc in nodes:
-        try:
-            codes.append((name, proc.wait(30)))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            codes.append((name, proc.wait()))
-    print('stopped: ' + ', '.join(f'{n} exit {c}' for n, c in codes))
+def watch(demo, duration, stop):
+    started = time.monotonic()
+    next_print = started + 10
+    while not stop['now']:
+        now = time.monotonic()
+        if duration is not None and now - started >= duration:
+            break
+        if now >= next_print:
+            print_table(demo.status())
+            next_print = now + 10
+        time.sleep(0.2)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
     ap.add_argument('--sim', default=os.path.join(ROOT, 'build', 'neard-sim'))
     ap.add_argument('--nodes', type=int, default=4)
     ap.add_argument('--duration', type=float, default=None,
                     help='stop after this many seconds once synced (default: until Ctrl-C)')
     args = ap.parse_args()
 
-    home = tempfile.mkdtemp(prefix='nearup-demo-')
-    nodes = []
+    tmp = tempfile.mkdtemp(prefix='nearup-demo-')
+    demo = Demo(args.nearup, tmp)
     stop = {'now': False}
 
     def on_signal(signum, frame):
@@ -118,30 +109,31 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     rc = 0
     try:
-        print(f'localnet of {args.nodes} neard-sim nodes in {home}')
-        nodes = start_nodes(args.sim, home, args.nodes)
-        if not wait_synced(nodes, 120):
-            print('demo: not every node synced within 120 s', file=sys.stderr)
-            rc = 1
-        print_table(nodes)
-        if rc == 0:
+        print(f'$ nearup localnet --nodes {args.nodes} --home {demo.root} '
+              f'--binary-path {args.sim}')
+        r = demo.run('localnet', '--nodes', str(args.nodes), '--home', demo.root,
+                     '--binary-path', os.path.realpath(args.sim))
+        print(r.stdout, end='')
+        if not wait_synced(demo, 120, stop):
+            if not stop['now']:
+                print('demo: not every node synced within 120 s', file=sys.stderr)
+                rc = 1
+        print_table(demo.status())
+        if rc == 0 and not stop['now']:
             print('all nodes synced; Ctrl-C stops them')
-            started = time.monotonic()
-            next_print = started + 10
-            while not stop['now']:
-                now = time.monotonic()
-                if args.duration is not None and now - started >= args.duration:
-                    break
-                if now >= next_print:
-                    print_table(nodes)
-                    next_print = now + 10
-                time.sleep(0.2)
-    except (RuntimeError, subprocess.CalledProcessError) as err:
-        print(f'demo: {err}', file=sys.stderr)
-        rc = 1
+            watch(demo, args.duration, stop)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as err:
+        # Ctrl-C on a terminal also reaches a `nearup status` in progress.
+        if not stop['now']:
+            print(f'demo: {err}', file=sys.stderr)
+            rc = 1
     finally:
-        stop_nodes(nodes)
-        shutil.rmtree(home, ignore_errors=True)
+        print(f'$ nearup stop --home {demo.root}')
+        r = demo.run('stop', '--home', demo.root, check=False)
+        print((r.stdout + r.stderr).strip())
+        if r.returncode != 0:
+            rc = 1
+        shutil.rmtree(tmp, ignore_errors=True)
     return rc
 
 

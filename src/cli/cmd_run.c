@@ -557,6 +557,9 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     if (node_state_locked(o.home)) {
+        /* A supervisor writes its pid file right after taking the lock. */
+        for (int i = 0; i < 20 && !node_pidfile_alive(o.home, "supervisor.pid", &pf); i++)
+            usleep(50 * 1000);
         long pid = node_pidfile_alive(o.home, "supervisor.pid", &pf) ? (long)pf.pid : 0;
         cli_error("run",
                   "a node is already running for %s (supervisor pid %ld); use 'nearup stop "

@@ -64,8 +64,8 @@ static void usage(FILE *out)
         "                      [--name UNIT] [--service-user USER] [--stop-timeout SECONDS]\n"
         "                      [run flags: --binary-path P, --neard-version V, --release-url U,\n"
         "                       --neard-sha256 H, --account-id A, --boot-nodes L, --archival,\n"
-        "                       --rpc-addr A, --restart R, --log-max-size S, --log-keep N,\n"
-        "                       --env K=V, --allow-mainnet-validator]\n");
+        "                       --rpc-addr A, --network-addr A, --restart R, --log-max-size S,\n"
+        "                       --log-keep N, --env K=V, --allow-mainnet-validator]\n");
 }
 
 static int add_run_arg(struct svc_args *a, const char *s)
@@ -149,6 +149,9 @@ static int parse_args(int argc, char **argv, struct svc_args *a)
                 cli_error(CMD, "--stop-timeout wants seconds (0..86400), not '%s'", optarg);
                 rc = 2;
             }
+            /* The supervisor's stop timeout and TimeoutStopSec must agree. */
+            if (rc == 0 && (rc = add_run_arg(a, "--stop-timeout")) == 0)
+                rc = add_run_arg(a, optarg);
             break;
         case 'h':
             usage(stdout);

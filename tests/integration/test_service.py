@@ -121,7 +121,8 @@ def test_run_flags_pass_through_and_quoting(tmp_path, env):
     assert out[2] == f'Description=NEAR node mainnet in {esc} (nearup)'
     assert (f'ExecStart={NEARUP_REAL} run mainnet --foreground --home "{esc}" '
             f'--binary-path {tmp_path}/bin/neard --release-url http://127.0.0.1:1/b '
-            f'--env "RUST_LOG=debug $$X \\"q\\"" --archival --restart always') in out
+            f'--env "RUST_LOG=debug $$X \\"q\\"" --archival --restart always '
+            f'--stop-timeout 300') in out
     assert 'TimeoutStopSec=330s' in out
     assert f'ReadWritePaths="-{esc}"' in out
     v = verify(write_unit(tmp_path, 'nearup-mainnet.service', r.stdout), env)

@@ -378,6 +378,7 @@ static int init_home(const struct node_home_opts *o, char *errbuf)
         return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO,
                           "no permission to create %s (%s); choose another --home", o->home,
                           strerror(errno));
+    chmod(tmp, 0755); /* mkdtemp's 0700; a home is as neard would make it */
     if (snprintf(out, sizeof(out), "%s.out", tmp) >= (int)sizeof(out))
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", o->home);
     rc = build_init_args(o, tmp, &a, errbuf);

@@ -14,6 +14,7 @@ int cmd_service(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 /* Internal: `nearup supervise --home H` is what a detached supervisor and
  * the systemd unit run (through `run --foreground`). */
 int cmd_supervise(int argc, char **argv);

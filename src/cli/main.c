@@ -19,6 +19,7 @@
 #pragma weak cmd_supervise
 #pragma weak cmd_gateway
 #pragma weak cmd_health
+#pragma weak cmd_snapshot
 
 struct cmd {
     const char *name;
@@ -41,6 +42,7 @@ static const struct cmd commands[] = {
     {"upgrade", cmd_upgrade, "switch neard versions, optionally at a block height"},
     {"gateway", cmd_gateway, "NEAR-aware JSON-RPC gateway in front of RPC nodes"},
     {"health", cmd_health, "health-check sidecar for one node (HTTP and HAProxy agent-check)"},
+    {"snapshot", cmd_snapshot, "create, restore, list, verify or prune data snapshots"},
     {"supervise", cmd_supervise, NULL},
     {"version", cmd_version, "print nearup's version"},
     {"help", cmd_help, "list commands"},

@@ -4,6 +4,9 @@ prints a markdown section; `--record` appends it to bench/RESULTS.md.
 
 sim_status: neard-sim's request rate for JSON-RPC `status` (POST /) and
 GET /status, with neard-sim pinned to one core and wrk on the other.
+lifecycle: nearup's own overhead (status, run until neard is spawned,
+supervisor memory); see bench/lifecycle.py.
+`--only NAME` runs one of them; by default all run.
 """
 import argparse
 import datetime
@@ -112,9 +115,32 @@ def main():
     ap.add_argument('--sim', default=os.path.join(ROOT, 'build', 'neard-sim'))
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--connections', type=int, default=64)
+    ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
+    ap.add_argument('--runs', type=int, default=15, help='lifecycle: timed runs per measurement')
+    ap.add_argument('--only', choices=['sim_status', 'lifecycle'], default=None)
     ap.add_argument('--record', action='store_true', help='append results to bench/RESULTS.md')
     args = ap.parse_args()
 
+    rc = 0
+    if args.only in (None, 'sim_status'):
+        rc |= sim_status_section(args)
+    if args.only in (None, 'lifecycle'):
+        sys.path.insert(0, BENCH)
+        import lifecycle
+        text, _ = lifecycle.run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim),
+                                    args.runs)
+        emit(text, args.record)
+    return rc
+
+
+def emit(text, record):
+    print(text)
+    if record:
+        with open(os.path.join(BENCH, 'RESULTS.md'), 'a') as fh:
+            fh.write('\n' + text)
+
+
+def sim_status_section(args):
     rows = bench_sim_status(args.sim, args.seconds, args.connections)
     now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     lines = [f'### neard-sim request rate ({now})', '',
@@ -126,12 +152,7 @@ def main():
     for r in rows:
         lines.append(f"| {r['name']} | {r['rps']:.0f} | {r['p99']} | {r['cpu_us_per_req']:.1f} "
                      f"| {r['non2xx']} | {r['socket_errors']} |")
-    text = '\n'.join(lines) + '\n'
-    print(text)
-    if args.record:
-        path = os.path.join(BENCH, 'RESULTS.md')
-        with open(path, 'a') as fh:
-            fh.write('\n' + text)
+    emit('\n'.join(lines) + '\n', args.record)
     ok = all(r['non2xx'] == 0 for r in rows)
     return 0 if ok else 1
 

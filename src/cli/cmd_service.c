@@ -106,10 +106,10 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
     return 0;
 }
 
-static int parse_args(int argc, char **argv, struct svc_args *a)
+/* getopt's table: own options, then every pass-through run flag. */
+static void build_options(struct option *opts)
 {
-    struct option opts[NRUN_FLAGS + 7];
-    const struct option own[] = {
+    static const struct option own[] = {
         {"home", required_argument, NULL, OPT_HOME},
         {"user", no_argument, NULL, OPT_USER},
         {"name", required_argument, NULL, OPT_NAME},
@@ -126,47 +126,53 @@ static int parse_args(int argc, char **argv, struct svc_args *a)
                                     RUN_FLAG_BASE + (int)i};
     }
     opts[n] = (struct option){0};
+}
 
+/* One parsed option: 0, 2 (usage error) or -1 (help printed). */
+static int handle_opt(int c, char **argv, struct svc_args *a)
+{
+    switch (c) {
+    case OPT_HOME:
+        a->home = optarg;
+        return 0;
+    case OPT_USER:
+        a->user = true;
+        return 0;
+    case OPT_NAME:
+        a->name = optarg;
+        return 0;
+    case OPT_SVC_USER:
+        a->run_user = optarg;
+        return 0;
+    case OPT_STOP:
+        if (parse_uint(optarg, 86400, &a->stop_timeout_s) != 0) {
+            cli_error(CMD, "--stop-timeout wants seconds (0..86400), not '%s'", optarg);
+            return 2;
+        }
+        /* The supervisor's stop timeout and TimeoutStopSec must agree. */
+        return add_run_arg(a, "--stop-timeout") == 0 ? add_run_arg(a, optarg) : 2;
+    case 'h':
+        usage(stdout);
+        return -1;
+    case ':':
+        cli_error(CMD, "%s needs a value; see 'nearup service --help'", argv[optind - 1]);
+        return 2;
+    case '?':
+        cli_error(CMD, "unknown option '%s'; see 'nearup service --help'", argv[optind - 1]);
+        return 2;
+    }
+    return add_run_flag(a, &run_flags[c - RUN_FLAG_BASE], optarg);
+}
+
+static int parse_args(int argc, char **argv, struct svc_args *a)
+{
+    struct option opts[NRUN_FLAGS + 7];
+    build_options(opts);
     optind = 1;
     opterr = 0;
     int c, rc = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_HOME:
-            a->home = optarg;
-            break;
-        case OPT_USER:
-            a->user = true;
-            break;
-        case OPT_NAME:
-            a->name = optarg;
-            break;
-        case OPT_SVC_USER:
-            a->run_user = optarg;
-            break;
-        case OPT_STOP:
-            if (parse_uint(optarg, 86400, &a->stop_timeout_s) != 0) {
-                cli_error(CMD, "--stop-timeout wants seconds (0..86400), not '%s'", optarg);
-                rc = 2;
-            }
-            /* The supervisor's stop timeout and TimeoutStopSec must agree. */
-            if (rc == 0 && (rc = add_run_arg(a, "--stop-timeout")) == 0)
-                rc = add_run_arg(a, optarg);
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        case ':':
-            cli_error(CMD, "%s needs a value; see 'nearup service --help'", argv[optind - 1]);
-            return 2;
-        case '?':
-            cli_error(CMD, "unknown option '%s'; see 'nearup service --help'", argv[optind - 1]);
-            return 2;
-        default:
-            rc = add_run_flag(a, &run_flags[c - RUN_FLAG_BASE], optarg);
-            break;
-        }
-    }
+    while (rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
+        rc = handle_opt(c, argv, a);
     if (rc != 0)
         return rc;
     if (argc - optind != 2) {

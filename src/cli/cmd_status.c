@@ -176,8 +176,8 @@ static const char *row_col(const struct row *r, int c)
  * state without a live supervisor means it was killed. */
 static void supervisor_text(const struct node_status *s, char *out, size_t outsz)
 {
-    bool ended = strcmp(s->supervisor_state, "stopped") == 0 ||
-                 strcmp(s->supervisor_state, "gave_up") == 0;
+    bool ended =
+        strcmp(s->supervisor_state, "stopped") == 0 || strcmp(s->supervisor_state, "gave_up") == 0;
     if (s->supervisor_state[0] == '\0')
         snprintf(out, outsz, "%s", s->supervised ? "running" : "none");
     else if (s->restarts >= 0)

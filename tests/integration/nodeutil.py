@@ -1,7 +1,6 @@
 """Helpers for the supervisor, run and logs tests: nearup with HOME and the
 XDG dirs inside the test's tmp dir, pid files, /proc checks, and a fixture
 that leaves no supervisor or neard behind (killed by PID, never by name)."""
-import json
 import os
 import signal
 import subprocess

@@ -11,8 +11,11 @@ import tempfile
 import pytest
 
 from conftest import NEARD_SIM, NEARUP, free_port, load_json
-from nodeutil import (alive, fake_neard, init_home, log_text, neards_of, nu,  # noqa: F401
-                      read_pidfile, run_json, status_json)
+pytest.register_assert_rewrite('nodeutil')
+from nodeutil import (fake_neard, init_home, log_text, neards_of, read_pidfile, run_json,
+                      status_json)
+
+pytest_plugins = ('nodeutil',)  # the nu fixture
 
 
 def addrs():

@@ -1,14 +1,20 @@
 """The per-home supervisor: one per home (lock), pid files with start
 times, restarts with backoff, giving up on a crash loop, restart policies,
 stop (SIGTERM, then SIGKILL with a warning), and recovery after kill -9."""
+import json
 import os
 import signal
-import subprocess
 import time
+import urllib.request
+
+import pytest
 
 from conftest import NEARD_SIM, free_port, load_json, wait_until
-from nodeutil import (alive, fake_neard, init_home, log_text, neards_of, nu,  # noqa: F401
-                      pid_gone, read_pidfile, run_json, status_json, wait_status)
+pytest.register_assert_rewrite('nodeutil')
+from nodeutil import (alive, fake_neard, init_home, log_text, neards_of, pid_gone, read_pidfile,
+                      run_json, status_json, wait_status)
+
+pytest_plugins = ('nodeutil',)  # the nu fixture
 
 
 def started_line(home, version, pid, port):
@@ -209,7 +215,7 @@ def test_restart_on_failure_restarts_crashes_but_not_clean_exits(nu, tmp_path):
     cfg = load_json(cfg_path)
     head = nu_height(port)
     cfg['expected_shutdown'] = head + 2
-    cfg_path.write_text(__import__('json').dumps(cfg, indent=2))
+    cfg_path.write_text(json.dumps(cfg, indent=2))
     os.kill(second[0], signal.SIGHUP)
     st = wait_status(home, lambda s: s['state'] == 'stopped', timeout=30)
     assert st['last_exit'] == {'code': 0, 'signal': None, 'at': st['last_exit']['at']}
@@ -220,9 +226,8 @@ def test_restart_on_failure_restarts_crashes_but_not_clean_exits(nu, tmp_path):
 
 
 def nu_height(port):
-    import urllib.request
     with urllib.request.urlopen(f'http://127.0.0.1:{port}/status', timeout=5) as resp:
-        return __import__('json').loads(resp.read())['sync_info']['latest_block_height']
+        return json.loads(resp.read())['sync_info']['latest_block_height']
 
 
 def test_foreground_stops_cleanly_on_sigterm(nu, tmp_path):

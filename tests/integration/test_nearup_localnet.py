@@ -73,6 +73,7 @@ def test_four_nodes_sync_and_stop_cleanly(tmp_path, nu):
     assert r.returncode == 0
     for sup, neard in procs:
         assert not alive(sup) and not alive(neard)
+    assert procs_naming(root) == []
     for home, (_, neard) in zip(homes, procs):
         log = (home / '.nearup' / 'logs' / 'neard.log').read_text()
         assert 'WARN neard: SIGTERM, stopping... this may take a few minutes.' in log
@@ -218,3 +219,40 @@ def test_localnet_from_the_bucket(tmp_path, nu, bucket):
     assert run['binary'] == str(tmp_path / 'cache' / 'nearup' / 'blobs' / run['neard_sha256'])
     url = node_url(root / 'node0')
     wait_until(lambda: rpc(url, 'status')['version']['version'] == '2.4.0', 10)
+
+
+def test_failed_start_stops_the_nodes_started_before(tmp_path, nu):
+    """node1's neard exits at start: the command fails naming it, and node0,
+    already started, is stopped again, so nothing is left running."""
+    wrapper = tmp_path / 'neard'
+    wrapper.write_text('#!/bin/sh\n'
+                       'case "$2" in */node1) echo "Error: node1 refuses to run" >&2; exit 1;; '
+                       'esac\n'
+                       f'exec {NEARD_SIM} "$@"\n')
+    wrapper.chmod(0o755)
+    root = tmp_path / 'ln'
+    r = nu('localnet', '--home', root, '--nodes', '2', '--binary-path', wrapper, '--fast',
+           '--restart', 'no')
+    assert r.returncode == 1
+    assert r.stderr.startswith('nearup localnet: node1 did not start: ')
+    assert 'node1 refuses to run' in r.stderr
+    assert procs_naming(root) == []
+    assert [n['state'] for n in nu.status('--home', root)['nodes']] == ['down', 'down']
+    log = (root / 'node0' / '.nearup' / 'logs' / 'neard.log').read_text()
+    assert 'WARN neard: SIGTERM, stopping...' in log
+
+
+def procs_naming(path):
+    """Live processes whose command line names path (this test's own dir)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as fh:
+                cmd = fh.read().replace(b'\0', b' ').decode(errors='replace')
+            with open(f'/proc/{pid}/stat') as fh:
+                zombie = fh.read().rsplit(')', 1)[1].split()[0] == 'Z'
+        except OSError:
+            continue
+        if str(path) in cmd and not zombie:
+            found.append((int(pid), cmd))
+    return found

@@ -14,6 +14,7 @@ import pytest
 
 from bucket import commit_for
 from conftest import NEARUP, free_port, wait_until
+from lifecycle import alive, read_pid
 
 
 class Nearup:
@@ -54,6 +55,14 @@ class Nearup:
 
     def executables(self):
         return sorted(p for p, mode in self.files().items() if mode & 0o111)
+
+    def stop(self, home):
+        """nearup stop, then SIGKILL by PID for anything its pid files name."""
+        self('stop', '--home', home, timeout=120)
+        for name in ('supervisor.pid', 'neard.pid'):
+            entry = read_pid(os.path.join(str(home), '.nearup', name))
+            if alive(entry):
+                os.kill(entry[0], signal.SIGKILL)
 
     def register(self, home, binary, sha):
         """A registered home whose run.json names binary, as `nearup run`
@@ -481,3 +490,39 @@ def test_help(nu):
     assert r.stdout.startswith('usage: nearup bin list [--json]\n')
     r = nu('bin')
     assert r.returncode == 2 and r.stderr.startswith('usage: nearup bin list')
+
+
+# ---- nearup run uses the cache ----
+
+def test_run_downloads_once_and_a_second_run_makes_no_request(nu, bucket, tmp_path):
+    rel = bucket.add_release('testnet', '2.5.0')
+    home = tmp_path / 'testnet'
+    try:
+        r = nu('run', 'testnet', '--home', home, '--release-url', bucket.url)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr == ''  # no terminal: no progress bar
+        reqs = bucket.requests()
+        assert [(q.path, q.range) for q in reqs if q.path.startswith('nearcore/')] == [
+            (rel['path'] + '.sha256', None), (rel['path'], None)]
+        assert sorted(q.path for q in reqs if '/latest_' in q.path) == [
+            'nearcore-deploy/testnet/latest_deploy', 'nearcore-deploy/testnet/latest_release']
+        listed = ok_json(nu('bin', 'list', '--json'))['binaries']
+        assert [(x['version'], x['commit'], x['in_use']) for x in listed] == [
+            ('2.5.0', rel['commit'], True)]
+        r = nu('stop', '--home', home)
+        assert r.returncode == 0, r.stderr
+
+        bucket.clear_requests()
+        r = nu('run', 'testnet', '--home', home, '--release-url', bucket.url)
+        assert r.returncode == 0, r.stderr
+        assert bucket.requests() == []
+
+        # a registered home's binary is never pruned, even with --keep 0
+        other = bucket.add_release('testnet', '2.6.0', latest=False)
+        ok_json(fetch(nu, bucket, '2.6.0'))
+        assert ok_json(nu('bin', 'prune', '--keep', '0', '--json')) == {
+            'removed': 1, 'kept': ['2.5.0']}
+        assert not nu.blob(other['sha256']).exists()
+        assert nu.blob(rel['sha256']).exists()
+    finally:
+        nu.stop(home)

@@ -1,0 +1,288 @@
+/* nearup logs [--home DIR] [--node I] [-f] [-n N]: the last lines of a
+ * node's neard.log, and with -f everything written after, following the
+ * file across rotation the way `tail -F` does (the rest of the old file is
+ * read before switching to the new one). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "fs.h"
+#include "state.h"
+
+#define DEFAULT_LINES 100
+#define MAX_LINES 10000000L
+#define CHUNK 65536
+#define FOLLOW_POLL_MS 100
+
+struct logs_opts {
+    const char *home_arg;
+    long node; /* -1: not given */
+    bool follow;
+    long lines;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse(int argc, char **argv, struct logs_opts *o)
+{
+    static const struct option options[] = {
+        {"home", required_argument, NULL, 'H'}, {"node", required_argument, NULL, 'i'},
+        {"follow", no_argument, NULL, 'f'},     {"lines", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
+    int c;
+    memset(o, 0, sizeof(*o));
+    o->node = -1;
+    o->lines = DEFAULT_LINES;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":fn:h", options, NULL)) != -1) {
+        if (c == 'H') {
+            o->home_arg = optarg;
+        } else if (c == 'f') {
+            o->follow = true;
+        } else if (c == 'n' && parse_long(optarg, 0, MAX_LINES, &o->lines) == 0) {
+            continue;
+        } else if (c == 'i' && parse_long(optarg, 0, NODE_MAX_HOMES - 1, &o->node) == 0) {
+            continue;
+        } else if (c == 'h') {
+            printf("usage: nearup logs [--home DIR] [--node I] [-f] [-n N]\n");
+            return -1;
+        } else {
+            cli_error("logs", "usage: nearup logs [--home DIR] [--node I] [-f] [-n N]");
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        cli_error("logs", "usage: nearup logs [--home DIR] [--node I] [-f] [-n N]");
+        return 2;
+    }
+    return 0;
+}
+
+/* ---- which home ---- */
+
+static int pick_node(const struct logs_opts *o, const char *root, char (*homes)[PATH_MAX], size_t n,
+                     char *out)
+{
+    if (o->node >= 0 && (size_t)o->node >= n) {
+        cli_error("logs", "--node %ld: %s has %zu node%s (0-%zu)", o->node, root, n,
+                  n == 1 ? "" : "s", n - 1);
+        return 2;
+    }
+    if (o->node < 0 && n > 1) {
+        cli_error("logs", "%s holds %zu nodes; pass --node I (0-%zu)", root, n, n - 1);
+        return 2;
+    }
+    snprintf(out, PATH_MAX, "%s", homes[o->node >= 0 ? o->node : 0]);
+    return 0;
+}
+
+static bool has_log(const char *home)
+{
+    char path[PATH_MAX];
+    return node_state_path(home, "logs/neard.log", path, sizeof(path)) == 0 && nu_fs_exists(path);
+}
+
+/* Without --home: the one running node, else the one registered node. */
+static int default_home(char *out)
+{
+    static char reg[NODE_MAX_HOMES][PATH_MAX];
+    char err[NU_ERRMSG_MAX];
+    size_t n = 0, running = 0, last = 0;
+    if (node_registry_list(reg, NODE_MAX_HOMES, &n, err) < 0) {
+        cli_error("logs", "%s", err);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (node_pidfile_alive(reg[i], "supervisor.pid", NULL)) {
+            running++;
+            last = i;
+        }
+    }
+    if (running == 1 || (running == 0 && n == 1)) {
+        snprintf(out, PATH_MAX, "%s", reg[running == 1 ? last : 0]);
+        return 0;
+    }
+    if (n == 0)
+        cli_error("logs", "no node has been run with nearup yet; pass --home DIR");
+    else
+        cli_error("logs", "%zu nodes are %s; pass --home DIR", running > 0 ? running : n,
+                  running > 0 ? "running" : "registered");
+    return running > 0 || n > 0 ? 2 : 1;
+}
+
+static int choose_home(const struct logs_opts *o, char *out)
+{
+    static char homes[NODE_MAX_HOMES][PATH_MAX];
+    char root[PATH_MAX], err[NU_ERRMSG_MAX];
+    size_t n = 0;
+    if (o->home_arg == NULL) {
+        if (o->node >= 0) {
+            cli_error("logs", "--node needs --home (the localnet root)");
+            return 2;
+        }
+        return default_home(out);
+    }
+    if (node_abspath(o->home_arg, root, sizeof(root), err) < 0) {
+        cli_error("logs", "%s", err);
+        return 2;
+    }
+    if (o->node < 0 && has_log(root)) {
+        snprintf(out, PATH_MAX, "%s", root);
+        return 0;
+    }
+    if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0) {
+        cli_error("logs", "%s", err);
+        return 1;
+    }
+    return pick_node(o, root, homes, n, out);
+}
+
+/* ---- output ---- */
+
+static int write_all(const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(1, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1; /* a closed pipe (`| head`) ends us quietly */
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Copies from fd's position to its end onto stdout. */
+static int copy_rest(int fd)
+{
+    char buf[CHUNK];
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -1 : 0;
+        if (write_all(buf, (size_t)r) < 0)
+            return -1;
+    }
+}
+
+/* Where the last n lines of fd start: scans backwards chunk by chunk. */
+static off_t tail_start(int fd, off_t size, long n)
+{
+    char buf[CHUNK];
+    off_t pos = size;
+    long seen = 0;
+    if (n == 0)
+        return size;
+    while (pos > 0) {
+        size_t len = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+        pos -= (off_t)len;
+        if (pread(fd, buf, len, pos) != (ssize_t)len)
+            return 0;
+        for (size_t i = len; i > 0; i--) {
+            /* The final newline ends the last line; it does not start one. */
+            if (buf[i - 1] == '\n' && pos + (off_t)i != size && ++seen == n)
+                return pos + (off_t)i;
+        }
+    }
+    return 0;
+}
+
+static void nap(int ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* tail -F: new data on the open file; a new inode at path (rotation) is
+ * switched to after the old one is read to its end; a shrunk file
+ * (truncation) is read again from the start. */
+static int follow(const char *path, int fd)
+{
+    struct stat cur, at;
+    while (!stop_flag) {
+        if (copy_rest(fd) < 0)
+            return 0;
+        if (fstat(fd, &cur) < 0)
+            return 1;
+        if (stat(path, &at) == 0 && (at.st_ino != cur.st_ino || at.st_dev != cur.st_dev)) {
+            int nfd = open(path, O_RDONLY | O_CLOEXEC);
+            if (nfd >= 0) {
+                if (copy_rest(fd) < 0) {
+                    close(nfd);
+                    return 0;
+                }
+                close(fd);
+                fd = nfd;
+                continue;
+            }
+        } else if (stat(path, &at) == 0 && at.st_size < lseek(fd, 0, SEEK_CUR)) {
+            lseek(fd, 0, SEEK_SET);
+            continue;
+        }
+        nap(FOLLOW_POLL_MS);
+    }
+    close(fd);
+    return 0;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+    struct logs_opts o;
+    char home[PATH_MAX], path[PATH_MAX];
+    struct stat st;
+    int rc = parse(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if ((rc = choose_home(&o, home)) != 0)
+        return rc;
+    if (node_state_path(home, "logs/neard.log", path, sizeof(path)) < 0)
+        return cli_error("logs", "%s: path too long", home), 1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        cli_error("logs", "no log at %s (%s); start the node with 'nearup run'", path,
+                  strerror(errno));
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    off_t start = tail_start(fd, st.st_size, o.lines);
+    if (lseek(fd, start, SEEK_SET) < 0 || copy_rest(fd) < 0 || !o.follow) {
+        close(fd);
+        return 0;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return follow(path, fd);
+}

@@ -254,8 +254,9 @@ static int build_unit(const struct svc_args *a, struct nu_buf *unit)
 /* systemctl [--user] <verb> [unit]; only called when systemd runs. */
 static int systemctl(bool user, const char *verb, const char *unit)
 {
-    const char *bin =
-        access("/usr/bin/systemctl", X_OK) == 0 ? "/usr/bin/systemctl" : "/bin/systemctl";
+    const char *bin = node_service_systemctl();
+    if (bin == NULL)
+        return -1;
     char *argv[6];
     int n = 0, status = 0;
     argv[n++] = (char *)bin;

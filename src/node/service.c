@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include "fs.h"
 #include "supervisor.h"
@@ -240,8 +241,18 @@ int node_service_dir(bool user, char *out, size_t outsz, char *errbuf)
     return 0;
 }
 
+const char *node_service_systemctl(void)
+{
+    static const char *const paths[] = {"/usr/bin/systemctl", "/bin/systemctl"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (access(paths[i], X_OK) == 0)
+            return paths[i];
+    }
+    return NULL;
+}
+
 bool node_service_systemd_running(void)
 {
     const char *env = getenv("NEARUP_SYSTEMD_DIR");
-    return (env == NULL || env[0] == '\0') && sd_booted() > 0;
+    return (env == NULL || env[0] == '\0') && sd_booted() > 0 && node_service_systemctl() != NULL;
 }

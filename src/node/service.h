@@ -41,8 +41,11 @@ NU_WUR int node_service_name(const char *network, const char *name, char *out, s
  * ~/.config/systemd/user) for user units. */
 NU_WUR int node_service_dir(bool user, char *out, size_t outsz, char *errbuf);
 /* True when `systemctl` can be used: systemd is the running init (as
- * sd_booted) and NEARUP_SYSTEMD_DIR is not set (tests never touch it). */
+ * sd_booted), systemctl is installed and NEARUP_SYSTEMD_DIR is not set
+ * (tests never touch the real systemd). */
 bool node_service_systemd_running(void);
+/* Path of the systemctl executable, or NULL. */
+const char *node_service_systemctl(void);
 /* Appends arg to out quoted for an ExecStart= line: '%' and '$' escaped,
  * double quotes when it holds spaces or quotes. NU_EINVAL for a newline. */
 NU_WUR int node_service_quote(struct nu_buf *out, const char *arg);

@@ -127,9 +127,10 @@ class Nearup:
         return subprocess.run([NEARUP, *args], capture_output=True, text=True, env=self.env,
                               timeout=timeout)
 
-    def popen(self, *args, **kw):
+    def popen(self, *args, extra_env=None, **kw):
         args = self._track(args)
-        p = subprocess.Popen([NEARUP, *args], env=self.env, stdout=subprocess.PIPE,
+        env = dict(self.env, **(extra_env or {}))
+        p = subprocess.Popen([NEARUP, *args], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, **kw)
         self.procs.append(p)
         return p

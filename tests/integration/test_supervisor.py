@@ -3,7 +3,9 @@ times, restarts with backoff, giving up on a crash loop, restart policies,
 stop (SIGTERM, then SIGKILL with a warning), and recovery after kill -9."""
 import json
 import os
+import re
 import signal
+import socket
 import time
 import urllib.request
 
@@ -166,6 +168,26 @@ def test_orphaned_stubborn_neard_is_stopped_directly(nu, tmp_path):
     assert not os.path.exists(home / '.nearup' / 'neard.pid')
 
 
+def test_new_supervisor_waits_for_a_previous_neard_of_the_home(nu, tmp_path):
+    home = tmp_path / 'node'
+    init_home(home)
+    stubborn = fake_neard(tmp_path, ignore_term=1)
+    _, port = nu.run_node(home, binary=stubborn)
+    sup, old = read_pidfile(home, 'supervisor.pid'), read_pidfile(home, 'neard.pid')
+    os.kill(sup[0], signal.SIGKILL)  # the orphan ignores PDEATHSIG's SIGTERM and holds the port
+    wait_until(lambda: pid_gone(sup[0]), 10, what='supervisor gone')
+    r = nu('run', 'simnet', '--home', home, '--binary-path', stubborn, '--stop-timeout', '1',
+           '--rpc-addr', f'127.0.0.1:{port}')
+    assert r.returncode == 0, r.stderr
+    new = read_pidfile(home, 'neard.pid')
+    assert pid_gone(old[0]) and alive(new) and new != old
+    assert neards_of(home) == [new[0]]
+    log = log_text(home)
+    assert f'msg="waiting for a previous neard of this home to exit" pid={old[0]}' in log
+    assert f'msg="previous neard did not stop in time; sending SIGKILL" pid={old[0]}' in log
+    assert log.index('msg="previous neard is gone"') < log.index(f'msg="started neard" pid={new[0]}')
+
+
 def test_crash_loop_gives_up_with_reason_and_last_lines(nu, tmp_path):
     home = tmp_path / 'node'
     init_home(home)
@@ -312,3 +334,151 @@ def test_neard_output_goes_to_the_log_and_survives_restarts(nu, tmp_path):
     second = log_text(home)
     assert second.startswith(first)  # appended, never truncated
     assert second.count('msg="supervisor started"') == 2
+
+
+# ---- upgrades (upgrade.json as `nearup upgrade` writes it) ----
+
+def release_wrapper(tmp_path, version):
+    """A second "neard version" from the one simulator binary."""
+    path = tmp_path / f'neard-{version}'
+    path.write_text(f'#!/bin/sh\nNEARD_SIM_RELEASE={version} exec {NEARD_SIM} "$@"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def write_upgrade(home, binary, at_height=None, jitter_s=0):
+    (home / '.nearup' / 'upgrade.json').write_text(json.dumps({
+        'version': '2.5.0', 'commit': 'c0ffee', 'sha256': 'ab' * 32, 'binary': binary,
+        'at_height': at_height, 'jitter_s': jitter_s}))
+
+
+def status_version(port):
+    with urllib.request.urlopen(f'http://127.0.0.1:{port}/status', timeout=5) as resp:
+        return json.loads(resp.read())['version']['version']
+
+
+def test_sighup_applies_an_immediate_upgrade(nu, tmp_path):
+    home = tmp_path / 'node'
+    _, port = nu.run_node(home)
+    cfg = load_json(home / 'config.json')
+    cfg['expected_shutdown'] = 10 ** 9  # left over: the upgrade must remove it
+    (home / 'config.json').write_text(json.dumps(cfg, indent=2))
+    new = release_wrapper(tmp_path, '2.5.0')
+    write_upgrade(home, new)
+    old = read_pidfile(home, 'neard.pid')
+    sup = read_pidfile(home, 'supervisor.pid')
+    os.kill(sup[0], signal.SIGHUP)
+    st = wait_status(home, lambda s: s['neard_version'] == '2.5.0' and s['state'] == 'running')
+    assert st['restarts'] == 0 and st['binary'] == new
+    assert pid_gone(old[0]) and alive(read_pidfile(home, 'neard.pid'))
+    assert status_version(port) == '2.5.0'
+    rc = run_json(home)
+    assert (rc['binary'], rc['neard_version'], rc['neard_commit'], rc['neard_sha256']) == \
+        (new, '2.5.0', 'c0ffee', 'ab' * 32)
+    assert not os.path.exists(home / '.nearup' / 'upgrade.json')
+    after = load_json(home / 'config.json')
+    del cfg['expected_shutdown']
+    assert list(after) == list(cfg) and after == cfg
+    log = log_text(home)
+    assert 'msg="SIGHUP: stopping neard for the pending upgrade"' in log
+    assert 'msg="applying upgrade" to=2.5.0 delay_s=0.0' in log
+    assert f'msg="upgraded neard" from=2.4.0 to=2.5.0 binary={new}' in log
+    assert neards_of(home) == [read_pidfile(home, 'neard.pid')[0]]
+
+
+def test_upgrade_at_height_when_neard_stops_itself(nu, tmp_path):
+    home = tmp_path / 'node'
+    _, port = nu.run_node(home)
+    new = release_wrapper(tmp_path, '2.5.0')
+    target = nu_height(port) + 3
+    write_upgrade(home, new, at_height=target, jitter_s=1)
+    os.kill(read_pidfile(home, 'supervisor.pid')[0], signal.SIGHUP)  # nothing to do yet
+    cfg = load_json(home / 'config.json')
+    cfg['expected_shutdown'] = target
+    (home / 'config.json').write_text(json.dumps(cfg, indent=2))
+    os.kill(read_pidfile(home, 'neard.pid')[0], signal.SIGHUP)
+    st = wait_status(home, lambda s: s['neard_version'] == '2.5.0' and s['state'] == 'running',
+                     timeout=40)
+    assert st['last_exit']['code'] == 0 and st['restarts'] == 0
+    assert nu_height(port) >= target
+    assert 'expected_shutdown' not in load_json(home / 'config.json')
+    log = log_text(home)
+    assert 'msg="SIGHUP: upgrade waits for neard to stop at its height"' in log
+    assert re.search(r'msg="applying upgrade" to=2\.5\.0 delay_s=[01]\.\d\n', log)
+    assert f'Expected shutdown triggered: head block({target}) >= ({target})' in log
+
+
+def test_upgrade_to_a_missing_binary_gives_up(nu, tmp_path):
+    home = tmp_path / 'node'
+    nu.run_node(home)
+    write_upgrade(home, str(tmp_path / 'gone'))
+    os.kill(read_pidfile(home, 'supervisor.pid')[0], signal.SIGHUP)
+    st = wait_status(home, lambda s: s['state'] == 'gave_up')
+    assert st['reason'] == f'upgrade failed: {tmp_path}/gone is not an executable file'
+    assert run_json(home)['binary'] == NEARD_SIM
+    assert neards_of(home) == []
+
+
+# ---- systemd notify protocol ----
+
+def notify_messages(sock, until, timeout=20.0):
+    """Datagrams from the supervisor until until(messages) holds."""
+    msgs = []
+    deadline = time.monotonic() + timeout
+    while not until(msgs):
+        left = deadline - time.monotonic()
+        assert left > 0, f'timed out; got {msgs}'
+        sock.settimeout(left)
+        try:
+            msgs.append(sock.recv(4096).decode())
+        except socket.timeout:
+            continue
+    return msgs
+
+
+def notify_node(nu, tmp_path, **fake_env):
+    home = tmp_path / 'node'
+    init_home(home)
+    path = str(tmp_path / 'notify.sock')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    binary = fake_neard(tmp_path, **fake_env)
+    p = nu.popen('run', 'simnet', '--home', home, '--binary-path', binary, '--foreground',
+                 '--rpc-addr', f'127.0.0.1:{free_port()}',
+                 extra_env={'NOTIFY_SOCKET': path, 'WATCHDOG_USEC': '600000'})
+    return home, sock, p
+
+
+def test_notify_ready_then_watchdog_while_the_head_moves(nu, tmp_path):
+    home, sock, p = notify_node(nu, tmp_path)
+    with sock:
+        msgs = notify_messages(sock, lambda m: sum(x == 'WATCHDOG=1' for x in m) >= 3)
+        neard = read_pidfile(home, 'neard.pid')
+        ready = [m for m in msgs if m.startswith('READY=1')]
+        assert ready == [f'READY=1\nSTATUS=neard 9.9.9 running (pid {neard[0]})']
+        assert msgs.index(ready[0]) < msgs.index('WATCHDOG=1')
+        with open(f'/proc/{neard[0]}/environ', 'rb') as fh:
+            env = fh.read().split(b'\0')
+        assert not any(e.startswith((b'NOTIFY_SOCKET=', b'WATCHDOG_USEC=')) for e in env)
+        p.send_signal(signal.SIGTERM)
+        msgs = notify_messages(sock, lambda m: any(x.startswith('STOPPING=1') for x in m))
+        assert 'STOPPING=1\nSTATUS=stopping neard' in msgs
+    p.communicate(timeout=30)
+    assert p.returncode == 0
+
+
+def test_notify_no_watchdog_keepalive_while_the_head_stalls(nu, tmp_path):
+    home, sock, p = notify_node(nu, tmp_path, stall=1)
+    with sock:
+        msgs = notify_messages(sock, lambda m: any(x.startswith('READY=1') for x in m))
+        time.sleep(2.0)  # about ten watchdog probes, all at the same height
+        sock.setblocking(False)
+        while True:
+            try:
+                msgs.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                break
+        assert msgs.count('WATCHDOG=1') == 1  # the first height seen, then nothing
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    assert p.returncode == 0

@@ -87,6 +87,13 @@ static int parse(int argc, char **argv, struct logs_opts *o)
 
 /* ---- which home ---- */
 
+static void copy_path(char *out, const char *src)
+{
+    size_t n = strnlen(src, PATH_MAX - 1);
+    memcpy(out, src, n);
+    out[n] = '\0';
+}
+
 static int pick_node(const struct logs_opts *o, const char *root, char (*homes)[PATH_MAX], size_t n,
                      char *out)
 {
@@ -99,7 +106,7 @@ static int pick_node(const struct logs_opts *o, const char *root, char (*homes)[
         cli_error("logs", "%s holds %zu nodes; pass --node I (0-%zu)", root, n, n - 1);
         return 2;
     }
-    snprintf(out, PATH_MAX, "%s", homes[o->node >= 0 ? o->node : 0]);
+    copy_path(out, homes[o->node >= 0 ? o->node : 0]);
     return 0;
 }
 
@@ -126,7 +133,7 @@ static int default_home(char *out)
         }
     }
     if (running == 1 || (running == 0 && n == 1)) {
-        snprintf(out, PATH_MAX, "%s", reg[running == 1 ? last : 0]);
+        copy_path(out, reg[running == 1 ? last : 0]);
         return 0;
     }
     if (n == 0)
@@ -154,7 +161,7 @@ static int choose_home(const struct logs_opts *o, char *out)
         return 2;
     }
     if (o->node < 0 && has_log(root)) {
-        snprintf(out, PATH_MAX, "%s", root);
+        copy_path(out, root);
         return 0;
     }
     if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0) {

@@ -39,14 +39,25 @@ uint64_t sup_now_ms(void)
     return uv_hrtime() / 1000000u;
 }
 
+/* snprintf where cutting a long message short is fine. */
+static void format_cut(char *out, size_t outsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void format_cut(char *out, size_t outsz, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, outsz, fmt, ap);
+    va_end(ap);
+}
+
 static void timestamp(char *out, size_t outsz)
 {
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    format_cut(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
 /* One logfmt line into neard.log (so `nearup logs` shows restarts beside
@@ -266,15 +277,6 @@ static void describe_exit(struct sup *s, char *out, size_t outsz)
         snprintf(out, outsz, "killed by signal %d (%s)", s->exit_signal, strsignal(s->exit_signal));
     else
         snprintf(out, outsz, "exit code %d", s->exit_code);
-}
-
-/* snprintf where cutting a long message short is fine. */
-static void format_cut(char *out, size_t outsz, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(out, outsz, fmt, ap);
-    va_end(ap);
 }
 
 /* Gives up with the reason and neard's last lines in the log and status. */

@@ -1,0 +1,337 @@
+/* The gateway process (see gw_gateway.h): the control loop on the main
+ * thread owns signals, health checks, DNS and reloads, and publishes
+ * snapshots (config + upstream set + access log) that the workers pick
+ * up. Upstream objects that did not change are carried from one set to
+ * the next, so health state and counters survive reloads. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gw_accesslog.h"
+#include "gw_dns.h"
+#include "gw_gateway.h"
+#include "gw_health.h"
+#include "gw_limits.h"
+#include "gw_worker.h"
+#include "log.h"
+
+/* ---- snapshots ---- */
+
+struct gw_snap *gw_snap_ref(struct gw_snap *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+    return s;
+}
+
+void gw_snap_unref(struct gw_snap *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    gw_config_unref(s->cfg);
+    gw_upset_unref(s->set);
+    gw_alog_unref(s->alog);
+    free(s);
+}
+
+struct gw_snap *gw_gateway_snap(struct gw_gateway *gw)
+{
+    pthread_mutex_lock(&gw->mu);
+    struct gw_snap *s = gw_snap_ref(gw->snap);
+    pthread_mutex_unlock(&gw->mu);
+    return s;
+}
+
+/* Publishes (cfg, set, alog), taking references, and pokes the workers. */
+static int publish(struct gw_gateway *gw, struct gw_config *cfg, struct gw_upset *set,
+                   struct gw_alog *alog)
+{
+    struct gw_snap *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NU_ENOMEM;
+    atomic_init(&s->refs, 1);
+    s->cfg = gw_config_ref(cfg);
+    s->set = gw_upset_ref(set);
+    s->alog = gw_alog_ref(alog);
+    pthread_mutex_lock(&gw->mu);
+    struct gw_snap *old = gw->snap;
+    gw->snap = s;
+    pthread_mutex_unlock(&gw->mu);
+    gw_snap_unref(old);
+    if (gw->health)
+        gw_health_update(gw->health, set, cfg);
+    for (unsigned i = 0; gw->w && i < gw->nworkers && !gw->stopping; i++)
+        if (gw->w[i])
+            gw_worker_poke(gw->w[i]);
+    return 0;
+}
+
+/* ---- upstream sets ---- */
+
+static void add_member(struct gw_gateway *gw, struct gw_upset *set, const struct gw_upset *old,
+                       const struct gw_upstream_spec *spec, const char *display,
+                       const struct sockaddr *addr)
+{
+    const char *name = display ? display : spec->name;
+    if (set->n >= GW_MAX_UPSTREAMS) {
+        nu_warn("too many upstreams; ignoring one", "upstream", name);
+        return;
+    }
+    const struct gw_upstream *prev = NULL;
+    for (size_t i = 0; old && i < old->n; i++) {
+        if (strcmp(old->u[i]->name, name) != 0)
+            continue;
+        if (gw_upstream_same(old->u[i], spec, addr)) {
+            set->u[set->n++] = gw_upstream_ref(old->u[i]);
+            return;
+        }
+        prev = old->u[i];
+    }
+    struct gw_upstream *u = gw_upstream_new(spec, display, addr, gw->nworkers);
+    if (!u) {
+        nu_error("out of memory; ignoring an upstream", "upstream", name);
+        return;
+    }
+    if (prev)
+        gw_upstream_take_state(u, prev);
+    set->u[set->n++] = u;
+}
+
+/* A new set for cfg: static upstreams plus the current DNS members. */
+static struct gw_upset *build_set(struct gw_gateway *gw, const struct gw_config *cfg,
+                                  const struct gw_upset *old)
+{
+    struct gw_upset *set = gw_upset_new();
+    if (!set)
+        return NULL;
+    for (size_t i = 0; i < cfg->nups; i++) {
+        const struct gw_upstream_spec *spec = &cfg->ups[i];
+        struct sockaddr_storage addrs[GW_MAX_UPSTREAMS];
+        if (!spec->is_dns) {
+            if (gw_addr_parse(spec->host, spec->port, &addrs[0]) == 0)
+                add_member(gw, set, old, spec, NULL, (struct sockaddr *)&addrs[0]);
+            continue;
+        }
+        size_t n = gw_dns_members(gw->dns, spec->name, addrs, GW_MAX_UPSTREAMS);
+        for (size_t k = 0; k < n; k++) {
+            char a[96], display[GW_NAME_MAX + 100];
+            gw_addr_format((struct sockaddr *)&addrs[k], a, sizeof(a));
+            snprintf(display, sizeof(display), "%s/%s", spec->name, a);
+            add_member(gw, set, old, spec, display, (struct sockaddr *)&addrs[k]);
+        }
+    }
+    return set;
+}
+
+/* The current snapshot's parts, borrowed (control thread is the only writer). */
+static struct gw_snap *current(struct gw_gateway *gw)
+{
+    return gw->snap;
+}
+
+static void on_dns_change(struct gw_gateway *gw)
+{
+    if (gw->stopping)
+        return;
+    struct gw_snap *cur = current(gw);
+    struct gw_upset *set = build_set(gw, cur->cfg, cur->set);
+    if (!set || publish(gw, cur->cfg, set, cur->alog) != 0)
+        nu_error("out of memory; dns members not applied");
+    gw_upset_unref(set);
+}
+
+/* ---- reload ---- */
+
+static void log_errors(const char *msg, const struct nu_buf *errs)
+{
+    const char *p = errs->data ? errs->data : "";
+    while (*p) {
+        size_t n = strcspn(p, "\n");
+        char line[NU_ERRMSG_MAX + 64];
+        snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) - 1 ? n : sizeof(line) - 1), p);
+        nu_error(msg, "error", line);
+        p += n + (p[n] == '\n');
+    }
+}
+
+static void apply_log_level(const struct gw_config *cfg)
+{
+    enum nu_log_level lvl;
+    if (nu_log_parse_level(cfg->log_level, &lvl) == 0)
+        nu_log_set_level(lvl);
+}
+
+static int reload_apply(struct gw_gateway *gw, struct gw_config *nc, char *errbuf)
+{
+    struct gw_alog *alog = NULL;
+    if (nc->access_log[0] && !(alog = gw_alog_open(nc->access_log, errbuf)))
+        return NU_EIO;
+    const char *name;
+    if (gw_config_restart_needed(gw->cfg, nc, &name))
+        nu_warn("setting changed; it takes effect after a restart", "setting", name);
+    apply_log_level(nc);
+    gw_dns_configure(gw->dns, nc);
+    struct gw_upset *set = build_set(gw, nc, current(gw)->set);
+    int err = set ? publish(gw, nc, set, alog) : NU_ENOMEM;
+    gw_upset_unref(set);
+    gw_alog_unref(alog);
+    if (err)
+        return nu_err_set(errbuf, err, "out of memory");
+    gw_config_unref(gw->cfg);
+    gw->cfg = gw_config_ref(nc);
+    return 0;
+}
+
+static void reload(struct gw_gateway *gw)
+{
+    struct nu_buf errs;
+    nu_buf_init(&errs, 64 * 1024);
+    struct gw_config *nc = NULL;
+    char errbuf[NU_ERRMSG_MAX];
+    int err = gw_config_load(gw->file[0] ? gw->file : NULL, gw->flags, gw->nflags, &nc, &errs);
+    if (err) {
+        log_errors("config reload failed; keeping the old config", &errs);
+    } else if ((err = reload_apply(gw, nc, errbuf)) != 0) {
+        nu_error("config reload failed; keeping the old config", "error", errbuf);
+    }
+    gw_config_unref(nc);
+    nu_buf_release(&errs);
+    if (err) {
+        atomic_fetch_add(&gw->reloads_failed, 1);
+        return;
+    }
+    atomic_fetch_add(&gw->reloads_ok, 1);
+    char n[16];
+    snprintf(n, sizeof(n), "%zu", current(gw)->set->n);
+    nu_info("config reloaded", "file", gw->file[0] ? gw->file : "-", "upstreams", n);
+}
+
+/* ---- signals and shutdown ---- */
+
+static void begin_stop(struct gw_gateway *gw, const char *why)
+{
+    if (gw->stopping)
+        return;
+    gw->stopping = true;
+    atomic_store(&gw->draining, true);
+    char drain[32];
+    snprintf(drain, sizeof(drain), "%u", gw->cfg->drain_timeout_ms);
+    nu_info("stopping: finishing in-flight requests", "signal", why, "drain_timeout_ms", drain);
+    for (unsigned i = 0; i < gw->nworkers; i++)
+        gw_worker_stop(gw->w[i]);
+    gw_health_close(gw->health);
+    gw->health = NULL;
+    gw_dns_close(gw->dns);
+    gw->dns = NULL;
+    uv_close((uv_handle_t *)&gw->sig_term, NULL);
+    uv_close((uv_handle_t *)&gw->sig_int, NULL);
+    uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct gw_gateway *gw = s->data;
+    if (signum == SIGHUP)
+        reload(gw);
+    else
+        begin_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void start_signals(struct gw_gateway *gw)
+{
+    uv_signal_t *sigs[] = {&gw->sig_term, &gw->sig_int, &gw->sig_hup};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(&gw->loop, sigs[i]);
+        sigs[i]->data = gw;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+}
+
+/* ---- run ---- */
+
+static int start_workers(struct gw_gateway *gw, char *errbuf)
+{
+    gw->w = calloc(gw->nworkers, sizeof(gw->w[0]));
+    if (!gw->w)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    for (unsigned i = 0; i < gw->nworkers; i++) {
+        int err = gw_worker_start(gw, i, &gw->w[i], errbuf);
+        if (err) {
+            gw->nworkers = i;
+            return err;
+        }
+    }
+    return 0;
+}
+
+static int setup(struct gw_gateway *gw, struct gw_config *cfg, char *errbuf)
+{
+    gw->cfg = gw_config_ref(cfg);
+    gw->nworkers = cfg->workers ? cfg->workers : uv_available_parallelism();
+    if (gw->nworkers == 0)
+        gw->nworkers = 1;
+    apply_log_level(cfg);
+    gw->rl = gw_ratelimit_new(cfg->ratelimit_clients);
+    gw->health = gw_health_new(gw);
+    gw->dns = gw_dns_new(gw, on_dns_change);
+    if (!gw->rl || !gw->health || !gw->dns)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    struct gw_alog *alog = NULL;
+    if (cfg->access_log[0] && !(alog = gw_alog_open(cfg->access_log, errbuf)))
+        return NU_EIO;
+    gw_dns_configure(gw->dns, cfg);
+    struct gw_upset *set = build_set(gw, cfg, NULL);
+    int err = set ? publish(gw, cfg, set, alog) : NU_ENOMEM;
+    gw_upset_unref(set);
+    gw_alog_unref(alog);
+    if (err)
+        return nu_err_set(errbuf, err, "out of memory");
+    return start_workers(gw, errbuf);
+}
+
+static void teardown(struct gw_gateway *gw)
+{
+    if (!gw->stopping) {
+        gw->stopping = true;
+        for (unsigned i = 0; i < gw->nworkers; i++)
+            gw_worker_stop(gw->w[i]);
+        gw_health_close(gw->health);
+        gw_dns_close(gw->dns);
+        uv_run(&gw->loop, UV_RUN_DEFAULT);
+    }
+    for (unsigned i = 0; i < gw->nworkers; i++)
+        gw_worker_join(gw->w[i]);
+    free(gw->w);
+    gw_snap_unref(gw->snap);
+    gw_config_unref(gw->cfg);
+    gw_ratelimit_free(gw->rl);
+    uv_loop_close(&gw->loop);
+    pthread_mutex_destroy(&gw->mu);
+}
+
+int gw_gateway_run(struct gw_config *cfg, const char *file, const struct gw_flag *flags,
+                   size_t nflags, char *errbuf)
+{
+    struct gw_gateway gw_storage, *gw = &gw_storage;
+    memset(gw, 0, sizeof(*gw));
+    if (uv_loop_init(&gw->loop) != 0)
+        return nu_err_set(errbuf, NU_ENOMEM, "cannot set up the event loop");
+    pthread_mutex_init(&gw->mu, NULL);
+    snprintf(gw->file, sizeof(gw->file), "%s", file ? file : "");
+    gw->flags = flags;
+    gw->nflags = nflags;
+    int err = setup(gw, cfg, errbuf);
+    if (!err) {
+        char addr[GW_HOST_MAX + 16], nw[16], nu[16];
+        snprintf(addr, sizeof(addr), "%s%s%s:%d", strchr(cfg->listen_host, ':') ? "[" : "",
+                 cfg->listen_host, strchr(cfg->listen_host, ':') ? "]" : "", gw->port);
+        snprintf(nw, sizeof(nw), "%u", gw->nworkers);
+        snprintf(nu, sizeof(nu), "%zu", cfg->nups);
+        start_signals(gw);
+        nu_info("gateway listening", "addr", addr, "workers", nw, "upstreams", nu);
+        uv_run(&gw->loop, UV_RUN_DEFAULT);
+    }
+    teardown(gw);
+    if (!err)
+        nu_info("gateway stopped");
+    return err;
+}

@@ -1,0 +1,116 @@
+/* Types of the gateway runtime, shared by its modules:
+ *
+ *   gw_gateway  the process: control loop (main thread) with signals,
+ *               health checks, DNS and reloads; the published snapshot
+ *   gw_snap     an immutable, reference-counted (config, upstream set,
+ *               access log) triple; a reload or DNS change publishes a new
+ *               one and pokes every worker
+ *   gw_worker   one thread: its own uv loop, nu_httpd (SO_REUSEPORT),
+ *               connection pools, stats and access log buffer
+ *   gw_view     a worker's hold on a snapshot; requests pin the view they
+ *               started with (a worker-local count, no atomics), so a swap
+ *               never pulls a config out from under a request. */
+#ifndef GW_GATEWAY_T_H
+#define GW_GATEWAY_T_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include "buf.h"
+#include "httpd.h"
+#include "gw_config.h"
+#include "gw_metrics.h"
+#include "gw_upstream.h"
+
+struct gw_health;
+struct gw_dns;
+struct gw_ratelimit;
+struct gw_pool;
+struct gw_exchange;
+
+/* An open access log file (or stderr), shared by snapshots. */
+struct gw_alog {
+    atomic_int refs;
+    int fd;
+    bool close_fd;
+};
+
+struct gw_snap {
+    atomic_int refs;
+    struct gw_config *cfg;
+    struct gw_upset *set;
+    struct gw_alog *alog; /* NULL: no access log */
+};
+
+struct gw_view {
+    struct gw_snap *snap;
+    unsigned users;
+    struct gw_view *next; /* worker's retired views still in use */
+};
+
+/* Buffered access log lines of one worker; flushed with uv_fs_write. */
+struct gw_alogbuf {
+    struct nu_buf buf;      /* lines being collected */
+    struct nu_buf inflight; /* lines being written */
+    uv_fs_t req;
+    struct gw_alog *wlog; /* referenced while a write is in flight */
+    bool writing;
+};
+
+struct gw_worker {
+    struct gw_gateway *gw;
+    unsigned idx;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    uv_async_t async;
+    uv_timer_t tick;
+    struct nu_httpd *httpd;
+    struct gw_view *view;    /* current */
+    struct gw_view *retired; /* older views pinned by requests */
+    struct gw_pool *pools;   /* every pool of this worker (owner_next list) */
+    atomic_bool want_stop, want_snap;
+    bool stopping;
+    struct gw_wstats st;
+    uint64_t rng;
+    /* retry budget: two 5 s halves of a 10 s window */
+    uint64_t win_start_ns;
+    uint32_t win_req[2], win_retry[2];
+    struct gw_exchange *free_ex;
+    unsigned nfree;
+    struct gw_alogbuf alog;
+};
+
+struct gw_gateway {
+    uv_loop_t loop; /* control loop, main thread */
+    struct gw_config *cfg;
+    char file[GW_PATH_MAX]; /* -c FILE, "" when none */
+    const struct gw_flag *flags;
+    size_t nflags;
+    pthread_mutex_t mu; /* guards snap */
+    struct gw_snap *snap;
+    struct gw_worker **w;
+    unsigned nworkers;
+    struct gw_health *health;
+    struct gw_dns *dns;
+    struct gw_ratelimit *rl;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t stop_timer;
+    atomic_bool draining;
+    atomic_uint_fast64_t reloads_ok, reloads_failed, dns_failures;
+    atomic_uint_fast64_t checks_ok, checks_failed;
+    atomic_int_fast64_t ref_head;
+    atomic_int ok_count;
+    int port; /* bound listen port */
+    unsigned workers_left;
+    bool stopping;
+};
+
+/* Snapshot helpers (gateway.c). */
+struct gw_snap *gw_snap_ref(struct gw_snap *s);
+void gw_snap_unref(struct gw_snap *s);
+/* The published snapshot, with a reference for the caller. */
+struct gw_snap *gw_gateway_snap(struct gw_gateway *gw);
+
+#endif

@@ -185,7 +185,8 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
                                       : "the supervisor stopped before neard was ready");
         sup_report_ready(s, line);
     }
-    sup_notify(s, "STOPPING=1\nSTATUS=%s", state_names[st]);
+    if (!s->stop_requested) /* else request_stop said it already */
+        sup_notify(s, "STOPPING=1\nSTATUS=%s", state_names[st]);
     s->closing = true;
     sup_child_close_output(s);
     uv_walk(&s->loop, close_handle, NULL);

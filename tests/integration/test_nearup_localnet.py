@@ -80,6 +80,10 @@ def test_four_nodes_sync_and_stop_cleanly(tmp_path, nu):
         exits = re.findall(r'msg="neard exited" pid=(\d+) how="([^"]+)"', log)
         assert exits == [(str(neard[0]), 'exit code 0')]
     assert all(n['state'] == 'down' for n in nu.status('--home', root)['nodes'])
+    # `nearup logs` reads one node of the root.
+    r = nu.ok('logs', '--home', root, '--node', '2', '-n', '3')
+    tail = (homes[2] / '.nearup' / 'logs' / 'neard.log').read_text().splitlines()[-3:]
+    assert r.stdout.splitlines() == tail
 
 
 def test_rerun_reuses_running_and_stopped_localnet(tmp_path, nu):

@@ -86,6 +86,21 @@ static void add_expanded(const char *home, char (*out)[PATH_MAX], size_t max, si
     }
 }
 
+/* A home registered both alone and under its localnet root appears once. */
+static void dedupe(char (*homes)[PATH_MAX], size_t *n)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < *n; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < out && !seen; j++)
+            seen = strcmp(homes[j], homes[i]) == 0;
+        if (!seen && out != i)
+            memcpy(homes[out], homes[i], strnlen(homes[i], PATH_MAX - 1) + 1);
+        out += !seen;
+    }
+    *n = out;
+}
+
 /* Which homes the command acts on; returns an exit code when it is done. */
 static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes)[PATH_MAX],
                         size_t *n)
@@ -106,6 +121,7 @@ static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes
         if (o->all || home_running(reg[i]))
             add_expanded(reg[i], homes, NODE_MAX_HOMES, n);
     }
+    dedupe(homes, n);
     if (o->all || *n <= 1)
         return -1;
     cli_error(cmd, "%zu nodes are running (%s, %s%s); pass --home DIR%s", *n, homes[0], homes[1],

@@ -129,9 +129,10 @@ void sup_write_status(struct sup *s)
                   alive ? json_integer(s->child.started_at) : json_null(), "binary", s->cfg.binary,
                   "reason", s->reason[0] != '\0' ? json_string(s->reason) : json_null(),
                   "last_lines", failed ? tail_json(s) : json_array());
-    if (o == NULL || node_state_path(s->home, "status.json", path, sizeof(path)) < 0 ||
-        nu_json_write_file(path, o, 0644, true, err) < 0)
-        fprintf(stderr, "nearup supervise: cannot write status.json\n");
+    if (o == NULL || node_state_path(s->home, "status.json", path, sizeof(path)) < 0)
+        sup_log(s, "error", "cannot build status.json", NULL);
+    else if (nu_json_write_file(path, o, 0644, true, err) < 0)
+        sup_log(s, "error", "cannot write status.json", "error", err, NULL);
     json_decref(o);
 }
 

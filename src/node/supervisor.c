@@ -9,6 +9,7 @@
 #include "sup-int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -521,6 +522,8 @@ int node_supervise(const struct node_sup_opts *o, char *errbuf)
         return nu_err_set(errbuf, NU_ENOMEM, "out of memory"), 1;
     s->home = o->home;
     s->ready_fd = o->ready_fd;
+    if (s->ready_fd >= 0) /* neard must not hold the starter's pipe open */
+        fcntl(s->ready_fd, F_SETFD, FD_CLOEXEC);
     s->notify = o->notify;
     s->lock_fd = -1;
     nu_buf_init(&s->tail, SUP_TAIL_MAX);

@@ -20,7 +20,7 @@ struct load_ctx {
     const char *file;
     struct nu_buf *errs;
     unsigned nerr;
-    int err_line;     /* last line a handler error was reported for */
+    int err_line;     /* first line a handler error was reported for */
     int set_line[64]; /* per table setting: line it was set on (duplicates) */
     int cost_line[GW_NMETHODS];
     /* reader state */
@@ -62,7 +62,7 @@ static void add_err(struct load_ctx *x, const char *where, int line, const char 
         note(x->errs, "%s:%d: %s\n", where, line, msg);
     else
         note(x->errs, "%s: %s\n", where, msg);
-    if (line > 0)
+    if (line > 0 && x->err_line == 0)
         x->err_line = line;
 }
 

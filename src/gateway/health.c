@@ -35,6 +35,7 @@ struct gw_health {
     size_t n, pending;
     uint64_t round_start;
     bool in_round, started, closing;
+    unsigned rounds;
 };
 
 static void end_round(struct gw_health *h);
@@ -263,7 +264,8 @@ static void end_round(struct gw_health *h)
     }
     int was = atomic_exchange(&h->gw->ok_count, ok);
     atomic_store(&h->gw->ref_head, ref);
-    if ((was == 0) != (ok == 0) && h->started)
+    bool first = h->rounds++ == 0;
+    if (first ? ok == 0 : (was == 0) != (ok == 0))
         nu_log(ok ? NU_LOG_INFO : NU_LOG_WARN,
                ok ? "upstreams healthy again"
                   : "degraded: no "

@@ -55,10 +55,10 @@ size_t hc_agent_format(const struct hc_agent_reply *r, char *out, size_t outsz)
         n = snprintf(out, outsz, "up ready %u%%\n", r->weight_pct > 100 ? 100 : r->weight_pct);
         break;
     case HC_AGENT_DRAIN:
-        n = snprintf(out, outsz, "up drain#%s\n", reason);
+        n = snprintf(out, outsz, "up drain #%s\n", reason);
         break;
     case HC_AGENT_DOWN:
-        n = snprintf(out, outsz, "down#%s\n", reason);
+        n = snprintf(out, outsz, "down #%s\n", reason);
         break;
     case HC_AGENT_SILENT:
         break;

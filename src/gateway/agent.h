@@ -2,7 +2,9 @@
  *
  * HAProxy connects, may send an `agent-send` string, and reads one line of
  * words: a weight ("75%"), an admin state (ready, drain, maint), a health
- * state (up, down, fail, stopped) optionally followed by "#description".
+ * state (up, down, fail, stopped), and a description after '#'. HAProxy
+ * only sees the '#' at the start of a word: "down #syncing", not
+ * "down#syncing" (that is one unknown word, reported as an agent error).
  * This server answers every connection with the line its reply callback
  * gives, half-closes, and closes once HAProxy does (or after
  * HC_AGENT_LINGER_MS). Input is read and discarded: closing a socket with
@@ -25,8 +27,8 @@
 enum hc_agent_kind {
     HC_AGENT_SILENT, /* no verdict yet: close without a line (HAProxy ignores it) */
     HC_AGENT_UP,     /* "up ready NN%" */
-    HC_AGENT_DRAIN,  /* "up drain#reason": alive, but no new traffic */
-    HC_AGENT_DOWN,   /* "down#reason" */
+    HC_AGENT_DRAIN,  /* "up drain #reason": alive, but no new traffic */
+    HC_AGENT_DOWN,   /* "down #reason" */
 };
 
 struct hc_agent_reply {

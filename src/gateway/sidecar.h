@@ -21,8 +21,8 @@
  * It serves GET|HEAD /healthcheck (200 or 503 with a JSON body) and GET
  * /metrics over nu_httpd, and the HAProxy agent-check protocol (agent.h):
  *   healthy:          "up ready NN%"  (weight, see hc_weight)
- *   unhealthy, lag:   "up drain#lagging"
- *   unhealthy, other: "down#syncing" | "down#stale" | "down#unreachable"
+ *   unhealthy, lag:   "up drain #lagging"
+ *   unhealthy, other: "down #syncing" | "down #stale" | "down #unreachable"
  *   no check yet:     nothing (the connection is closed without a line)
  *
  * Everything runs on one loop; library code here never prints. */

@@ -231,7 +231,7 @@ def test_syncing_then_recovers(tmp_path, sim_nodes, sidecars):
     body = sc.wait_health(503, 'syncing')
     assert re.fullmatch(r'node is syncing \(head \d+\)', body['reason']), body
     assert body['syncing'] is True and body['weight'] == 0 and body['check'] == 'syncing'
-    assert sc.agent() == 'down#syncing\n'
+    assert sc.agent() == 'down #syncing\n'
     text, m = sc.metrics()
     promtool_ok(text)
     assert m['nearup_health_up'] == 0 and m['nearup_health_node_up'] == 1
@@ -253,7 +253,7 @@ def test_stale_then_recovers(sim, sidecars):
     body = sc.wait_health(503, 'stale')
     assert re.fullmatch(r'head \d+ is \d+\.\d s old \(limit 1\.0 s\)', body['reason']), body
     assert body['head_age_ms'] > 1000 and body['syncing'] is False
-    assert sc.agent() == 'down#stale\n'
+    assert sc.agent() == 'down #stale\n'
     _, m = sc.metrics()
     assert m['nearup_health_state{state="stale"}'] == 1
     assert m['nearup_health_head_age_seconds'] > 1
@@ -289,7 +289,7 @@ def test_lagging_behind_reference_then_recovers(home, tmp_path, sim_nodes, sidec
     assert lag > 5 and body['reference_head'] - body['head'] == lag
     assert body['reason'] == (f"head {body['head']} is {lag} blocks behind the reference's "
                               f"{body['reference_head']} (limit 5)")
-    assert sc.agent() == 'up drain#lagging\n'
+    assert sc.agent() == 'up drain #lagging\n'
     text, m = sc.metrics()
     promtool_ok(text)
     assert m['nearup_health_state{state="lagging"}'] == 1
@@ -375,7 +375,7 @@ def test_down_when_killed_then_recovers(sim, sidecars):
     assert body['reason'].startswith(f'{url(sim)}: Failed to connect to 127.0.0.1 port '
                                      f'{sim.rpc_port}'), body
     assert body['head'] is None and body['syncing'] is None and body['check'] == 'down'
-    assert sc.agent() == 'down#unreachable\n'
+    assert sc.agent() == 'down #unreachable\n'
     _, m = sc.metrics()
     assert m['nearup_health_node_up'] == 0 and m['nearup_health_state{state="down"}'] == 1
 

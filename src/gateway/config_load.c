@@ -20,7 +20,6 @@ struct load_ctx {
     const char *file;
     struct nu_buf *errs;
     unsigned nerr;
-    int err_line;     /* first line a handler error was reported for */
     int set_line[64]; /* per table setting: line it was set on (duplicates) */
     int cost_line[GW_NMETHODS];
     /* reader state */
@@ -62,8 +61,6 @@ static void add_err(struct load_ctx *x, const char *where, int line, const char 
         note(x->errs, "%s:%d: %s\n", where, line, msg);
     else
         note(x->errs, "%s: %s\n", where, msg);
-    if (line > 0 && x->err_line == 0)
-        x->err_line = line;
 }
 
 /* ---- upstream specs ---- */
@@ -300,6 +297,19 @@ static int on_ini_entry(void *ud, const char *section, const char *name, const c
     return x->nerr == before;
 }
 
+/* inih reports only the first error line, so syntax is checked here, line
+ * by line, with inih's rules: blank, ; or # comment, [section], name = value
+ * (or name: value). */
+static void check_syntax(struct load_ctx *x, const char *line)
+{
+    while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\n')
+        line++;
+    if (!*line || *line == ';' || *line == '#')
+        return;
+    if (*line == '[' ? !strchr(line, ']') : !strpbrk(line, "=:"))
+        add_err(x, x->file, x->line, "syntax error: expected [section] or name = value");
+}
+
 /* inih reader over the text, counting lines so the handler knows its line. */
 static char *read_ini_line(char *str, int num, void *stream)
 {
@@ -316,6 +326,8 @@ static char *read_ini_line(char *str, int num, void *stream)
             break;
     }
     str[n] = '\0';
+    if (x->at_line_start)
+        check_syntax(x, str);
     x->at_line_start = str[n - 1] == '\n';
     return str;
 }
@@ -336,9 +348,7 @@ static void parse_text(struct load_ctx *x, const char *text, size_t len)
     ini_max_line = LINE_MAX_BYTES;
     ini_allow_multiline = false;
     int rc = ini_parse_stream(read_ini_line, x, on_ini_entry, x);
-    if (rc > 0 && rc != x->err_line)
-        add_err(x, x->file, rc, "syntax error: expected [section] or name = value");
-    else if (rc < 0)
+    if (rc < 0)
         add_err(x, x->file, 0, "cannot parse (out of memory)");
 }
 

@@ -515,7 +515,7 @@ static int64_t wall_ms(void)
 }
 
 /* One line per change of the verdict (not per check: reasons carry heads
- * and ages that change every time), and per change of the reference's. */
+ * and ages that change every time), and when the reference stops or starts answering. */
 static void log_change(const struct hc_sidecar *s, const struct hc_verdict *was,
                        const struct hc_check *was_check)
 {
@@ -526,7 +526,7 @@ static void log_change(const struct hc_sidecar *s, const struct hc_verdict *was,
     else if (changed)
         nu_warn("node unhealthy", "node", s->o.node_url, "state", hc_state_name(v->state), "reason",
                 v->reason);
-    if (!s->has_ref || strcmp(was_check->ref_error, s->last.ref_error) == 0)
+    if (!s->has_ref || (was_check->ref_error[0] != '\0') == (s->last.ref_error[0] != '\0'))
         return;
     if (s->last.ref_error[0])
         nu_warn("lag unknown; judging the node without it", "error", s->last.ref_error);

@@ -6,6 +6,8 @@ sim_status: neard-sim's request rate for JSON-RPC `status` (POST /) and
 GET /status, with neard-sim pinned to one core and wrk on the other.
 lifecycle: nearup's own overhead (status, run until neard is spawned,
 supervisor memory); see bench/lifecycle.py.
+gateway: wrk through a direct connection, HAProxy, nginx and `nearup gateway`
+to one neard-sim backend; see bench/gateway.py.
 `--only NAME` runs one of them; by default all run.
 """
 import argparse
@@ -117,7 +119,7 @@ def main():
     ap.add_argument('--connections', type=int, default=64)
     ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
     ap.add_argument('--runs', type=int, default=15, help='lifecycle: timed runs per measurement')
-    ap.add_argument('--only', choices=['sim_status', 'lifecycle'], default=None)
+    ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway'], default=None)
     ap.add_argument('--record', action='store_true', help='append results to bench/RESULTS.md')
     args = ap.parse_args()
 
@@ -130,6 +132,8 @@ def main():
         text, _ = lifecycle.run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim),
                                     args.runs)
         emit(text, args.record)
+    if args.only in (None, 'gateway'):
+        rc |= gateway_section(args)
     return rc
 
 
@@ -138,6 +142,16 @@ def emit(text, record):
     if record:
         with open(os.path.join(BENCH, 'RESULTS.md'), 'a') as fh:
             fh.write('\n' + text)
+
+
+def gateway_section(args):
+    sys.path.insert(0, BENCH)
+    import gateway
+    rows, cmds, present = gateway.run_all(os.path.realpath(args.nearup),
+                                          os.path.realpath(args.sim), args.seconds,
+                                          args.connections)
+    emit(gateway.section(rows, cmds, args, present), args.record)
+    return 0 if all(r['non2xx'] == 0 for r in rows) else 1
 
 
 def sim_status_section(args):

@@ -131,6 +131,9 @@ static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, siz
                  url, u->host, u->port);
         return NU_EINVAL;
     }
+    for (const char *c = slash ? slash : ""; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f)
+            goto bad; /* the path goes into the request line as is */
     if (u->port == 0)
         goto bad;
     snprintf(u->path, sizeof(u->path), "%s", slash ? slash : "/");

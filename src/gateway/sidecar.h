@@ -95,7 +95,7 @@ void hc_classify(const struct hc_opts *o, const struct hc_sample *node, const st
 void hc_verdict_apply(struct hc_verdict *v, const struct hc_check *c, unsigned rise, unsigned fall);
 /* Agent weight of a healthy node lag blocks behind: 100% up to
  * HC_FULL_WEIGHT_LAG, then down linearly to HC_MIN_WEIGHT at max_lag
- * (and below it); 100% when the lag is unknown (-1). */
+ * and beyond; 100% when the lag is unknown (-1). */
 unsigned hc_weight(int64_t lag, unsigned max_lag);
 /* "starting", "ok", "lagging", "stale", "syncing", "down". */
 const char *hc_state_name(enum hc_state s);

@@ -222,19 +222,24 @@ static bool accepted(const struct sub *s, int c)
 static int parse(const struct sub *s, int argc, char **argv, struct opts *o)
 {
     char err[NU_ERRMSG_MAX];
-    int c, rc;
+    int c, rc, idx = -1;
     memset(o, 0, sizeof(*o));
     o->compress = true;
     o->grace = SNAP_GRACE_DEFAULT_S;
     o->stale = SNAP_MARKER_STALE_DEFAULT_S;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", all_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", all_options, &idx)) != -1) {
         if (c == 'h') {
             printf("usage: %s\n", s->usage);
             return -1;
         }
-        if (c == '?' || c == ':' || !accepted(s, c))
+        if (c != '?' && c != ':' && !accepted(s, c)) {
+            char flag[64];
+            snprintf(flag, sizeof(flag), "--%s", all_options[idx].name);
+            return usage_error(s, "unknown option '%s'", flag);
+        }
+        if (c == '?' || c == ':')
             return usage_error(s, c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
                                argv[optind - 1]);
         if ((rc = set_opt(s, o, c, optarg)) != 0)

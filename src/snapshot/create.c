@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +39,11 @@ struct create {
     struct snap_checkpoint cp;
     struct snap_manifest m;
     struct snap_chunkset known; /* chunks of the latest manifest: present by the store invariant */
+    struct snap_chunkset claimed; /* chunks a job of this run is uploading */
+    pthread_mutex_t claim_lock;
     struct job *jobs;
     size_t njobs;
-    uint8_t *uploaded; /* per job */
+    uint8_t *fresh; /* per job: the chunk was not in the store */
     atomic_uint_fast64_t bytes_uploaded, bytes_new;
     atomic_size_t chunks_uploaded;
     struct snap_progress progress;
@@ -140,8 +143,8 @@ static int build_jobs(struct create *c, char *errbuf)
         return rc;
     qsort(c->m.files, c->m.nfiles, sizeof(*c->m.files), cmp_file);
     c->jobs = calloc(c->m.total_chunks ? c->m.total_chunks : 1, sizeof(*c->jobs));
-    c->uploaded = calloc(c->m.total_chunks ? c->m.total_chunks : 1, 1);
-    if (c->jobs == NULL || c->uploaded == NULL)
+    c->fresh = calloc(c->m.total_chunks ? c->m.total_chunks : 1, 1);
+    if (c->jobs == NULL || c->fresh == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
     for (size_t f = 0; f < c->m.nfiles; f++) {
         for (size_t k = 0; k < c->m.files[f].nchunks; k++)
@@ -241,7 +244,7 @@ static int lookup(struct create *c, struct worker *w, struct snap_chunk *ch, con
     int rc = snap_store_peek(w->store, key, SNAP_CHUNK_HDR, &hdr, &size, errbuf);
     if (rc == 0 && (snap_chunk_header(hdr.data, hdr.len, &comp, &plain, NULL) < 0 ||
                     plain != ch->size || size > snap_chunk_stored_max(ch->size)))
-        rc = NU_ENOENT; /* a damaged object: upload over it */
+        rc = NU_EVERIFY; /* a damaged object: upload over it */
     nu_buf_release(&hdr);
     if (rc == 0) {
         ch->stored_size = (uint32_t)size;
@@ -250,8 +253,21 @@ static int lookup(struct create *c, struct worker *w, struct snap_chunk *ch, con
     return rc;
 }
 
+/* True for the first job of this run to claim the hash: identical chunks
+ * in one snapshot (equal OPTIONS files, say) are uploaded and counted once. */
+static bool claim(struct create *c, const uint8_t *sha)
+{
+    struct snap_chunk k = {.size = 1};
+    memcpy(k.sha, sha, SNAP_SHA256_LEN);
+    pthread_mutex_lock(&c->claim_lock);
+    int rc = snap_chunkset_add(&c->claimed, &k);
+    pthread_mutex_unlock(&c->claim_lock);
+    return rc != 0; /* out of memory: upload anyway, at worst twice */
+}
+
+/* lookup said absent (NU_ENOENT) or damaged (NU_EVERIFY). */
 static int upload(struct create *c, struct worker *w, struct snap_chunk *ch, const char *key,
-                  size_t job, char *errbuf)
+                  size_t job, int found, char *errbuf)
 {
     size_t len;
     enum snap_compression comp;
@@ -259,15 +275,17 @@ static int upload(struct create *c, struct worker *w, struct snap_chunk *ch, con
                                errbuf);
     if (rc < 0)
         return rc;
-    /* A damaged object found by lookup is replaced; a fresh key is put-if-absent. */
-    rc = snap_store_put(w->store, key, w->obj, len, SNAP_PUT_IF_ABSENT, errbuf);
-    if (rc == NU_EEXIST)
-        rc = snap_store_put(w->store, key, w->obj, len, 0, errbuf);
-    if (rc < 0)
-        return rc;
     ch->stored_size = (uint32_t)len;
     ch->comp = (uint8_t)comp;
-    c->uploaded[job] = 1;
+    c->fresh[job] = 1;
+    if (found == NU_ENOENT && !claim(c, ch->sha))
+        return 0; /* same bytes, same settings: another job stores this object */
+    rc = snap_store_put(w->store, key, w->obj, len, found == NU_ENOENT ? SNAP_PUT_IF_ABSENT : 0,
+                        errbuf);
+    if (rc == NU_EEXIST)
+        return 0; /* another create stored it meanwhile */
+    if (rc < 0)
+        return rc;
     atomic_fetch_add(&c->chunks_uploaded, 1);
     atomic_fetch_add(&c->bytes_uploaded, len);
     atomic_fetch_add(&c->bytes_new, ch->size);
@@ -288,8 +306,8 @@ static int w_job(void *ctx, void *state, size_t job, char *errbuf)
     snap_sha256(w->plain, ch->size, ch->sha);
     snap_chunk_key(ch->sha, key);
     rc = lookup(c, w, ch, key, errbuf);
-    if (rc == NU_ENOENT)
-        rc = upload(c, w, ch, key, job, errbuf);
+    if (rc == NU_ENOENT || rc == NU_EVERIFY)
+        rc = upload(c, w, ch, key, job, rc, errbuf);
     if (rc == 0)
         atomic_fetch_add(&c->progress.done, ch->size);
     return rc;
@@ -371,12 +389,34 @@ out:
     nu_buf_release(&raw);
 }
 
+/* A free name: the given one, or the generated one with "-2", "-3", ...
+ * appended when snapshots are taken within the same second. */
+static int pick_name(struct create *c, bool generated, char *errbuf)
+{
+    char key[SNAP_KEY_MAX], base[SNAP_NAME_MAX];
+    uint64_t size;
+    snprintf(base, sizeof(base), "%s", c->m.name);
+    for (int i = 1; i < 100; i++) {
+        if (i > 1)
+            snprintf(c->m.name, sizeof(c->m.name), "%.110s-%d", base, i);
+        snap_manifest_key(c->m.name, key, sizeof(key));
+        int rc = snap_store_head(c->store, key, &size, errbuf);
+        if (rc == NU_ENOENT)
+            return 0;
+        if (rc < 0)
+            return rc;
+        if (!generated)
+            break;
+    }
+    return nu_err_set(errbuf, NU_EEXIST, "store %s already has a snapshot named %s", c->o->c.store,
+                      c->m.name);
+}
+
 static int prepare(struct create *c, const struct snap_home_dirs *dirs, char *errbuf)
 {
     const struct snap_create_opts *o = c->o;
     struct snap_store_opts so = {.s3_endpoint = o->c.s3_endpoint, .create = true};
-    char key[SNAP_KEY_MAX], ts[32];
-    uint64_t size;
+    char ts[32];
     int rc = snap_store_spec_parse(o->c.store, &so, &c->spec, errbuf);
     if (rc == 0 && c->spec.kind == SNAP_STORE_HTTP)
         rc = nu_err_set(errbuf, NU_EPERM,
@@ -405,12 +445,7 @@ static int prepare(struct create *c, const struct snap_home_dirs *dirs, char *er
                           o->name);
     if ((rc = snap_store_open(&c->spec, &c->store, errbuf)) < 0)
         return rc;
-    snap_manifest_key(c->m.name, key, sizeof(key));
-    rc = snap_store_head(c->store, key, &size, errbuf);
-    if (rc == 0)
-        return nu_err_set(errbuf, NU_EEXIST, "store %s already has a snapshot named %s", o->c.store,
-                          c->m.name);
-    if (rc != NU_ENOENT)
+    if ((rc = pick_name(c, o->name == NULL, errbuf)) < 0)
         return rc;
     snprintf(c->marker, sizeof(c->marker), SNAP_LOCK_CREATE "%s", c->m.name);
     if ((rc = snap_marker_put(c->store, c->marker, errbuf)) < 0)
@@ -469,7 +504,7 @@ static void summarize(struct create *c, struct snap_create_result *r)
     for (size_t f = 0; f < c->m.nfiles; f++) {
         bool fresh = false;
         for (size_t k = 0; k < c->m.files[f].nchunks; k++)
-            fresh |= c->uploaded[job++] != 0;
+            fresh |= c->fresh[job++] != 0;
         r->files_new += fresh;
     }
 }
@@ -523,6 +558,8 @@ int snap_create(const struct snap_create_opts *o, struct snap_create_result *r, 
     c->o = o;
     snap_manifest_init(&c->m);
     snap_chunkset_init(&c->known);
+    snap_chunkset_init(&c->claimed);
+    pthread_mutex_init(&c->claim_lock, NULL);
     int rc = snap_home_dirs(o->home, &dirs, errbuf);
     if (rc == 0)
         rc = snap_home_lock(o->home, &lock, errbuf);
@@ -536,9 +573,11 @@ int snap_create(const struct snap_create_opts *o, struct snap_create_result *r, 
     snap_home_unlock(lock);
     snap_store_free(c->store);
     snap_chunkset_release(&c->known);
+    snap_chunkset_release(&c->claimed);
+    pthread_mutex_destroy(&c->claim_lock);
     snap_manifest_release(&c->m);
     free(c->jobs);
-    free(c->uploaded);
+    free(c->fresh);
     free(c);
     r->total_ms = (snap_now_ns() - t0) / 1000000u;
     return rc;

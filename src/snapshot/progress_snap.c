@@ -60,7 +60,7 @@ void snap_progress_draw(struct snap_progress *p, bool force)
 
 void snap_progress_finish(struct snap_progress *p)
 {
-    if (!p->tty || !p->drawn)
+    if (!p->tty)
         return;
     snap_progress_draw(p, true);
     if (write(p->fd, "\n", 1) < 0)

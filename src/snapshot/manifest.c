@@ -162,20 +162,33 @@ static int parse_chunks(const json_t *arr, struct snap_file *f, char *errbuf)
     return 0;
 }
 
+/* A path for an error message: one line, printable, bounded. */
+static void shown(const char *path, char *out, size_t outsz)
+{
+    size_t n = 0;
+    for (; path != NULL && *path != '\0' && n + 1 < outsz; path++)
+        out[n++] = (unsigned char)*path < 0x20 || (unsigned char)*path >= 0x7f ? '?' : *path;
+    out[n] = '\0';
+}
+
 static int parse_file(const json_t *o, struct snap_file *f, size_t idx, char *errbuf)
 {
-    char where[32];
+    char where[32], show[201];
     uint64_t mode;
     const char *path = json_string_value(json_object_get(o, "path"));
     const char *dir = json_string_value(json_object_get(o, "dir"));
     snprintf(where, sizeof(where), "files[%zu]", idx);
     if (!json_is_object(o))
         return nu_err_set(errbuf, NU_EINVAL, "manifest: %s must be an object", where);
-    if (path == NULL || !snap_relpath_valid(path) ||
-        strlen(path) != json_string_length(json_object_get(o, "path")))
+    if (path == NULL)
+        return nu_err_set(errbuf, NU_EINVAL, "manifest: %s: \"path\" is missing", where);
+    if (!snap_relpath_valid(path) ||
+        strlen(path) != json_string_length(json_object_get(o, "path"))) {
+        shown(path, show, sizeof(show));
         return nu_err_set(errbuf, NU_EINVAL,
-                          "manifest: %s: path %s%.200s%s escapes the data dir or is malformed",
-                          where, path ? "'" : "", path ? path : "(missing)", path ? "'" : "");
+                          "manifest: %s: path '%s' escapes the data dir or is malformed", where,
+                          show);
+    }
     if (dir != NULL && strcmp(dir, "hot") != 0 && strcmp(dir, "cold") != 0)
         return nu_err_set(errbuf, NU_EINVAL, "manifest: %s: dir must be \"hot\" or \"cold\"", path);
     f->dir = dir != NULL && strcmp(dir, "cold") == 0 ? SNAP_DIR_COLD : SNAP_DIR_HOT;

@@ -410,9 +410,10 @@ int gw_config_help(struct nu_buf *out)
         }
         snprintf(flag, sizeof(flag), "--%s %s", dash, kind_name(s));
         err = err ? err
-                  : nu_buf_printf(out, "  %-34s %s (default \"%s\"%s%s)\n", flag, s->help, s->def,
-                                  s->type == GW_T_ENUM ? "; " : "",
-                                  s->type == GW_T_ENUM ? s->choices : "");
+                  : nu_buf_printf(out, "  %s (default \"%s\"%s%s%s)\n      %s\n", flag, s->def,
+                                  s->type == GW_T_ENUM ? ": " : "",
+                                  s->type == GW_T_ENUM ? s->choices : "",
+                                  s->restart ? "; read at start only" : "", s->help);
     }
     return err;
 }

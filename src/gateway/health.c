@@ -278,15 +278,21 @@ static void end_round(struct gw_health *h)
 
 /* ---- membership ---- */
 
+static void probe_pool_opts(const struct gw_config *cfg, struct gw_pool_opts *o)
+{
+    *o = (struct gw_pool_opts){.idle_max = 1,
+                               .idle_timeout_ms = 3600000,
+                               .connect_timeout_ms = cfg->health_timeout_ms,
+                               .max_response = 1u << 20};
+}
+
 static struct hentry *entry_new(struct gw_health *h, struct gw_upstream *u)
 {
     struct hentry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    struct gw_pool_opts o = {.idle_max = 1,
-                             .idle_timeout_ms = 3600000,
-                             .connect_timeout_ms = h->cfg->health_timeout_ms,
-                             .max_response = 1u << 20};
+    struct gw_pool_opts o;
+    probe_pool_opts(h->cfg, &o);
     e->pool = gw_pool_new(&h->gw->loop, u, &o);
     if (!e->pool) {
         free(e);
@@ -325,8 +331,13 @@ void gw_health_update(struct gw_health *h, struct gw_upset *set, struct gw_confi
                 h->e[k] = NULL;
             }
         }
-        if (!e)
+        if (e) {
+            struct gw_pool_opts o;
+            probe_pool_opts(cfg, &o);
+            gw_pool_set_opts(e->pool, &o);
+        } else {
             e = entry_new(h, set->u[i]);
+        }
         if (e)
             next[n++] = e;
     }

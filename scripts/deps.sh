@@ -11,10 +11,22 @@ for pkg in $(grep -v '^\s*#' "$list" | grep -v '^\s*$'); do
         *) missing="$missing $pkg" ;;
     esac
 done
-[ -z "$missing" ] && exit 0
+# The S3-compatible server the snapshot tests start (npm s3rver, pinned by
+# tools/s3rver/package-lock.json; never shipped). Needs node and npm.
+s3rver() {
+    dir="$(dirname "$0")/../tools/s3rver"
+    [ -d "$dir/node_modules" ] && return 0
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "deps: npm not found; install node and npm for the S3 snapshot tests" >&2
+        return 0
+    fi
+    npm ci --prefix "$dir" --no-audit --no-fund
+}
+[ -z "$missing" ] && { s3rver; exit 0; }
 echo "deps: installing:$missing"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing
+s3rver

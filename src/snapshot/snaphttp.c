@@ -294,5 +294,9 @@ int snap_http_status_err(const struct snap_http_resp *rs, const char *what, char
     if (rs->s3_code[0] != '\0')
         return nu_err_set(errbuf, code, "%s: HTTP %ld %s: %s", what, rs->status, rs->s3_code,
                           rs->s3_message);
+    if (code == NU_EPERM)
+        return nu_err_set(errbuf, code, "%s: HTTP %ld: access denied (check the credentials and "
+                                        "the bucket's policy)",
+                          what, rs->status);
     return nu_err_set(errbuf, code, "%s: HTTP %ld", what, rs->status);
 }

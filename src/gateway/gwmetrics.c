@@ -155,6 +155,33 @@ static void render_latency(struct out *o, struct gw_gateway *gw)
     }
 }
 
+/* Counters without labels, summed over workers. */
+static const struct {
+    const char *name, *help;
+    size_t off;
+} simple[] = {
+    {"nearup_gateway_retry_budget_exhausted_total", "Retries refused by the retry budget.",
+     offsetof(struct gw_wstats, retry_budget_exhausted)},
+    {"nearup_gateway_rate_limited_requests_total",
+     "Requests refused by the per-client rate limit (HTTP 429).",
+     offsetof(struct gw_wstats, rate_limited)},
+    {"nearup_gateway_denied_requests_total", "Calls refused by allow_methods/deny_methods.",
+     offsetof(struct gw_wstats, denied)},
+    {"nearup_gateway_batches_total", "JSON-RPC batches received.",
+     offsetof(struct gw_wstats, batches)},
+    {"nearup_gateway_batch_calls_total", "Calls received inside batches.",
+     offsetof(struct gw_wstats, batch_calls)},
+    {"nearup_gateway_parse_errors_total", "Request bodies that were not valid JSON-RPC.",
+     offsetof(struct gw_wstats, parse_errors)},
+    {"nearup_gateway_access_log_dropped_total", "Access log lines dropped (writer behind).",
+     offsetof(struct gw_wstats, alog_dropped)},
+    {"nearup_gateway_http_connections_accepted_total", "Client connections accepted.",
+     offsetof(struct gw_wstats, http_accepted)},
+    {"nearup_gateway_http_connections_rejected_total",
+     "Client connections closed at once (max_connections).",
+     offsetof(struct gw_wstats, http_rejected)},
+};
+
 static void render_worker_counters(struct out *o, struct gw_gateway *gw)
 {
     const char *n = "nearup_gateway_retries_total";
@@ -164,31 +191,6 @@ static void render_worker_counters(struct out *o, struct gw_gateway *gw)
         snprintf(labels, sizeof(labels), "{reason=\"%s\"}", rr_names[r]);
         sample(o, n, labels, (double)WSUM(retries[r]));
     }
-    static const struct {
-        const char *name, *help;
-        size_t off;
-    } simple[] = {
-        {"nearup_gateway_retry_budget_exhausted_total", "Retries refused by the retry budget.",
-         offsetof(struct gw_wstats, retry_budget_exhausted)},
-        {"nearup_gateway_rate_limited_requests_total",
-         "Requests refused by the per-client rate limit (HTTP 429).",
-         offsetof(struct gw_wstats, rate_limited)},
-        {"nearup_gateway_denied_requests_total", "Calls refused by allow_methods/deny_methods.",
-         offsetof(struct gw_wstats, denied)},
-        {"nearup_gateway_batches_total", "JSON-RPC batches received.",
-         offsetof(struct gw_wstats, batches)},
-        {"nearup_gateway_batch_calls_total", "Calls received inside batches.",
-         offsetof(struct gw_wstats, batch_calls)},
-        {"nearup_gateway_parse_errors_total", "Request bodies that were not valid JSON-RPC.",
-         offsetof(struct gw_wstats, parse_errors)},
-        {"nearup_gateway_access_log_dropped_total", "Access log lines dropped (writer behind).",
-         offsetof(struct gw_wstats, alog_dropped)},
-        {"nearup_gateway_http_connections_accepted_total", "Client connections accepted.",
-         offsetof(struct gw_wstats, http_accepted)},
-        {"nearup_gateway_http_connections_rejected_total",
-         "Client connections closed at once (max_connections).",
-         offsetof(struct gw_wstats, http_rejected)},
-    };
     for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
         family(o, simple[i].name, "counter", simple[i].help);
         sample(o, simple[i].name, "", (double)wsum(gw, simple[i].off));

@@ -253,6 +253,7 @@ static int d_job(void *ctx, void *state, size_t job, char *errbuf)
 {
     struct prune *p = ctx;
     char key[SNAP_CHUNK_KEY_MAX];
+    snap_test_delay();
     snap_chunk_key(p->cand[job].sha, key);
     int rc = snap_store_delete(state, key, errbuf);
     if (rc == 0) {

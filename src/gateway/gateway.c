@@ -290,6 +290,8 @@ static int setup(struct gw_gateway *gw, struct gw_config *cfg, char *errbuf)
 
 static void teardown(struct gw_gateway *gw)
 {
+    if (!gw->w)
+        gw->nworkers = 0; /* setup failed before any worker started */
     if (!gw->stopping) {
         gw->stopping = true;
         for (unsigned i = 0; i < gw->nworkers; i++)

@@ -2,8 +2,8 @@
  *
  * An exchange is one client request: a single call, or a batch split into
  * calls that are routed independently and reassembled in order. A call
- * goes to one upstream at a time; its answer is classified (retry.c-like
- * rules in classify()) and either retried on another upstream or kept.
+ * goes to one upstream at a time; its answer is classified (classify())
+ * and either retried on another upstream or kept.
  * The exchange answers when its last call is done. Exchanges are reused
  * from a per-worker free list; a single call answers straight from the
  * upstream connection's buffer (the server copies it once). */
@@ -18,10 +18,10 @@
 #include "gw_router.h"
 #include "gw_worker.h"
 
-#define MAX_TRIES 11       /* retries setting is at most 10 */
-#define FREE_EX_MAX 256    /* cached exchanges per worker */
-#define OWN_KEEP_MAX 16384 /* larger per-call buffers are freed on reuse */
-#define REPLY_MAX (1u << 31)
+#define MAX_TRIES 11         /* retries setting is at most 10 */
+#define FREE_EX_MAX 256      /* cached exchanges per worker */
+#define OWN_KEEP_MAX 16384   /* larger per-call buffers are freed on reuse */
+#define REPLY_MAX (1u << 31) /* one call's or a batch's reply; max_response bounds each call */
 
 struct gw_call {
     struct gw_exchange *ex;

@@ -393,9 +393,10 @@ static void restore_report(const char *cmd, const struct snap_restore_result *r)
     printf("nearup %s: restored %s (%s, height %lld) into %s: %zu files, %s%s\n", cmd, r->name,
            r->chain_id, (long long)r->height, r->data_dir, r->files, total,
            r->replaced ? "; the old data was replaced" : "");
-    printf("nearup %s: downloaded %zu chunks (%s), %zu were already in place; verified: %s; "
+    const char *unit = r->layout == SNAP_LAYOUT_NEARUP ? "chunks" : "files";
+    printf("nearup %s: downloaded %zu %s (%s), %zu were already in place; verified: %s; "
            "%.1f s, %s/s\n",
-           cmd, r->chunks_downloaded, got, r->chunks_present, r->checks, secs, rate);
+           cmd, r->chunks_downloaded, unit, got, r->chunks_present, r->checks, secs, rate);
 }
 
 static int do_restore(struct opts *o)

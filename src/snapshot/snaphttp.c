@@ -25,6 +25,7 @@ struct xfer {
     struct nu_buf err; /* error bodies */
     const uint8_t *up;
     size_t up_left;
+    uint64_t base; /* file offset of the first body byte */
     bool checked, ok_status, toobig, io_err;
 };
 
@@ -89,7 +90,13 @@ static bool status_ok(struct xfer *x)
 
 static int write_fd(struct xfer *x, const char *data, size_t n)
 {
-    uint64_t off = x->rq->fd_off + x->rs->received;
+    /* A server that ignores Range sends the whole object: start over. */
+    if (x->rs->received == 0 && x->rq->has_range && x->rs->status == 200) {
+        x->base = 0;
+        if (ftruncate(x->rq->fd, 0) < 0)
+            return -1;
+    }
+    uint64_t off = x->base + x->rs->received;
     while (n > 0) {
         ssize_t w = pwrite(x->rq->fd, data, n, (off_t)off);
         if (w < 0 && errno == EINTR)
@@ -130,6 +137,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
         }
     }
     x->rs->received += n;
+    if (x->rq->progress != NULL)
+        atomic_fetch_add(x->rq->progress, n);
     return n;
 }
 
@@ -295,8 +304,9 @@ int snap_http_status_err(const struct snap_http_resp *rs, const char *what, char
         return nu_err_set(errbuf, code, "%s: HTTP %ld %s: %s", what, rs->status, rs->s3_code,
                           rs->s3_message);
     if (code == NU_EPERM)
-        return nu_err_set(errbuf, code, "%s: HTTP %ld: access denied (check the credentials and "
-                                        "the bucket's policy)",
+        return nu_err_set(errbuf, code,
+                          "%s: HTTP %ld: access denied (check the credentials and "
+                          "the bucket's policy)",
                           what, rs->status);
     return nu_err_set(errbuf, code, "%s: HTTP %ld", what, rs->status);
 }

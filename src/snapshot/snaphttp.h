@@ -5,6 +5,7 @@
 #ifndef SNAP_SNAPHTTP_H
 #define SNAP_SNAPHTTP_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "buf.h"
@@ -33,8 +34,9 @@ struct snap_http_req {
     struct nu_buf *out;
     size_t max;
     bool truncate_ok;
-    int fd; /* -1: not used */
-    uint64_t fd_off;
+    int fd;          /* -1: not used */
+    uint64_t fd_off; /* where the body goes; a 200 to a Range request restarts at 0 */
+    atomic_uint_fast64_t *progress; /* body bytes are added here as they arrive (or NULL) */
     /* S3: sign with these (NULL/"" access key: unsigned). */
     const char *region;
     const char *access_key, *secret_key, *session_token;

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import subprocess
+import urllib.parse
 import urllib.request
 
 from conftest import NEARD_SIM, load_json, wait_until
@@ -199,7 +200,8 @@ class DirServer:
                     outer.requests.append((self.command, self.path))
                 if handler is not None and handler(outer, self, body):
                     return
-                outer.send_file(self, self.path.split('?')[0].lstrip('/'), body)
+                rel = urllib.parse.unquote(self.path.split('?')[0].lstrip('/'))
+                outer.send_file(self, rel, body)
 
         self.httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.httpd.daemon_threads = True

@@ -26,7 +26,7 @@
 #include "state.h"
 #include "supervisor.h"
 
-#define READY_TIMEOUT_S 60
+#define READY_TIMEOUT_S 60 /* --ready-timeout's default */
 #define LOG_MIN_SIZE 1024u
 
 static const char usage_text[] =
@@ -36,9 +36,12 @@ static const char usage_text[] =
     "                  [--foreground] [--restart always|on-failure|no] [--log-max-size N[K|M|G]]\n"
     "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
     "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
+    "                  [--ready-timeout SECONDS]\n"
     "\n"
     "NETWORK is mainnet, testnet, betanet, localnet or a custom chain id.\n"
-    "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n";
+    "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
+    "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
+    "to answer /status; Ctrl-C meanwhile stops the node.\n";
 
 struct run_opts {
     const char *network;
@@ -48,7 +51,7 @@ struct run_opts {
     bool archival, foreground, reset_data, allow_mainnet_validator;
     enum node_restart_policy restart;
     uint64_t log_max_size;
-    unsigned log_keep, stop_timeout;
+    unsigned log_keep, stop_timeout, ready_timeout;
     const char *env[NODE_MAX_ENV];
     size_t nenv;
     char home[PATH_MAX];
@@ -128,6 +131,7 @@ enum {
     O_RESET,
     O_ALLOWMV,
     O_STOPTO,
+    O_READYTO,
 };
 
 static const struct option options[] = {
@@ -149,6 +153,7 @@ static const struct option options[] = {
     {"reset-data", no_argument, NULL, O_RESET},
     {"allow-mainnet-validator", no_argument, NULL, O_ALLOWMV},
     {"stop-timeout", required_argument, NULL, O_STOPTO},
+    {"ready-timeout", required_argument, NULL, O_READYTO},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -179,6 +184,10 @@ static int parse_value(struct run_opts *o, int c, const char *arg)
     case O_STOPTO:
         return parse_uint(arg, 1, 86400, &o->stop_timeout) < 0
                    ? usage_error("--stop-timeout '%s' is not a number of seconds (1-86400)", arg)
+                   : 0;
+    case O_READYTO:
+        return parse_uint(arg, 1, 86400, &o->ready_timeout) < 0
+                   ? usage_error("--ready-timeout '%s' is not a number of seconds (1-86400)", arg)
                    : 0;
     case O_ENV:
         if (strchr(arg, '=') == NULL || arg[0] == '=')
@@ -246,6 +255,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     o->log_max_size = NODE_LOG_DEFAULT_MAX_SIZE;
     o->log_keep = NODE_LOG_DEFAULT_KEEP;
     o->stop_timeout = NODE_DEFAULT_STOP_TIMEOUT_S;
+    o->ready_timeout = READY_TIMEOUT_S;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (c == 'h') {
@@ -307,14 +317,18 @@ static void take_binary(struct chosen *b, const struct node_binary *nb)
     snprintf(b->sha256, sizeof(b->sha256), "%s", nb->sha256);
 }
 
-static int fetch(const struct run_opts *o, const char *version, struct chosen *b, char *err)
+/* A verified download (or cache hit) of version (NULL: latest); commit
+ * and sha256 pin the exact build when set. */
+static int fetch_build(const struct run_opts *o, const char *release_url, const char *version,
+                       const char *commit, const char *sha256, struct chosen *b, char *err)
 {
     struct node_binary nb;
     struct node_fetch_opts fo = {
-        .release_url = o->release_url,
+        .release_url = release_url,
         .chain = node_network_deploy_chain(o->network),
         .version = version,
-        .sha256 = o->sha256,
+        .commit = commit,
+        .sha256 = sha256,
         .progress = isatty(2),
         .cancel = &cancelled,
     };
@@ -324,20 +338,60 @@ static int fetch(const struct run_opts *o, const char *version, struct chosen *b
     return rc;
 }
 
-/* --binary-path; else the version this home ran (from the cache, with no
+static int fetch(const struct run_opts *o, const char *version, struct chosen *b, char *err)
+{
+    return fetch_build(o, o->release_url, version, NULL, o->sha256, b, err);
+}
+
+/* The exact build this home ran: its blob by sha256 from the cache (no
+ * network), else that build fetched again and checked against that hash.
+ * A release name re-deployed with other bytes never replaces it. */
+static int same_build(const struct run_opts *o, const struct node_run_config *prev,
+                      struct chosen *b, char *err)
+{
+    struct node_binary nb;
+    if (node_cache_blob(prev->neard_sha256, &nb, NULL) == 0) {
+        take_binary(b, &nb);
+        snprintf(b->version, sizeof(b->version), "%s", prev->neard_version);
+        snprintf(b->commit, sizeof(b->commit), "%s", prev->neard_commit);
+        return 0;
+    }
+    const char *url = o->release_url;
+    if (url == NULL && prev->release_url[0] != '\0')
+        url = prev->release_url;
+    int rc =
+        fetch_build(o, url, prev->neard_version, prev->neard_commit, prev->neard_sha256, b, err);
+    if (rc == NU_EVERIFY) {
+        char why[NU_ERRMSG_MAX];
+        snprintf(why, sizeof(why), "%s", err);
+        nu_err_set(err, rc,
+                   "%s; the build this home ran is no longer cached and the release bucket has "
+                   "other bytes under its name now; pass --neard-version or --binary-path to "
+                   "choose a build",
+                   why);
+    }
+    return rc;
+}
+
+/* --binary-path; else the build this home ran (from the cache, with no
  * network at all); else a previous --binary-path; else a download. */
 static int choose_binary(const struct run_opts *o, struct chosen *b, char *err)
 {
     struct node_run_config prev;
     struct node_binary nb;
+    char sha[NODE_SHA256_HEX];
     memset(b, 0, sizeof(*b));
     if (o->binary_path != NULL)
         return use_path(o->binary_path, b, err);
-    if (o->version != NULL || node_runcfg_load(o->home, &prev, NULL) < 0)
+    if (o->version != NULL || o->sha256 != NULL || node_runcfg_load(o->home, &prev, NULL) < 0)
         return fetch(o, o->version, b, err);
     int rc;
-    if (prev.neard_version[0] != '\0' && node_cache_lookup(prev.neard_version, &nb, NULL) == 0) {
-        take_binary(b, &nb);
+    if (prev.neard_version[0] != '\0' && node_sha256_parse(prev.neard_sha256, sha) == 0 &&
+        strlen(prev.neard_sha256) == NODE_SHA256_HEX - 1) {
+        rc = same_build(o, &prev, b, err);
+    } else if (prev.neard_version[0] != '\0' &&
+               node_cache_lookup(prev.neard_version, &nb, NULL) == 0) {
+        take_binary(b, &nb); /* a run.json from before hashes were recorded */
         rc = 0;
     } else if (prev.neard_version[0] != '\0') {
         rc = fetch(o, prev.neard_version, b, err);
@@ -483,10 +537,16 @@ static void print_error(const char *cmd, const char *msg)
 
 int cli_start_detached(const char *cmd, const char *home)
 {
+    return cli_start_detached_ex(cmd, home, READY_TIMEOUT_S, NULL);
+}
+
+int cli_start_detached_ex(const char *cmd, const char *home, unsigned ready_timeout_s,
+                          const volatile sig_atomic_t *cancel)
+{
     char err[NU_ERRMSG_MAX], rpc[256], version[NODE_VERSION_MAX] = "unknown", log[PATH_MAX];
     struct node_pidfile pf;
     struct node_run_config c;
-    int rc = node_supervisor_start(home, READY_TIMEOUT_S, err);
+    int rc = node_supervisor_start_ex(home, ready_timeout_s, cancel, err);
     if (rc == NU_EEXIST) {
         cli_error(cmd, "%s; use 'nearup stop --home %s'", err, home);
         return 1;
@@ -579,14 +639,15 @@ int cmd_run(int argc, char **argv)
         print_error("run", err);
         return 1;
     }
+    if (cancelled) {
+        cli_error("run", "interrupted; nothing was started");
+        return 1;
+    }
     if (!o.foreground)
-        return cli_start_detached("run", o.home);
-    struct node_sup_opts so = {
-        .home = o.home, .notify = getenv("NOTIFY_SOCKET") != NULL, .ready_fd = -1};
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    rc = node_supervise(&so, err);
-    if (rc != 0)
-        print_error("run", err);
-    return rc;
+        return cli_start_detached_ex("run", o.home, o.ready_timeout, &cancelled);
+    /* This process becomes the supervisor (the pid systemd watches). */
+    char *args[] = {"--home", o.home, getenv("NOTIFY_SOCKET") != NULL ? "--notify" : NULL, NULL};
+    rc = node_supervisor_exec("run", args, err);
+    print_error("run", err);
+    return 1;
 }

@@ -30,6 +30,8 @@ NU_WUR int bc_entry_read(const char *os_arch, const char *version, struct bc_ent
  * and !wait. The holder may unlink path before closing *fd. */
 NU_WUR int bc_lock(const char *path, bool wait, const volatile sig_atomic_t *cancel, int *fd,
                    char *errbuf);
+/* Removes the verified stamp of a blob (with the blob). */
+void bc_stamp_remove(const char *sha);
 /* flock(op) on <cache>/.lock: fetch installs under LOCK_SH, prune runs
  * under LOCK_EX, so prune never removes a blob between its install and
  * its version entry. Close *fd to release. */

@@ -26,6 +26,8 @@ struct node_fetch_opts {
     bool progress;           /* progress bar on stderr (only when it is a terminal) */
     const volatile sig_atomic_t *cancel; /* set by a signal handler: abort the download
                                             (the .part is kept for a resume); may be NULL */
+    const char *commit; /* with version: that deploy's build (nearcore/<os-arch>/<version>/
+                           <commit>/neard); NULL or "": the pinned layout */
 };
 
 struct node_binary {
@@ -39,8 +41,14 @@ struct node_binary {
 /* Cache root into out. */
 NU_WUR int node_cache_dir(char *out, size_t outsz, char *errbuf);
 /* A cached binary for (os-arch of this machine, version); NU_ENOENT if absent.
- * Verifies the blob's hash before returning it. */
+ * Verifies the blob before returning it (see node_cache_blob). */
 NU_WUR int node_cache_lookup(const char *version, struct node_binary *out, char *errbuf);
+/* The cached blob with this sha256, whatever version names it (out->version
+ * and commit are ""). Verified: by its stamp (verified/<sha256>, written
+ * after a full hash: size, mtime, ctime, inode and device of the file then)
+ * when the file still matches it, else by hashing it again. A blob that
+ * does not hash to its name is deleted (NU_ENOENT), never returned. */
+NU_WUR int node_cache_blob(const char *sha256, struct node_binary *out, char *errbuf);
 /* Resolve + cache-or-download + verify + install. o->version "latest" or
  * "" is the same as NULL. With o->version set and cached, makes no request
  * at all; for latest it reads latest_release/latest_deploy and reuses the

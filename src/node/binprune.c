@@ -310,9 +310,33 @@ static int gc_blobs(const struct inuse *u, const struct inuse *refs, char *errbu
             err = nu_err_set(errbuf, NU_EIO, "remove %s: %s", path, strerror(errno));
             break;
         }
+        bc_stamp_remove(de->d_name);
     }
     closedir(d);
     return err;
+}
+
+/* Removes verified stamps whose blob is gone, and temp files of stamp
+ * writes that were cut short. */
+static void gc_stamps(void)
+{
+    char dir[PATH_MAX], blob[PATH_MAX], path[PATH_MAX];
+    if (bc_path(dir, sizeof(dir), NULL, "verified") != 0)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.' || nu_fs_join(path, sizeof(path), dir, de->d_name) != 0)
+            continue;
+        bool orphan = !is_sha_name(de->d_name) ||
+                      node_cache_blob_path(de->d_name, blob, sizeof(blob), NULL) != 0 ||
+                      !nu_fs_exists(blob);
+        if (orphan)
+            unlink(path);
+    }
+    closedir(d);
 }
 
 /* Removes partial downloads nobody is working on (their lock is free). */
@@ -378,6 +402,8 @@ int node_cache_prune(unsigned keep, unsigned *removed, char *errbuf)
         err = gc_blobs(&u, &refs, errbuf);
     if (!err)
         gc_partials();
+    if (!err)
+        gc_stamps();
     if (lockfd >= 0)
         close(lockfd);
     free(v);

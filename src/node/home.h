@@ -11,15 +11,15 @@
 #include "error.h"
 
 struct node_home_opts {
-    const char *neard;        /* binary used for `init` */
-    const char *home;         /* absolute */
-    const char *network;      /* mainnet/testnet/betanet/localnet or a chain id */
-    const char *account_id;   /* validator account or NULL */
-    const char *boot_nodes;   /* or NULL */
-    const char *release_url;  /* base of the bucket (genesis/config downloads) */
+    const char *neard;       /* binary used for `init` */
+    const char *home;        /* absolute */
+    const char *network;     /* mainnet/testnet/betanet/localnet or a chain id */
+    const char *account_id;  /* validator account or NULL */
+    const char *boot_nodes;  /* or NULL */
+    const char *release_url; /* base of the bucket (genesis/config downloads) */
     bool archival;
     bool allow_mainnet_validator;
-    bool reset_data;          /* delete <home>/data before starting */
+    bool reset_data; /* delete <home>/data before starting */
 };
 
 /* Creates or checks the home. On success the home has config.json,
@@ -35,5 +35,7 @@ NU_WUR int node_home_rpc_addr(const char *home, char *out, size_t outsz, char *e
  * height < 0, with an atomic rewrite that keeps every other field, their
  * order, the file mode and the final newline. */
 NU_WUR int node_home_set_expected_shutdown(const char *home, int64_t height, char *errbuf);
+/* Sets config.json's "archive" to true, rewriting it as above. */
+NU_WUR int node_home_set_archive(const char *home, char *errbuf);
 
 #endif

@@ -134,23 +134,37 @@ static int resolve_latest(const char *base, const char *deploy_chain, struct nod
     return get_name(url, "latest_deploy", out->commit, errbuf);
 }
 
-int node_release_resolve(const char *base_url, const char *chain, const char *version,
-                         struct node_release *out, char *errbuf)
+int node_release_build(const char *base_url, const char *version, const char *commit,
+                       struct node_release *out, char *errbuf)
 {
     const char *base = base_url ? base_url : NODE_DEFAULT_RELEASE_URL;
     memset(out, 0, sizeof(*out));
     if (node_os_arch(out->os_arch, sizeof(out->os_arch)) != 0)
         return nu_err_set(errbuf, NU_EIO, "cannot tell this machine's os and architecture");
-    int err;
-    if (version) {
-        if (!node_release_name_valid(version))
-            return nu_err_set(errbuf, NU_EINVAL, "invalid neard version '%s'", version);
-        snprintf(out->version, sizeof(out->version), "%s", version);
-    } else {
-        const char *deploy = node_network_deploy_chain(chain ? chain : "testnet");
-        if ((err = resolve_latest(base, deploy, out, errbuf)) != 0)
-            return err;
-    }
+    if (!node_release_name_valid(version))
+        return nu_err_set(errbuf, NU_EINVAL, "invalid neard version '%s'", version ? version : "");
+    if (commit && commit[0] && !node_release_name_valid(commit))
+        return nu_err_set(errbuf, NU_EINVAL, "invalid neard commit '%s'", commit);
+    snprintf(out->version, sizeof(out->version), "%s", version);
+    snprintf(out->commit, sizeof(out->commit), "%s", commit ? commit : "");
+    if (binary_urls(base, out) != 0)
+        return nu_err_set(errbuf, NU_ETOOBIG, "release url too long: %s", base);
+    return 0;
+}
+
+int node_release_resolve(const char *base_url, const char *chain, const char *version,
+                         struct node_release *out, char *errbuf)
+{
+    const char *base = base_url ? base_url : NODE_DEFAULT_RELEASE_URL;
+    if (version)
+        return node_release_build(base_url, version, NULL, out, errbuf);
+    memset(out, 0, sizeof(*out));
+    if (node_os_arch(out->os_arch, sizeof(out->os_arch)) != 0)
+        return nu_err_set(errbuf, NU_EIO, "cannot tell this machine's os and architecture");
+    const char *deploy = node_network_deploy_chain(chain ? chain : "testnet");
+    int err = resolve_latest(base, deploy, out, errbuf);
+    if (err)
+        return err;
     if (binary_urls(base, out) != 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "release url too long: %s", base);
     return 0;

@@ -38,6 +38,11 @@ NU_WUR int node_os_arch(char *out, size_t outsz);
  * naming the URL and status, NU_EPARSE for a malformed name. */
 NU_WUR int node_release_resolve(const char *base_url, const char *chain, const char *version,
                                 struct node_release *out, char *errbuf);
+/* A known build, with no request: the deploy layout of version and commit,
+ * or the pinned layout when commit is NULL or "". NU_EINVAL for a
+ * malformed name. */
+NU_WUR int node_release_build(const char *base_url, const char *version, const char *commit,
+                              struct node_release *out, char *errbuf);
 /* BASE/nearcore-deploy/<chain>/<file> into out. */
 NU_WUR int node_release_deploy_url(const char *base_url, const char *chain, const char *file,
                                    char *out, size_t outsz);

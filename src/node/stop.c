@@ -1,7 +1,7 @@
-/* Controlling a home's supervisor from outside: starting one detached
- * (node_supervisor_start) and stopping it and neard (node_stop). Every
- * process is named by a pid file with its start time, so a recycled pid is
- * never signalled. */
+/* Controlling a home's supervisor from outside: finding and running the
+ * nearup-supervisor program, starting one detached (node_supervisor_start)
+ * and stopping it and neard (node_stop). Every process is named by a pid
+ * file with its start time, so a recycled pid is never signalled. */
 #include "supervisor.h"
 
 #include <errno.h>
@@ -42,6 +42,76 @@ static void nap(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* ---- the supervisor program ---- */
+
+#define SUPERVISOR_PROGRAM "nearup-supervisor"
+#define BUILD_CLI_DIR "/src/cli"
+#define SUPERVISOR_ARGS_MAX 16
+
+/* The directory of the running program (symlinks resolved by the kernel). */
+static int exe_dir(char *out, size_t outsz, char *errbuf)
+{
+    ssize_t n = readlink("/proc/self/exe", out, outsz - 1);
+    if (n <= 0 || (size_t)n >= outsz - 1)
+        return nu_err_set(errbuf, NU_EIO,
+                          "cannot find the nearup program: readlink /proc/self/exe: %s",
+                          n < 0 ? strerror(errno) : "path too long");
+    out[n] = '\0';
+    /* A nearup replaced on disk while it runs reads "<path> (deleted)". */
+    size_t len = (size_t)n;
+    if (len > 10 && strcmp(out + len - 10, " (deleted)") == 0)
+        out[len - 10] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash == NULL)
+        return nu_err_set(errbuf, NU_EIO, "cannot find the nearup program: %s", out);
+    *slash = '\0';
+    return 0;
+}
+
+int node_supervisor_path(char *out, size_t outsz, char *errbuf)
+{
+    char dir[PATH_MAX];
+    int rc = exe_dir(dir, sizeof(dir), errbuf);
+    if (rc < 0)
+        return rc;
+    int n = snprintf(out, outsz, "%s/" SUPERVISOR_PROGRAM, dir);
+    if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
+        return 0;
+    /* A build tree: <build>/src/cli/nearup and <build>/src/node/nearup-supervisor. */
+    size_t len = strlen(dir), cli = strlen(BUILD_CLI_DIR);
+    if (len > cli && strcmp(dir + len - cli, BUILD_CLI_DIR) == 0) {
+        n = snprintf(out, outsz, "%.*s/src/node/" SUPERVISOR_PROGRAM, (int)(len - cli), dir);
+        if (n > 0 && (size_t)n < outsz && access(out, X_OK) == 0)
+            return 0;
+    }
+    return nu_err_set(errbuf, NU_ENOENT,
+                      "cannot find " SUPERVISOR_PROGRAM " in %s, beside nearup; install it "
+                      "there (it is built and installed with nearup)",
+                      dir);
+}
+
+int node_supervisor_exec(const char *cmd, char *const args[], char *errbuf)
+{
+    char path[PATH_MAX];
+    char *argv[SUPERVISOR_ARGS_MAX + 4];
+    size_t n = 0;
+    int rc = node_supervisor_path(path, sizeof(path), errbuf);
+    if (rc < 0)
+        return rc;
+    argv[n++] = SUPERVISOR_PROGRAM;
+    argv[n++] = "--cmd";
+    argv[n++] = (char *)cmd;
+    for (size_t i = 0; args[i] != NULL; i++) {
+        if (i >= SUPERVISOR_ARGS_MAX)
+            return nu_err_set(errbuf, NU_ETOOBIG, "too many arguments for the supervisor");
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    execv(path, argv);
+    return nu_err_set(errbuf, NU_ECHILD, "cannot run the supervisor: exec %s: %s", path,
+                      strerror(errno));
+}
+
 /* ---- starting a detached supervisor ---- */
 
 static void close_from(int lowfd)
@@ -56,8 +126,9 @@ static void close_from(int lowfd)
 }
 
 /* The grandchild: a new session, no inherited fds but the ready pipe on
- * fd 3, then `nearup supervise` (this same program) for the home. */
-static void exec_supervisor(const char *home, int wfd)
+ * fd 3, then nearup-supervisor for the home. It first tells the starter
+ * its pid ("pid N\n"), so that an interrupted start can stop it. */
+static void exec_supervisor(const char *prog, const char *home, int wfd)
 {
     char msg[256];
     int devnull = open("/dev/null", O_RDWR);
@@ -68,39 +139,71 @@ static void exec_supervisor(const char *home, int wfd)
     close_from(READY_FD + 1);
     if (chdir("/") < 0)
         _exit(127);
-    char *argv[] = {"nearup", "supervise", "--home", (char *)home, "--ready-fd", "3", NULL};
-    execv("/proc/self/exe", argv);
-    int n = snprintf(msg, sizeof(msg), "error cannot run the supervisor: exec /proc/self/exe: %s\n",
-                     strerror(errno));
+    int n = snprintf(msg, sizeof(msg), "pid %ld\n", (long)getpid());
+    if (write(READY_FD, msg, (size_t)n) != n)
+        _exit(127);
+    char *argv[] = {SUPERVISOR_PROGRAM, "--home", (char *)home, "--ready-fd", "3", NULL};
+    execv(prog, argv);
+    n = snprintf(msg, sizeof(msg), "error cannot run the supervisor: exec %s: %s\n", prog,
+                 strerror(errno));
     ssize_t w = write(READY_FD, msg, (size_t)n);
     (void)w;
     _exit(127);
 }
 
-/* Reads the supervisor's report until EOF or the deadline. */
-static int read_report(int fd, unsigned timeout_s, char *buf, size_t bufsz, size_t *len)
+struct report {
+    char buf[READY_MAX];
+    size_t len;
+    pid_t supervisor; /* from its "pid N" line; 0 until then */
+    bool eof;
+};
+
+/* Takes a leading "pid N\n" line out of r->buf. */
+static void take_pid_line(struct report *r)
+{
+    char *nl = memchr(r->buf, '\n', r->len);
+    if (strncmp(r->buf, "pid ", 4) != 0 || nl == NULL)
+        return;
+    r->supervisor = (pid_t)strtol(r->buf + 4, NULL, 10);
+    size_t line = (size_t)(nl + 1 - r->buf);
+    memmove(r->buf, nl + 1, r->len - line);
+    r->len -= line;
+    r->buf[r->len] = '\0';
+}
+
+/* Reads the supervisor's report until EOF, an "ok" line, the deadline
+ * (NU_ETIMEDOUT) or *cancel (NU_ESTATE). SIGINT and SIGTERM are blocked
+ * by the caller and let through only inside ppoll, so a signal between
+ * the check of *cancel and the wait cannot be missed. */
+static int read_report(int fd, unsigned timeout_s, const volatile sig_atomic_t *cancel,
+                       const sigset_t *waitmask, struct report *r)
 {
     uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000u;
-    *len = 0;
+    r->len = 0;
+    r->buf[0] = '\0';
     for (;;) {
         uint64_t now = now_ms();
+        if (cancel != NULL && *cancel)
+            return NU_ESTATE;
         if (now >= deadline)
             return NU_ETIMEDOUT;
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int r = poll(&p, 1, (int)(deadline - now));
-        if (r < 0 && errno == EINTR)
+        uint64_t left = deadline - now;
+        struct timespec ts = {(time_t)(left / 1000u), (long)(left % 1000u) * 1000000L};
+        if (ppoll(&p, 1, &ts, waitmask) <= 0)
             continue;
-        if (r <= 0)
-            continue;
-        ssize_t n = read(fd, buf + *len, bufsz - 1 - *len);
+        ssize_t n = read(fd, r->buf + r->len, sizeof(r->buf) - 1 - r->len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || (*len += (size_t)n) >= bufsz - 1) {
-            buf[*len] = '\0';
+        if (n <= 0 || (r->len += (size_t)n) >= sizeof(r->buf) - 1) {
+            r->buf[r->len] = '\0';
+            r->eof = n <= 0;
+            take_pid_line(r);
             return 0;
         }
-        buf[*len] = '\0';
-        if (strncmp(buf, "ok ", 3) == 0 && strchr(buf, '\n') != NULL)
+        r->buf[r->len] = '\0';
+        take_pid_line(r);
+        if (strncmp(r->buf, "ok ", 3) == 0 && strchr(r->buf, '\n') != NULL)
             return 0;
     }
 }
@@ -121,17 +224,28 @@ static int interpret_report(const char *home, char *buf, size_t len, char *errbu
                       home);
 }
 
-int node_supervisor_start(const char *home, unsigned ready_timeout_s, char *errbuf)
+/* An interrupted start: the supervisor still holds the pipe (no EOF yet),
+ * so its pid is still its own. SIGTERM stops it in order once its
+ * handlers are in place (its pid file is written before), or ends it
+ * before it started neard; node_stop then waits for whatever runs. */
+static int stop_started(const char *home, int fd, const struct report *r, char *errbuf)
 {
-    struct node_pidfile pf;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    bool gone = r->eof || (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0);
+    if (r->supervisor > 0 && !gone)
+        kill(r->supervisor, SIGTERM);
+    int rc = node_stop_ex(home, 0, NULL, errbuf);
+    if (rc < 0)
+        return rc;
+    return nu_err_set(errbuf, NU_ESTATE,
+                      "interrupted before neard answered /status; the node of %s was stopped",
+                      home);
+}
+
+/* Forks the detached supervisor; *fd gets the read end of its pipe. */
+static int spawn_detached(const char *prog, const char *home, int *fd, char *errbuf)
+{
     int fds[2];
-    if (node_state_locked(home)) {
-        if (node_pidfile_alive(home, "supervisor.pid", &pf))
-            return nu_err_set(errbuf, NU_EEXIST,
-                              "a node is already running for %s (supervisor pid %ld)", home,
-                              (long)pf.pid);
-        return nu_err_set(errbuf, NU_EEXIST, "a node is already running for %s", home);
-    }
     if (pipe2(fds, O_CLOEXEC) < 0)
         return nu_err_set(errbuf, NU_EIO, "pipe: %s", strerror(errno));
     pid_t child = fork();
@@ -140,7 +254,7 @@ int node_supervisor_start(const char *home, unsigned ready_timeout_s, char *errb
         if (setsid() < 0 || fork() != 0)
             _exit(0); /* the intermediate exits: the supervisor is nobody's child */
         int wfd = fcntl(fds[1], F_DUPFD, READY_FD); /* without CLOEXEC: it must survive exec */
-        exec_supervisor(home, wfd < 0 ? fds[1] : wfd);
+        exec_supervisor(prog, home, wfd < 0 ? fds[1] : wfd);
     }
     close(fds[1]);
     if (child < 0) {
@@ -150,16 +264,57 @@ int node_supervisor_start(const char *home, unsigned ready_timeout_s, char *errb
     int st;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR)
         ;
-    char buf[READY_MAX];
-    size_t len = 0;
-    int rc = read_report(fds[0], ready_timeout_s, buf, sizeof(buf), &len);
-    close(fds[0]);
-    if (rc == NU_ETIMEDOUT)
-        return nu_err_set(errbuf, NU_ETIMEDOUT,
-                          "neard did not answer /status within %u s; it keeps starting in the "
-                          "background (see 'nearup logs --home %s')",
-                          ready_timeout_s, home);
-    return interpret_report(home, buf, len, errbuf);
+    *fd = fds[0];
+    return 0;
+}
+
+int node_supervisor_start_ex(const char *home, unsigned ready_timeout_s,
+                             const volatile sig_atomic_t *cancel, char *errbuf)
+{
+    struct node_pidfile pf;
+    char prog[PATH_MAX];
+    int fd = -1;
+    if (node_state_locked(home)) {
+        if (node_pidfile_alive(home, "supervisor.pid", &pf))
+            return nu_err_set(errbuf, NU_EEXIST,
+                              "a node is already running for %s (supervisor pid %ld)", home,
+                              (long)pf.pid);
+        return nu_err_set(errbuf, NU_EEXIST, "a node is already running for %s", home);
+    }
+    int rc = node_supervisor_path(prog, sizeof(prog), errbuf);
+    if (rc == 0)
+        rc = spawn_detached(prog, home, &fd, errbuf);
+    if (rc < 0)
+        return rc;
+    struct report *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        close(fd);
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    }
+    sigset_t block, waitmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &waitmask);
+    rc = read_report(fd, ready_timeout_s, cancel, &waitmask, r);
+    sigprocmask(SIG_SETMASK, &waitmask, NULL);
+    if (rc == NU_ESTATE)
+        rc = stop_started(home, fd, r, errbuf);
+    else if (rc == NU_ETIMEDOUT)
+        rc = nu_err_set(errbuf, NU_ETIMEDOUT,
+                        "neard did not answer /status within %u s; it keeps starting in the "
+                        "background (see 'nearup logs --home %s')",
+                        ready_timeout_s, home);
+    else
+        rc = interpret_report(home, r->buf, r->len, errbuf);
+    close(fd);
+    free(r);
+    return rc;
+}
+
+int node_supervisor_start(const char *home, unsigned ready_timeout_s, char *errbuf)
+{
+    return node_supervisor_start_ex(home, ready_timeout_s, NULL, errbuf);
 }
 
 /* ---- stopping ---- */

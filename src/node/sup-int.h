@@ -6,7 +6,9 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <uv.h>
 
 #include "buf.h"
@@ -19,10 +21,13 @@
 #define SUP_MAX_FAST_CRASHES 5   /* give up after this many in a row */
 #define SUP_BACKOFF_MIN_MS 1000
 #define SUP_BACKOFF_MAX_MS 60000
-#define SUP_HEALTHY_RESET_MS 60000 /* a run this long resets the backoff */
-#define SUP_PROBE_START_MS 250     /* /status polling while neard starts */
-#define SUP_DRAIN_MS 500           /* wait for neard's last output after it exits */
-#define SUP_PREV_POLL_MS 100       /* polling a previous neard of this home */
+#define SUP_HEALTHY_RESET_MS 60000    /* a run this long resets the backoff */
+#define SUP_PROBE_FIRST_MS 10         /* first /status probe after neard starts, */
+#define SUP_PROBE_MAX_MS 250          /* doubling up to this while it does not answer */
+#define SUP_PROBE_TIMEOUT_MS 3000     /* one probe: connect, send, whole reply */
+#define SUP_HTTP_REPLY_MAX (1u << 20) /* neard's /status is a few KiB */
+#define SUP_DRAIN_MS 500              /* wait for neard's last output after it exits */
+#define SUP_PREV_POLL_MS 100          /* polling a previous neard of this home */
 
 enum sup_state {
     SUP_STARTING,
@@ -44,12 +49,26 @@ struct sup_child {
     bool kill_sent; /* SIGKILL after the stop timeout */
 };
 
-struct sup_probe {
-    uv_work_t work;
-    bool busy;
-    char url[300];
-    long status;    /* filled by the worker */
-    int64_t height; /* -1 when unknown */
+struct sup_http;
+/* status: the HTTP status, or a negative NU_E* code (no reply); body is the
+ * reply's body (NUL-terminated, borrowed for the call). */
+typedef void (*sup_http_cb)(struct sup_http *h, int status, const char *body, size_t len);
+
+/* One HTTP/1.0 GET at a time over libuv TCP, on the loop thread (see
+ * sup_http.c). Lives inside struct sup; handles are re-made per GET. */
+struct sup_http {
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    uv_write_t write;
+    uv_timer_t timer;
+    char request[512];
+    char chunk[16384];   /* one read */
+    struct nu_buf reply; /* bounded by SUP_HTTP_REPLY_MAX */
+    bool busy;           /* a GET is in flight (its socket is open) */
+    bool done;
+    int result;
+    sup_http_cb cb;
+    void *data;
 };
 
 struct sup {
@@ -84,11 +103,18 @@ struct sup {
     bool prev_termed, prev_killed;
 
     uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
-    uv_timer_t t_backoff, t_stop, t_drain, t_probe, t_prev, t_jitter;
-    struct sup_probe probe;
-    bool ready;           /* neard answered /status since its start */
-    uint64_t watchdog_ms; /* 0: no systemd watchdog */
-    int64_t last_height;  /* -1: none yet */
+    uv_timer_t t_backoff, t_stop, t_drain, t_probe, t_prev, t_jitter, t_watchdog;
+    struct sup_http http;           /* the /status probe */
+    struct sockaddr_storage rpc_sa; /* rpc_addr resolved */
+    pid_t probe_pid;                /* the neard the probe in flight asks */
+    unsigned probe_delay_ms;        /* next readiness probe while neard starts */
+    bool ready;                     /* neard answered /status since its start */
+
+    int notify_fd;                /* -1: not (yet) open */
+    struct sockaddr_un notify_sa; /* $NOTIFY_SOCKET */
+    socklen_t notify_salen;       /* 0: no notify socket */
+    uint64_t watchdog_ms;         /* keep-alive interval; 0: no systemd watchdog */
+    int64_t kept_height;          /* head at the last keep-alive while running; -1: none */
 };
 
 /* supervisor.c */
@@ -108,10 +134,25 @@ void sup_child_close_output(struct sup *s);
 void sup_child_tail(struct sup *s, unsigned n, char *out, size_t outsz);
 void sup_on_neard_exit(struct sup *s); /* supervisor.c: after exit + output drained */
 
-/* sup_probe.c */
-void sup_probe_init(struct sup *s);
+/* sup_probe.c: readiness (GET /status) and the systemd watchdog */
+NU_WUR int sup_probe_init(struct sup *s, char *errbuf);
 void sup_probe_schedule(struct sup *s); /* after a (re)start or on state change */
+
+/* sup_http.c */
+void sup_http_init(uv_loop_t *loop, struct sup_http *h);
+/* Starts GET path from addr (Host: host) with a deadline of timeout_ms;
+ * h->cb gets the result on the loop thread. NU_ESTATE while one is busy. */
+NU_WUR int sup_http_get(struct sup_http *h, const struct sockaddr *addr, const char *host,
+                        const char *path, unsigned timeout_ms);
+void sup_http_release(struct sup_http *h); /* after the loop closed its handles */
+/* Parses a whole HTTP/1.x reply: *status and the body (in reply). Exposed
+ * for tests. NU_EPARSE when it is not one. */
+NU_WUR int sup_http_parse(char *reply, size_t len, int *status, char **body, size_t *bodylen);
+
+/* sup_notify.c: systemd's notify protocol (READY/STATUS/WATCHDOG/STOPPING) */
+void sup_notify_init(struct sup *s); /* reads NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID */
 void sup_notify(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sup_notify_close(struct sup *s);
 
 /* sup_upgrade.c */
 /* True if upgrade.json exists (and parses). *immediate: at_height is null. */

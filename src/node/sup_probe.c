@@ -1,34 +1,25 @@
-/* Readiness and liveness of neard: GET http://<rpc addr>/status from a
- * worker thread (libcurl blocks), never on the loop. While neard starts it
- * is polled every SUP_PROBE_START_MS until it answers (state running,
- * "ok <pid>" on the ready pipe, READY=1 to systemd). Under a systemd
- * watchdog it is then polled every WatchdogSec/3, and WATCHDOG=1 is sent
- * only when latest_block_height moved, so systemd restarts a stuck node. */
+/* Readiness and liveness of neard: GET http://<rpc addr>/status on the
+ * loop (sup_http.c). While neard starts it is probed SUP_PROBE_FIRST_MS
+ * after the spawn, then at doubling intervals up to SUP_PROBE_MAX_MS, until
+ * it answers (state running, "ok <pid>" on the ready pipe, READY=1 to
+ * systemd): a detached `nearup run` returns as soon as neard answers.
+ *
+ * Under a systemd watchdog, keep-alives (WATCHDOG=1) go every
+ * WatchdogSec/3. They are withheld only while neard is running and its
+ * head (sync_info.latest_block_height, probed at the same interval) has
+ * not advanced since the last keep-alive, so systemd restarts a stuck
+ * node. While neard starts (a slow RocksDB open), during a backoff, an
+ * upgrade's jitter delay or a stop, the supervisor is doing its job and
+ * keeps the watchdog fed. The height to beat is kept across restarts of
+ * neard, so a neard that comes back at the same head does not count. */
 #include "sup-int.h"
 
-#include <stdarg.h>
+#include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
-#include <systemd/sd-daemon.h>
-
-#include "httpc.h"
-
-#define PROBE_TIMEOUT_MS 3000
-#define PROBE_BODY_MAX (1u << 20)
-
-void sup_notify(struct sup *s, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    if (!s->notify)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    sd_notify(0, msg);
-}
 
 static int64_t parse_height(const char *body, size_t len)
 {
@@ -40,22 +31,9 @@ static int64_t parse_height(const char *body, size_t len)
     return v;
 }
 
-/* Worker thread: one blocking GET. */
-static void probe_work(uv_work_t *w)
+static bool neard_alive(const struct sup *s)
 {
-    struct sup_probe *p = w->data;
-    struct nu_httpc_opts o;
-    struct nu_buf body;
-    nu_httpc_opts_init(&o);
-    o.connect_timeout_ms = PROBE_TIMEOUT_MS;
-    o.timeout_ms = PROBE_TIMEOUT_MS;
-    o.max_bytes = PROBE_BODY_MAX;
-    nu_buf_init(&body, PROBE_BODY_MAX);
-    p->status = 0;
-    p->height = -1;
-    if (nu_http_get(p->url, &o, &body, &p->status, NULL) == 0)
-        p->height = parse_height(body.data, body.len);
-    nu_buf_release(&body);
+    return s->child.pid > 0 && !s->child.exited;
 }
 
 static void on_ready(struct sup *s)
@@ -70,28 +48,27 @@ static void on_ready(struct sup *s)
     sup_notify(s, "READY=1\nSTATUS=neard %s running (pid %ld)", s->version, (long)s->child.pid);
 }
 
+/* Running: a keep-alive only for a head past the one of the last. */
 static void on_height(struct sup *s, int64_t h)
 {
-    if (s->watchdog_ms == 0 || h < 0)
+    if (s->watchdog_ms == 0 || h < 0 || s->state != SUP_RUNNING)
         return;
-    if (s->last_height < 0 || h > s->last_height) {
-        s->last_height = h;
+    if (s->kept_height < 0 || h > s->kept_height) {
+        s->kept_height = h;
         sup_notify(s, "WATCHDOG=1");
     }
 }
 
-static void probe_done(uv_work_t *w, int status)
+static void on_reply(struct sup_http *h, int status, const char *body, size_t len)
 {
-    struct sup *s = w->loop->data;
-    struct sup_probe *p = &s->probe;
-    p->busy = false;
-    if (s->closing || status != 0)
+    struct sup *s = h->data;
+    if (s->closing)
         return;
-    bool alive = s->child.pid > 0 && !s->child.exited;
-    if (alive && p->status == 200) {
+    /* The reply must be from the neard it was sent to, not a predecessor. */
+    if (neard_alive(s) && s->child.pid == s->probe_pid && status == 200) {
         if (!s->ready && s->state == SUP_STARTING)
             on_ready(s);
-        on_height(s, p->height);
+        on_height(s, parse_height(body, len));
     }
     sup_probe_schedule(s);
 }
@@ -99,7 +76,7 @@ static void probe_done(uv_work_t *w, int status)
 static void on_probe_timer(uv_timer_t *t)
 {
     struct sup *s = t->data;
-    if (s->probe.busy || s->closing || s->child.pid <= 0 || s->child.exited)
+    if (s->http.busy || s->closing || !neard_alive(s))
         return;
     if (s->rpc_addr[0] == '\0') {
         /* No RPC to ask: running is the best we can know. */
@@ -107,32 +84,81 @@ static void on_probe_timer(uv_timer_t *t)
             on_ready(s);
         return;
     }
-    snprintf(s->probe.url, sizeof(s->probe.url), "http://%s/status", s->rpc_addr);
-    s->probe.work.data = &s->probe;
-    if (uv_queue_work(&s->loop, &s->probe.work, probe_work, probe_done) == 0)
-        s->probe.busy = true;
-}
-
-void sup_probe_init(struct sup *s)
-{
-    uint64_t usec = 0;
-    s->last_height = -1;
-    s->loop.data = s;
-    uv_timer_init(&s->loop, &s->t_probe);
-    s->t_probe.data = s;
-    if (s->notify && sd_watchdog_enabled(0, &usec) > 0)
-        s->watchdog_ms = usec / 3000 > 0 ? usec / 3000 : 1;
+    s->probe_pid = s->child.pid;
+    if (sup_http_get(&s->http, (const struct sockaddr *)&s->rpc_sa, s->rpc_addr, "/status",
+                     SUP_PROBE_TIMEOUT_MS) < 0)
+        sup_probe_schedule(s);
 }
 
 void sup_probe_schedule(struct sup *s)
 {
-    if (s->closing || s->probe.busy)
+    if (s->closing || s->http.busy)
         return;
-    bool alive = s->child.pid > 0 && !s->child.exited;
-    if (alive && !s->ready && s->state == SUP_STARTING)
-        uv_timer_start(&s->t_probe, on_probe_timer, SUP_PROBE_START_MS, 0);
-    else if (alive && s->watchdog_ms > 0)
+    if (neard_alive(s) && !s->ready && s->state == SUP_STARTING) {
+        uv_timer_start(&s->t_probe, on_probe_timer, s->probe_delay_ms, 0);
+        s->probe_delay_ms =
+            s->probe_delay_ms * 2 < SUP_PROBE_MAX_MS ? s->probe_delay_ms * 2 : SUP_PROBE_MAX_MS;
+    } else if (neard_alive(s) && s->watchdog_ms > 0 && s->state == SUP_RUNNING) {
         uv_timer_start(&s->t_probe, on_probe_timer, s->watchdog_ms, 0);
-    else
+    } else {
         uv_timer_stop(&s->t_probe);
+    }
+}
+
+/* Every WatchdogSec/3: a keep-alive unless running neard's head must show
+ * progress first (then the probe's reply sends it, see on_height). */
+static void on_watchdog_tick(uv_timer_t *t)
+{
+    struct sup *s = t->data;
+    if (s->closing)
+        return;
+    if (s->state != SUP_RUNNING || !neard_alive(s) || s->rpc_addr[0] == '\0')
+        sup_notify(s, "WATCHDOG=1");
+}
+
+/* "127.0.0.1:3030", "[::1]:3030" or "host:port" into s->rpc_sa. The name
+ * lookup (if any) is done once, before the loop runs. */
+static int resolve_rpc(struct sup *s, char *errbuf)
+{
+    char host[256];
+    const char *addr = s->rpc_addr, *colon = strrchr(addr, ':');
+    if (colon == NULL || colon == addr || (size_t)(colon - addr) >= sizeof(host))
+        return nu_err_set(errbuf, NU_EINVAL, "rpc address %s is not host:port", addr);
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port <= 0 || port > 65535)
+        return nu_err_set(errbuf, NU_EINVAL, "rpc address %s has no valid port", addr);
+    bool v6 = addr[0] == '[' && colon[-1] == ']';
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr) - (v6 ? 2 : 0), addr + (v6 ? 1 : 0));
+    if (v6 && uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&s->rpc_sa) == 0)
+        return 0;
+    if (!v6 && uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&s->rpc_sa) == 0)
+        return 0;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int rc = getaddrinfo(host, colon + 1, &hints, &res);
+    if (rc != 0 || res == NULL || res->ai_addrlen > sizeof(s->rpc_sa)) {
+        if (res != NULL)
+            freeaddrinfo(res);
+        return nu_err_set(errbuf, NU_ENET, "rpc address %s: %s", addr, gai_strerror(rc));
+    }
+    memcpy(&s->rpc_sa, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+int sup_probe_init(struct sup *s, char *errbuf)
+{
+    s->kept_height = -1;
+    s->probe_delay_ms = SUP_PROBE_FIRST_MS;
+    s->loop.data = s;
+    uv_timer_init(&s->loop, &s->t_probe);
+    s->t_probe.data = s;
+    uv_timer_init(&s->loop, &s->t_watchdog);
+    s->t_watchdog.data = s;
+    sup_http_init(&s->loop, &s->http);
+    s->http.cb = on_reply;
+    s->http.data = s;
+    if (s->watchdog_ms > 0)
+        uv_timer_start(&s->t_watchdog, on_watchdog_tick, s->watchdog_ms, s->watchdog_ms);
+    return s->rpc_addr[0] != '\0' ? resolve_rpc(s, errbuf) : 0;
 }

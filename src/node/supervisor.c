@@ -4,8 +4,10 @@
  * state change in status.json.
  *
  * State files are small and written atomically on state changes only, so
- * they are written from the loop thread; the slow things (HTTP probes, log
- * compression) run on other threads. */
+ * they are written from the loop thread, as are the /status probes
+ * (non-blocking sockets); only log compression runs on a thread of its
+ * own. This code runs as nearup-supervisor (supervisor_main.c), a program
+ * that links no HTTP or TLS library, to stay small (RSS < 4 MB). */
 #include "sup-int.h"
 
 #include <errno.h>
@@ -21,7 +23,6 @@
 
 #include <jansson.h>
 
-#include "httpc.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -200,6 +201,7 @@ static void spawn_now(struct sup *s)
 {
     char err[NU_ERRMSG_MAX], pid[24];
     s->ready = false;
+    s->probe_delay_ms = SUP_PROBE_FIRST_MS;
     if (sup_child_spawn(s, err) < 0) {
         snprintf(s->reason, sizeof(s->reason), "cannot start neard: %s", err);
         sup_log(s, "error", "cannot start neard", "error", err, NULL);
@@ -444,7 +446,7 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- setup ---- */
 
-static void init_handles(struct sup *s)
+static int init_handles(struct sup *s, char *errbuf)
 {
     uv_signal_t *sigs[] = {&s->sig_term, &s->sig_int, &s->sig_hup, &s->sig_chld};
     int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
@@ -458,7 +460,8 @@ static void init_handles(struct sup *s)
         uv_timer_init(&s->loop, timers[i]);
         timers[i]->data = s;
     }
-    sup_probe_init(s);
+    sup_notify_init(s);
+    return sup_probe_init(s, errbuf);
 }
 
 static int open_log(struct sup *s, char *errbuf)
@@ -494,8 +497,6 @@ static int setup(struct sup *s, char *errbuf)
     if (rc == 0)
         rc = open_log(s, errbuf);
     if (rc == 0)
-        rc = nu_httpc_global_init();
-    if (rc == 0)
         resolve_names(s);
     return rc;
 }
@@ -504,7 +505,8 @@ static void teardown(struct sup *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT); /* runs close callbacks and a pending probe */
     uv_loop_close(&s->loop);
-    nu_httpc_global_cleanup();
+    sup_http_release(&s->http);
+    sup_notify_close(s);
     node_log_close(s->log);
     s->log = NULL;
     if (s->lock_fd >= 0) /* else the pid file is another supervisor's */
@@ -525,18 +527,21 @@ int node_supervise(const struct node_sup_opts *o, char *errbuf)
     if (s->ready_fd >= 0) /* neard must not hold the starter's pipe open */
         fcntl(s->ready_fd, F_SETFD, FD_CLOEXEC);
     s->notify = o->notify;
+    s->notify_fd = -1;
     s->lock_fd = -1;
     nu_buf_init(&s->tail, SUP_TAIL_MAX);
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
     s->loop.data = s;
     int rc = setup(s, errbuf);
+    if (rc == 0)
+        rc = init_handles(s, errbuf);
     if (rc < 0) {
         snprintf(line, sizeof(line), "error %s\n", errbuf);
         sup_report_ready(s, line);
         s->exit_rc = 1;
+        uv_walk(&s->loop, close_handle, NULL);
     } else {
-        init_handles(s);
         sup_log(s, "info", "supervisor started", "home", s->home, "restart",
                 node_restart_policy_name(s->cfg.restart), NULL);
         sup_start_neard(s);

@@ -101,6 +101,8 @@ def test_height_not_above_head_is_refused(tmp_path, nu, bucket, releases):
     root = tmp_path / 'ln'
     (home,), (url,) = localnet(nu, bucket, root)
     cfg = (home / 'config.json').read_bytes()
+    # `nearup run` returns once neard answers, possibly before its first block.
+    wait_until(lambda: head(url) >= 1, 15, what='a first block')
     below = head(url) - 1
     r = nu('upgrade', '--to', '2.5.0', '--at-height', below, '--home', home)
     assert r.returncode == 1

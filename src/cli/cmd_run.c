@@ -23,6 +23,7 @@
 #include "json.h"
 #include "logrot.h"
 #include "network.h"
+#include "snap.h"
 #include "state.h"
 #include "supervisor.h"
 
@@ -36,18 +37,19 @@ static const char usage_text[] =
     "                  [--foreground] [--restart always|on-failure|no] [--log-max-size N[K|M|G]]\n"
     "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
     "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
-    "                  [--ready-timeout SECONDS]\n"
+    "                  [--ready-timeout SECONDS] [--from-snapshot STORE]\n"
     "\n"
     "NETWORK is mainnet, testnet, betanet, localnet or a custom chain id.\n"
     "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
     "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
-    "to answer /status; Ctrl-C meanwhile stops the node.\n";
+    "to answer /status; Ctrl-C meanwhile stops the node.\n"
+    "--from-snapshot restores STORE's latest snapshot first when the home has no data.\n";
 
 struct run_opts {
     const char *network;
     const char *home_arg;
     const char *account_id, *boot_nodes, *binary_path, *version, *sha256, *release_url;
-    const char *rpc_addr, *network_addr;
+    const char *rpc_addr, *network_addr, *from_snapshot;
     bool archival, foreground, reset_data, allow_mainnet_validator;
     enum node_restart_policy restart;
     uint64_t log_max_size;
@@ -132,6 +134,7 @@ enum {
     O_ALLOWMV,
     O_STOPTO,
     O_READYTO,
+    O_SNAPSHOT,
 };
 
 static const struct option options[] = {
@@ -154,6 +157,7 @@ static const struct option options[] = {
     {"allow-mainnet-validator", no_argument, NULL, O_ALLOWMV},
     {"stop-timeout", required_argument, NULL, O_STOPTO},
     {"ready-timeout", required_argument, NULL, O_READYTO},
+    {"from-snapshot", required_argument, NULL, O_SNAPSHOT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -241,6 +245,9 @@ static int parse_opt(struct run_opts *o, int c, const char *arg)
         break;
     case O_ALLOWMV:
         o->allow_mainnet_validator = true;
+        break;
+    case O_SNAPSHOT:
+        o->from_snapshot = arg;
         break;
     default:
         return parse_value(o, c, arg);
@@ -600,6 +607,24 @@ static int prepare(struct run_opts *o, struct chosen *b, char *err)
     return rc;
 }
 
+/* --from-snapshot: a new node (no data yet) restores before its first start. */
+static int from_snapshot(const struct run_opts *o, char *err)
+{
+    struct snap_restore_result r;
+    int rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &cancelled, &r, err);
+    if (rc < 0) {
+        char why[NU_ERRMSG_MAX];
+        snprintf(why, sizeof(why), "%s", err);
+        return nu_err_set(err, rc, "--from-snapshot %.200s: %.280s", o->from_snapshot, why);
+    }
+    if (r.skipped)
+        printf("nearup run: %s already has data; not restoring --from-snapshot\n", r.data_dir);
+    else
+        printf("nearup run: restored snapshot %s (height %lld, %zu files) into %s\n", r.name,
+               (long long)r.height, r.files, r.data_dir);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
@@ -629,6 +654,8 @@ int cmd_run(int argc, char **argv)
     }
     catch_signals();
     rc = prepare(&o, &b, err);
+    if (rc == 0 && o.from_snapshot != NULL)
+        rc = from_snapshot(&o, err);
     if (rc == 0) {
         rc = build_runcfg(&o, &b, &c, err);
         node_runcfg_release(&c);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "home.h"
+#include "httpc.h"
 #include "snap.h"
 #include "staging.h"
 #include "util.h"
@@ -435,5 +436,9 @@ int snap_bootstrap_home(const char *home, const char *store, const char *s3_endp
         snprintf(r->data_dir, sizeof(r->data_dir), "%s", dirs.hot);
         return 0;
     }
-    return snap_restore(&o, r, errbuf);
+    if (nu_httpc_global_init() < 0)
+        return nu_err_set(errbuf, NU_ENET, "cannot initialise libcurl");
+    rc = snap_restore(&o, r, errbuf);
+    nu_httpc_global_cleanup();
+    return rc;
 }

@@ -8,6 +8,7 @@ Behaviour from the environment:
   FAKE_LINES=N         lines printed before exiting (default 3)
   FAKE_CHATTY=N        print numbered lines "chatty <k>" N per 10 ms tick
   FAKE_STALL=1         the head never moves
+  FAKE_DELAY=S         wait S seconds before serving (a slow start)
 """
 import http.server
 import json
@@ -39,6 +40,9 @@ def main():
         with open(os.path.join(home, 'config.json')) as fh:
             addr = json.load(fh)['rpc']['addr']
     host, port = addr.rsplit(':', 1)
+    if 'FAKE_DELAY' in os.environ:
+        print('INFO fake: starting', flush=True)
+        time.sleep(float(os.environ['FAKE_DELAY']))
     start = time.monotonic()
     stall = os.environ.get('FAKE_STALL') == '1'
 

@@ -265,6 +265,54 @@ def test_corrupted_cache_entry_is_downloaded_again(nu, bucket):
         assert fh.read() == rel['data']
 
 
+def stamp_of(path):
+    """What verified/<sha> must hold for the blob at path as it is now."""
+    st = os.stat(path)
+    sha = os.path.basename(path)
+    return (f'{sha} {st.st_size} {st.st_mtime_ns // 10**9}.{st.st_mtime_ns % 10**9:09d} '
+            f'{st.st_ctime_ns // 10**9}.{st.st_ctime_ns % 10**9:09d} {st.st_ino} {st.st_dev}\n')
+
+
+def test_a_verified_blob_is_stamped(nu, bucket):
+    rel = bucket.add_release('testnet', '2.5.0')
+    path = ok_json(fetch(nu, bucket, '2.5.0'))['path']
+    stamp = nu.cache / 'verified' / rel['sha256']
+    assert stamp.read_text() == stamp_of(path)
+    assert stat.S_IMODE(stamp.stat().st_mode) == 0o644
+    # a cache hit trusts the stamp: the file was not touched since it was hashed
+    assert ok_json(fetch(nu, bucket, '2.5.0'))['downloaded'] is False
+    assert stamp.read_text() == stamp_of(path)
+
+
+def test_blob_changed_in_place_with_its_mtime_restored_is_downloaded_again(nu, bucket):
+    rel = bucket.add_release('testnet', '2.5.0')
+    path = ok_json(fetch(nu, bucket, '2.5.0'))['path']
+    before = os.stat(path)
+    with open(path, 'r+b') as fh:  # same size, one byte different
+        fh.seek(3)
+        byte = fh.read(1)
+        fh.seek(3)
+        fh.write(bytes([byte[0] ^ 0x20]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == \
+        (before.st_size, before.st_mtime_ns, before.st_ino)
+    bucket.clear_requests()
+    b = ok_json(fetch(nu, bucket, '2.5.0'))
+    assert b['downloaded'] is True
+    assert gets(bucket) == [(rel['pinned_path'] + '.sha256', None), (rel['pinned_path'], None)]
+    with open(path, 'rb') as fh:
+        assert fh.read() == rel['data']
+    assert (nu.cache / 'verified' / rel['sha256']).read_text() == stamp_of(path)
+
+
+def test_prune_removes_the_stamps_of_removed_blobs(nu, bucket):
+    rels = fetch_all(nu, bucket, ['2.4.0', '2.5.0'])
+    assert ok_json(nu('bin', 'prune', '--keep', '1', '--json')) == {
+        'removed': 1, 'kept': ['2.5.0']}
+    assert os.listdir(nu.cache / 'verified') == [rels['2.5.0']['sha256']]
+
+
 # ---- errors ----
 
 def test_unreachable_bucket(nu):
@@ -493,6 +541,58 @@ def test_help(nu):
 
 
 # ---- nearup run uses the cache ----
+
+def test_run_keeps_the_build_it_ran_when_its_release_is_redeployed(nu, bucket, tmp_path):
+    first = bucket.add_release('testnet', '2.5.0')
+    home = tmp_path / 'testnet'
+    run = ('run', 'testnet', '--home', home, '--release-url', bucket.url)
+    try:
+        r = nu(*run)
+        assert r.returncode == 0, r.stderr
+        nu.stop(home)
+        # 2.5.0 is deployed again as another build, and fetched: the cache's
+        # 2.5.0 is that build now
+        second = bucket.add_release('testnet', '2.5.0', commit='f' * 40, pad=1000)
+        assert ok_json(fetch(nu, bucket, 'latest', '--chain', 'testnet'))['sha256'] == \
+            second['sha256']
+        assert nu.entry('2.5.0').read_text() == f"{second['sha256']} {'f' * 40}\n"
+
+        def runs(rel):
+            r = nu(*run)
+            assert r.returncode == 0, r.stderr
+            rc = json.loads((home / '.nearup' / 'run.json').read_text())
+            assert (rc['binary'], rc['neard_sha256'], rc['neard_commit']) == (
+                str(nu.blob(rel['sha256'])), rel['sha256'], rel['commit'])
+            nu.stop(home)
+
+        # the home runs the build it ran, from the cache, with no request
+        bucket.clear_requests()
+        runs(first)
+        assert bucket.requests() == []
+
+        # its blob is gone: that exact build is fetched again, checked against its hash
+        os.unlink(nu.blob(first['sha256']))
+        bucket.clear_requests()
+        runs(first)
+        assert gets(bucket) == [(first['path'], None)]
+
+        # gone again, and the bucket has other bytes under its name: an error, no switch
+        os.unlink(nu.blob(first['sha256']))
+        bucket.put(first['path'], second['data'])
+        r = nu(*run)
+        assert r.returncode == 1
+        assert r.stderr == (
+            f"nearup run: checksum mismatch for neard 2.5.0: expected {first['sha256']}, got "
+            f"{second['sha256']}; the build this home ran is no longer cached and the release "
+            'bucket has other bytes under its name now; pass --neard-version or --binary-path '
+            'to choose a build\n')
+        rc = json.loads((home / '.nearup' / 'run.json').read_text())
+        assert rc['neard_sha256'] == first['sha256']
+        assert not (home / '.nearup' / 'supervisor.pid').exists()
+        assert nu.executables() == ['blobs/' + second['sha256']]
+    finally:
+        nu.stop(home)
+
 
 def test_run_downloads_once_and_a_second_run_makes_no_request(nu, bucket, tmp_path):
     rel = bucket.add_release('testnet', '2.5.0')

@@ -1,18 +1,20 @@
 """nearup run: flag checks, home init through neard (local chains, testnet
 from the bucket, archival), refusing other chains' homes and mainnet
-validators, --reset-data, binaries from the cache, and the errors a user
-meets (port in use, neard dying at start, no permission, bad bucket)."""
+validators, --reset-data, binaries from the cache, the errors a user
+meets (port in use, neard dying at start, no permission, bad bucket), and
+the wait for neard to answer (--ready-timeout, Ctrl-C)."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 
 import pytest
 
-from conftest import NEARD_SIM, NEARUP, free_port, load_json
+from conftest import NEARD_SIM, NEARUP, free_port, load_json, wait_until
 pytest.register_assert_rewrite('nodeutil')
-from nodeutil import (fake_neard, init_home, log_text, neards_of, read_pidfile, run_json,
+from nodeutil import (alive, fake_neard, init_home, log_text, neards_of, read_pidfile, run_json,
                       status_json)
 
 pytest_plugins = ('nodeutil',)  # the nu fixture
@@ -294,3 +296,46 @@ def test_downloaded_binary_is_reused_without_any_request(nu, tmp_path, bucket):
     assert bucket.requests() == []
     assert run_json(home)['binary'] == rc['binary']
     nu.ok('stop', '--home', home)
+
+
+# ---- waiting for neard to answer ----
+
+def test_ready_timeout_leaves_the_node_starting(nu, tmp_path):
+    home = tmp_path / 'home'
+    init_home(home)
+    slow = fake_neard(tmp_path, delay=600)
+    r = nu('run', 'simnet', '--home', home, '--binary-path', slow, '--ready-timeout', '1',
+           *addrs())
+    assert r.returncode == 1
+    assert r.stderr == ("nearup run: neard did not answer /status within 1 s; it keeps starting "
+                        f"in the background (see 'nearup logs --home {home}')\n")
+    st = status_json(home)
+    assert st['state'] == 'starting'
+    assert st['neard_pid'] == read_pidfile(home, 'neard.pid')[0]
+    nu.ok('stop', '--home', home)
+    assert neards_of(home) == []
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_while_waiting_stops_the_node(nu, tmp_path, sig):
+    home = tmp_path / 'home'
+    init_home(home)
+    slow = fake_neard(tmp_path, delay=600)
+    p = nu.popen('run', 'simnet', '--home', home, '--binary-path', slow, *addrs())
+    wait_until(lambda: read_pidfile(home, 'neard.pid'), what='neard started')
+    neard, sup = read_pidfile(home, 'neard.pid'), read_pidfile(home, 'supervisor.pid')
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 1
+    assert (out, err) == ('', 'nearup run: interrupted before neard answered /status; the node '
+                              f'of {home} was stopped\n')
+    assert not alive(neard) and not alive(sup)
+    assert neards_of(home) == []
+    assert status_json(home)['state'] == 'stopped'
+
+
+def test_ready_timeout_usage(nu, tmp_path):
+    r = nu('run', 'simnet', '--home', tmp_path / 'h', '--ready-timeout', '0')
+    assert r.returncode == 2
+    assert r.stderr == ("nearup run: --ready-timeout '0' is not a number of seconds (1-86400); "
+                        "see 'nearup run --help'\n")

@@ -436,7 +436,7 @@ def notify_messages(sock, until, timeout=20.0):
     return msgs
 
 
-def notify_node(nu, tmp_path, **fake_env):
+def notify_node(nu, tmp_path, watchdog_usec=600000, **fake_env):
     home = tmp_path / 'node'
     init_home(home)
     path = str(tmp_path / 'notify.sock')
@@ -445,8 +445,17 @@ def notify_node(nu, tmp_path, **fake_env):
     binary = fake_neard(tmp_path, **fake_env)
     p = nu.popen('run', 'simnet', '--home', home, '--binary-path', binary, '--foreground',
                  '--rpc-addr', f'127.0.0.1:{free_port()}',
-                 extra_env={'NOTIFY_SOCKET': path, 'WATCHDOG_USEC': '600000'})
+                 extra_env={'NOTIFY_SOCKET': path, 'WATCHDOG_USEC': str(watchdog_usec)})
     return home, sock, p
+
+
+def drain(sock, msgs):
+    sock.setblocking(False)
+    while True:
+        try:
+            msgs.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return msgs
 
 
 def test_notify_ready_then_watchdog_while_the_head_moves(nu, tmp_path):
@@ -460,6 +469,11 @@ def test_notify_ready_then_watchdog_while_the_head_moves(nu, tmp_path):
         with open(f'/proc/{neard[0]}/environ', 'rb') as fh:
             env = fh.read().split(b'\0')
         assert not any(e.startswith((b'NOTIFY_SOCKET=', b'WATCHDOG_USEC=')) for e in env)
+        # The supervisor is nearup-supervisor in place of `nearup run` (same pid).
+        with open(f'/proc/{p.pid}/cmdline', 'rb') as fh:
+            argv = fh.read().split(b'\0')
+        assert argv[:6] == [b'nearup-supervisor', b'--cmd', b'run', b'--home',
+                            str(home).encode(), b'--notify']
         p.send_signal(signal.SIGTERM)
         msgs = notify_messages(sock, lambda m: any(x.startswith('STOPPING=1') for x in m))
         assert 'STOPPING=1\nSTATUS=stopping neard' in msgs
@@ -471,14 +485,44 @@ def test_notify_no_watchdog_keepalive_while_the_head_stalls(nu, tmp_path):
     home, sock, p = notify_node(nu, tmp_path, stall=1)
     with sock:
         msgs = notify_messages(sock, lambda m: any(x.startswith('READY=1') for x in m))
-        time.sleep(2.0)  # about ten watchdog probes, all at the same height
-        sock.setblocking(False)
-        while True:
-            try:
-                msgs.append(sock.recv(4096).decode())
-            except BlockingIOError:
-                break
-        assert msgs.count('WATCHDOG=1') == 1  # the first height seen, then nothing
+        time.sleep(2.0)  # about ten watchdog periods, all at the same height
+        after = drain(sock, [])
+        # The first height seen, with the reply that made it ready, then nothing.
+        assert after == ['WATCHDOG=1']
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    assert p.returncode == 0
+
+
+def between(msgs, first, then):
+    """Messages after the first one starting with `first` and before the
+    next one starting with `then`."""
+    i = next(k for k, m in enumerate(msgs) if m.startswith(first))
+    j = next(k for k in range(i + 1, len(msgs)) if msgs[k].startswith(then))
+    return msgs[i + 1:j]
+
+
+def test_notify_keepalives_while_neard_starts_slowly(nu, tmp_path):
+    home, sock, p = notify_node(nu, tmp_path, watchdog_usec=300000, delay=1.5)
+    with sock:
+        msgs = notify_messages(sock, lambda m: any(x.startswith('READY=1') for x in m))
+        starting = between(msgs, 'STATUS=neard 9.9.9 starting', 'READY=1')
+        # 1.5 s of a neard that does not answer yet, keep-alives every 100 ms
+        assert set(starting) == {'WATCHDOG=1'} and len(starting) >= 5, msgs
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=30)
+    assert p.returncode == 0
+
+
+def test_notify_keepalives_during_backoff(nu, tmp_path):
+    home, sock, p = notify_node(nu, tmp_path, watchdog_usec=300000, exit=3)
+    with sock:
+        msgs = notify_messages(sock, lambda m: any('restarting in 2 s' in x for x in m))
+        backoff = between(msgs, 'STATUS=neard exit code 3; restarting in 1 s',
+                          'STATUS=neard 9.9.9 starting')
+        # neard is down for the 1 s backoff: systemd must not kill the supervisor meanwhile
+        assert set(backoff) == {'WATCHDOG=1'} and len(backoff) >= 5, msgs
+        assert not any(m.startswith('READY=1') for m in msgs)
     p.send_signal(signal.SIGTERM)
     p.communicate(timeout=30)
     assert p.returncode == 0

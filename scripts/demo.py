@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""make demo: `nearup localnet` of 4 neard-sim nodes in a temporary home.
+"""make demo: `nearup localnet` of 4 neard-sim nodes behind `nearup gateway`.
 
 HOME and the XDG dirs point inside the temporary dir, so nothing touches
 the real ~. The demo starts the localnet (one supervisor per node), waits
 until every node is synced, prints each node's RPC URL, height, sync state
-and health from `nearup status --json`, then keeps printing that table
+and health from `nearup status --json`, puts `nearup gateway` in front of
+the nodes and prints its URL and a /metrics sample, then keeps printing that table
 until Ctrl-C (or --duration seconds), runs `nearup stop --home <root>` so
 nothing is left running, and removes the temporary dir.
 """
@@ -13,10 +14,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 sys.stdout.reconfigure(line_buffering=True)
 
@@ -64,6 +68,57 @@ def print_table(nodes):
         print(f"{name:<7} {url:<24} {node['head']:>8} {sync:<8} {health_text}")
 
 
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def http(url, body=None, timeout=5.0):
+    """(status, body text) of a GET, or of a POST when body is given."""
+    req = urllib.request.Request(url, data=body,
+                                 headers={'Content-Type': 'application/json'} if body else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except OSError:
+        return 0, ''
+
+
+def start_gateway(demo, nodes):
+    """`nearup gateway` in front of every node; returns (process, url)."""
+    url = f'http://127.0.0.1:{free_port()}'
+    args = [demo.nearup, 'gateway', '--listen', url[len('http://'):], '--workers', '1']
+    for node in nodes:
+        args += ['--upstream', node['rpc_url']]
+    log = open(os.path.join(os.path.dirname(demo.root), 'gateway.log'), 'ab')
+    proc = subprocess.Popen(args, stdout=log, stderr=log, env=demo.env, stdin=subprocess.DEVNULL)
+    log.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f'nearup gateway exited with {proc.returncode}')
+        if http(url + '/healthcheck')[0] == 200:
+            return proc, url
+        time.sleep(0.2)
+    raise RuntimeError('nearup gateway did not become healthy within 30 s')
+
+
+def show_gateway(url):
+    body = b'{"jsonrpc":"2.0","id":"demo","method":"status","params":[]}'
+    status, reply = http(url + '/', body)
+    height = json.loads(reply)['result']['sync_info']['latest_block_height'] if status == 200 \
+        else '-'
+    print(f'gateway {url}  (POST / status -> HTTP {status}, height {height})')
+    print(f'$ curl -s {url}/metrics | grep nearup_gateway_requests_total')
+    _, metrics = http(url + '/metrics')
+    for line in metrics.splitlines():
+        if line.startswith('nearup_gateway_requests_total'):
+            print('  ' + line)
+
+
 def wait_synced(demo, timeout, stop):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not stop['now']:
@@ -108,6 +163,7 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     rc = 0
+    gateway = None
     try:
         print(f'$ nearup localnet --nodes {args.nodes} --home {demo.root} '
               f'--binary-path {args.sim}')
@@ -118,9 +174,13 @@ def main():
             if not stop['now']:
                 print('demo: not every node synced within 120 s', file=sys.stderr)
                 rc = 1
-        print_table(demo.status())
+        nodes = demo.status()
+        print_table(nodes)
         if rc == 0 and not stop['now']:
-            print('all nodes synced; Ctrl-C stops them')
+            print(f'$ nearup gateway --upstream ... ({len(nodes)} upstreams)')
+            gateway, url = start_gateway(demo, nodes)
+            show_gateway(url)
+            print('all nodes synced behind the gateway; Ctrl-C stops them')
             watch(demo, args.duration, stop)
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as err:
         # Ctrl-C on a terminal also reaches a `nearup status` in progress.
@@ -128,6 +188,9 @@ def main():
             print(f'demo: {err}', file=sys.stderr)
             rc = 1
     finally:
+        if gateway is not None and gateway.poll() is None:
+            gateway.send_signal(signal.SIGTERM)
+            print(f'gateway stopped (exit {gateway.wait(30)})')
         print(f'$ nearup stop --home {demo.root}')
         r = demo.run('stop', '--home', demo.root, check=False)
         print((r.stdout + r.stderr).strip())

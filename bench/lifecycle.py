@@ -14,9 +14,11 @@
   returns (neard answering). Every timed run finds the pinned release in
   the cache: the local bucket sees no request during them (checked). It is
   measured with the small neard-sim wrapper and with a 96 MiB binary (the
-  size of a real neard), because the cache re-verifies a blob's sha256
-  before handing it out.
-- Supervisor memory: VmRSS and VmHWM of each supervisor of the localnet.
+  size of a real neard), because the cache verifies a blob before handing
+  it out (a full sha256 unless the blob's verified stamp still matches the
+  file; the untimed first run hashes and stamps it).
+- Supervisor memory: VmRSS and VmHWM of each supervisor (nearup-supervisor)
+  of the localnet.
 
 Python nearup cannot be installed here; its start-up cost is quoted from
 /work/shared/reference/nearup-python.md (measured on the same kind of

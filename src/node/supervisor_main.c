@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,22 @@ static void print_error(const char *cmd, const char *msg)
         fprintf(stderr, "  %.*s\n", len, line);
         line += len + (nl != NULL);
     }
+}
+
+/* The supervisor lives as long as its node: memory it frees must go back
+ * to the system. Log rotation's zstd compression (logrot.c) allocates a
+ * few MB on a thread of its own; glibc would keep that in a per-thread
+ * arena, and its adaptive mmap threshold would soon put such buffers on
+ * the heap, where they stay mapped after free (measured: VmRSS 2.2 MB
+ * before the first rotation, 5.0 MB after it). One arena and a fixed
+ * threshold make every large buffer a mapping of its own, unmapped when
+ * freed. */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 64 << 10);
+#endif
 }
 
 static int parse_fd(const char *arg, int *fd)
@@ -61,6 +80,7 @@ int main(int argc, char **argv)
     struct node_sup_opts o = {.home = home, .notify = false, .ready_fd = -1};
     bool bad = false;
     int c;
+    tune_malloc();
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (c == 'H')

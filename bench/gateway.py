@@ -14,7 +14,9 @@ On a 2-core machine the proxy and the backend share core 0 (`taskset -c
 every row, so a proxy's throughput shows what it costs on top, and the
 direct row is what core 0 does without a proxy. CPU seconds come from
 /proc/<pid>/stat (utime + stime of every process of the proxy, all threads)
-over the measured wrk run; a 2 s warm-up run comes first.
+over the measured wrk run; a 2 s warm-up run comes first. Every path is
+measured once per round, in turn (3 rounds), and the median round is
+reported, so that other work on the machine weighs on all paths alike.
 
 Run it with `bench/run.py --only gateway [--record]`, or alone:
 `bench/gateway.py [--nearup build/nearup] [--sim build/neard-sim]`.
@@ -27,6 +29,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -239,7 +242,6 @@ def has_gateway(nearup):
 
 
 def measure(name, port, pids, seconds, conns, backend_pid):
-    check_status_reply(port)
     wrk(f'http://127.0.0.1:{port}/', 2, conns)  # warm-up: pools, caches
     cpu0, bcpu0 = cpu_seconds(pids), cpu_seconds([backend_pid])
     r = wrk(f'http://127.0.0.1:{port}/', seconds, conns)
@@ -249,33 +251,62 @@ def measure(name, port, pids, seconds, conns, backend_pid):
     return r
 
 
-def run_all(nearup, sim, seconds, conns):
-    """Returns (rows, commands, gateway_present)."""
+def median_row(runs):
+    """The run with the median request rate, with median CPU figures."""
+    by_rps = sorted(runs, key=lambda r: r['rps'])
+    row = dict(by_rps[len(by_rps) // 2])
+    for key in ('cpu100k', 'backend100k'):
+        row[key] = statistics.median(r[key] for r in runs)
+    row['non2xx'] = sum(r['non2xx'] for r in runs)
+    errs = [r['socket_errors'] for r in runs if r['socket_errors'] != 'none']
+    row['socket_errors'] = '; '.join(errs) if errs else 'none'
+    row['all_rps'] = [r['rps'] for r in runs]
+    return row
+
+
+def start_targets(work, bport, nearup, gateway):
+    """[(name, Proc or None, port, shown command)]: every path, started."""
+    targets = [('direct (neard-sim, the limit)', None, bport, '')]
+    starters = [('HAProxy ' + haproxy_version(), lambda: start_haproxy(work, bport)),
+                ('nginx ' + nginx_version(), lambda: start_nginx(work, bport))]
+    if gateway:
+        starters.append(('nearup gateway', lambda: start_gateway(work, bport, nearup)))
+    for name, start in starters:
+        proc, port, shown = start()
+        targets.append((name, proc, port, shown))
+        wait_port(port, proc)
+        check_status_reply(port)
+    return targets
+
+
+def run_all(nearup, sim, seconds, conns, rounds=3):
+    """Every path is measured once per round, in turn, so that other work on
+    the machine weighs on all of them alike; each row is the median round.
+    Returns {'rows', 'commands', 'gateway' (present), 'load' (1-min load
+    average before the run)}."""
+    load = os.getloadavg()[0]
     work = tempfile.mkdtemp(prefix='nearup-bench-gw-')
     backend, bport = start_backend(sim, work)
-    rows, cmds = [], []
     gateway = has_gateway(nearup)
+    targets = []
     try:
         time.sleep(1)  # the node syncs its first blocks
-        rows.append(measure('direct (neard-sim, the limit)', bport, [], seconds, conns,
-                            backend.proc.pid))
-        starters = [('HAProxy ' + haproxy_version(), lambda: start_haproxy(work, bport)),
-                    ('nginx ' + nginx_version(), lambda: start_nginx(work, bport))]
-        if gateway:
-            starters.append(('nearup gateway', lambda: start_gateway(work, bport, nearup)))
-        for name, start in starters:
-            proc, port, shown = start()
-            try:
-                wait_port(port, proc)
-                pids = family(proc.proc.pid)
-                rows.append(measure(name, port, pids, seconds, conns, backend.proc.pid))
-                cmds.append(f'{name}: `taskset -c {PROXY_CORE} {shown}`')
-            finally:
-                proc.stop()
+        targets = start_targets(work, bport, nearup, gateway)
+        runs = {name: [] for name, _, _, _ in targets}
+        for _ in range(rounds):
+            for name, proc, port, _ in targets:
+                pids = family(proc.proc.pid) if proc else []
+                runs[name].append(measure(name, port, pids, seconds, conns, backend.proc.pid))
     finally:
+        for _, proc, _, _ in targets:
+            if proc:
+                proc.stop()
         backend.stop()
         shutil.rmtree(work, ignore_errors=True)
-    return rows, cmds, gateway
+    rows = [median_row(runs[name]) for name, _, _, _ in targets]
+    cmds = [f'{name}: `taskset -c {PROXY_CORE} {shown}`' for name, proc, _, shown in targets
+            if proc]
+    return {'rows': rows, 'commands': cmds, 'gateway': gateway, 'load': load, 'rounds': rounds}
 
 
 def haproxy_version():
@@ -319,24 +350,30 @@ def verdict(rows):
     return out
 
 
-def section(rows, cmds, args, gateway):
+def section(res, args):
     now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    rows, cmds = res['rows'], res['commands']
     lines = [f'### RPC gateway vs HAProxy and nginx ({now})', '',
              f'Machine: {machine()}. Release build. One neard-sim backend; the proxy and '
              f'the backend pinned to core {PROXY_CORE}, wrk to core {WRK_CORE}: '
              f'`{" ".join(wrk_cmd("http://127.0.0.1:PORT/", args.seconds, args.connections))}` '
-             '(JSON-RPC `status`, keep-alive), after a 2 s warm-up. One worker per proxy. CPU '
-             'from /proc/<pid>/stat (utime+stime, all threads and processes of the proxy) over '
-             'the measured run. Command: `bench/run.py --only gateway`.', '',
+             '(JSON-RPC `status`, keep-alive), each after a 2 s warm-up. One worker per proxy. '
+             'CPU from /proc/<pid>/stat (utime+stime, all threads and processes of the proxy) '
+             f"over the measured run. {res['rounds']} rounds, every path once per round in "
+             'turn; each row is the median round (CPU: median of the rounds). 1-min load '
+             f"average before the run: {res['load']:.2f} (other work shares these cores). "
+             'Command: `bench/run.py --only gateway`.', '',
              '| path | requests/s | p50 | p99 | proxy CPU s / 100k req | backend CPU s / 100k req '
-             '| non-2xx | socket errors |',
-             '|---|---:|---:|---:|---:|---:|---:|---|']
+             '| non-2xx | socket errors | requests/s per round |',
+             '|---|---:|---:|---:|---:|---:|---:|---|---|']
     for r in rows:
         proxy = '—' if r['name'].startswith('direct') else f"{r['cpu100k']:.2f}"
+        per_round = ', '.join(f'{x:.0f}' for x in r['all_rps'])
         lines.append(f"| {r['name']} | {r['rps']:.0f} | {r['p50']} | {r['p99']} | {proxy} "
-                     f"| {r['backend100k']:.2f} | {r['non2xx']} | {r['socket_errors']} |")
+                     f"| {r['backend100k']:.2f} | {r['non2xx']} | {r['socket_errors']} "
+                     f"| {per_round} |")
     lines += ['', 'Proxies:', ''] + [f'- {c}' for c in cmds] + ['']
-    if not gateway:
+    if not res['gateway']:
         lines.append('nearup gateway: not measured (this nearup has no `gateway` command).')
     lines += verdict(rows)
     return '\n'.join(lines) + '\n'
@@ -348,11 +385,12 @@ def main(argv=None):
     ap.add_argument('--sim', default=os.path.join(ROOT, 'build', 'neard-sim'))
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--connections', type=int, default=64)
+    ap.add_argument('--rounds', type=int, default=3)
     args = ap.parse_args(argv)
-    rows, cmds, gateway = run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim),
-                                  args.seconds, args.connections)
-    print(section(rows, cmds, args, gateway))
-    return 0 if all(r['non2xx'] == 0 for r in rows) else 1
+    res = run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim), args.seconds,
+                  args.connections, args.rounds)
+    print(section(res, args))
+    return 0 if all(r['non2xx'] == 0 for r in res['rows']) else 1
 
 
 if __name__ == '__main__':

@@ -147,11 +147,10 @@ def emit(text, record):
 def gateway_section(args):
     sys.path.insert(0, BENCH)
     import gateway
-    rows, cmds, present = gateway.run_all(os.path.realpath(args.nearup),
-                                          os.path.realpath(args.sim), args.seconds,
-                                          args.connections)
-    emit(gateway.section(rows, cmds, args, present), args.record)
-    return 0 if all(r['non2xx'] == 0 for r in rows) else 1
+    res = gateway.run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim),
+                          args.seconds, args.connections)
+    emit(gateway.section(res, args), args.record)
+    return 0 if all(r['non2xx'] == 0 for r in res['rows']) else 1
 
 
 def sim_status_section(args):

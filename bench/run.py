@@ -8,6 +8,8 @@ lifecycle: nearup's own overhead (status, run until neard is spawned,
 supervisor memory); see bench/lifecycle.py.
 gateway: wrk through a direct connection, HAProxy, nginx and `nearup gateway`
 to one neard-sim backend; see bench/gateway.py.
+snapshot: `nearup snapshot` create/restore/incremental against tar | zstd,
+cp -a and rclone on > 2 GB in > 2000 files; see bench/snapshot.py.
 `--only NAME` runs one of them; by default all run.
 """
 import argparse
@@ -119,7 +121,8 @@ def main():
     ap.add_argument('--connections', type=int, default=64)
     ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
     ap.add_argument('--runs', type=int, default=15, help='lifecycle: timed runs per measurement')
-    ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway'], default=None)
+    ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway', 'snapshot'],
+                    default=None)
     ap.add_argument('--record', action='store_true', help='append results to bench/RESULTS.md')
     args = ap.parse_args()
 
@@ -134,6 +137,11 @@ def main():
         emit(text, args.record)
     if args.only in (None, 'gateway'):
         rc |= gateway_section(args)
+    if args.only in (None, 'snapshot'):
+        sys.path.insert(0, BENCH)
+        import snapshot
+        emit(snapshot.run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim)),
+             args.record)
     return rc
 
 

@@ -16,11 +16,13 @@
 #include "json.h"
 #include "state.h"
 #include "supervisor.h"
+#include "sysunit.h"
 #include "workers.h"
 
 #define START_TIMEOUT_DEFAULT_S 60
 #define COPY_BUF (1u << 20)
 #define WALK_DEPTH_MAX 16
+#define UNIT_STOP_TIMEOUT_S 120 /* systemd applies the unit's own TimeoutStopSec first */
 
 struct cp_walk {
     struct snap_create_result *r;
@@ -292,11 +294,32 @@ static bool node_running(const char *home)
            node_pidfile_alive(home, "neard.pid", NULL);
 }
 
-static int restart(const struct snap_create_opts *o, struct snap_create_result *r, char *errbuf)
+/* Stops the node: through its systemd unit when it has one (*unit set),
+ * else through its supervisor. */
+static int stop(const struct snap_create_opts *o, struct snap_unit *unit, bool *by_unit,
+                char *errbuf)
+{
+    struct node_stop_result sr;
+    char msg[512];
+    *by_unit = snap_systemd_unit(o->home, unit) == 0;
+    if (!*by_unit) {
+        note(o, "stopping the node for the checkpoint");
+        return node_stop_ex(o->home, o->stop_timeout_s, &sr, errbuf);
+    }
+    snprintf(msg, sizeof(msg), "stopping the node for the checkpoint (systemd unit %s)",
+             unit->name);
+    note(o, msg);
+    return snap_unit_stop(unit, o->stop_timeout_s ? o->stop_timeout_s + 30 : UNIT_STOP_TIMEOUT_S,
+                          errbuf);
+}
+
+static int restart(const struct snap_create_opts *o, const struct snap_unit *unit, bool by_unit,
+                   struct snap_create_result *r, char *errbuf)
 {
     unsigned timeout = o->start_timeout_s ? o->start_timeout_s : START_TIMEOUT_DEFAULT_S;
     uint64_t t = snap_now_ns();
-    int rc = node_supervisor_start(o->home, timeout, errbuf);
+    int rc = by_unit ? snap_unit_start(unit, timeout, errbuf)
+                     : node_supervisor_start(o->home, timeout, errbuf);
     r->start_ms = ms_since(t);
     r->restarted = rc == 0;
     return rc;
@@ -307,7 +330,8 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
                          struct snap_create_result *r, char *errbuf)
 {
     struct cp_walk w = {r, getenv("NEARUP_SNAPSHOT_TEST_NOLINK") != NULL, errbuf};
-    struct node_stop_result sr;
+    struct snap_unit unit;
+    bool by_unit = false;
     char err2[NU_ERRMSG_MAX];
     memset(info, 0, sizeof(*info));
     info->height = -1;
@@ -322,8 +346,7 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
         read_status(o->home, info);
     uint64_t t0 = snap_now_ns();
     if (r->was_running) {
-        note(o, "stopping the node for the checkpoint");
-        int rc = node_stop_ex(o->home, o->stop_timeout_s, &sr, errbuf);
+        int rc = stop(o, &unit, &by_unit, errbuf);
         r->stop_ms = ms_since(t0);
         if (rc < 0)
             return rc;
@@ -335,7 +358,7 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
             : take(dirs, cp, &w);
     r->checkpoint_ms = ms_since(t1);
     if (r->was_running) {
-        int src = restart(o, r, err2);
+        int src = restart(o, &unit, by_unit, r, err2);
         if (src < 0 && rc == 0) {
             snap_checkpoint_remove(cp);
             memset(cp, 0, sizeof(*cp));

@@ -17,6 +17,7 @@
 #include "paths.h"
 #include "snaphttp.h"
 #include "store.h"
+#include "sysunit.h"
 #include "util.h"
 
 static void test_chunk_round_trip(void **state)
@@ -291,6 +292,31 @@ static void test_dir_store(void **state)
     assert_int_equal(snap_rm_tree(root, err), 0);
 }
 
+static void test_cgroup_unit(void **state)
+{
+    (void)state;
+    char unit[256];
+    bool user = true;
+    assert_int_equal(
+        snap_cgroup_unit("0::/system.slice/nearup-testnet.service\n", unit, sizeof(unit), &user),
+        0);
+    assert_string_equal(unit, "nearup-testnet.service");
+    assert_false(user);
+    assert_int_equal(snap_cgroup_unit("0::/user.slice/user-1000.slice/user@1000.service/"
+                                      "app.slice/near.service\n",
+                                      unit, sizeof(unit), &user),
+                     0);
+    assert_string_equal(unit, "near.service");
+    assert_true(user);
+    assert_int_equal(snap_cgroup_unit("0::/user.slice/user-1000.slice/session-3.scope\n", unit,
+                                      sizeof(unit), &user),
+                     NU_ENOENT);
+    assert_int_equal(snap_cgroup_unit("0::/user.slice/user-1000.slice/user@1000.service/init.scope",
+                                      unit, sizeof(unit), &user),
+                     NU_ENOENT);
+    assert_int_equal(snap_cgroup_unit("0::/\n", unit, sizeof(unit), &user), NU_ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_manifest_refusals), cmocka_unit_test(test_paths_keys_names),
         cmocka_unit_test(test_chunkset),          cmocka_unit_test(test_s3_listing),
         cmocka_unit_test(test_store_specs),       cmocka_unit_test(test_dir_store),
+        cmocka_unit_test(test_cgroup_unit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -517,8 +517,11 @@ static int run(struct create *c, const struct snap_home_dirs *dirs, struct snap_
     int rc = snap_checkpoint_take(o, dirs, &c->cp, &info, r, errbuf);
     if (rc < 0)
         return rc;
-    if (r->was_running)
-        note(o, "node restarted; uploading from the checkpoint%s", "");
+    if (r->was_running) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "%llu ms", (unsigned long long)r->downtime_ms);
+        note(o, "node restarted after %s down; uploading from the checkpoint", msg);
+    }
     c->m.height = info.height;
     snprintf(c->m.block_hash, sizeof(c->m.block_hash), "%s", info.block_hash);
     snprintf(c->m.neard_version, sizeof(c->m.neard_version), "%s", info.version);

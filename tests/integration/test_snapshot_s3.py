@@ -20,6 +20,7 @@ BUCKET = 'snaps'
 
 class S3rver:
     def __init__(self, root):
+        assert shutil.which('node'), 'node is not installed (s3rver needs it)'
         assert os.path.exists(S3RVER), 'tools/s3rver is not installed: run `make deps`'
         self.dir = str(root)
         self.port = free_port()

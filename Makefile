@@ -22,6 +22,10 @@ test: deps
 	@test -f build-test/build.ninja || $(MESON) setup build-test --buildtype=debug \
 		-Db_sanitize=address,undefined -Dwerror=true -Dtests=true
 	ninja -C build-test
+	@# Optimised builds warn about things -O0 does not see: compile them with -Werror too.
+	@test -f build-werror/build.ninja || $(MESON) setup build-werror --buildtype=release \
+		-Dwerror=true -Dtests=true
+	ninja -C build-werror
 	@rm -rf build-test/test-results && mkdir -p build-test/test-results
 	@ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1 \
 	 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -52,4 +56,4 @@ coverage: deps
 	$(MESON) test -C build-cov --num-processes 2 ; ninja -C build-cov coverage-text; tail -n 3 build-cov/meson-logs/coverage.txt
 
 clean:
-	rm -rf build build-test build-fuzz build-cov
+	rm -rf build build-test build-werror build-fuzz build-cov

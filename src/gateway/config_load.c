@@ -399,7 +399,12 @@ static void flag_upstream(struct load_ctx *x, const char *v)
     char *eq = strchr(url, '=');
     if (eq && scheme && eq < scheme) {
         *eq = '\0';
-        snprintf(name, sizeof(name), "%s", url);
+        if (strlen(url) >= sizeof(name)) {
+            add_err(x, "flag --upstream", 0, "upstream name '%.32s...' is longer than %d characters",
+                    url, GW_NAME_MAX - 1);
+            return;
+        }
+        snprintf(name, sizeof(name), "%.*s", GW_NAME_MAX - 1, url);
         url = eq + 1;
         scheme = strstr(url, "://");
     } else {

@@ -107,7 +107,7 @@ static int get_uint(const json_t *o, const char *key, uint64_t max, uint64_t *ou
 
 static int parse_chunk(const json_t *c, struct snap_chunk *out, const char *where, char *errbuf)
 {
-    uint64_t size, stored;
+    uint64_t size = 0, stored = 0;
     const char *hex = json_string_value(json_object_get(c, "sha256"));
     const char *comp = json_string_value(json_object_get(c, "compression"));
     if (!json_is_object(c))
@@ -174,7 +174,7 @@ static void shown(const char *path, char *out, size_t outsz)
 static int parse_file(const json_t *o, struct snap_file *f, size_t idx, char *errbuf)
 {
     char where[32], show[201];
-    uint64_t mode;
+    uint64_t mode = 0;
     const char *path = json_string_value(json_object_get(o, "path"));
     const char *dir = json_string_value(json_object_get(o, "dir"));
     snprintf(where, sizeof(where), "files[%zu]", idx);
@@ -244,7 +244,7 @@ static int parse_header(const json_t *root, struct snap_manifest *m, char *errbu
 {
     const char *format = json_string_value(json_object_get(root, "format"));
     json_t *ver = json_object_get(root, "version"), *h = json_object_get(root, "block_height");
-    uint64_t cs;
+    uint64_t cs = 0;
     if (!json_is_object(root) || format == NULL || strcmp(format, SNAP_FORMAT_NAME) != 0)
         return nu_err_set(errbuf, NU_EPARSE, "not a nearup snapshot manifest");
     if (!json_is_integer(ver) || json_integer_value(ver) < 1)

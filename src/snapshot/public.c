@@ -129,7 +129,8 @@ static int read_pointer(struct pub *p, const char *key, char *out, size_t outsz,
 
 static void make_tag(struct pub *p, const char *kind, const char *id)
 {
-    snprintf(p->id, sizeof(p->id), "%s", id);
+    /* ids are checked against SNAP_NAME_MAX by the callers; cut defensively */
+    snprintf(p->id, sizeof(p->id), "%.*s", (int)sizeof(p->id) - 1, id);
     snprintf(p->tag, sizeof(p->tag), "%s-%.60s", kind, id);
     for (char *c = p->tag; *c != '\0'; c++) {
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||

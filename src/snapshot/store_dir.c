@@ -77,8 +77,10 @@ static int write_tmp(const char *dir, const char *path, const void *data, size_t
                      size_t tmpsz, char *errbuf)
 {
     const char *base = strrchr(path, '/') + 1;
-    snprintf(tmp, tmpsz, "%s/" TMP_PREFIX "%ld-%u-%s", dir, (long)getpid(),
-             atomic_fetch_add(&tmp_counter, 1), base);
+    int n = snprintf(tmp, tmpsz, "%s/" TMP_PREFIX "%ld-%u-%s", dir, (long)getpid(),
+                     atomic_fetch_add(&tmp_counter, 1), base);
+    if (n < 0 || (size_t)n >= tmpsz)
+        return nu_err_set(errbuf, NU_ETOOBIG, "temporary name for %s is too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return io_err(errbuf, "create", tmp);

@@ -54,7 +54,8 @@ static int teardown(void **state)
 
 static void gen_path(char *out, const char *suffix)
 {
-    snprintf(out, PATH_MAX, "%s%s", logpath, suffix);
+    int n = snprintf(out, PATH_MAX, "%s%s", logpath, suffix);
+    assert_true(n > 0 && n < PATH_MAX);
 }
 
 static char *read_plain(const char *suffix)

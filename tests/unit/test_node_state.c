@@ -233,9 +233,10 @@ static void test_lock_dies_with_its_holder(void **state)
 static void make_node(const char *root, const char *name)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
-    snprintf(dir, sizeof(dir), "%s/%s", root, name);
+    assert_true(snprintf(dir, sizeof(dir), "%s/%s", root, name) < (int)sizeof(dir));
     assert_int_equal(node_state_init(dir, NULL), 0);
-    snprintf(path, sizeof(path), "%s/.nearup/run.json", dir);
+    int n = snprintf(path, sizeof(path), "%s/.nearup/run.json", dir);
+    assert_true(n > 0 && (size_t)n < sizeof(path));
     write_text(path, "{}\n");
 }
 

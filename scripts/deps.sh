@@ -17,8 +17,9 @@ s3rver() {
     dir="$(dirname "$0")/../tools/s3rver"
     [ -d "$dir/node_modules" ] && return 0
     if ! command -v npm >/dev/null 2>&1; then
-        echo "deps: npm not found; install node and npm for the S3 snapshot tests" >&2
-        return 0
+        # Debian's nodejs comes without npm (a NodeSource nodejs bundles it).
+        if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends npm
     fi
     npm ci --prefix "$dir" --no-audit --no-fund
 }

@@ -631,7 +631,6 @@ int cmd_run(int argc, char **argv)
     struct chosen b;
     struct node_run_config c;
     char err[NU_ERRMSG_MAX], def[PATH_MAX];
-    struct node_pidfile pf;
     memset(&o, 0, sizeof(o));
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
@@ -642,10 +641,7 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     if (node_state_locked(o.home)) {
-        /* A supervisor writes its pid file right after taking the lock. */
-        for (int i = 0; i < 20 && !node_pidfile_alive(o.home, "supervisor.pid", &pf); i++)
-            usleep(50 * 1000);
-        long pid = node_pidfile_alive(o.home, "supervisor.pid", &pf) ? (long)pf.pid : 0;
+        long pid = (long)node_state_lock_holder(o.home);
         cli_error("run",
                   "a node is already running for %s (supervisor pid %ld); use 'nearup stop "
                   "--home %s'",

@@ -30,9 +30,9 @@ int node_state_init(const char *home, char *errbuf)
     return nu_fs_mkdir_p(dir, 0700, errbuf);
 }
 
-/* The holder of a busy lock: the supervisor writes its pid file right after
- * taking the lock, so a racing reader may wait a moment for it. */
-static pid_t lock_holder(const char *home)
+/* The supervisor writes its pid file right after taking the lock, so a
+ * racing reader may wait a moment for it. */
+pid_t node_state_lock_holder(const char *home)
 {
     struct node_pidfile pf;
     for (int i = 0; i < 20; i++) {
@@ -58,7 +58,7 @@ int node_state_lock(const char *home, int *fd, char *errbuf)
         close(lfd);
         if (e != EWOULDBLOCK)
             return nu_err_set(errbuf, NU_EIO, "lock %s: %s", path, strerror(e));
-        pid_t holder = lock_holder(home);
+        pid_t holder = node_state_lock_holder(home);
         if (holder > 0)
             return nu_err_set(errbuf, NU_EEXIST,
                               "a node is already running for %s (supervisor pid %ld)", home,

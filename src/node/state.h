@@ -42,6 +42,9 @@ NU_WUR int node_state_lock(const char *home, int *fd, char *errbuf);
 void node_state_unlock(int fd);
 /* True if some process holds the supervisor lock of home. */
 bool node_state_locked(const char *home);
+/* The pid of the live supervisor of home, waiting up to 1 s for the pid
+ * file of one that has just taken the lock; 0 when there is none. */
+pid_t node_state_lock_holder(const char *home);
 
 /* Writes "<pid> <start>\n" atomically. */
 NU_WUR int node_pidfile_write(const char *home, const char *name, pid_t pid, char *errbuf);

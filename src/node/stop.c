@@ -271,14 +271,14 @@ static int spawn_detached(const char *prog, const char *home, int *fd, char *err
 int node_supervisor_start_ex(const char *home, unsigned ready_timeout_s,
                              const volatile sig_atomic_t *cancel, char *errbuf)
 {
-    struct node_pidfile pf;
     char prog[PATH_MAX];
     int fd = -1;
     if (node_state_locked(home)) {
-        if (node_pidfile_alive(home, "supervisor.pid", &pf))
+        pid_t holder = node_state_lock_holder(home);
+        if (holder > 0)
             return nu_err_set(errbuf, NU_EEXIST,
                               "a node is already running for %s (supervisor pid %ld)", home,
-                              (long)pf.pid);
+                              (long)holder);
         return nu_err_set(errbuf, NU_EEXIST, "a node is already running for %s", home);
     }
     int rc = node_supervisor_path(prog, sizeof(prog), errbuf);

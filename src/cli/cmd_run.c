@@ -640,6 +640,11 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "%s", err);
         return 2;
     }
+    char prog[PATH_MAX]; /* before anything is done for a run that cannot start */
+    if (node_supervisor_path(prog, sizeof(prog), err) < 0) {
+        cli_error("run", "%s", err);
+        return 1;
+    }
     if (node_state_locked(o.home)) {
         long pid = (long)node_state_lock_holder(o.home);
         cli_error("run",

@@ -339,3 +339,22 @@ def test_ready_timeout_usage(nu, tmp_path):
     assert r.returncode == 2
     assert r.stderr == ("nearup run: --ready-timeout '0' is not a number of seconds (1-86400); "
                         "see 'nearup run --help'\n")
+
+
+def test_missing_supervisor_program_is_a_clear_error(nu, tmp_path):
+    lone = tmp_path / 'bin'
+    lone.mkdir()
+    shutil.copy2(NEARUP, lone / 'nearup')
+    home = tmp_path / 'h'
+    r = subprocess.run([str(lone / 'nearup'), 'run', 'simnet', '--home', str(home),
+                        '--binary-path', NEARD_SIM, *addrs()],
+                       capture_output=True, text=True, env=nu.env, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == (f'nearup run: cannot find nearup-supervisor in {lone}, beside nearup; '
+                        'install it there (it is built and installed with nearup)\n')
+    assert not home.exists()
+    r = subprocess.run([str(lone / 'nearup'), 'supervise', '--home', str(home)],
+                       capture_output=True, text=True, env=nu.env, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == (f'nearup supervise: cannot find nearup-supervisor in {lone}, beside '
+                        'nearup; install it there (it is built and installed with nearup)\n')

@@ -3,6 +3,8 @@
 #ifndef CLI_CMD_H
 #define CLI_CMD_H
 
+#include <signal.h>
+
 int cmd_run(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
@@ -21,5 +23,16 @@ int cmd_supervise(int argc, char **argv);
 
 /* Prints "nearup <cmd>: <msg>\n" to stderr (one line, lowercase). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Set to 1 by SIGINT/SIGTERM once cli_catch_signals() has run; commands pass
+ * &cli_cancelled as the cancel flag of long operations. */
+extern volatile sig_atomic_t cli_cancelled;
+/* Catches SIGINT and SIGTERM into cli_cancelled, without SA_RESTART, so a
+ * blocking call (a wait for a lock, a sleep, a read) returns EINTR. */
+void cli_catch_signals(void);
+
+/* Parses a whole decimal number from lo to hi (nothing else in s) into *out.
+ * Returns 0, or NU_EINVAL (-1) with *out untouched. */
+int cli_parse_long(const char *s, long lo, long hi, long *out) __attribute__((warn_unused_result));
 
 #endif

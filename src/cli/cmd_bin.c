@@ -27,25 +27,6 @@ static const char usage_text[] =
     "  fetch   download and verify a release into the cache (reuses a cached one)\n"
     "  prune   remove all but the N newest (default 3), never one a node uses\n";
 
-static volatile sig_atomic_t cancelled;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cancelled = 1;
-}
-
-/* Without SA_RESTART, so a wait for another fetch's lock is interrupted too. */
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static int usage_error(const char *fmt, const char *arg)
 {
     fputs("nearup bin: ", stderr);
@@ -236,14 +217,15 @@ static int bin_fetch(int argc, char **argv)
     int rc = check_fetch_opts(&o, argv[i]);
     if (rc)
         return rc;
-    catch_signals();
+    /* Without SA_RESTART, so a wait for another fetch's lock is interrupted too. */
+    cli_catch_signals();
     struct node_fetch_opts fo = {
         .release_url = o.release_url,
         .chain = o.chain ? o.chain : DEFAULT_CHAIN,
         .version = strcmp(argv[i], "latest") == 0 ? NULL : argv[i],
         .sha256 = o.sha256,
         .progress = true,
-        .cancel = &cancelled,
+        .cancel = &cli_cancelled,
     };
     struct node_binary b;
     char msg[NU_ERRMSG_MAX];

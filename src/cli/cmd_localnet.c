@@ -45,13 +45,6 @@ struct ln_binary {
     char release_url[NODE_URL_MAX];
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    interrupted = 1;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -201,7 +194,7 @@ static int choose_binary(const struct ln_args *a, bool need, struct ln_binary *b
         .version = a->version,
         .sha256 = a->sha256,
         .progress = isatty(STDERR_FILENO),
-        .cancel = &interrupted,
+        .cancel = &cli_cancelled,
     };
     if (node_bin_fetch(&fo, &b->bin, errbuf) != 0) {
         cli_error(CMD, "%s", errbuf);
@@ -305,7 +298,7 @@ static int start_nodes(char (*homes)[PATH_MAX], size_t n, bool *started)
     for (size_t i = 0; i < n; i++) {
         if (node_state_locked(homes[i]))
             continue; /* already running: reused as it is */
-        if (interrupted) {
+        if (cli_cancelled) {
             cli_error(CMD, "interrupted; stopping the nodes started so far");
             stop_started(homes, n, started);
             return 1;
@@ -405,10 +398,7 @@ int cmd_localnet(int argc, char **argv)
         return 1;
     }
     a.root = root;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_signals();
     char(*homes)[PATH_MAX] = calloc(NODE_LOCALNET_MAX_NODES, sizeof(*homes));
     bool started[NODE_LOCALNET_MAX_NODES] = {0};
     if (homes == NULL) {

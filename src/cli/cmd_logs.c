@@ -30,25 +30,6 @@ struct logs_opts {
     long lines;
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse(int argc, char **argv, struct logs_opts *o)
 {
     static const struct option options[] = {
@@ -66,9 +47,9 @@ static int parse(int argc, char **argv, struct logs_opts *o)
             o->home_arg = optarg;
         } else if (c == 'f') {
             o->follow = true;
-        } else if (c == 'n' && parse_long(optarg, 0, MAX_LINES, &o->lines) == 0) {
+        } else if (c == 'n' && cli_parse_long(optarg, 0, MAX_LINES, &o->lines) == 0) {
             continue;
-        } else if (c == 'i' && parse_long(optarg, 0, NODE_MAX_HOMES - 1, &o->node) == 0) {
+        } else if (c == 'i' && cli_parse_long(optarg, 0, NODE_MAX_HOMES - 1, &o->node) == 0) {
             continue;
         } else if (c == 'h') {
             printf("usage: nearup logs [--home DIR] [--node I] [-f] [-n N]\n");
@@ -236,7 +217,7 @@ static void nap(int ms)
 static int follow(const char *path, int fd)
 {
     struct stat cur, at;
-    while (!stop_flag) {
+    while (!cli_cancelled) {
         if (copy_rest(fd) < 0)
             return 0;
         if (fstat(fd, &cur) < 0)
@@ -286,10 +267,6 @@ int cmd_logs(int argc, char **argv)
         close(fd);
         return 0;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_signals();
     return follow(path, fd);
 }

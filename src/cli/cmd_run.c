@@ -59,23 +59,6 @@ struct run_opts {
     char home[PATH_MAX];
 };
 
-static volatile sig_atomic_t cancelled;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cancelled = 1;
-}
-
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* "1048576", "64K", "100M", "1G" (binary multiples). */
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -105,10 +88,8 @@ static int parse_size(const char *s, uint64_t *out)
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < (long)lo || v > (long)hi)
+    long v;
+    if (cli_parse_long(s, (long)lo, (long)hi, &v) < 0)
         return NU_EINVAL;
     *out = (unsigned)v;
     return 0;
@@ -337,7 +318,7 @@ static int fetch_build(const struct run_opts *o, const char *release_url, const 
         .commit = commit,
         .sha256 = sha256,
         .progress = isatty(2),
-        .cancel = &cancelled,
+        .cancel = &cli_cancelled,
     };
     int rc = node_bin_fetch(&fo, &nb, err);
     if (rc == 0)
@@ -611,7 +592,7 @@ static int prepare(struct run_opts *o, struct chosen *b, char *err)
 static int from_snapshot(const struct run_opts *o, char *err)
 {
     struct snap_restore_result r;
-    int rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &cancelled, &r, err);
+    int rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &cli_cancelled, &r, err);
     if (rc < 0) {
         char why[NU_ERRMSG_MAX];
         snprintf(why, sizeof(why), "%s", err);
@@ -653,7 +634,7 @@ int cmd_run(int argc, char **argv)
                   o.home, pid, o.home);
         return 1;
     }
-    catch_signals();
+    cli_catch_signals();
     rc = prepare(&o, &b, err);
     if (rc == 0 && o.from_snapshot != NULL)
         rc = from_snapshot(&o, err);
@@ -667,12 +648,12 @@ int cmd_run(int argc, char **argv)
         print_error("run", err);
         return 1;
     }
-    if (cancelled) {
+    if (cli_cancelled) {
         cli_error("run", "interrupted; nothing was started");
         return 1;
     }
     if (!o.foreground)
-        return cli_start_detached_ex("run", o.home, o.ready_timeout, &cancelled);
+        return cli_start_detached_ex("run", o.home, o.ready_timeout, &cli_cancelled);
     /* This process becomes the supervisor (the pid systemd watches). */
     char *args[] = {"--home", o.home, getenv("NOTIFY_SOCKET") != NULL ? "--notify" : NULL, NULL};
     rc = node_supervisor_exec("run", args, err);

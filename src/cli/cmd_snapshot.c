@@ -19,23 +19,6 @@
 
 #define CMD "snapshot"
 
-static volatile sig_atomic_t cancelled;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cancelled = 1;
-}
-
-static void catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static void note(void *ud, const char *msg)
 {
     fprintf(stderr, "nearup snapshot %s: %s\n", (const char *)ud, msg);
@@ -111,17 +94,6 @@ static int usage_error(const struct sub *s, const char *fmt, const char *arg)
     return 2;
 }
 
-static int parse_num(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return NU_EINVAL;
-    *out = v;
-    return 0;
-}
-
 static int parse_layout(const char *s, enum snap_layout *out)
 {
     static const char *const names[] = {"auto", "nearup", "near", "fastnear"};
@@ -139,23 +111,23 @@ static int set_value(const struct sub *s, struct opts *o, int c, const char *arg
     long v = 0;
     switch (c) {
     case O_PARALLEL:
-        if (parse_num(arg, 1, SNAP_PARALLEL_MAX, &v) < 0)
+        if (cli_parse_long(arg, 1, SNAP_PARALLEL_MAX, &v) < 0)
             return usage_error(s, "--parallel '%s' is not a number from 1 to 64", arg);
         o->parallel = (unsigned)v;
         return 0;
     case O_KEEP:
-        if (parse_num(arg, 1, 1000000, &v) < 0)
+        if (cli_parse_long(arg, 1, 1000000, &v) < 0)
             return usage_error(s, "--keep '%s' is not a number of at least 1", arg);
         o->keep = (unsigned)v;
         return 0;
     case O_GRACE:
     case O_STALE:
-        if (parse_num(arg, 0, 10L * 365 * 86400, &v) < 0)
+        if (cli_parse_long(arg, 0, 10L * 365 * 86400, &v) < 0)
             return usage_error(s, "'%s' is not a number of seconds", arg);
         *(c == O_GRACE ? &o->grace : &o->stale) = v;
         return 0;
     case O_STOPTO:
-        if (parse_num(arg, 1, 86400, &v) < 0)
+        if (cli_parse_long(arg, 1, 86400, &v) < 0)
             return usage_error(s, "--stop-timeout '%s' is not a number of seconds (1-86400)", arg);
         o->stop_timeout = (unsigned)v;
         return 0;
@@ -268,7 +240,7 @@ static struct snap_common common(const struct opts *o, const char *sub)
         .parallel = o->parallel,
         .progress_fd = 2,
         .progress_tty = !o->json && isatty(2) == 1,
-        .cancel = &cancelled,
+        .cancel = &cli_cancelled,
         .note = note,
         .note_ud = (void *)sub,
     };
@@ -594,7 +566,7 @@ int cmd_snapshot(int argc, char **argv)
             cli_error(CMD, "cannot initialise libcurl");
             return 1;
         }
-        catch_signals();
+        cli_catch_signals();
         rc = subs[i].fn(&o);
         nu_httpc_global_cleanup();
         return rc;

@@ -47,13 +47,6 @@ struct up_node {
     struct node_upgrade up;
 };
 
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-    interrupted = 1;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "usage: nearup upgrade --to VERSION [--at-height H] [--jitter SECONDS]\n"
@@ -270,7 +263,7 @@ static int get_binary(const struct up_args *a, struct up_node *u)
             .version = a->to,
             .sha256 = a->sha256,
             .progress = isatty(STDERR_FILENO),
-            .cancel = &interrupted,
+            .cancel = &cli_cancelled,
         };
         if (node_bin_fetch(&fo, &bin, errbuf) != 0) {
             cli_error(CMD, "%s", errbuf);
@@ -335,7 +328,7 @@ static int upgrade_all(const struct up_args *a, struct up_node *nodes, size_t n)
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = check_node(a, &nodes[i]);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = interrupted ? 1 : get_binary(a, &nodes[i]);
+        rc = cli_cancelled ? 1 : get_binary(a, &nodes[i]);
     if (rc != 0)
         return rc;
     /* Past this point every node is checked and its binary verified. */
@@ -354,10 +347,7 @@ int cmd_upgrade(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_signals();
     char(*homes)[PATH_MAX] = calloc(NODE_MAX_HOMES, sizeof(*homes));
     struct up_node *nodes = calloc(NODE_MAX_HOMES, sizeof(*nodes));
     size_t n = 0;

@@ -124,6 +124,7 @@ struct sim_faults {
     int status_503_pct;      /* 0..100: answer HTTP 503 this often */
     int close_pct;           /* 0..100: close the connection mid-response this often */
     bool hang;               /* stop answering HTTP entirely (accept, never reply) */
+    bool not_synced;         /* finality references fail NOT_SYNCED_YET / NO_SYNCED_BLOCKS */
 };
 
 struct sim_store;

@@ -82,10 +82,10 @@ bool rpc_faults_apply(struct sim_rpc *rpc, struct rpc_exchange *ex, bool is_json
 static json_t *settings(const struct sim_node *n)
 {
     const struct sim_faults *f = &n->faults;
-    return json_pack("{s:b,s:I,s:i,s:i,s:i,s:b,s:I,s:s}", "stall", n->stalled, "latency_ms",
+    return json_pack("{s:b,s:I,s:i,s:i,s:i,s:b,s:b,s:I,s:s}", "stall", n->stalled, "latency_ms",
                      (json_int_t)f->latency_ms, "error_rate", f->error_rate_pct, "status_503",
-                     f->status_503_pct, "close_mid_response", f->close_pct, "hang", f->hang, "head",
-                     (json_int_t)n->head, "sync_status",
+                     f->status_503_pct, "close_mid_response", f->close_pct, "hang", f->hang,
+                     "not_synced", f->not_synced, "head", (json_int_t)n->head, "sync_status",
                      n->sync_status == SIM_SYNC_NO_SYNC ? "NoSync" : "Syncing");
 }
 
@@ -105,7 +105,7 @@ static void respond_error(struct nu_http_req *req, const char *msg)
 
 struct control_req {
     bool reset, crash;
-    int stall, hang;                                       /* -1: unchanged */
+    int stall, hang, not_synced;                           /* -1: unchanged */
     int64_t resync_from;                                   /* -1: unchanged */
     int64_t latency_ms, error_rate, status_503, close_pct; /* -1: unchanged */
 };
@@ -136,7 +136,14 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
     const char *key;
     json_t *v;
     int rc = 0;
-    *cr = (struct control_req){false, false, -1, -1, -1, -1, -1, -1, -1};
+    *cr = (struct control_req){.stall = -1,
+                               .hang = -1,
+                               .not_synced = -1,
+                               .resync_from = -1,
+                               .latency_ms = -1,
+                               .error_rate = -1,
+                               .status_503 = -1,
+                               .close_pct = -1};
     if (!json_is_object(doc)) {
         snprintf(err, errsz, "body must be a JSON object");
         return NU_EINVAL;
@@ -148,6 +155,8 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
             rc = get_bool(v, key, &cr->stall, err, errsz);
         else if (strcmp(key, "hang") == 0)
             rc = get_bool(v, key, &cr->hang, err, errsz);
+        else if (strcmp(key, "not_synced") == 0)
+            rc = get_bool(v, key, &cr->not_synced, err, errsz);
         else if (strcmp(key, "reset") == 0 || strcmp(key, "crash") == 0) {
             rc = get_bool(v, key, &b, err, errsz);
             if (key[0] == 'r')
@@ -168,7 +177,7 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
             snprintf(err, errsz,
                      "unknown control key \"%s\" (known: stall, resync_from, "
                      "latency_ms, error_rate, status_503, close_mid_response, hang, "
-                     "crash, reset)",
+                     "not_synced, crash, reset)",
                      key);
             rc = NU_EINVAL;
         }
@@ -213,6 +222,8 @@ static int apply_control(struct sim_rpc *rpc, const struct control_req *cr, char
         f->status_503_pct = (int)cr->status_503;
     if (cr->close_pct >= 0)
         f->close_pct = (int)cr->close_pct;
+    if (cr->not_synced >= 0)
+        f->not_synced = cr->not_synced != 0;
     if (cr->hang >= 0) {
         f->hang = cr->hang != 0;
         if (!f->hang)

@@ -71,9 +71,13 @@ void rpc_resolve_block_id(const struct sim_node *n, const json_t *id, struct rpc
         r->err = REF_UNKNOWN_HASH;
 }
 
+/* Still at genesis while syncing, or the /sim/control not_synced fault: a
+ * node whose status says synced but whose finality lookups fail, which a
+ * status-based health check does not see. */
 static bool not_synced(const struct sim_node *n)
 {
-    return n->sync_status != SIM_SYNC_NO_SYNC && n->head <= n->gen.genesis_height;
+    return n->faults.not_synced ||
+           (n->sync_status != SIM_SYNC_NO_SYNC && n->head <= n->gen.genesis_height);
 }
 
 static void resolve_finality(const struct sim_node *n, const char *f, struct rpc_ref *r,

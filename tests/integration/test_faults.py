@@ -11,7 +11,7 @@ import pytest
 from conftest import SimNode, edit_config, init_local, wait_until
 
 DEFAULTS = {'stall': False, 'latency_ms': 0, 'error_rate': 0, 'status_503': 0,
-            'close_mid_response': 0, 'hang': False}
+            'close_mid_response': 0, 'hang': False, 'not_synced': False}
 
 
 @pytest.fixture(scope='module')
@@ -55,6 +55,7 @@ def test_get_defaults(sim):
     ('{"bogus": 1}', 'unknown control key "bogus"'),
     ('{"error_rate": 101}', 'error_rate must be an integer from 0 to 100'),
     ('{"stall": 1}', 'stall must be true or false'),
+    ('{"not_synced": "yes"}', 'not_synced must be true or false'),
     ('{"resync_from": 999999999}', 'resync_from 999999999: must be between'),
 ])
 def test_bad_control_input(sim, body, msg):
@@ -113,6 +114,47 @@ def test_close_mid_response(sim):
         except (http.client.HTTPException, ConnectionError, ValueError):
             outcomes.append('cut')
     assert outcomes == ['ok', 'cut'] * 3
+
+
+def rpc_reply(node, method, params):
+    status, _, body = node.request('POST', '/', body=json.dumps(
+        {'jsonrpc': '2.0', 'id': 7, 'method': method, 'params': params}))
+    return status, json.loads(body)
+
+
+def not_synced_envelope(cause, data):
+    """neard's envelope for a node without synced blocks (neard.md 3.2)."""
+    return {'jsonrpc': '2.0', 'id': 7, 'error': {
+        'name': 'HANDLER_ERROR', 'cause': {'name': cause}, 'code': -32000,
+        'message': 'Server error', 'data': data}}
+
+
+def test_not_synced_fails_finality_lookups_while_status_says_synced(sim):
+    assert control(sim, {'not_synced': True})[1]['not_synced'] is True
+    assert settings(sim)['not_synced'] is True
+    for finality in ('optimistic', 'near-final', 'final'):
+        assert rpc_reply(sim, 'block', {'finality': finality}) == (200, not_synced_envelope(
+            'NOT_SYNCED_YET', 'There are no fully synchronized blocks yet'))
+        assert rpc_reply(sim, 'query', {'request_type': 'view_account', 'account_id': 'near',
+                                        'finality': finality}) == (200, not_synced_envelope(
+            'NO_SYNCED_BLOCKS', 'There are no fully synchronized blocks on the node yet'))
+    # what a status-based health check sees: a synced node
+    status, reply = rpc_reply(sim, 'status', [])
+    assert status == 200 and reply['result']['sync_info']['syncing'] is False
+    assert sim.get('/health')[0] == 200
+    # blocks by height are still served
+    head = reply['result']['sync_info']['latest_block_height']
+    status, reply = rpc_reply(sim, 'block', {'block_id': head})
+    assert status == 200 and reply['result']['header']['height'] == head, reply
+    # false and reset both clear it
+    control(sim, {'not_synced': False})
+    status, reply = rpc_reply(sim, 'block', {'finality': 'final'})
+    assert status == 200 and 'result' in reply, reply
+    control(sim, {'not_synced': True})
+    assert control(sim, {'reset': True})[1]['not_synced'] is False
+    status, reply = rpc_reply(sim, 'query', {'request_type': 'view_account', 'account_id': 'near',
+                                             'finality': 'final'})
+    assert status == 200 and reply['result']['amount'], reply
 
 
 def test_latency(sim):

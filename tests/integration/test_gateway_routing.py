@@ -1,6 +1,7 @@
 """nearup gateway routing: archival routing by height and by hash, retries on
-another upstream (503, 500, cut answers, connect failures, UNKNOWN_BLOCK),
-transaction safety, zone preference and batches."""
+another upstream (503, 500, cut answers, connect failures, UNKNOWN_BLOCK,
+NOT_SYNCED_YET / NO_SYNCED_BLOCKS), transaction safety, zone preference and
+batches."""
 import base64
 import json
 
@@ -109,6 +110,40 @@ def test_cut_answer_is_retried_on_another_upstream(tmp_path, sim_nodes, gateways
     check_retries(gw, nodes, 'reset')
     assert metric(gw.metrics(), 'nearup_gateway_upstream_errors_total', upstream='n0',
                   kind='truncated') == upstream_requests(gw, 'n0')
+    stop_gateway(gw)
+
+
+def test_not_synced_answers_are_retried_on_another_upstream(tmp_path, sim_nodes, gateways):
+    # n0's status says synced, so its health checks (every 100 ms here) keep
+    # it OK, but its finality lookups fail NOT_SYNCED_YET / NO_SYNCED_BLOCKS
+    homes = make_chain(tmp_path, 2)
+    nodes = start_nodes(homes, sim_nodes)
+    gw = gateways(tmp_path, upstream_entries(nodes), retry_budget_min=1000).start(
+        wait_ok=['n0', 'n1'])
+    control(nodes[0], not_synced=True)
+    n = 20
+    view = {'request_type': 'view_account', 'account_id': 'near', 'finality': 'final'}
+    before = {m: [rpc_count(x, m) for x in nodes] for m in ('block', 'query_view_account')}
+    for i in range(n):
+        status, reply = gw.rpc('block', FINAL, req_id=i)
+        assert status == 200 and reply['id'] == i and 'error' not in reply, reply
+        assert reply['result']['header']['hash'], reply
+        status, reply = gw.rpc('query', view, req_id=i)
+        assert status == 200 and reply['id'] == i and 'error' not in reply, reply
+        assert reply['result']['amount'], reply
+    asked = {m: [rpc_count(x, m) - b for x, b in zip(nodes, before[m])] for m in before}
+    # every call was answered by n1, first try or retry; n0's share all retried
+    assert asked['block'][1] == n and asked['query_view_account'][1] == n
+    assert asked['block'][0] > 0 and asked['query_view_account'][0] > 0
+    text = gw.metrics()
+    assert metric(text, 'nearup_gateway_retries_total', reason='not_synced') == (
+        asked['block'][0] + asked['query_view_account'][0])
+    assert metric(text, 'nearup_gateway_upstream_requests_total', upstream='n0') == (
+        asked['block'][0] + asked['query_view_account'][0])
+    for reason in ('connect', 'reset', 'http_502', 'http_503', 'internal_error',
+                   'unknown_block'):
+        assert metric(text, 'nearup_gateway_retries_total', reason=reason) == 0
+    assert gw.upstream_states()['n0']['state'] == 'ok'
     stop_gateway(gw)
 
 

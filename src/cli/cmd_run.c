@@ -27,7 +27,6 @@
 #include "state.h"
 #include "supervisor.h"
 
-#define READY_TIMEOUT_S 60 /* --ready-timeout's default */
 #define LOG_MIN_SIZE 1024u
 
 static const char usage_text[] =
@@ -243,7 +242,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
     o->log_max_size = NODE_LOG_DEFAULT_MAX_SIZE;
     o->log_keep = NODE_LOG_DEFAULT_KEEP;
     o->stop_timeout = NODE_DEFAULT_STOP_TIMEOUT_S;
-    o->ready_timeout = READY_TIMEOUT_S;
+    o->ready_timeout = CLI_READY_TIMEOUT_S;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         if (c == 'h') {
@@ -521,11 +520,6 @@ static void print_error(const char *cmd, const char *msg)
         fprintf(stderr, "  %.*s\n", len, line);
         line += len + (nl != NULL);
     }
-}
-
-int cli_start_detached(const char *cmd, const char *home)
-{
-    return cli_start_detached_ex(cmd, home, READY_TIMEOUT_S, NULL);
 }
 
 int cli_start_detached_ex(const char *cmd, const char *home, unsigned ready_timeout_s,

@@ -1,7 +1,6 @@
 /* nearup stop [--home DIR | --all] [--timeout S] and nearup restart
- * [--home DIR] [--timeout S]. A localnet root means each of its nodes.
- * Without --home: the one registered node that is running. */
-#include <errno.h>
+ * [--home DIR] [--timeout S] [--ready-timeout S]. A localnet root means each
+ * of its nodes. Without --home: the one registered node that is running. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,55 +15,70 @@
 struct stop_opts {
     const char *home_arg;
     bool all;
-    unsigned timeout; /* 0: run.json's stop_timeout */
+    unsigned timeout;       /* 0: run.json's stop_timeout */
+    unsigned ready_timeout; /* restart: the wait for neard to answer /status */
 };
 
-static int parse(const char *cmd, int argc, char **argv, struct stop_opts *o, bool allow_all)
+static const char stop_usage[] = "usage: nearup stop [--home DIR | --all] [--timeout SECONDS]";
+static const char restart_usage[] =
+    "usage: nearup restart [--home DIR] [--timeout SECONDS] [--ready-timeout SECONDS]";
+
+/* --timeout and --ready-timeout: seconds, 1-86400. Returns 0 or exit code 2. */
+static int parse_seconds(const char *cmd, const char *flag, const char *arg, unsigned *out)
+{
+    long v;
+    if (cli_parse_long(arg, 1, 86400, &v) < 0) {
+        cli_error(cmd, "%s must be a number of seconds (1-86400)", flag);
+        return 2;
+    }
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Returns 0 to go on, -1 after --help, or exit code 2. */
+static int parse(const char *cmd, int argc, char **argv, struct stop_opts *o, bool is_restart)
 {
     static const struct option options[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"all", no_argument, NULL, 'a'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"home", required_argument, NULL, 'H'},    {"all", no_argument, NULL, 'a'},
+        {"timeout", required_argument, NULL, 't'}, {"ready-timeout", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
-    int c;
+    const char *usage = is_restart ? restart_usage : stop_usage;
+    int c, rc = 0;
     memset(o, 0, sizeof(*o));
+    o->ready_timeout = CLI_READY_TIMEOUT_S;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        char *end;
-        long v;
+    while (rc == 0 && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
         switch (c) {
         case 'H':
             o->home_arg = optarg;
             break;
         case 'a':
-            if (!allow_all)
+            if (is_restart)
                 goto usage;
             o->all = true;
             break;
         case 't':
-            errno = 0;
-            v = strtol(optarg, &end, 10);
-            if (errno != 0 || *end != '\0' || v < 1 || v > 86400) {
-                cli_error(cmd, "--timeout must be a number of seconds (1-86400)");
-                return 2;
-            }
-            o->timeout = (unsigned)v;
+            rc = parse_seconds(cmd, "--timeout", optarg, &o->timeout);
+            break;
+        case 'R':
+            if (!is_restart)
+                goto usage;
+            rc = parse_seconds(cmd, "--ready-timeout", optarg, &o->ready_timeout);
             break;
         case 'h':
-            printf("usage: nearup %s [--home DIR%s] [--timeout SECONDS]\n", cmd,
-                   allow_all ? " | --all" : "");
+            printf("%s\n", usage);
             return -1;
         default:
             goto usage;
         }
     }
+    if (rc != 0)
+        return rc;
     if (optind == argc && !(o->all && o->home_arg != NULL))
         return 0;
 usage:
-    cli_error(cmd, "usage: nearup %s [--home DIR%s] [--timeout SECONDS]", cmd,
-              allow_all ? " | --all" : "");
+    cli_error(cmd, "%s", usage);
     return 2;
 }
 
@@ -159,7 +173,7 @@ int cmd_stop(int argc, char **argv)
     static char homes[NODE_MAX_HOMES][PATH_MAX];
     struct stop_opts o;
     size_t n = 0;
-    int rc = parse("stop", argc, argv, &o, true);
+    int rc = parse("stop", argc, argv, &o, false);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     rc = select_homes("stop", &o, homes, &n);
@@ -182,7 +196,7 @@ int cmd_restart(int argc, char **argv)
     struct node_run_config c;
     char err[NU_ERRMSG_MAX];
     size_t n = 0;
-    int rc = parse("restart", argc, argv, &o, false);
+    int rc = parse("restart", argc, argv, &o, true);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     rc = select_homes("restart", &o, homes, &n);
@@ -203,7 +217,9 @@ int cmd_restart(int argc, char **argv)
     int status = 0;
     for (size_t i = 0; i < n; i++)
         status |= stop_one("restart", homes[i], o.timeout);
+    /* From here on Ctrl-C stops the node being started, as in 'nearup run'. */
+    cli_catch_signals();
     for (size_t i = 0; i < n && status == 0; i++)
-        status |= cli_start_detached("restart", homes[i]);
+        status |= cli_start_detached_ex("restart", homes[i], o.ready_timeout, &cli_cancelled);
     return status;
 }

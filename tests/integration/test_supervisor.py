@@ -285,6 +285,61 @@ def test_restart_command_uses_run_json(nu, tmp_path):
     assert neards_of(home) == [after[0]]
 
 
+def run_slow_node(nu, tmp_path, home):
+    """A node whose neard never answers /status (it is still starting when
+    `nearup run --ready-timeout 1` gives up on it); returns its neard pid."""
+    init_home(home)
+    slow = fake_neard(tmp_path, delay=600)
+    r = nu('run', 'simnet', '--home', home, '--binary-path', slow, '--ready-timeout', '1',
+           '--rpc-addr', f'127.0.0.1:{free_port()}', '--network-addr',
+           f'127.0.0.1:{free_port()}')
+    assert r.returncode == 1, r.stderr
+    return read_pidfile(home, 'neard.pid')
+
+
+def test_restart_ready_timeout_leaves_the_node_starting(nu, tmp_path):
+    home = tmp_path / 'node'
+    before = run_slow_node(nu, tmp_path, home)
+    r = nu('restart', '--home', home, '--ready-timeout', '1')
+    assert r.returncode == 1
+    assert (r.stdout, r.stderr) == ('', "nearup restart: neard did not answer /status within 1 s; "
+                                        "it keeps starting in the background (see 'nearup logs "
+                                        f"--home {home}')\n")
+    after = read_pidfile(home, 'neard.pid')
+    assert pid_gone(before[0]) and alive(after)
+    assert status_json(home)['state'] == 'starting'
+    assert neards_of(home) == [after[0]]
+    nu.ok('stop', '--home', home)
+    assert neards_of(home) == []
+
+
+@pytest.mark.parametrize('sig', [signal.SIGINT, signal.SIGTERM])
+def test_restart_interrupted_while_waiting_stops_the_node(nu, tmp_path, sig):
+    home = tmp_path / 'node'
+    before = run_slow_node(nu, tmp_path, home)
+    p = nu.popen('restart', '--home', home)
+    neard = wait_until(lambda: read_pidfile(home, 'neard.pid') not in (None, before) and
+                       read_pidfile(home, 'neard.pid'), what='the new neard started')
+    sup = read_pidfile(home, 'supervisor.pid')
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 1
+    assert (out, err) == ('', 'nearup restart: interrupted before neard answered /status; the '
+                              f'node of {home} was stopped\n')
+    assert pid_gone(before[0]) and not alive(neard) and not alive(sup)
+    assert neards_of(home) == []
+    assert status_json(home)['state'] == 'stopped'
+
+
+def test_restart_ready_timeout_usage(nu, tmp_path):
+    r = nu('restart', '--home', tmp_path / 'h', '--ready-timeout', '0')
+    assert (r.returncode, r.stderr) == (
+        2, 'nearup restart: --ready-timeout must be a number of seconds (1-86400)\n')
+    r = nu('stop', '--home', tmp_path / 'h', '--ready-timeout', '5')
+    assert (r.returncode, r.stderr) == (
+        2, 'nearup stop: usage: nearup stop [--home DIR | --all] [--timeout SECONDS]\n')
+
+
 def test_stop_all_and_several_running_need_a_choice(nu, tmp_path):
     a, b = tmp_path / 'a', tmp_path / 'b'
     nu.run_node(a)

@@ -50,7 +50,7 @@ def test_block_sync_then_follow(home, sim_nodes):
     h1 = node.height()
     wait_until(lambda: node.height() >= h1 + 5, 5, what='head follows the clock')
     log = wait_log(node, 'Validator | 1 validator')
-    assert re.search(r' INFO stats: # +\d+ [1-9A-HJ-NP-Za-km-z]{43,44} Validator \| 1 validator '
+    assert re.search(r' INFO stats: # +\d+ +[1-9A-HJ-NP-Za-km-z]{32,44} Validator \| 1 validator '
                      r'0 peers ⬇ \d+ B/s ⬆ \d+ B/s \d+\.\d\d bps 0 gas/s CPU: \d+%, Mem: ', log)
 
 

@@ -10,6 +10,23 @@
 #include <llhttp.h>
 #include "httpd.h"
 
+/* Line structure of a request head or trailer section (httpd_strict.c):
+ * checked on the raw bytes before llhttp sees them. */
+struct nu_hlines {
+    unsigned char state;
+};
+
+/* Starts checking a new message (its request line comes next). */
+void nu_hlines_begin(struct nu_hlines *l);
+/* The trailer section comes next (after the last chunk's size line). */
+void nu_hlines_trailers(struct nu_hlines *l);
+/* Checks the bytes [at, end) of the section, carrying state between
+ * calls; stops looking at the empty line that ends it. Returns NULL, or
+ * what is wrong (one lowercase line: obs-fold, bare LF or CR, no name). */
+const char *nu_hlines_check(struct nu_hlines *l, const char *at, const char *end);
+
+#define NU_HPARSE_DETAIL_MAX 128
+
 /* Hooks into the owner (the connection): used to re-arm timers. */
 struct nu_hparser_ops {
     void (*on_begin)(void *owner);               /* first byte of a request */
@@ -37,10 +54,12 @@ struct nu_hparser {
     size_t blen, bcap;
     size_t extra_bytes; /* chunk extensions and trailers, counted against the body limit */
 
-    size_t head_bytes;     /* head bytes in earlier feeds */
-    const char *feed_base; /* start of the current feed, to place callback data */
-    int err_status;        /* HTTP status to answer with when feeding fails */
-    bool in_head, started, complete, keep_alive, upgrade;
+    size_t head_bytes;                     /* head bytes in earlier feeds */
+    const char *feed_base;                 /* start of the current feed, to place callback data */
+    int err_status;                        /* HTTP status to answer with when feeding fails */
+    char err_detail[NU_HPARSE_DETAIL_MAX]; /* what was wrong ("" when only err_status) */
+    struct nu_hlines lines;
+    bool in_head, started, complete, keep_alive, upgrade, trailers_next;
     uint64_t start_ns;
 };
 
@@ -67,6 +86,10 @@ NU_WUR int nu_hparser_fill(struct nu_hparser *p, struct nu_http_req *req);
 void nu_hparser_next(struct nu_hparser *p);
 /* True when the peer sent some bytes of a request not yet complete. */
 bool nu_hparser_midrequest(const struct nu_hparser *p);
+/* Checks a complete head (headers stored, values NUL-terminated): HTTP
+ * version, Host, Transfer-Encoding in HTTP/1.0. Returns 0, or the status to
+ * refuse it with and *detail what is wrong (static text). */
+int nu_hhead_check(const struct nu_hparser *p, const char **detail);
 
 /* Applies defaults for zero fields (shared by the server and the fuzzer). */
 void nu_httpd_opts_fill(struct nu_httpd_opts *dst, const struct nu_httpd_opts *src);

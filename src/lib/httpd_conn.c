@@ -13,6 +13,7 @@
  * While HANDLER/WRITING the socket is still read (into a bounded pending
  * buffer, no parsing) so a peer that goes away is noticed and the request
  * cancelled; pipelined requests wait in that buffer. */
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,8 +436,9 @@ void nu_httpd_on_cancel(struct nu_http_req *req, nu_httpd_cancel_fn fn, void *ud
     c->cancel_ud = ud;
 }
 
-/* Answers a request the parser refused, then closes. */
-static void conn_fail(struct nu_httpd_conn *c, int status)
+/* Answers a request the parser refused, then closes. The body is the
+ * reason phrase, or with a detail "<reason in lower case>: <detail>". */
+static void conn_fail(struct nu_httpd_conn *c, int status, const char *detail)
 {
     struct nu_httpd *s = c->srv;
     if (status == 408)
@@ -446,8 +448,13 @@ static void conn_fail(struct nu_httpd_conn *c, int status)
     else
         s->st.bad_requests++;
     const char *reason = nu_http_reason(status);
-    char body[64];
+    char body[64 + NU_HPARSE_DETAIL_MAX];
     int n = snprintf(body, sizeof(body), "%s\n", reason);
+    if (detail && *detail) {
+        n = snprintf(body, sizeof(body), "%s: %s\n", reason, detail);
+        for (char *p = body; *p != ':'; p++)
+            *p = (char)tolower((unsigned char)*p);
+    }
     size_t wlen;
     if (build(c, status, "text/plain", NULL, body, (size_t)n, true, false, &wlen) != 0) {
         nu_httpd_conn_close(c, false);
@@ -461,7 +468,7 @@ static void dispatch(struct nu_httpd_conn *c)
     struct nu_httpd *s = c->srv;
     uv_timer_stop(&c->timer);
     if (nu_hparser_fill(&c->hp, &c->req) != 0) {
-        conn_fail(c, 500);
+        conn_fail(c, 500, NULL);
         return;
     }
     c->req.peer = c->peer;
@@ -485,7 +492,7 @@ static void conn_run(struct nu_httpd_conn *c, const char *data, size_t len, bool
         data += used;
         len -= used;
         if (ev == NU_HP_ERROR) {
-            conn_fail(c, c->hp.err_status);
+            conn_fail(c, c->hp.err_status, c->hp.err_detail);
             break;
         }
         if (ev == NU_HP_MORE)
@@ -515,7 +522,7 @@ static void on_timer(uv_timer_t *t)
     case CS_READING:
         if (nu_hparser_midrequest(&c->hp)) {
             stop_reading(c);
-            conn_fail(c, 408);
+            conn_fail(c, 408, NULL);
         } else {
             nu_httpd_conn_close(c, false); /* idle keep-alive */
         }

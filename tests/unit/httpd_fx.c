@@ -274,3 +274,26 @@ void fx_expect_error(struct fx *f, const char *req, const char *want)
     assert_string_equal(cl_rest(c), want);
     cl_close(c);
 }
+
+void fx_refused(char *out, size_t outsz, int status, const char *detail)
+{
+    const char *reason = nu_http_reason(status);
+    char lower[64];
+    size_t i = 0;
+    for (; reason[i] && i < sizeof(lower) - 1; i++)
+        lower[i] = (char)(reason[i] >= 'A' && reason[i] <= 'Z' ? reason[i] + 32 : reason[i]);
+    lower[i] = '\0';
+    char body[256];
+    int n = snprintf(body, sizeof(body), "%s: %s\n", lower, detail);
+    snprintf(out, outsz,
+             "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+             "Connection: close\r\n\r\n%s",
+             status, reason, n, body);
+}
+
+void fx_expect_refused(struct fx *f, const char *req, int status, const char *detail)
+{
+    char want[512];
+    fx_refused(want, sizeof(want), status, detail);
+    fx_expect_error(f, req, want);
+}

@@ -52,5 +52,10 @@ bool cl_eof(struct cl *c);
 void fx_expect(struct cl *c, const char *want);
 struct fx *fx_start_small(void);
 void fx_expect_error(struct fx *f, const char *req, const char *want);
+/* The server's whole answer to a request it refuses with a detail: the
+ * body is "<reason in lower case>: <detail>\n", then the close. */
+void fx_refused(char *out, size_t outsz, int status, const char *detail);
+/* Sends req on a fresh connection and asserts that answer. */
+void fx_expect_refused(struct fx *f, const char *req, int status, const char *detail);
 
 #endif

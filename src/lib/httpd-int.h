@@ -72,7 +72,10 @@ enum nu_hparse_ev {
 /* Limits come from o (defaults already applied). Never fails: buffers grow lazily. */
 void nu_hparser_init(struct nu_hparser *p, const struct nu_httpd_opts *o,
                      const struct nu_hparser_ops *ops, void *owner);
+/* Frees the buffers (the parser stays usable: they grow again lazily). */
 void nu_hparser_release(struct nu_hparser *p);
+/* Bytes the parser's buffers hold. */
+size_t nu_hparser_buffer_bytes(const struct nu_hparser *p);
 
 /* Parses up to len bytes; *consumed says how many were used (the rest
  * belongs to a later request when NU_HP_REQUEST is returned). */
@@ -118,8 +121,8 @@ struct nu_httpd_conn {
     void *cancel_ud;
     char *pend; /* read-ahead: bytes [pend_off, pend_len) not parsed yet */
     size_t pend_off, pend_len, pend_cap;
-    char *wbuf; /* answer head + body, reused */
-    size_t wcap;
+    char *whead, *wbody; /* the unsent rest of an answer (httpd_write.c) */
+    size_t wheld;        /* bytes they hold, counted in srv->unsent */
     enum nu_httpd_conn_state state;
     enum nu_httpd_req_state rq;
     int open_handles;
@@ -138,6 +141,7 @@ struct nu_httpd {
     struct nu_httpd_stats st;
     int port;
     int open_handles; /* listener and drain timer */
+    size_t unsent;    /* answer bytes held for clients, at most o.max_unsent_bytes */
     bool closing, drain_closing;
     nu_httpd_closed_fn done;
     void *done_ud;
@@ -151,5 +155,21 @@ void nu_httpd_conn_close(struct nu_httpd_conn *c, bool reset);
 bool nu_httpd_conn_idle(const struct nu_httpd_conn *c);
 /* Frees s once closing and everything is closed; then calls done. */
 void nu_httpd_srv_maybe_done(struct nu_httpd *s);
+/* Bytes of c's buffers (parser, read-ahead, unsent answer). */
+size_t nu_httpd_conn_buffer_bytes(const struct nu_httpd_conn *c);
+/* (Re)starts c's one timer. */
+void nu_httpd_conn_arm(struct nu_httpd_conn *c, uint64_t ms);
+/* The answer was taken by the socket: next request, or close. */
+void nu_httpd_conn_written(struct nu_httpd_conn *c);
+/* A req whose connection died was answered: free what is left. */
+void nu_httpd_conn_orphan_release(struct nu_httpd_conn *c);
+
+/* ---- answers (httpd_write.c) ---- */
+
+/* Answers with status and a copied body, then closes (for refusals). */
+NU_WUR int nu_httpd_conn_answer(struct nu_httpd_conn *c, int status, const char *ctype,
+                                const char *body, size_t len);
+/* Frees the unsent rest of an answer and uncounts it (write done or dead). */
+void nu_httpd_conn_release_write(struct nu_httpd_conn *c);
 
 #endif

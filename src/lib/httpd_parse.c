@@ -297,6 +297,7 @@ void nu_httpd_opts_fill(struct nu_httpd_opts *dst, const struct nu_httpd_opts *s
     DEF(body_timeout_ms);
     DEF(keepalive_ms);
     DEF(write_timeout_ms);
+    DEF(max_unsent_bytes);
     DEF(max_connections);
     DEF(max_headers);
     DEF(backlog);
@@ -359,6 +360,11 @@ static llhttp_errno_t execute(struct nu_hparser *p, const char *data, const char
         nu_hlines_trailers(&p->lines);
     }
     return err;
+}
+
+size_t nu_hparser_buffer_bytes(const struct nu_hparser *p)
+{
+    return p->hcap + p->bcap + p->hoff_cap * sizeof(*p->hoff) + p->hdrs_cap * sizeof(*p->hdrs);
 }
 
 enum nu_hparse_ev nu_hparser_feed(struct nu_hparser *p, const char *data, size_t len,

@@ -59,6 +59,11 @@ static void answer_later(struct fx *f, struct nu_http_req *req, unsigned ms, con
     nu_httpd_on_cancel(req, later_cancel, l);
 }
 
+char fx_pattern(size_t i)
+{
+    return (char)('a' + i % 23);
+}
+
 void fx_handler(struct nu_http_req *req, void *ud)
 {
     struct fx *f = ud;
@@ -90,6 +95,21 @@ void fx_handler(struct nu_http_req *req, void *ud)
         char *big = calloc(1, n);
         assert_int_equal(nu_httpd_respond(req, 200, "application/octet-stream", big, n), 0);
         free(big);
+    } else if (strcmp(req->path, "/pattern") == 0 || strcmp(req->path, "/take") == 0) {
+        /* n bytes of fx_pattern(i); /take hands the body over to the server. */
+        const char *q = strstr(req->url, "n=");
+        size_t n = q ? strtoul(q + 2, NULL, 10) : 0;
+        char *big = malloc(n ? n : 1);
+        assert_non_null(big);
+        for (size_t i = 0; i < n; i++)
+            big[i] = fx_pattern(i);
+        if (req->path[1] == 't') {
+            assert_int_equal(
+                nu_httpd_respond_take(req, 200, "application/octet-stream", NULL, big, n, 0), 0);
+        } else {
+            assert_int_equal(nu_httpd_respond(req, 200, "application/octet-stream", big, n), 0);
+            free(big);
+        }
     } else if (strcmp(req->path, "/nocontent") == 0) {
         assert_int_equal(nu_httpd_respond(req, 204, NULL, NULL, 0), 0);
     } else {

@@ -35,7 +35,9 @@ struct cl {
     "\r\nConnection: close\r\n\r\n" reason "\n"
 
 /* Answers by path: /echo, /async?ms=N, /never, /truncate, /close, /huge,
- * /nocontent; anything else "path=PATH". */
+ * /nocontent, /pattern?n=N and /take?n=N (N bytes of fx_pattern, copied by
+ * the server or handed over); anything else "path=PATH". */
+char fx_pattern(size_t i);
 void fx_handler(struct nu_http_req *req, void *ud);
 struct fx *fx_start(const struct nu_httpd_opts *o);
 struct fx *fx_start_default(void);

@@ -372,8 +372,9 @@ static void conn_run(struct nu_httpd_conn *c, const char *data, size_t len, bool
         }
         from_pend = true;
         dispatch(c);
-        data = c->pend + c->pend_off;
+        /* The answer may have closed the connection and freed pend. */
         len = c->pend_len - c->pend_off;
+        data = len ? c->pend + c->pend_off : NULL;
     }
     c->in_run = false;
     if (c->state == CS_READING) {

@@ -1,6 +1,7 @@
 /* HTTP server connections: reading, handing requests to the handler one at
- * a time, writing answers, timeouts and closing. The listener and graceful
- * close are in httpd.c, the parser in httpd_parse.c.
+ * a time, timeouts and closing. The listener and graceful close are in
+ * httpd.c, the parser in httpd_parse.c (framing checks in httpd_strict.c),
+ * writing answers in httpd_write.c.
  *
  * A connection is a small state machine:
  *   READING  parsing a request (keep-alive idle when no byte of it arrived)
@@ -12,7 +13,9 @@
  *   CLOSING  uv_close called; freed when both handles are closed
  * While HANDLER/WRITING the socket is still read (into a bounded pending
  * buffer, no parsing) so a peer that goes away is noticed and the request
- * cancelled; pipelined requests wait in that buffer. */
+ * cancelled; pipelined requests wait in that buffer. Back in READING with
+ * nothing pending, every buffer is freed (conn_trim): an idle connection
+ * is its struct and nothing more. */
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>

@@ -1,12 +1,15 @@
 """Bounded gateway memory per client connection: idle keep-alive
 connections keep no buffers after a pipelined burst, a batch reply is held
 once, and the answer bytes a worker holds for clients that do not read are
-capped by max_unsent (such a client is reset, others carry on)."""
+capped by max_unsent (such a client is reset, others carry on). And the
+gateway asks for the descriptors its max_connections needs."""
 import json
+import resource
 import socket
+import subprocess
 
-from conftest import wait_until
-from gateway_helpers import (call_body, gateways, make_chain, metric, start_nodes,
+from conftest import NEARUP, wait_until
+from gateway_helpers import (Gateway, call_body, gateways, make_chain, metric, start_nodes,
                              stop_gateway, upstream_entries)
 
 FINAL = {'finality': 'final'}
@@ -135,3 +138,38 @@ def test_slow_reader_within_max_unsent_gets_the_whole_batch(tmp_path, sim_nodes,
     worker_gauge(gw, 'nearup_gateway_http_unsent_bytes', 0)
     assert metric(gw.metrics(), 'nearup_gateway_http_unsent_drops_total') == 0
     stop_gateway(gw)
+
+
+def start_with_nofile(tmp_path, soft, hard, **settings):
+    """A gateway whose open-file limits start at (soft, hard)."""
+    tmp_path.mkdir()
+    gw = Gateway(tmp_path, [('down', {'url': 'http://127.0.0.1:1'})], **settings)
+    log = open(gw.log_path, 'ab')
+    proc = subprocess.Popen(
+        [NEARUP, 'gateway', '-c', str(gw.ini)], stdout=log, stderr=log,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard)))
+    gw.proc, gw._log = proc, log
+    wait_until(lambda: 'gateway listening' in gw.log(), 15, what='gateway listening')
+    return gw
+
+
+def open_files_limit(pid):
+    with open(f'/proc/{pid}/limits') as fh:
+        for line in fh:
+            if line.startswith('Max open files'):
+                return [int(v) for v in line.split()[3:5]]
+    return None
+
+
+def test_gateway_raises_its_open_file_limit(tmp_path):
+    # one worker, 2000 connections, one upstream: 2000 + 64 pool + 256 = 2320
+    gw = start_with_nofile(tmp_path / 'a', 1024, 4096, workers=1, max_connections=2000)
+    assert open_files_limit(gw.proc.pid) == [2320, 4096]
+    assert 'open file limit' not in gw.log()
+    stop_gateway(gw)
+    low = start_with_nofile(tmp_path / 'b', 1024, 1500, workers=1, max_connections=2000)
+    assert open_files_limit(low.proc.pid) == [1500, 1500]
+    assert ('level=warn msg="open file limit is below what max_connections needs; raise '
+            'LimitNOFILE (ulimit -n) or lower max_connections" limit=1500 needed=2320') in low.log()
+    stop_gateway(low)

@@ -68,7 +68,10 @@ struct snap_restore_opts {
     const char *home;
     const char *name;       /* NULL or "latest": the store's latest */
     const char *verify_key; /* "ed25519:..." or NULL */
-    bool replace;           /* replace existing data */
+    bool replace;           /* replace existing data (moved aside, see keep_old) */
+    bool keep_old;          /* keep replaced data for good, not only until the node opens
+                               the new data */
+    bool home_locked;       /* the caller holds the home lock (state.h) */
     enum snap_layout layout;
     const char *kind; /* public layouts: rpc (default), archive, fast-rpc, ... */
 };
@@ -83,7 +86,10 @@ struct snap_restore_result {
     size_t chunks, chunks_present, chunks_downloaded; /* present: already verified in staging */
     uint64_t bytes_downloaded;
     bool replaced, signature_verified;
-    char checks[256]; /* what was verified ("sha256 of every chunk", or weaker) */
+    size_t nold;                /* data dirs whose old data was moved aside */
+    char old_data[2][PATH_MAX]; /* where it is */
+    bool old_kept;              /* for good (keep_old); else until the node opens the new data */
+    char checks[256];           /* what was verified ("sha256 of every chunk", or weaker) */
     char data_dir[PATH_MAX];
     uint64_t total_ms;
     bool skipped; /* snap_bootstrap_home: the home already had data */
@@ -93,8 +99,9 @@ NU_WUR int snap_restore(const struct snap_restore_opts *o, struct snap_restore_r
                         char *errbuf);
 
 /* `nearup run --from-snapshot STORE`: restores the store's latest
- * snapshot into home (already initialised, node not running) when its
- * data dir is absent or empty; r->skipped otherwise. */
+ * snapshot into home (already initialised, node not running, the caller
+ * holding its home lock) when its data dir is absent or empty;
+ * r->skipped otherwise. */
 NU_WUR int snap_bootstrap_home(const char *home, const char *store, const char *s3_endpoint,
                                const volatile sig_atomic_t *cancel, struct snap_restore_result *r,
                                char *errbuf);

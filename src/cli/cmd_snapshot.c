@@ -460,22 +460,48 @@ static int do_list(struct opts *o)
     return 0;
 }
 
+static int verify_home_report(const struct opts *o, int rc, const struct snap_verify_result *r)
+{
+    char size[32];
+    if (o->json)
+        print_json(json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I}", "ok", rc == 0, "home",
+                             o->abshome, "snapshot", r->name, "files", (json_int_t)r->files,
+                             "files_bad", (json_int_t)r->files_bad, "chunks", (json_int_t)r->chunks,
+                             "bytes", (json_int_t)r->bytes, "first_bad", r->first_bad,
+                             "old_removed", (json_int_t)r->old_removed));
+    if (rc < 0 || o->json)
+        return rc < 0 ? 1 : 0;
+    human(r->bytes, size, sizeof(size));
+    printf("nearup snapshot verify: the data of %s matches snapshot %s: %zu files, %zu chunks "
+           "(%s), every one's sha256\n",
+           o->abshome, r->name, r->files, r->chunks, size);
+    if (r->old_removed > 0)
+        printf("nearup snapshot verify: removed the old data the restore had kept aside (%zu "
+               "dir%s)\n",
+               r->old_removed, r->old_removed == 1 ? "" : "s");
+    return 0;
+}
+
 static int do_verify(struct opts *o)
 {
-    struct snap_verify_opts vo = {
-        .c = common(o, "verify"), .name = o->name, .verify_key = o->verify_key};
+    struct snap_verify_opts vo = {.c = common(o, "verify"),
+                                  .name = o->name,
+                                  .verify_key = o->verify_key,
+                                  .home = o->home != NULL ? o->abshome : NULL};
     struct snap_verify_result r;
     char err[NU_ERRMSG_MAX], size[32];
     int rc = snap_verify(&vo, &r, err);
+    if (rc < 0)
+        cli_error("snapshot verify", "%s", err);
+    if (vo.home != NULL)
+        return verify_home_report(o, rc, &r);
     if (o->json)
         print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:s}", "ok", rc == 0, "snapshots",
                              (json_int_t)r.snapshots, "chunks", (json_int_t)r.chunks, "chunks_bad",
                              (json_int_t)r.chunks_bad, "bytes", (json_int_t)r.bytes, "first_bad",
                              r.first_bad));
-    if (rc < 0) {
-        cli_error("snapshot verify", "%s", err);
+    if (rc < 0)
         return 1;
-    }
     human(r.bytes, size, sizeof(size));
     if (!o->json)
         printf("nearup snapshot verify: %zu snapshot%s, %zu chunks (%s): every chunk is present "
@@ -528,7 +554,8 @@ static const int create_flags[] = {O_HOME, O_TO,   O_NAME,     O_PARALLEL, O_COM
 static const int restore_flags[] = {O_HOME,    O_FROM, O_NAME,     O_PARALLEL, O_VERIFY, O_REPLACE,
                                     O_KEEPOLD, O_JSON, O_ENDPOINT, O_LAYOUT,   O_KIND,   0};
 static const int list_flags[] = {O_FROM, O_JSON, O_ENDPOINT, 0};
-static const int verify_flags[] = {O_FROM, O_NAME, O_PARALLEL, O_VERIFY, O_JSON, O_ENDPOINT, 0};
+static const int verify_flags[] = {O_FROM, O_NAME,     O_PARALLEL, O_VERIFY,
+                                   O_JSON, O_ENDPOINT, O_HOME,     0};
 static const int prune_flags[] = {O_FROM, O_KEEP,     O_GRACE,    O_STALE, O_DRY,
                                   O_JSON, O_PARALLEL, O_ENDPOINT, 0};
 
@@ -545,7 +572,7 @@ static const struct sub subs[] = {
     {"list", do_list, "nearup snapshot list --from STORE [--s3-endpoint URL] [--json]", list_flags,
      false, true},
     {"verify", do_verify,
-     "nearup snapshot verify --from STORE [--name NAME] [--verify-key ed25519:PK] "
+     "nearup snapshot verify --from STORE [--home DIR] [--name NAME] [--verify-key ed25519:PK] "
      "[--parallel N] [--json]",
      verify_flags, false, true},
     {"prune", do_prune,

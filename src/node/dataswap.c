@@ -569,10 +569,12 @@ int node_swap_recover(const char *home, struct node_swap_recovery *rec, char *er
 
 /* ---- removal of old data ---- */
 
-bool node_swap_removal_pending(const char *home)
+bool node_swap_removal_pending(const char *home, char *name, size_t namesz)
 {
     struct journal *j = calloc(1, sizeof(*j));
     bool pending = j != NULL && journal_load(home, j, NULL) == 0 && !j->swapping && j->nremove > 0;
+    if (pending && name != NULL)
+        snprintf(name, namesz, "%s", j->sw.name);
     free(j);
     return pending;
 }

@@ -91,8 +91,9 @@ struct node_swap_recovery {
  * the dirs are in a state no swap leaves (old data gone). */
 NU_WUR int node_swap_recover(const char *home, struct node_swap_recovery *rec, char *errbuf);
 
-/* True when the journal lists old data dirs awaiting removal. */
-bool node_swap_removal_pending(const char *home);
+/* True when the journal lists old data dirs awaiting removal; name (may
+ * be NULL) gets the snapshot the last swap put in place. */
+bool node_swap_removal_pending(const char *home, char *name, size_t namesz);
 /* Removes the old data dirs the journal lists, after the node has opened
  * the new data (caller holds the home lock). *removed counts them. */
 NU_WUR int node_swap_remove_old(const char *home, size_t *removed, char *errbuf);

@@ -41,7 +41,7 @@ static void remove_done(uv_work_t *w, int status)
 
 void sup_swap_cleanup(struct sup *s)
 {
-    if (s->swap_busy || s->swap_done || !node_swap_removal_pending(s->home))
+    if (s->swap_busy || s->swap_done || !node_swap_removal_pending(s->home, NULL, 0))
         return;
     s->swap_done = true; /* once per supervisor: the next one tries again after a failure */
     s->swap_work.data = s;

@@ -125,18 +125,28 @@ NU_WUR int snap_list(const struct snap_common *c, struct snap_info **out, size_t
 
 struct snap_verify_opts {
     struct snap_common c;
-    const char *name;       /* NULL: every snapshot */
+    const char *name;       /* NULL: every snapshot (with home: the one restored there) */
     const char *verify_key; /* also check signatures */
+    const char *home;       /* NULL, or check this home's data dirs instead of the store */
 };
 
 struct snap_verify_result {
     size_t snapshots, chunks, chunks_bad;
     uint64_t bytes;
     char first_bad[NU_ERRMSG_MAX];
+    /* with home */
+    char name[SNAP_NAME_MAX]; /* the snapshot the data was checked against */
+    size_t files;             /* in that snapshot */
+    size_t files_bad;         /* differences: files missing, extra, of another size or content */
+    size_t old_removed;       /* old data dirs a restore kept aside, removed after the check */
 };
 
 /* Downloads every chunk the snapshots name once and checks it; NU_EVERIFY
- * when any is missing or wrong (counted in r). */
+ * when any is missing or wrong (counted in r). With o->home: reads the
+ * home's data dirs (node stopped, under its home lock) and checks every
+ * file against the snapshot's manifest (--name, else the snapshot the
+ * last restore put there, else latest); NU_EVERIFY on any difference;
+ * when all match, the old data that restore kept aside is removed. */
 NU_WUR int snap_verify(const struct snap_verify_opts *o, struct snap_verify_result *r,
                        char *errbuf);
 

@@ -30,20 +30,41 @@ static int running_error(const char *home, char *errbuf)
 
 /* ---- locks and an interrupted swap ---- */
 
-static void note(const struct snap_restore_opts *o, const char *msg)
+bool snap_home_in_use(const char *home, const struct snap_home_dirs *dirs)
 {
-    if (o->c.note != NULL)
-        o->c.note(o->c.note_ud, msg);
+    return node_running(home, dirs);
 }
 
-static int lock_home(const struct snap_restore_opts *o, struct snap_restore_locks *l, char *errbuf)
+static int lock_home(const char *home, enum node_lock_role role, bool home_locked,
+                     struct snap_restore_locks *l, char *errbuf)
 {
-    if (o->home_locked)
+    if (home_locked)
         return 0;
-    int rc = node_state_init(o->home, errbuf);
+    int rc = node_state_init(home, errbuf);
     if (rc == 0)
-        rc = node_home_lock(o->home, NODE_LOCK_RESTORE, &l->home, errbuf);
-    return rc == NU_EEXIST ? running_error(o->home, errbuf) : rc;
+        rc = node_home_lock(home, role, &l->home, errbuf);
+    return rc == NU_EEXIST ? running_error(home, errbuf) : rc;
+}
+
+int snap_home_begin(const char *home, enum node_lock_role role, bool home_locked, snap_note_fn note,
+                    void *note_ud, struct snap_restore_locks *l, struct node_swap_recovery *rec,
+                    char *errbuf)
+{
+    struct node_swap_recovery local;
+    if (rec == NULL)
+        rec = &local;
+    l->home = l->snap = -1;
+    memset(rec, 0, sizeof(*rec));
+    int rc = lock_home(home, role, home_locked, l, errbuf);
+    if (rc == 0)
+        rc = snap_home_lock(home, &l->snap, errbuf);
+    if (rc == 0)
+        rc = node_swap_recover(home, rec, errbuf);
+    if (rc < 0)
+        snap_restore_end(l);
+    else if (rec->outcome != NODE_SWAP_NOTHING && note != NULL)
+        note(note_ud, rec->note);
+    return rc;
 }
 
 int snap_restore_begin(const struct snap_restore_opts *o, const char *tag,
@@ -51,22 +72,15 @@ int snap_restore_begin(const struct snap_restore_opts *o, const char *tag,
                        char *errbuf)
 {
     struct node_swap_recovery rec;
-    l->home = l->snap = -1;
     *done = false;
     memset(res, 0, sizeof(*res));
-    int rc = lock_home(o, l, errbuf);
-    if (rc == 0)
-        rc = snap_home_lock(o->home, &l->snap, errbuf);
-    if (rc == 0)
-        rc = node_swap_recover(o->home, &rec, errbuf);
-    if (rc < 0 || rec.outcome == NODE_SWAP_NOTHING)
-        return rc;
-    note(o, rec.note);
-    if (rec.outcome == NODE_SWAP_FINISHED && strcmp(rec.name, tag) == 0) {
+    int rc = snap_home_begin(o->home, NODE_LOCK_RESTORE, o->home_locked, o->c.note, o->c.note_ud, l,
+                             &rec, errbuf);
+    if (rc == 0 && rec.outcome == NODE_SWAP_FINISHED && strcmp(rec.name, tag) == 0) {
         *done = true;
         *res = rec.res;
     }
-    return 0;
+    return rc;
 }
 
 void snap_restore_end(struct snap_restore_locks *l)

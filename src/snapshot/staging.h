@@ -16,6 +16,7 @@
 #include "manifest.h"
 #include "paths.h"
 #include "snap.h"
+#include "state.h"
 
 struct snap_staging {
     const char *home;
@@ -32,13 +33,24 @@ struct snap_restore_locks {
     int home, snap;
 };
 
-/* Takes the locks and settles a swap a kill -9 interrupted (saying what
- * it did through o->c.note). *done: that swap was of snapshot tag, which
- * is now in place as *res says; nothing is left to do. */
+/* Takes the home lock for role (unless home_locked: the caller holds it)
+ * and snapshot.lock, then settles a swap a kill -9 interrupted, saying
+ * what it did through note (may be NULL); rec (may be NULL) gets it. On
+ * failure nothing is held. A supervisor holding the home is NU_ESTATE
+ * "the node of HOME is running; stop it first ...". */
+NU_WUR int snap_home_begin(const char *home, enum node_lock_role role, bool home_locked,
+                           snap_note_fn note, void *note_ud, struct snap_restore_locks *l,
+                           struct node_swap_recovery *rec, char *errbuf);
+/* snap_home_begin for a restore of snapshot tag. *done: the swap it
+ * settled was of tag, which is now in place as *res says; nothing is left
+ * to do. */
 NU_WUR int snap_restore_begin(const struct snap_restore_opts *o, const char *tag,
                               struct snap_restore_locks *l, bool *done,
                               struct node_swap_result *res, char *errbuf);
 void snap_restore_end(struct snap_restore_locks *l);
+/* True when a supervisor or neard of home runs, or a process holds the
+ * RocksDB lock of one of its data dirs. */
+bool snap_home_in_use(const char *home, const struct snap_home_dirs *dirs);
 
 /* Checks the home can take the restore (node stopped, data absent or
  * replace set, no old data in the way) and opens (creating) the staging

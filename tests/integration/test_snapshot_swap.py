@@ -404,3 +404,59 @@ def test_a_journal_that_cannot_be_read_stops_everything(nu, tmp_path, source):
     r = nu('snapshot', 'restore', '--from', str(store), '--home', home, '--replace')
     assert (r.returncode, r.stderr) == (1, f'nearup snapshot restore: {want}\n')
     assert names(home) == ['data'] and neards_of(home) == []
+
+
+# ---- snapshot verify --home ----
+
+def test_verify_home_proves_the_data_and_removes_the_old(nu, tmp_path, source):
+    src, store, d = source
+    home = twin_home(src, tmp_path / 'dst', sync=1)
+    old_data(nu, home)
+    data = os.path.join(home, 'data')
+    snap(nu, 'restore', '--from', store, '--home', home, '--replace')
+    r = nu.ok('snapshot', 'verify', '--from', str(store), '--home', home)
+    assert r.stdout.splitlines() == [
+        f"nearup snapshot verify: the data of {home} matches snapshot s1: {d['files']} files, "
+        f"{d['chunks']} chunks ({r.stdout.split('(')[1].split(')')[0]}), every one's sha256",
+        'nearup snapshot verify: removed the old data the restore had kept aside (1 dir)']
+    assert names(home) == ['data'] and journal(home) is None
+    assert tree_hashes(data) == snapshot_files(store)
+    _, doc = snap(nu, 'verify', '--from', store, '--home', home)  # again: nothing left to remove
+    assert (doc['ok'], doc['snapshot'], doc['files'], doc['files_bad'], doc['old_removed']) == (
+        True, 's1', d['files'], 0, 0)
+
+
+def test_verify_home_keeps_the_old_data_when_the_data_differs(nu, tmp_path, source):
+    src, store, d = source
+    home = twin_home(src, tmp_path / 'dst', sync=1)
+    old, _ = old_data(nu, home)
+    data = os.path.join(home, 'data')
+    snap(nu, 'restore', '--from', store, '--home', home, '--replace')
+    with open(os.path.join(data, 'CURRENT'), 'ab') as fh:
+        fh.write(b'x')
+    with open(os.path.join(data, 'stray'), 'w') as fh:
+        fh.write('not in the snapshot')
+    r, doc = snap(nu, 'verify', '--from', store, '--home', home, ok=False)
+    assert r.returncode == 1
+    assert (doc['ok'], doc['files_bad'], doc['old_removed']) == (False, 2, 0)
+    assert r.stderr.startswith(f'nearup snapshot verify: the data of {home} differs from '
+                               'snapshot s1 in 2 files, the first: ')
+    assert r.stderr.endswith('; any old data kept aside stays\n')
+    assert doc['first_bad'] in (f'{data}/stray is not in snapshot s1',
+                                f'{data}/CURRENT has {os.path.getsize(data + "/CURRENT")} bytes, '
+                                f'the snapshot {os.path.getsize(data + "/CURRENT") - 1}')
+    assert tree_hashes(f'{data}.replaced-s1') == old and journal(home)['state'] == 'swapped'
+
+
+def test_verify_home_of_a_running_node_is_refused(nu, tmp_path, source):
+    src, store, _ = source
+    home = twin_home(src, tmp_path / 'dst', sync=1)
+    snap(nu, 'restore', '--from', store, '--home', home)
+    n = SimNode(home).start()
+    try:
+        r = nu('snapshot', 'verify', '--from', str(store), '--home', home)
+    finally:
+        n.stop()
+    assert (r.returncode, r.stderr) == (
+        1, f'nearup snapshot verify: the node of {home} is running, so its data is no longer the '
+           f"snapshot's; stop it first with 'nearup stop --home {home}'\n")

@@ -135,12 +135,12 @@ static void test_swap_moves_old_data_aside_until_removed(void **state)
     assert_string_equal(got("data.replaced-s1"), "old-hot");
     assert_string_equal(got("cold.replaced-s1"), "old-cold");
     assert_false(exists("data.restore-s1") || exists("cold.restore-s1"));
-    assert_true(node_swap_removal_pending(home));
+    assert_true(node_swap_removal_pending(home, NULL, 0));
     assert_int_equal(node_swap_remove_old(home, &removed, err), 0);
     assert_int_equal(removed, 2);
     assert_false(exists("data.replaced-s1") || exists("cold.replaced-s1"));
     assert_false(journal_exists());
-    assert_false(node_swap_removal_pending(home));
+    assert_false(node_swap_removal_pending(home, NULL, 0));
 }
 
 static void test_data_without_replace_is_never_moved(void **state)

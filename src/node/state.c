@@ -169,13 +169,32 @@ static int busy_error(const char *home, const struct node_lock_owner *o, char *e
 int node_home_busy(const char *home, char *errbuf)
 {
     struct node_lock_owner o;
-    return node_home_lock_owner(home, &o) ? busy_error(home, &o, errbuf) : 0;
+    if (!node_home_lock_owner(home, &o) || o.role == NODE_LOCK_RUN)
+        return 0; /* node_home_lock waits for a nearup run that prepares */
+    return busy_error(home, &o, errbuf);
+}
+
+/* flock LOCK_EX|LOCK_NB, retried while its holder is a nearup run that
+ * prepares the home (for at most NODE_HOME_LOCK_WAIT_MS). */
+static int take_lock(const char *home, int lfd, const char *path, char *errbuf)
+{
+    struct node_lock_owner o;
+    for (unsigned waited = 0;; waited += LOCK_WAIT_US / 1000) {
+        if (flock(lfd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK)
+            return nu_err_set(errbuf, NU_EIO, "lock %s: %s", path, strerror(errno));
+        if (!node_home_lock_owner(home, &o))
+            continue; /* released meanwhile */
+        if (o.role != NODE_LOCK_RUN || waited >= NODE_HOME_LOCK_WAIT_MS)
+            return busy_error(home, &o, errbuf);
+        usleep(LOCK_WAIT_US);
+    }
 }
 
 int node_home_lock(const char *home, enum node_lock_role role, int *fd, char *errbuf)
 {
     char path[PATH_MAX];
-    struct node_lock_owner o;
     *fd = -1;
     int rc = lock_path(home, path, sizeof(path), errbuf);
     if (rc < 0)
@@ -184,14 +203,9 @@ int node_home_lock(const char *home, enum node_lock_role role, int *fd, char *er
     if (lfd < 0)
         return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO, "open %s: %s", path,
                           strerror(errno));
-    if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
+    if ((rc = take_lock(home, lfd, path, errbuf)) < 0) {
         close(lfd);
-        if (e != EWOULDBLOCK)
-            return nu_err_set(errbuf, NU_EIO, "lock %s: %s", path, strerror(e));
-        if (!node_home_lock_owner(home, &o)) /* released meanwhile: a race, say who it was */
-            o = (struct node_lock_owner){NODE_LOCK_SUPERVISOR, 0};
-        return busy_error(home, &o, errbuf);
+        return rc;
     }
     if ((rc = node_home_lock_relabel(lfd, role)) < 0) {
         close(lfd);

@@ -60,12 +60,18 @@ struct node_lock_owner {
     pid_t pid; /* 0 when unknown */
 };
 
+/* A nearup run holds the home lock only while it prepares the home (its
+ * data-dir work: an interrupted swap, --reset-data); others wait this
+ * long for it rather than fail, so concurrent runs end with one node. */
+#define NODE_HOME_LOCK_WAIT_MS 60000
+
 /* Takes the home lock (flock LOCK_EX|LOCK_NB) for role; the state dir
- * must exist. When another process holds it: NU_EEXIST for a supervisor
- * ("a node is already running for HOME (supervisor pid N)"), NU_ESTATE
- * for the others, with a message naming the holder, its pid and what to
- * do. The fd stays open for the life of the lock; node_state_unlock
- * closes it. */
+ * must exist. When another process holds it (after waiting for a nearup
+ * run that prepares, see NODE_HOME_LOCK_WAIT_MS): NU_EEXIST for a
+ * supervisor ("a node is already running for HOME (supervisor pid N)"),
+ * NU_ESTATE for the others, with a message naming the holder, its pid and
+ * what to do. The fd stays open for the life of the lock;
+ * node_state_unlock closes it. */
 NU_WUR int node_home_lock(const char *home, enum node_lock_role role, int *fd, char *errbuf);
 /* Records another role for a held lock (nearup run restoring a
  * --from-snapshot). NU_EIO when the record cannot be written. */
@@ -74,7 +80,8 @@ NU_WUR int node_home_lock_relabel(int fd, enum node_lock_role role);
  * role and pid, waiting up to 1 s for the record of one that has just
  * taken it (pid 0 when there is none). */
 bool node_home_lock_owner(const char *home, struct node_lock_owner *o);
-/* 0 when the home lock is free; else the error node_home_lock would give. */
+/* 0 when the home lock is free or held by a nearup run that prepares
+ * (node_home_lock waits for it); else the error node_home_lock gives. */
 NU_WUR int node_home_busy(const char *home, char *errbuf);
 
 /* node_home_lock for the supervisor. */

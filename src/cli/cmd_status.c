@@ -7,7 +7,7 @@
  * --json prints one object:
  *   {"reference": null | {"url": str, "head": int|null, "error": str|null},
  *    "nodes": [{"home": str, "network": str|null, "chain_id": str|null,
- *               "state": "up"|"unresponsive"|"down", "pid": int|null,
+ *               "state": "up"|"unresponsive"|"down"|"restoring", "pid": int|null,
  *               "uptime_s": int|null, "neard_version": str|null,
  *               "neard_build": str|null, "rpc_url": str|null,
  *               "head": int|null, "syncing": bool|null, "peers": int|null,

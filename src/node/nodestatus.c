@@ -21,6 +21,8 @@ const char *node_state_name(enum node_state s)
     switch (s) {
     case NODE_STATE_UP:
         return "up";
+    case NODE_STATE_RESTORING:
+        return "restoring";
     case NODE_STATE_UNRESPONSIVE:
         return "unresponsive";
     case NODE_STATE_DOWN:
@@ -177,6 +179,13 @@ static void probe_one(const char *home, struct node_status *st)
     read_run_config(st);
     read_supervisor(st);
 
+    struct node_lock_owner lo;
+    if (node_home_lock_owner(home, &lo) && lo.role == NODE_LOCK_RESTORE) {
+        st->state = NODE_STATE_RESTORING;
+        snprintf(st->error, sizeof(st->error), "a snapshot restore is in progress (pid %ld)",
+                 (long)lo.pid);
+        return;
+    }
     struct node_pidfile pf;
     if (!node_pidfile_alive(home, "neard.pid", &pf)) {
         /* Never probe the port of a node that is not running: another

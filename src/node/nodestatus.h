@@ -23,6 +23,7 @@ enum node_state {
     NODE_STATE_DOWN,         /* no live neard (pid file absent, stale or dead) */
     NODE_STATE_UNRESPONSIVE, /* neard is alive but its RPC does not answer status */
     NODE_STATE_UP,           /* neard answers */
+    NODE_STATE_RESTORING,    /* a snapshot restore holds the home: no neard may run */
 };
 
 struct node_status {

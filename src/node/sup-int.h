@@ -115,6 +115,12 @@ struct sup {
     socklen_t notify_salen;       /* 0: no notify socket */
     uint64_t watchdog_ms;         /* keep-alive interval; 0: no systemd watchdog */
     int64_t kept_height;          /* head at the last keep-alive while running; -1: none */
+
+    uv_work_t swap_work; /* removing old data a restore kept (sup_swap.c) */
+    bool swap_busy, swap_done;
+    int swap_rc;
+    size_t swap_removed;
+    char swap_err[NU_ERRMSG_MAX];
 };
 
 /* supervisor.c */
@@ -153,6 +159,10 @@ NU_WUR int sup_http_parse(char *reply, size_t len, int *status, char **body, siz
 void sup_notify_init(struct sup *s); /* reads NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID */
 void sup_notify(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sup_notify_close(struct sup *s);
+
+/* sup_swap.c: an interrupted restore's swap, old data kept aside */
+NU_WUR int sup_swap_recover(struct sup *s, char *errbuf); /* before the first neard */
+void sup_swap_cleanup(struct sup *s);                     /* neard answered /status */
 
 /* sup_upgrade.c */
 /* True if upgrade.json exists (and parses). *immediate: at_height is null. */

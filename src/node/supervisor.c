@@ -497,6 +497,8 @@ static int setup(struct sup *s, char *errbuf)
     if (rc == 0)
         rc = open_log(s, errbuf);
     if (rc == 0)
+        rc = sup_swap_recover(s, errbuf);
+    if (rc == 0)
         resolve_names(s);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chunker.h"
+#include "fs.h"
 #include "manifest.h"
 #include "paths.h"
 #include "snaphttp.h"
@@ -336,7 +337,7 @@ static void test_dir_store(void **state)
     assert_string_equal(err, "invalid store key '../escape'");
     nu_buf_release(&b);
     snap_store_free(s);
-    assert_int_equal(snap_rm_tree(root, err), 0);
+    assert_int_equal(nu_fs_rm_tree(root, err), 0);
 }
 
 static void test_cgroup_unit(void **state)

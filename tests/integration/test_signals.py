@@ -486,3 +486,279 @@ def test_sim_signal_while_stopping_is_ignored(sim, sig):
     assert_status_reply(req.finish())
     log = sim_stopped(node, 'TERM')
     assert 'Updated ClientConfig' not in log
+
+
+# ---- nearup-supervisor (nearup supervise: the supervisor in the foreground) ----
+
+class Supervised:
+    """`nearup supervise --home H` of a neard-sim home, run.json written here."""
+
+    def __init__(self, tmp_path, template):
+        self.home = copy_home(template, tmp_path / 'node')
+        self.state = self.home / '.nearup'
+        self.state.mkdir()
+        self.rpc_port = free_port()
+        self.run_json = json.dumps({
+            'network': 'simnet', 'chain_id': 'simnet', 'binary': NEARD_SIM,
+            'neard_version': '', 'neard_commit': '', 'neard_sha256': '',
+            'release_url': 'http://127.0.0.1:9', 'env': [], 'restart': 'always',
+            'args': ['--rpc-addr', f'127.0.0.1:{self.rpc_port}',
+                     '--network-addr', f'127.0.0.1:{free_port()}'],
+            'log_max_size': 1 << 20, 'log_keep': 1, 'stop_timeout': 60})
+        self.stderr_path = tmp_path / 'supervise.stderr'
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ('NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID')}
+        self.proc = None
+
+    def spawn(self, run_json_fifo=False, config_fifo=False):
+        self.run_fifo = Fifo(self.state / 'run.json') if run_json_fifo else None
+        if not run_json_fifo:
+            (self.state / 'run.json').write_text(self.run_json)
+        self.config_text = (self.home / 'config.json').read_text()
+        self.config_fifo = Fifo(self.home / 'config.json') if config_fifo else None
+        self._err = open(self.stderr_path, 'ab')
+        self.proc = subprocess.Popen([NEARUP, 'supervise', '--home', str(self.home)],
+                                     stdout=self._err, stderr=self._err,
+                                     stdin=subprocess.DEVNULL, env=self.env)
+        return self
+
+    def log(self):
+        try:
+            return (self.state / 'logs' / 'neard.log').read_text(errors='replace')
+        except FileNotFoundError:
+            return ''
+
+    def stderr(self):
+        self._err.flush()
+        return self.stderr_path.read_text(errors='replace')
+
+    def status(self):
+        try:
+            return json.loads((self.state / 'status.json').read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def wait_state(self, state, **more):
+        def match():
+            st = self.status()
+            return st if st.get('state') == state and all(st.get(k) == v
+                                                           for k, v in more.items()) else None
+        return wait_until(match, 30, interval=0.02, what=f'supervisor state {state} {more}')
+
+    def neard_pid(self):
+        return int((self.state / 'neard.pid').read_text().split()[0])
+
+    def in_flight(self):
+        return InFlight(self.rpc_port, body=STATUS)
+
+    def signal(self, sig):
+        self.proc.send_signal(SIGS[sig])
+
+    def wait_log(self, text, count=1):
+        return wait_text(self.log, text, self.proc, count=count)
+
+    def write_upgrade(self, jitter_s):
+        (self.state / 'upgrade.json').write_text(json.dumps({
+            'version': '2.5.0', 'commit': 'c0ffee', 'sha256': 'ab' * 32, 'binary': NEARD_SIM,
+            'at_height': None, 'jitter_s': jitter_s}))
+
+    def finish_stopped(self, sig):
+        """Exit 0 after a stop by sig; no neard left; returns the log."""
+        assert exited(self.proc) == 0, self.stderr() + self.log()
+        clean(self.stderr())
+        log = self.log()
+        assert f'component=nearup msg=stopping signal={sig}\n' in log
+        assert self.status()['state'] == 'stopped'
+        assert not (self.state / 'neard.pid').exists()
+        assert not (self.state / 'supervisor.pid').exists()
+        return log
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if (self.state / 'neard.pid').exists():
+            try:
+                os.kill(self.neard_pid(), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        if self.proc is not None:
+            self._err.close()
+
+
+@pytest.fixture
+def supervised(tmp_path, template):
+    made = []
+
+    def make():
+        s = Supervised(tmp_path, template)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.kill()
+
+
+NO_UPGRADE = 'component=nearup msg="SIGHUP: no pending upgrade"\n'
+
+
+def serve_then_stop(sup):
+    """neard runs and answers a request; SIGTERM stops everything cleanly."""
+    sup.wait_state('running')
+    assert_status_reply(sup.in_flight().finish())
+    assert sup.proc.poll() is None
+    sup.signal('TERM')
+    return sup.finish_stopped('SIGTERM')
+
+
+def test_supervisor_sighup_during_setup(supervised):
+    sup = supervised().spawn(run_json_fifo=True)
+    fd = sup.run_fifo.wait_reader(sup.proc)  # setup reads run.json
+    sup.signal('HUP')
+    sup.run_fifo.feed(fd, sup.run_json)
+    sup.wait_log(NO_UPGRADE)
+    sup.run_fifo.replace_with_file(sup.run_json)
+    log = serve_then_stop(sup)
+    assert log.index(NO_UPGRADE) < log.index('msg="started neard"')
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_supervisor_stop_signal_during_setup_starts_no_neard(supervised, sig):
+    sup = supervised().spawn(run_json_fifo=True)
+    fd = sup.run_fifo.wait_reader(sup.proc)
+    sup.signal(sig)
+    sup.run_fifo.feed(fd, sup.run_json)
+    log = sup.finish_stopped(f'SIG{sig}')
+    assert 'msg="started neard"' not in log
+    assert sup.status()['last_exit'] is None
+
+
+def start_neard_starting(supervised):
+    """neard started, held inside its config read: the supervisor is starting."""
+    sup = supervised().spawn(config_fifo=True)
+    fd = sup.config_fifo.wait_reader(sup.proc)
+    sup.wait_state('starting')
+    return sup, fd
+
+
+def test_supervisor_sighup_while_neard_starts(supervised):
+    sup, fd = start_neard_starting(supervised)
+    sup.signal('HUP')
+    sup.wait_log(NO_UPGRADE)
+    sup.config_fifo.feed(fd, sup.config_text)
+    sup.config_fifo.replace_with_file(sup.config_text)
+    serve_then_stop(sup)
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_supervisor_stop_signal_while_neard_starts(supervised, sig):
+    sup, fd = start_neard_starting(supervised)
+    sup.signal(sig)
+    sup.wait_log(f'msg=stopping signal=SIG{sig}')
+    sup.config_fifo.feed(fd, sup.config_text)  # neard starts, then stops on its SIGTERM
+    sup.finish_stopped(f'SIG{sig}')
+    assert sup.status()['last_exit']['code'] == 0
+    assert sup.status()['last_exit']['signal'] is None
+
+
+def test_supervisor_sighup_while_running(supervised):
+    sup = supervised().spawn()
+    sup.wait_state('running')
+    req = sup.in_flight()
+    sup.signal('HUP')
+    sup.wait_log(NO_UPGRADE)
+    assert_status_reply(req.finish())
+    serve_then_stop(sup)
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_supervisor_stop_signal_while_running(supervised, sig):
+    sup = supervised().spawn()
+    sup.wait_state('running')
+    req = sup.in_flight()
+    sup.signal(sig)
+    sup.wait_log('WARN neard: SIGTERM, stopping...')
+    assert_status_reply(req.finish())
+    sup.finish_stopped(f'SIG{sig}')
+    assert sup.status()['last_exit']['code'] == 0
+
+
+def start_backoff(supervised):
+    """neard was killed; the supervisor waits (1 s) to restart it."""
+    sup = supervised().spawn()
+    sup.wait_state('running')
+    os.kill(sup.neard_pid(), signal.SIGKILL)
+    sup.wait_state('backoff')
+    return sup
+
+
+def test_supervisor_sighup_in_backoff(supervised):
+    sup = start_backoff(supervised)
+    sup.signal('HUP')
+    sup.wait_log(NO_UPGRADE)
+    sup.wait_state('running', restarts=1)
+    serve_then_stop(sup)
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_supervisor_stop_signal_in_backoff(supervised, sig):
+    sup = start_backoff(supervised)
+    sup.signal(sig)
+    sup.finish_stopped(f'SIG{sig}')
+    assert sup.status()['last_exit']['signal'] == 9
+
+
+def start_upgrading(supervised):
+    """An immediate upgrade with a long jitter: neard is stopped for it (a
+    request in flight finishes) and the supervisor waits to apply it."""
+    sup = supervised().spawn()
+    sup.wait_state('running')
+    sup.write_upgrade(jitter_s=86400)
+    req = sup.in_flight()
+    sup.signal('HUP')
+    sup.wait_log('msg="SIGHUP: stopping neard for the pending upgrade"')
+    assert_status_reply(req.finish())
+    sup.wait_log('msg="applying upgrade" to=2.5.0 delay_s=')
+    sup.wait_state('upgrading')
+    return sup
+
+
+def test_supervisor_sighup_while_upgrading_is_ignored(supervised):
+    sup = start_upgrading(supervised)
+    sup.signal('HUP')
+    sup.wait_log('component=nearup msg="upgrade in progress; SIGHUP ignored"\n')
+    assert sup.proc.poll() is None and sup.status()['state'] == 'upgrading'
+    sup.signal('TERM')
+    sup.finish_stopped('SIGTERM')
+    assert (sup.state / 'upgrade.json').exists()  # still pending for the next start
+
+
+@pytest.mark.parametrize('sig', STOPS)
+def test_supervisor_stop_signal_while_upgrading(supervised, sig):
+    sup = start_upgrading(supervised)
+    sup.signal(sig)
+    log = sup.finish_stopped(f'SIG{sig}')
+    assert (sup.state / 'upgrade.json').exists()
+    assert json.loads((sup.state / 'run.json').read_text())['binary'] == NEARD_SIM
+    assert 'msg="upgraded neard"' not in log
+
+
+@pytest.mark.parametrize('sig', ['HUP', 'TERM', 'INT'])
+def test_supervisor_signal_while_stopping_is_ignored(supervised, sig):
+    """neard's clean stop is never cut or restarted: with an immediate
+    upgrade pending, a SIGHUP used to turn the stop into an upgrade."""
+    sup = supervised().spawn()
+    sup.wait_state('running')
+    sup.write_upgrade(jitter_s=0)
+    req = sup.in_flight()
+    sup.signal('TERM')
+    sup.wait_log('WARN neard: SIGTERM, stopping...')
+    sup.signal(sig)
+    if sig == 'HUP':
+        sup.wait_log('component=nearup msg="stopping; SIGHUP ignored"\n')
+    else:
+        sup.wait_log(f'component=nearup msg="already stopping; signal ignored" signal=SIG{sig}\n')
+    assert_status_reply(req.finish())
+    log = sup.finish_stopped('SIGTERM')
+    assert 'pending upgrade' not in log and 'applying upgrade' not in log
+    assert (sup.state / 'upgrade.json').exists()

@@ -210,14 +210,22 @@ static void reload(struct gw_gateway *gw)
 
 /* The drain is over once every worker thread has finished: only then do
  * the signal handles close (a SIGHUP or second SIGTERM during the drain
- * must find a handler, never the default action). */
+ * must find a handler, never the default action). Workers count down and
+ * wake this loop under mu, so workers_done is never closed while a worker
+ * is still sending on it. */
 static void maybe_finish(struct gw_gateway *gw)
 {
-    if (!gw->stopping || gw->finished || atomic_load(&gw->workers_running) != 0)
+    if (!gw->stopping || gw->finished)
+        return;
+    pthread_mutex_lock(&gw->mu);
+    bool done = gw->workers_running == 0;
+    if (done)
+        uv_close((uv_handle_t *)&gw->workers_done, NULL);
+    pthread_mutex_unlock(&gw->mu);
+    if (!done)
         return;
     gw->finished = true;
     nu_sigs_close(&gw->sigs);
-    uv_close((uv_handle_t *)&gw->workers_done, NULL);
 }
 
 static void on_workers_done(uv_async_t *a)
@@ -225,10 +233,19 @@ static void on_workers_done(uv_async_t *a)
     maybe_finish(a->data);
 }
 
+void gw_gateway_worker_starting(struct gw_gateway *gw)
+{
+    pthread_mutex_lock(&gw->mu);
+    gw->workers_running++;
+    pthread_mutex_unlock(&gw->mu);
+}
+
 void gw_gateway_worker_exited(struct gw_gateway *gw)
 {
-    atomic_fetch_sub(&gw->workers_running, 1);
+    pthread_mutex_lock(&gw->mu);
+    gw->workers_running--;
     uv_async_send(&gw->workers_done);
+    pthread_mutex_unlock(&gw->mu);
 }
 
 static void stop_everything(struct gw_gateway *gw)

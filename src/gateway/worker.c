@@ -296,9 +296,9 @@ int gw_worker_start(struct gw_gateway *gw, unsigned idx, struct gw_worker **out,
         if (idx == 0)
             gw->port = nu_httpd_port(w->httpd);
         uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
-        atomic_fetch_add(&gw->workers_running, 1); /* before the thread can end */
+        gw_gateway_worker_starting(gw); /* before the thread can end */
         if (uv_thread_create(&w->thread, worker_main, w) != 0) {
-            atomic_fetch_sub(&gw->workers_running, 1);
+            gw_gateway_worker_exited(gw);
             err = nu_err_set(errbuf, NU_ENOMEM, "worker %u: cannot start a thread", idx);
         }
     }

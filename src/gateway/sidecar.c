@@ -22,7 +22,6 @@
 
 #define STATUS_REQUEST                                                                             \
     "{\"jsonrpc\":\"2.0\",\"id\":\"nearup-health\",\"method\":\"status\",\"params\":[]}"
-#define HTTP_DRAIN_MS 1000
 #define PAGE_MAX (1u << 20) /* /metrics and /healthcheck bodies */
 
 struct probe {
@@ -86,7 +85,8 @@ void hc_opts_init(struct hc_opts *o)
                           .interval_ms = 1000,
                           .timeout_ms = 1000,
                           .rise = 2,
-                          .fall = 2};
+                          .fall = 2,
+                          .drain_ms = 1000};
 }
 
 /* ---- judging ---- */
@@ -711,7 +711,7 @@ void hc_sidecar_close(struct hc_sidecar *s, hc_sidecar_closed_fn done, void *ud)
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
     uv_close((uv_handle_t *)&s->curl_timer, on_handle_closed);
     if (s->httpd != NULL)
-        nu_httpd_close(s->httpd, HTTP_DRAIN_MS, one_closed, s);
+        nu_httpd_close(s->httpd, s->o.drain_ms, one_closed, s);
     else
         one_closed(s);
     s->httpd = NULL;

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "logrot.h"
+#include "sigs.h"
 #include "supervisor.h"
 
 #define SUP_TAIL_MAX (16u << 10) /* bytes of neard output kept for error reports */
@@ -102,7 +103,8 @@ struct sup {
     uint64_t prev_since_ms;
     bool prev_termed, prev_killed;
 
-    uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
+    struct nu_sigs sigs; /* SIGHUP, SIGTERM, SIGINT: watched before setup */
+    uv_signal_t sig_chld;
     uv_timer_t t_backoff, t_stop, t_drain, t_probe, t_prev, t_jitter, t_watchdog;
     struct sup_http http;           /* the /status probe */
     struct sockaddr_storage rpc_sa; /* rpc_addr resolved */

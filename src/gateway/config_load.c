@@ -98,7 +98,7 @@ static bool numeric_or_localhost(const char *h)
            uv_ip6_addr(h, 0, (struct sockaddr_in6 *)&ss) == 0;
 }
 
-#define GW_URL_SHOWN_MAX 512 /* an upstream url as an error message shows it */
+#define GW_URL_SHOWN_MAX 300 /* an upstream url as an error message shows it */
 
 /* http://HOST[:PORT][/PATH] with a numeric host or localhost; no userinfo. */
 static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, size_t msgsz)

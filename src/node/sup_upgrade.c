@@ -84,7 +84,8 @@ static int apply(struct sup *s, struct upgrade *u, char *errbuf)
 
 static void upgrade_failed(struct sup *s, const char *err)
 {
-    snprintf(s->reason, sizeof(s->reason), "upgrade failed: %s", err);
+    /* reason is 1024 bytes; a cut message beats none */
+    snprintf(s->reason, sizeof(s->reason), "upgrade failed: %.1000s", err);
     sup_log(s, "error", "upgrade failed", "error", err, NULL);
     sup_finish(s, SUP_GAVE_UP, 1);
 }
@@ -171,7 +172,8 @@ void sup_upgrade_begin(struct sup *s)
     char err[NU_ERRMSG_MAX], secs[32];
     uint32_t r = 0;
     if (load_upgrade(s, &u, err) < 0) {
-        snprintf(s->reason, sizeof(s->reason), "upgrade failed: %s", err);
+        /* reason is 1024 bytes; a cut message beats none */
+    snprintf(s->reason, sizeof(s->reason), "upgrade failed: %.1000s", err);
         sup_finish(s, SUP_GAVE_UP, 1);
         return;
     }

@@ -4,6 +4,8 @@ the environment), with failures forced (unreachable port, 403, 404, a bad
 sha256, a missing object, a read-only store), and nothing nearup prints,
 logs, writes into a state file or serves as a metric holds a secret.
 URLs come back with their userinfo as ***."""
+import base64
+import json
 import os
 import re
 import shutil
@@ -17,7 +19,7 @@ import pytest
 from conftest import NEARD_SIM, NEARUP, SimNode, free_port, init_local, wait_until
 from lifecycle import Nearup
 pytest.register_assert_rewrite('snaputil')
-from snaputil import DirServer, make_home  # noqa: E402
+from snaputil import DirServer, make_home, twin_home  # noqa: E402
 
 USER = 'u5er-4l1ce'
 PASSWORD = 'pa55-S3cr3t-w0rd'
@@ -197,6 +199,42 @@ def forbidden(srv, h, body):
     h.send_header('Content-Length', '0')
     h.end_headers()
     return True
+
+
+def basic_auth_only(srv, h, body):
+    """Serves files only to USER:PASSWORD (HTTP basic authentication)."""
+    want = 'Basic ' + base64.b64encode(f'{USER}:{PASSWORD}'.encode()).decode()
+    if h.headers.get('Authorization') == want:
+        return False
+    h.send_response(401)
+    h.send_header('Content-Length', '0')
+    h.end_headers()
+    return True
+
+
+def test_snapshot_with_credentials_works_and_shows_none(w, tmp_path):
+    home = make_home(tmp_path / 'node')
+    node = SimNode(home)
+    node.start()
+    wait_until(lambda: node.height() >= 5, 30, what='some blocks')
+    node.stop()
+    w.nu.ok('snapshot', 'create', '--home', home, '--to', tmp_path / 'store', '--name', 's1')
+    srv = DirServer(tmp_path / 'store', handler=basic_auth_only)
+    try:
+        assert w.fails('snapshot', 'restore', '--from', srv.url, '--home',
+                       twin_home(home, tmp_path / 'anon')) == (
+            'nearup snapshot restore: latest: HTTP 401: access denied (check the credentials '
+            "and the bucket's policy)")
+        r = w('snapshot', 'restore', '--from', cred(srv.url), '--home',
+              twin_home(home, tmp_path / 'new'), '--json')
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)['name'] == 's1'
+        r = w('snapshot', 'verify', '--from', cred(srv.url), '--name', 's1')
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith('nearup snapshot verify: 1 snapshot, '), r.stdout
+    finally:
+        srv.stop()
+    assert w.clean() > 5
 
 
 def test_snapshot_store_commands(w, tmp_path):

@@ -134,7 +134,7 @@ def curl_error(line, prefix, url):
 # ---- the release bucket: bin fetch, run, upgrade, localnet, service ----
 
 def test_release_url_commands(w, bucket):
-    rel = bucket.add_release('testnet', '2.5.0')
+    bucket.add_release('testnet', '2.5.0')
     base = cred(bucket.url)
     pinned = f'nearcore/{OS_ARCH}/2.5.0/neard'
     down = closed_url()

@@ -24,12 +24,12 @@
 #define STATUS_REQUEST                                                                             \
     "{\"jsonrpc\":\"2.0\",\"id\":\"nearup-health\",\"method\":\"status\",\"params\":[]}"
 #define HTTP_DRAIN_MS 1000
-#define PAGE_MAX (1u << 20) /* /metrics and /healthcheck bodies */
+#define PAGE_MAX (1u << 20)  /* /metrics and /healthcheck bodies */
 #define HC_URL_SHOWN_MAX 121 /* what a message shows of a node's URL */
 
 struct probe {
     struct hc_sidecar *sc;
-    const char *url; /* in sc->o */
+    const char *url;              /* in sc->o */
     char shown[HC_URL_SHOWN_MAX]; /* url with its userinfo redacted, for messages */
     CURL *easy;
     struct curl_slist *headers;

@@ -52,7 +52,7 @@ struct node_status {
 struct node_status_ref {
     char url[NODE_URL_MAX];   /* "" when none was given */
     char shown[NODE_URL_MAX]; /* url with its userinfo redacted, for output */
-    int64_t head;           /* -1 when it did not answer */
+    int64_t head;             /* -1 when it did not answer */
     char error[NU_ERRMSG_MAX];
 };
 

@@ -173,7 +173,7 @@ void sup_upgrade_begin(struct sup *s)
     uint32_t r = 0;
     if (load_upgrade(s, &u, err) < 0) {
         /* reason is 1024 bytes; a cut message beats none */
-    snprintf(s->reason, sizeof(s->reason), "upgrade failed: %.1000s", err);
+        snprintf(s->reason, sizeof(s->reason), "upgrade failed: %.1000s", err);
         sup_finish(s, SUP_GAVE_UP, 1);
         return;
     }

@@ -24,6 +24,7 @@
 #include "json.h"
 #include "logrot.h"
 #include "network.h"
+#include "redact.h"
 #include "snap.h"
 #include "state.h"
 #include "supervisor.h"
@@ -595,9 +596,10 @@ static int from_snapshot(const struct run_opts *o, int lock, char *err)
     if (node_home_lock_relabel(lock, NODE_LOCK_RUN) < 0 && rc == 0)
         rc = nu_err_set(err, NU_EIO, "cannot write the home lock of %s", o->home);
     if (rc < 0) {
-        char why[NU_ERRMSG_MAX];
+        char why[NU_ERRMSG_MAX], store[NODE_URL_MAX];
         snprintf(why, sizeof(why), "%s", err);
-        return nu_err_set(err, rc, "--from-snapshot %.200s: %.280s", o->from_snapshot, why);
+        nu_redact(o->from_snapshot, store, sizeof(store)); /* before it is cut short */
+        return nu_err_set(err, rc, "--from-snapshot %.200s: %.280s", store, why);
     }
     if (r.skipped)
         printf("nearup run: %s already has data; not restoring --from-snapshot\n", r.data_dir);

@@ -245,9 +245,9 @@ static int report(const struct status_args *a, const struct node_status *st, siz
     }
     int rc = print_table(st, n);
     if (a->reference != NULL && ref->head < 0)
-        cli_error(CMD, "reference %s did not answer (%s); lag is unknown", ref->url, ref->error);
+        cli_error(CMD, "reference %s did not answer (%s); lag is unknown", ref->shown, ref->error);
     else if (a->reference != NULL)
-        printf("reference %s at height %lld\n", ref->url, (long long)ref->head);
+        printf("reference %s at height %lld\n", ref->shown, (long long)ref->head);
     for (size_t i = 0; i < n; i++) {
         if (st[i].error[0] != '\0')
             printf("%s: %s\n", st[i].home, st[i].error);

@@ -51,8 +51,9 @@ struct node_status {
 
 /* The reference RPC heads are compared with (--reference URL). */
 struct node_status_ref {
-    char url[NODE_URL_MAX]; /* "" when none was given */
-    int64_t head;           /* -1 when it did not answer */
+    char url[NODE_URL_MAX];   /* "" when none was given */
+    char shown[NODE_URL_MAX]; /* url with its userinfo redacted, for output */
+    int64_t head;             /* -1 when it did not answer */
     char error[NU_ERRMSG_MAX];
 };
 

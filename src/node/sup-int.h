@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "logrot.h"
 #include "sigs.h"
+#include "sha256.h"
 #include "supervisor.h"
 
 #define SUP_TAIL_MAX (16u << 10) /* bytes of neard output kept for error reports */
@@ -48,6 +49,42 @@ struct sup_child {
     bool exited;
     int wstatus;
     bool kill_sent; /* SIGKILL after the stop timeout */
+};
+
+/* A file as stat sees it. Equal ids mean the same bytes: any write,
+ * truncation, chmod or replacement changes the ctime (or the inode). */
+struct sup_file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim, ctim;
+};
+
+/* A neard binary whose sha256 matched what run.json or upgrade.json
+ * records, as it was when it was hashed. */
+struct sup_verified {
+    bool valid;
+    char path[PATH_MAX];
+    char sha256[NU_SHA256_HEX];
+    struct sup_file_id id;
+};
+
+struct sup;
+/* rc 0: the binary is s->verified; else err says why it must not run. */
+typedef void (*sup_verify_cb)(struct sup *s, int rc, const char *err);
+
+/* One sha256 check on libuv's threadpool (a 100 MB neard takes ~0.3 s:
+ * too long for the loop thread). */
+struct sup_verify_job {
+    uv_work_t req;
+    bool busy;
+    char path[PATH_MAX];
+    char want[NU_SHA256_HEX];
+    char got[NU_SHA256_HEX];
+    struct sup_file_id id;
+    int rc;
+    char err[NU_ERRMSG_MAX];
+    sup_verify_cb cb;
 };
 
 struct sup_http;
@@ -112,6 +149,9 @@ struct sup {
     unsigned probe_delay_ms;        /* next readiness probe while neard starts */
     bool ready;                     /* neard answered /status since its start */
 
+    struct sup_verified verified; /* the binary last checked (and then run) */
+    struct sup_verify_job verify;
+
     int notify_fd;                /* -1: not (yet) open */
     struct sockaddr_un notify_sa; /* $NOTIFY_SOCKET */
     socklen_t notify_salen;       /* 0: no notify socket */
@@ -165,6 +205,23 @@ void sup_notify_close(struct sup *s);
 /* sup_swap.c: an interrupted restore's swap, old data kept aside */
 NU_WUR int sup_swap_recover(struct sup *s, char *errbuf); /* before the first neard */
 void sup_swap_cleanup(struct sup *s);                     /* neard answered /status */
+/* sup_verify.c: a binary the supervisor has not run before (no
+ * s->verified for this path, sha256 and file id) is hashed right before it
+ * is executed; a mismatch is never executed. */
+/* True when path must be hashed before it runs: sha256 is set (run.json
+ * and upgrade.json record one for every binary nearup chose; a binary
+ * given with `run --binary-path` has none) and s->verified is not this
+ * path, this sha256 and the file as it is now. */
+bool sup_verify_needed(struct sup *s, const char *path, const char *sha256);
+/* Hashes path on the threadpool and calls cb on the loop thread; on a
+ * match s->verified becomes path. Errors name the file, the expected and
+ * the actual hash. */
+void sup_verify_start(struct sup *s, const char *path, const char *sha256, sup_verify_cb cb);
+/* The id a forked child must find at path just before execve (NULL: no
+ * check, the binary has no recorded sha256). */
+const struct sup_file_id *sup_verify_exec_id(const struct sup *s, const char *path);
+/* Async-signal-safe: stat(path) is still id. */
+bool sup_verify_same_file(const char *path, const struct sup_file_id *id);
 
 /* sup_upgrade.c */
 /* True if upgrade.json exists (and parses). *immediate: at_height is null. */

@@ -198,7 +198,33 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
 
 /* ---- starting neard ---- */
 
+static void spawn_checked(struct sup *s);
+
+static void on_binary_checked(struct sup *s, int rc, const char *err)
+{
+    if (s->stop_requested)
+        return; /* request_stop finishes: no neard runs */
+    if (rc < 0) {
+        snprintf(s->reason, sizeof(s->reason), "%s", err);
+        sup_log(s, "error", "refused to start neard", "error", err, NULL);
+        sup_finish(s, SUP_GAVE_UP, 1);
+        return;
+    }
+    spawn_checked(s);
+}
+
+/* A binary this supervisor has not run yet is hashed first (sup_verify.c). */
 static void spawn_now(struct sup *s)
+{
+    if (sup_verify_needed(s, s->cfg.binary, s->cfg.neard_sha256)) {
+        sup_set_state(s, SUP_STARTING);
+        sup_verify_start(s, s->cfg.binary, s->cfg.neard_sha256, on_binary_checked);
+        return;
+    }
+    spawn_checked(s);
+}
+
+static void spawn_checked(struct sup *s)
 {
     char err[NU_ERRMSG_MAX], pid[24];
     s->ready = false;

@@ -1,6 +1,7 @@
 """The per-home supervisor: one per home (lock), pid files with start
 times, restarts with backoff, giving up on a crash loop, restart policies,
 stop (SIGTERM, then SIGKILL with a warning), and recovery after kill -9."""
+import hashlib
 import json
 import os
 import re
@@ -401,9 +402,17 @@ def release_wrapper(tmp_path, version):
     return str(path)
 
 
+def sha256_of(path):
+    with open(path, 'rb') as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
 def write_upgrade(home, binary, at_height=None, jitter_s=0):
+    """upgrade.json naming binary with its sha256 (a made-up one when the
+    binary does not exist)."""
+    sha = sha256_of(binary) if os.path.exists(binary) else 'ab' * 32
     (home / '.nearup' / 'upgrade.json').write_text(json.dumps({
-        'version': '2.5.0', 'commit': 'c0ffee', 'sha256': 'ab' * 32, 'binary': binary,
+        'version': '2.5.0', 'commit': 'c0ffee', 'sha256': sha, 'binary': binary,
         'at_height': at_height, 'jitter_s': jitter_s}))
 
 
@@ -429,7 +438,7 @@ def test_sighup_applies_an_immediate_upgrade(nu, tmp_path):
     assert status_version(port) == '2.5.0'
     rc = run_json(home)
     assert (rc['binary'], rc['neard_version'], rc['neard_commit'], rc['neard_sha256']) == \
-        (new, '2.5.0', 'c0ffee', 'ab' * 32)
+        (new, '2.5.0', 'c0ffee', sha256_of(new))
     assert not os.path.exists(home / '.nearup' / 'upgrade.json')
     after = load_json(home / 'config.json')
     del cfg['expected_shutdown']

@@ -257,6 +257,20 @@ static void upstream_gauge(struct out *o, const struct gw_upset *set, const char
     }
 }
 
+static void render_upstream_resends(struct out *o, const struct gw_upset *set)
+{
+    const char *n = "nearup_gateway_upstream_resends_total";
+    family(o, n, "counter",
+           "Calls sent again on a fresh connection after the upstream closed the kept-alive one "
+           "under them before answering.");
+    for (size_t i = 0; i < set->n; i++) {
+        char labels[200], en[160];
+        esc(set->u[i]->name, en, sizeof(en));
+        snprintf(labels, sizeof(labels), "{upstream=\"%s\"}", en);
+        sample(o, n, labels, (double)ld(&set->u[i]->resends));
+    }
+}
+
 static void render_upstream_counters(struct out *o, const struct gw_upset *set)
 {
     const char *n = "nearup_gateway_upstream_requests_total";
@@ -296,6 +310,7 @@ static void render_upstream_counters(struct out *o, const struct gw_upset *set)
 static void render_upstreams(struct out *o, struct gw_gateway *gw, const struct gw_upset *set)
 {
     render_upstream_counters(o, set);
+    render_upstream_resends(o, set);
     upstream_gauge(o, set, "nearup_gateway_upstream_up", "1 when the upstream is OK.", 6);
     upstream_gauge(o, set, "nearup_gateway_upstream_head_height",
                    "Latest block height the upstream reported.", 0);

@@ -433,7 +433,9 @@ static void call_send(struct gw_call *c, struct gw_upstream *u)
     }
     c->conn = conn;
     c->attempt_ns = uv_hrtime();
-    gw_upconn_send(conn, c->body, c->blen, ex_cfg(ex)->upstream_timeout_ms, on_answer, c);
+    /* Only a transaction could do harm if it arrived twice. */
+    unsigned flags = gw_method_flags(c->pk.method) & GW_MF_TX ? 0 : GW_UPF_REPLAYABLE;
+    gw_upconn_send(conn, c->body, c->blen, ex_cfg(ex)->upstream_timeout_ms, flags, on_answer, c);
 }
 
 static void call_attempt(struct gw_call *c)

@@ -239,6 +239,7 @@ static void worker_main(void *arg)
 {
     struct gw_worker *w = arg;
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    gw_gateway_worker_exited(w->gw);
 }
 
 static void httpd_opts(const struct gw_config *c, int port, struct nu_httpd_opts *o)
@@ -299,8 +300,11 @@ int gw_worker_start(struct gw_gateway *gw, unsigned idx, struct gw_worker **out,
         if (idx == 0)
             gw->port = nu_httpd_port(w->httpd);
         uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
-        if (uv_thread_create(&w->thread, worker_main, w) != 0)
+        gw_gateway_worker_starting(gw); /* before the thread can end */
+        if (uv_thread_create(&w->thread, worker_main, w) != 0) {
+            gw_gateway_worker_exited(gw);
             err = nu_err_set(errbuf, NU_ENOMEM, "worker %u: cannot start a thread", idx);
+        }
     }
     if (err) {
         if (w->httpd)

@@ -164,12 +164,22 @@ def open_files_limit(pid):
 
 def test_gateway_raises_its_open_file_limit(tmp_path):
     # one worker, 2000 connections, one upstream: 2000 + 64 pool + 256 = 2320
-    gw = start_with_nofile(tmp_path / 'a', 1024, 4096, workers=1, max_connections=2000)
-    assert open_files_limit(gw.proc.pid) == [2320, 4096]
-    assert 'open file limit' not in gw.log()
-    stop_gateway(gw)
-    low = start_with_nofile(tmp_path / 'b', 1024, 1500, workers=1, max_connections=2000)
-    assert open_files_limit(low.proc.pid) == [1500, 1500]
-    assert ('level=warn msg="open file limit is below what max_connections needs; raise '
-            'LimitNOFILE (ulimit -n) or lower max_connections" limit=1500 needed=2320') in low.log()
-    stop_gateway(low)
+    made = []
+    try:
+        made.append(start_with_nofile(tmp_path / 'a', 1024, 4096, workers=1,
+                                      max_connections=2000))
+        assert open_files_limit(made[-1].proc.pid) == [2320, 4096]
+        assert 'open file limit' not in made[-1].log()
+        stop_gateway(made[-1])
+        made.append(start_with_nofile(tmp_path / 'b', 1024, 1500, workers=1,
+                                      max_connections=2000))
+        assert open_files_limit(made[-1].proc.pid) == [1500, 1500]
+        assert ('level=warn msg="open file limit is below what max_connections needs; raise '
+                'LimitNOFILE (ulimit -n) or lower max_connections" limit=1500 needed=2320'
+                ) in made[-1].log()
+        stop_gateway(made[-1])
+    finally:
+        for gw in made:
+            gw.kill()
+            if gw._log:
+                gw._log.close()

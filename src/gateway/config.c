@@ -85,6 +85,10 @@ const struct gw_setting gw_settings[] = {
      "a whole request must arrive within this (408 beyond)"},
     {"write_timeout", "limits", GW_T_MS, F(write_timeout_ms), "60s", 1, MS_MAX, NULL, true,
      "a client must take an answer within this, else it is reset"},
+    {"max_unsent", "limits", GW_T_BYTES, F(max_unsent_bytes), "128MiB", 64 * 1024, 1ull << 40, NULL,
+     true,
+     "answer bytes a worker holds for clients that have not read them yet; a client whose answer "
+     "would go beyond is reset"},
     {"retry_after", "limits", GW_T_UINT, F(retry_after_s), "1", 1, 3600, NULL, false,
      "Retry-After seconds sent with 503 when every upstream is full"},
     {"allow_methods", "limits", GW_T_LIST, F(allow_methods), "", 0, 0, NULL, false,

@@ -14,6 +14,7 @@
 #include "gw_limits.h"
 #include "gw_worker.h"
 #include "log.h"
+#include "proc.h"
 #include "sigs.h"
 
 /* ---- snapshots ---- */
@@ -310,6 +311,26 @@ static int start_workers(struct gw_gateway *gw, char *errbuf)
     return 0;
 }
 
+/* Every client connection is a descriptor, and so is every upstream
+ * connection a worker keeps: ask for them all, up to the hard limit, and say
+ * so when even that is too low (accepts would fail with EMFILE). */
+static void raise_fd_limit(const struct gw_gateway *gw, const struct gw_config *cfg)
+{
+    uint64_t want = (uint64_t)gw->nworkers * ((uint64_t)cfg->max_connections +
+                                              (uint64_t)cfg->pool_idle_max * cfg->nups) +
+                    256;
+    uint64_t got = 0;
+    int err = nu_proc_raise_nofile(want, &got);
+    if (!err)
+        return;
+    char w[32], g[32];
+    snprintf(w, sizeof(w), "%llu", (unsigned long long)want);
+    snprintf(g, sizeof(g), "%llu", (unsigned long long)got);
+    nu_warn("open file limit is below what max_connections needs; raise LimitNOFILE (ulimit -n) "
+            "or lower max_connections",
+            "limit", g, "needed", w);
+}
+
 static int setup(struct gw_gateway *gw, struct gw_config *cfg, char *errbuf)
 {
     gw->cfg = gw_config_ref(cfg);
@@ -317,6 +338,7 @@ static int setup(struct gw_gateway *gw, struct gw_config *cfg, char *errbuf)
     if (gw->nworkers == 0)
         gw->nworkers = 1;
     apply_log_level(cfg);
+    raise_fd_limit(gw, cfg);
     gw->rl = gw_ratelimit_new(cfg->ratelimit_clients);
     gw->health = gw_health_new(gw);
     gw->dns = gw_dns_new(gw, on_dns_change);

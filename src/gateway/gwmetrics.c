@@ -180,6 +180,9 @@ static const struct {
     {"nearup_gateway_http_connections_rejected_total",
      "Client connections closed at once (max_connections).",
      offsetof(struct gw_wstats, http_rejected)},
+    {"nearup_gateway_http_unsent_drops_total",
+     "Client connections reset because max_unsent was reached (clients not reading).",
+     offsetof(struct gw_wstats, http_unsent_drops)},
 };
 
 static void render_worker_counters(struct out *o, struct gw_gateway *gw)
@@ -207,6 +210,13 @@ static void render_worker_counters(struct out *o, struct gw_gateway *gw)
     n = "nearup_gateway_http_connections";
     family(o, n, "gauge", "Open client connections.");
     sample(o, n, "", (double)WSUM(http_open));
+    n = "nearup_gateway_http_unsent_bytes";
+    family(o, n, "gauge", "Answer bytes held for clients that have not read them yet.");
+    sample(o, n, "", (double)WSUM(http_unsent_bytes));
+    n = "nearup_gateway_http_buffer_bytes";
+    family(o, n, "gauge",
+           "Bytes of client connection buffers (requests, read-ahead, unsent answers).");
+    sample(o, n, "", (double)WSUM(http_buffer_bytes));
 }
 
 /* Per-upstream gauges: name, help, field reader. */

@@ -165,6 +165,9 @@ static void copy_httpd_stats(struct gw_worker *w)
     atomic_store_explicit(&w->st.http_timeouts, st.timeouts, memory_order_relaxed);
     atomic_store_explicit(&w->st.http_too_large, st.too_large, memory_order_relaxed);
     atomic_store_explicit(&w->st.http_open, st.open_connections, memory_order_relaxed);
+    atomic_store_explicit(&w->st.http_unsent_drops, st.unsent_drops, memory_order_relaxed);
+    atomic_store_explicit(&w->st.http_unsent_bytes, st.unsent_bytes, memory_order_relaxed);
+    atomic_store_explicit(&w->st.http_buffer_bytes, st.buffer_bytes, memory_order_relaxed);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -250,6 +253,7 @@ static void httpd_opts(const struct gw_config *c, int port, struct nu_httpd_opts
     o->body_timeout_ms = c->body_timeout_ms;
     o->keepalive_ms = c->idle_timeout_ms;
     o->write_timeout_ms = c->write_timeout_ms;
+    o->max_unsent_bytes = (size_t)c->max_unsent_bytes;
     o->max_connections = c->max_connections;
     o->reuseport = true;
 }

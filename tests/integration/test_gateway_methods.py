@@ -58,6 +58,15 @@ def test_escaped_method_is_denied_and_labelled(tmp_path, sim_nodes, gateways):
     assert metric(text, 'nearup_gateway_denied_requests_total') == 5
     assert rpc_count(node, 'query_view_account') == 0
     stop_gateway(gw)
+    # an allow list lets the escaped spelling of an allowed method through
+    (tmp_path / 'allow').mkdir()
+    gw = gateways(tmp_path / 'allow', upstream_entries([node]), allow_methods='status').start(
+        wait_ok=['n0'])
+    status, reply = post(gw, '{"jsonrpc":"2.0","id":8,"\\u006dethod":"\\u0073tatus"}')
+    assert status == 200 and reply['result']['chain_id'] == 'simnet', reply
+    status, reply = post(gw, ESCAPED_QUERIES[0] % 9)
+    assert status == 403 and reply['error']['cause']['info']['method_name'] == 'query', reply
+    stop_gateway(gw)
 
 
 def test_escaped_method_is_charged_its_cost(tmp_path, sim_nodes, gateways):

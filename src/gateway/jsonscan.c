@@ -124,12 +124,37 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+/* Bytes that stand for themselves in a string: printable ASCII but the
+ * quote and the backslash. Most string bytes are; one load tells. */
+static const unsigned char plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x70 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x90 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xA0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xB0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xC0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xD0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xE0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0xF0 */
+};
+
 bool gw_scan_string(struct gw_scan *s, struct gw_jstr *j)
 {
     const char *start = ++s->p;
     bool esc = false;
     while (s->p < s->end) {
         unsigned char c = (unsigned char)*s->p;
+        if (plain[c]) {
+            s->p++;
+            continue;
+        }
         if (c == '"') {
             if (j)
                 *j = (struct gw_jstr){.p = start, .len = (size_t)(s->p - start), .esc = esc};
@@ -143,8 +168,6 @@ bool gw_scan_string(struct gw_scan *s, struct gw_jstr *j)
         } else if (c < 0x20) {
             return gw_scan_fail(s,
                                 "control character (\\u0000-\\u001F) found while parsing a string");
-        } else if (c < 0x80) {
-            s->p++;
         } else {
             size_t n = utf8_len((const unsigned char *)s->p, (const unsigned char *)s->end);
             if (n == 0)
@@ -258,8 +281,10 @@ int gw_jstr_find(const struct gw_jstr *j, const char *const *names, int n)
             return -1;
         s = buf;
     }
+    if (len == 0)
+        return -1; /* no name is empty */
     for (int i = 0; i < n; i++)
-        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
+        if (names[i][0] == s[0] && strlen(names[i]) == len && memcmp(names[i], s, len) == 0)
             return i;
     return -1;
 }

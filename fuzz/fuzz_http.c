@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "httpd-int.h"
 
 static void check_request(const struct nu_hparser *p, const struct nu_http_req *r)
@@ -18,11 +19,24 @@ static void check_request(const struct nu_hparser *p, const struct nu_http_req *
         abort();
     if (r->body[r->body_len] != '\0')
         abort();
-    for (size_t i = 0; i < r->nheaders; i++)
-        if (!r->headers[i].name || !r->headers[i].value)
+    /* Framing the server promises (httpd_strict.c): HTTP/1.0 or 1.1, one
+     * Host on 1.1 (at most one on 1.0), names never empty, no line break or
+     * surrounding whitespace left in a name or value. */
+    if (r->http_major != 1 || r->http_minor > 1)
+        abort();
+    size_t hosts = 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const char *n = r->headers[i].name, *v = r->headers[i].value;
+        if (!n || !v || !n[0] || strpbrk(n, "\r\n \t:") || strpbrk(v, "\r\n"))
             abort();
+        size_t vl = strlen(v);
+        if (vl && (v[0] == ' ' || v[0] == '\t' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            abort();
+        hosts += strcasecmp(n, "host") == 0;
+    }
+    if (hosts > 1 || (r->http_minor == 1 && hosts != 1))
+        abort();
     (void)nu_http_req_header(r, "content-type");
-    (void)nu_http_req_header(r, "host");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,8 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         in += used;
         left -= used;
         if (ev == NU_HP_ERROR) {
-            if (p.err_status != 400 && p.err_status != 413 && p.err_status != 431)
+            if (p.err_status != 400 && p.err_status != 413 && p.err_status != 431 &&
+                p.err_status != 505)
                 abort();
+            if ((p.err_status == 400 || p.err_status == 505) && !p.err_detail[0])
+                abort(); /* every refusal says why */
             break;
         }
         if (ev == NU_HP_REQUEST) {

@@ -2,6 +2,7 @@
  * manifests (snap_manifest_parse), S3 ListObjectsV2 pages
  * (snap_s3_parse_list) and chunk object headers. The first input byte picks
  * the parser, so one seed corpus covers all three. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +15,50 @@
 #include "snaphttp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define BRUTE_MAX_FILES 64 /* the O(n^2) reference runs on manifests this small */
+
+/* The reference for the path-conflict check: compares every pair. Two
+ * entries of one dir conflict when their paths are equal or one is a
+ * parent directory of the other. */
+static bool brute_conflict(const struct snap_manifest *m)
+{
+    for (size_t i = 0; i < m->nfiles; i++) {
+        for (size_t j = 0; j < m->nfiles; j++) {
+            const char *a = m->files[i].path, *b = m->files[j].path;
+            size_t la = strlen(a);
+            if (i == j || m->files[i].dir != m->files[j].dir)
+                continue;
+            if (strcmp(a, b) == 0 || (strncmp(a, b, la) == 0 && b[la] == '/'))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The parser's verdict on conflicts must be the reference's: a manifest
+ * refused for a conflict has one, one that parsed has none. */
+static bool conflict_error(const char *err)
+{
+    static const char head[] = "manifest: path ";
+    static const char tail[] = " is listed twice or used as both file and directory";
+    size_t len = strlen(err);
+    return strncmp(err, head, sizeof(head) - 1) == 0 && len >= sizeof(tail) - 1 &&
+           strcmp(err + len - (sizeof(tail) - 1), tail) == 0;
+}
+
+static void check_conflict_verdict(const struct snap_manifest *m, int rc, const char *err)
+{
+    bool refused = rc != 0 && conflict_error(err);
+    if (m->nfiles > BRUTE_MAX_FILES || (rc != 0 && !refused))
+        return;
+    /* The check runs once every entry parsed: each has its path. */
+    for (size_t i = 0; i < m->nfiles; i++)
+        if (m->files[i].path == NULL)
+            abort();
+    if (refused != brute_conflict(m))
+        abort();
+}
 
 /* A manifest that parses is safe to restore: paths stay inside the data
  * dir, chunk sizes add up, and it serializes and parses back the same. */
@@ -59,7 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len = size - 1;
     if (data[0] % 3 == 0) {
         struct snap_manifest m;
-        if (snap_manifest_parse(text, len, &m, NULL) == 0)
+        char err[NU_ERRMSG_MAX] = "";
+        int rc = snap_manifest_parse(text, len, &m, err);
+        check_conflict_verdict(&m, rc, err);
+        if (rc == 0)
             check_manifest(&m);
         snap_manifest_release(&m);
     } else if (data[0] % 3 == 1) {

@@ -19,6 +19,10 @@
 
 #define MIB (1024u * 1024u)
 #define PAYLOAD_MAX (64u * MIB) /* sim.block_payload_bytes upper bound */
+/* actix-web's default keep-alive: the RPC server of neard 2.4 (the release
+ * simulated) closes a connection idle for 5 s between requests. */
+#define KEEP_ALIVE_DEFAULT_MS 5000u
+#define KEEP_ALIVE_MAX_MS (24u * 3600u * 1000u)
 
 enum opt_type { OPT_STR, OPT_U64, OPT_UINT, OPT_SIZE, OPT_BOOL, OPT_MS };
 
@@ -68,6 +72,8 @@ static const struct opt opts[] = {
     NUM("sim.sync_blocks_per_sec", OPT_U64, sim_sync_rate, 1, 10000000, "catch-up speed"),
     NUM("sim.block_payload_bytes", OPT_SIZE, sim_block_payload_bytes, 0, PAYLOAD_MAX,
         "incompressible bytes stored per block"),
+    NUM("sim.http_keep_alive_ms", OPT_U64, sim_http_keep_alive_ms, 1, KEEP_ALIVE_MAX_MS,
+        "idle time after which the RPC server closes a keep-alive connection"),
 };
 
 /* Every field neard knows in the sections we check, so a real neard
@@ -185,7 +191,7 @@ static const char *const known_consensus[] = {"min_num_peers",
                                               "chunk_validation_threads",
                                               NULL};
 static const char *const known_sim[] = {"sync_blocks_per_sec", "block_payload_bytes",
-                                        "http_status_mode", NULL};
+                                        "http_status_mode", "http_keep_alive_ms", NULL};
 
 void sim_config_defaults(struct sim_config *c)
 {
@@ -203,6 +209,7 @@ void sim_config_defaults(struct sim_config *c)
     c->log_summary_period_ms = 10000;
     c->sim_sync_rate = 200;
     c->sim_http_status_mode = SIM_HTTP_STATUS_2_4;
+    c->sim_http_keep_alive_ms = KEEP_ALIVE_DEFAULT_MS;
     snprintf(c->genesis_file, sizeof(c->genesis_file), SIM_GENESIS_FILE);
     snprintf(c->node_key_file, sizeof(c->node_key_file), SIM_NODE_KEY_FILE);
     snprintf(c->validator_key_file, sizeof(c->validator_key_file), SIM_VALIDATOR_KEY_FILE);

@@ -157,6 +157,8 @@ struct sim_localnet_opts {
     unsigned shards, validators, non_validators, rpc, archival;
     const char *prefix;
     const char *tracked_shards; /* "all", "none" or "0,1" */
+    bool archival_nodes;        /* older neard's --archival-nodes: archive=true on every node */
+    bool fixed_shards;          /* older neard's --fixed-shards: shard_layout V1 fixed_shards */
 };
 NU_WUR int sim_localnet(const struct sim_localnet_opts *o, char *errbuf);
 

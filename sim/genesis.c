@@ -242,8 +242,9 @@ static unsigned parse_num_shards(const json_t *root)
     int64_t n;
     if ((v = json_object_get(layout, "V0")) != NULL && nu_json_get_int(v, "num_shards", &n) == 0)
         return n > 0 ? (unsigned)n : 1;
-    if ((v = json_object_get(json_object_get(layout, "V1"), "boundary_accounts")) != NULL)
-        return (unsigned)json_array_size(v) + 1;
+    if ((v = json_object_get(layout, "V1")) != NULL) /* older layouts also have fixed_shards */
+        return (unsigned)(json_array_size(json_object_get(v, "fixed_shards")) +
+                          json_array_size(json_object_get(v, "boundary_accounts")) + 1);
     if ((v = json_object_get(json_object_get(layout, "V2"), "shard_ids")) != NULL)
         return (unsigned)json_array_size(v);
     return 1;

@@ -119,6 +119,8 @@ static int node_config(const struct sim_localnet_opts *o, const struct lnode *no
         rc = nu_json_set(c, "consensus.min_num_peers", json_integer(total - 1 < 3 ? total - 1 : 3));
     if (rc == 0)
         rc = nu_json_set(c, "tracked_shards_config", json_incref(tracked));
+    if (rc == 0 && o->archival_nodes)
+        rc = nu_json_set(c, "archive", json_true());
     if (rc == 0 && ln->role == ROLE_ARCHIVAL) {
         json_t *extra = json_pack("{s:b, s:b, s:{s:s}, s:{s:b}}", "archive", 1, "save_trie_changes",
                                   1, "cold_store", "path", "cold-data", "split_storage",
@@ -185,6 +187,28 @@ static int make_nodes(const struct sim_localnet_opts *o, struct lnode *nodes, si
     return 0;
 }
 
+/* Older neard's --fixed-shards layout: accounts shard0 .. shard<N-2> (and
+ * their sub-accounts) each own a shard, everything else the last one. */
+static int set_fixed_shards(json_t *genesis, unsigned shards, char *errbuf)
+{
+    json_t *fixed = json_array();
+    for (unsigned i = 0; fixed != NULL && i + 1 < shards; i++) {
+        char acct[32];
+        snprintf(acct, sizeof(acct), "shard%u", i);
+        if (json_array_append_new(fixed, json_string(acct)) < 0) {
+            json_decref(fixed);
+            fixed = NULL;
+        }
+    }
+    json_t *layout = fixed ? json_pack("{s:{s:o, s:[], s:n, s:n, s:i}}", "V1", "fixed_shards",
+                                       fixed, "boundary_accounts", "shards_split_map",
+                                       "to_parent_shard_map", "version", 1)
+                           : NULL;
+    if (layout == NULL || json_object_set_new(genesis, "shard_layout", layout) < 0)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    return 0;
+}
+
 int sim_localnet(const struct sim_localnet_opts *o, char *errbuf)
 {
     size_t total = (size_t)o->validators + o->non_validators + o->rpc + o->archival;
@@ -207,6 +231,8 @@ int sim_localnet(const struct sim_localnet_opts *o, char *errbuf)
                                          o->shards, accts, total);
         rc = genesis ? 0 : nu_err_set(errbuf, NU_ENOMEM, "out of memory");
     }
+    if (rc == 0 && o->fixed_shards)
+        rc = set_fixed_shards(genesis, o->shards, errbuf);
     for (size_t i = 0; rc == 0 && i < total; i++)
         rc = write_node(o, nodes, i, total, genesis, errbuf);
     json_decref(genesis);

@@ -14,7 +14,7 @@
 enum opt_kind { FLAG, VALUE, OPT_VALUE, NUMBER };
 
 struct cli_opt {
-    const char *name; /* long name without dashes */
+    const char *name; /* long name without dashes; "validators|v": also --v (a clap alias) */
     char short_name;  /* 0: none */
     enum opt_kind kind;
     void *dst;   /* bool*, const char**, or unsigned* (NUMBER) */
@@ -49,13 +49,32 @@ static int parse_number(const char *s, unsigned *out)
     return 0;
 }
 
+/* Length of the option's own name, before its aliases. */
+static int canon_len(const char *name)
+{
+    return (int)strcspn(name, "|");
+}
+
+/* True when the long option word (len bytes, dashes removed) is the name
+ * or one of the '|'-separated aliases in names. */
+static bool long_name_matches(const char *names, const char *word, size_t len)
+{
+    for (const char *p = names;; p++) {
+        size_t n = strcspn(p, "|");
+        if (n == len && strncmp(p, word, len) == 0)
+            return true;
+        p += n;
+        if (*p == '\0')
+            return false;
+    }
+}
+
 static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *arg, size_t len)
 {
     for (; opts->name; opts++) {
         if (arg[1] != '-' && len == 2 && opts->short_name == arg[1])
             return opts;
-        if (arg[1] == '-' && strlen(opts->name) == len - 2 &&
-            strncmp(opts->name, arg + 2, len - 2) == 0)
+        if (arg[1] == '-' && long_name_matches(opts->name, arg + 2, len - 2))
             return opts;
     }
     return NULL;
@@ -66,9 +85,9 @@ static int set_value(const struct cli_opt *o, const char *val, const char *usage
     if (o->kind == NUMBER) {
         if (parse_number(val, o->dst) < 0) {
             fprintf(stderr,
-                    "error: invalid value '%s' for '--%s <%s>': invalid digit found in string"
+                    "error: invalid value '%s' for '--%.*s <%s>': invalid digit found in string"
                     "\n\nFor more information, try '--help'.\n",
-                    val, o->name, o->metavar);
+                    val, canon_len(o->name), o->name, o->metavar);
             return 2;
         }
     } else {
@@ -96,7 +115,7 @@ static int take_value(const struct cli_opt *o, const char *eq, int argc, char **
     if (val == NULL) {
         if (*i + 1 >= argc) {
             char what[160];
-            snprintf(what, sizeof(what), "--%s <%s>", o->name, o->metavar);
+            snprintf(what, sizeof(what), "--%.*s <%s>", canon_len(o->name), o->name, o->metavar);
             return usage_error(usage, "a value is required for '%s' but none was supplied", what);
         }
         val = argv[++*i];
@@ -218,18 +237,22 @@ static int cmd_localnet(int argc, char **argv, const char *home, bool sim_contro
             "      --non-validators-archival <N>  [default: 0]\n"
             "      --non-validators-rpc <N>  [default: 0]\n"
             "  -n, --non-validators <N>  [default: 0]\n      --prefix <PREFIX>  [default: node]\n"
-            "      --tracked-shards <TRACKED_SHARDS>  [default: all]\n",
+            "      --tracked-shards <TRACKED_SHARDS>  [default: all]\n"
+            "      --archival-nodes  (older neard) every node is archival\n"
+            "      --fixed-shards    (older neard) shard_layout V1 with fixed shards shard0..\n",
             usage);
         return 0;
     }
     const struct cli_opt opts[] = {
         {"shards", 's', NUMBER, &o.shards, NULL, "SHARDS"},
-        {"validators", 'v', NUMBER, &o.validators, NULL, "VALIDATORS"},
-        {"non-validators", 'n', NUMBER, &o.non_validators, NULL, "NON_VALIDATORS"},
+        {"validators|v", 'v', NUMBER, &o.validators, NULL, "VALIDATORS"},
+        {"non-validators|n", 'n', NUMBER, &o.non_validators, NULL, "NON_VALIDATORS"},
         {"non-validators-rpc", 0, NUMBER, &o.rpc, NULL, "NON_VALIDATORS_RPC"},
         {"non-validators-archival", 0, NUMBER, &o.archival, NULL, "NON_VALIDATORS_ARCHIVAL"},
         {"prefix", 0, VALUE, &o.prefix, NULL, "PREFIX"},
         {"tracked-shards", 0, VALUE, &o.tracked_shards, NULL, "TRACKED_SHARDS"},
+        {"archival-nodes", 0, FLAG, &o.archival_nodes, NULL, NULL},
+        {"fixed-shards", 0, FLAG, &o.fixed_shards, NULL, NULL},
         {NULL, 0, FLAG, NULL, NULL, NULL},
     };
     (void)sim_control;

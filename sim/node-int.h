@@ -5,6 +5,7 @@
 
 #include <uv.h>
 #include "core.h"
+#include "../src/lib/sigs.h"
 
 #define SIM_TICK_MS 50                      /* sync/follow step */
 #define SIM_STATE_SYNC_MS 1000              /* how long StateSync is reported */
@@ -17,7 +18,7 @@ struct sim_core {
     struct sim_node n; /* first: sim_node pointers convert to sim_core */
     uv_loop_t loop;
     uv_timer_t tick, stats;
-    uv_signal_t sigterm, sigint, sighup;
+    struct nu_sigs sigs;   /* from the start of run until the loop's last turn */
     int open_handles;      /* closed by the stop sequence before uv_run returns */
     uint64_t tail;         /* lowest height possibly still stored (GC cursor) */
     bool archive_db;       /* database was created archival */

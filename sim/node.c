@@ -4,7 +4,8 @@
  *
  * Stop sequence (neard's order): WARN "<why>, stopping...", RPC stops
  * gracefully, network closes, timers and signal handles close, the loop
- * ends, INFO "Waiting for RocksDB to gracefully shutdown", DB closes. */
+ * ends, INFO "Waiting for RocksDB to gracefully shutdown", DB closes.
+ * Signals are watched from the first line of sim_node_run to the end. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,7 @@ static void net_stopped(struct sim_node *n)
     struct sim_core *c = sim_core_of(n);
     close_handle(c, &c->tick);
     close_handle(c, &c->stats);
-    close_handle(c, &c->sigterm);
-    close_handle(c, &c->sigint);
-    close_handle(c, &c->sighup);
+    nu_sigs_close(&c->sigs); /* ignored from here on: RocksDB closes after the loop */
 }
 
 static void rpc_stopped(struct sim_node *n)
@@ -91,16 +90,21 @@ static void reload_config(struct sim_core *c)
             c->reload_error);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+/* A signal during the start (config, genesis, keys, store) waits for the
+ * loop's first turn. Once the node is stopping, every signal is logged and
+ * ignored: the stop already under way finishes (RPC drain, DB close). */
+static void on_signal(void *data, int signum)
 {
-    struct sim_core *c = s->data;
-    if (signum == SIGHUP)
+    struct sim_core *c = data;
+    if (c->n.stopping)
+        sim_log("INFO", "neard", "%s received while stopping; ignored", nu_sig_name(signum));
+    else if (signum == SIGHUP)
         reload_config(c);
     else
-        sim_node_request_stop(&c->n, signum == SIGINT ? "SIGINT" : "SIGTERM");
+        sim_node_request_stop(&c->n, nu_sig_name(signum));
 }
 
-static int start_handles(struct sim_core *c)
+static void start_timers(struct sim_core *c)
 {
     uv_timer_t *timers[] = {&c->tick, &c->stats};
     for (int i = 0; i < 2; i++) {
@@ -111,18 +115,6 @@ static int start_handles(struct sim_core *c)
     uv_timer_start(&c->tick, on_tick, 0, SIM_TICK_MS);
     uv_timer_start(&c->stats, on_stats, c->n.cfg.log_summary_period_ms,
                    c->n.cfg.log_summary_period_ms);
-    struct {
-        uv_signal_t *h;
-        int sig;
-    } sigs[] = {{&c->sigterm, SIGTERM}, {&c->sigint, SIGINT}, {&c->sighup, SIGHUP}};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(&c->loop, sigs[i].h);
-        sigs[i].h->data = c;
-        c->open_handles++;
-        if (uv_signal_start(sigs[i].h, on_signal, sigs[i].sig) < 0)
-            return NU_EIO;
-    }
-    return 0;
 }
 
 /* neard's load_config: config.json, genesis and keys; any failure panics. */
@@ -199,8 +191,7 @@ static void start_services(struct sim_core *c)
         sim_panic("start_with_config: %s", err);
     if (n->cfg.rpc_addr[0] != '\0' && sim_rpc_start(n, err) < 0)
         sim_panic("start_with_config: %s", err);
-    if (start_handles(c) < 0)
-        sim_panic("start_with_config: cannot install signal handlers");
+    start_timers(c);
 }
 
 static void release(struct sim_core *c)
@@ -224,6 +215,9 @@ int sim_node_run(const struct sim_run_opts *o)
     n->sync_status = SIM_SYNC_AWAITING_PEERS;
     uv_loop_init(&c->loop);
     n->loop = &c->loop;
+    char err[NU_ERRMSG_MAX];
+    if (nu_sigs_start(&c->sigs, &c->loop, on_signal, c, err) < 0)
+        sim_panic("start_with_config: cannot install signal handlers: %s", err);
     load_all(c, o);
     sim_log("INFO", "neard", "version=\"%s\" build=\"%s\" latest_protocol=%d", sim_release(),
             SIM_BUILD, SIM_PROTOCOL);

@@ -69,6 +69,8 @@ struct sim_config {
     uint64_t sim_sync_rate;          /* sim.sync_blocks_per_sec, default 200 */
     size_t sim_block_payload_bytes;  /* sim.block_payload_bytes, default 0 */
     enum sim_http_status_mode sim_http_status_mode; /* sim.http_status_mode "2.4"|"legacy" */
+    uint64_t sim_http_keep_alive_ms; /* sim.http_keep_alive_ms, default 5000: idle keep-alive
+                                        connections of the RPC server are closed after this */
     /* File names from config.json, relative to home (neard's defaults). */
     char genesis_file[256];       /* genesis_file, "genesis.json" */
     char node_key_file[256];      /* node_key_file, "node_key.json" */
@@ -123,6 +125,7 @@ struct sim_faults {
     int error_rate_pct;      /* 0..100: answer INTERNAL_ERROR this often */
     int status_503_pct;      /* 0..100: answer HTTP 503 this often */
     int close_pct;           /* 0..100: close the connection mid-response this often */
+    int drop_pct;            /* 0..100: close the connection unanswered, unprocessed */
     bool hang;               /* stop answering HTTP entirely (accept, never reply) */
     bool not_synced;         /* finality references fail NOT_SYNCED_YET / NO_SYNCED_BLOCKS */
 };

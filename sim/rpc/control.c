@@ -63,9 +63,19 @@ bool rpc_faults_apply(struct sim_rpc *rpc, struct rpc_exchange *ex, bool is_json
         ex->hung = true; /* freed when the client leaves, on reset or at stop */
         return true;
     }
+    bool fdrop = step(&rpc->acc.drop, f->drop_pct);
     bool f503 = step(&rpc->acc.status_503, f->status_503_pct);
     bool ferr = step(&rpc->acc.error, f->error_rate_pct);
     bool fclose = step(&rpc->acc.close, f->close_pct);
+    if (fdrop) {
+        /* What a client sees when an upstream closes a kept-alive
+         * connection just as a request reaches it: no byte of answer. */
+        nu_httpd_abort(ex->req);
+        ex->req = NULL;
+        ex->answered = true;
+        rpc_exchange_maybe_free(ex);
+        return true;
+    }
     if (f503) {
         rpc_exchange_answer(ex, 503, "application/json", "", 0);
         return true;
@@ -79,14 +89,21 @@ bool rpc_faults_apply(struct sim_rpc *rpc, struct rpc_exchange *ex, bool is_json
     return false;
 }
 
+/* The knobs, plus what tests read back: head, sync status, and the
+ * connections the RPC server accepted so far. */
 static json_t *settings(const struct sim_node *n)
 {
     const struct sim_faults *f = &n->faults;
-    return json_pack("{s:b,s:I,s:i,s:i,s:i,s:b,s:b,s:I,s:s}", "stall", n->stalled, "latency_ms",
-                     (json_int_t)f->latency_ms, "error_rate", f->error_rate_pct, "status_503",
-                     f->status_503_pct, "close_mid_response", f->close_pct, "hang", f->hang,
-                     "not_synced", f->not_synced, "head", (json_int_t)n->head, "sync_status",
-                     n->sync_status == SIM_SYNC_NO_SYNC ? "NoSync" : "Syncing");
+    struct nu_httpd_stats st = {0};
+    if (n->rpc != NULL && n->rpc->httpd != NULL)
+        nu_httpd_get_stats(n->rpc->httpd, &st);
+    return json_pack("{s:b,s:I,s:i,s:i,s:i,s:i,s:b,s:b,s:I,s:s,s:I}", "stall", n->stalled,
+                     "latency_ms", (json_int_t)f->latency_ms, "error_rate", f->error_rate_pct,
+                     "status_503", f->status_503_pct, "close_mid_response", f->close_pct,
+                     "drop_before_answer", f->drop_pct, "hang", f->hang, "not_synced",
+                     f->not_synced, "head", (json_int_t)n->head, "sync_status",
+                     n->sync_status == SIM_SYNC_NO_SYNC ? "NoSync" : "Syncing", "http_connections",
+                     (json_int_t)st.accepted);
 }
 
 static void respond_json(struct nu_http_req *req, int status, json_t *v)
@@ -105,9 +122,9 @@ static void respond_error(struct nu_http_req *req, const char *msg)
 
 struct control_req {
     bool reset, crash;
-    int stall, hang, not_synced;                           /* -1: unchanged */
-    int64_t resync_from;                                   /* -1: unchanged */
-    int64_t latency_ms, error_rate, status_503, close_pct; /* -1: unchanged */
+    int stall, hang, not_synced;                                     /* -1: unchanged */
+    int64_t resync_from;                                             /* -1: unchanged */
+    int64_t latency_ms, error_rate, status_503, close_pct, drop_pct; /* -1: unchanged */
 };
 
 static int get_bool(json_t *v, const char *key, int *out, char *err, size_t errsz)
@@ -143,7 +160,8 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
                                .latency_ms = -1,
                                .error_rate = -1,
                                .status_503 = -1,
-                               .close_pct = -1};
+                               .close_pct = -1,
+                               .drop_pct = -1};
     if (!json_is_object(doc)) {
         snprintf(err, errsz, "body must be a JSON object");
         return NU_EINVAL;
@@ -173,11 +191,13 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
             rc = get_int(v, key, 100, &cr->status_503, err, errsz);
         else if (strcmp(key, "close_mid_response") == 0)
             rc = get_int(v, key, 100, &cr->close_pct, err, errsz);
+        else if (strcmp(key, "drop_before_answer") == 0)
+            rc = get_int(v, key, 100, &cr->drop_pct, err, errsz);
         else {
             snprintf(err, errsz,
                      "unknown control key \"%s\" (known: stall, resync_from, "
-                     "latency_ms, error_rate, status_503, close_mid_response, hang, "
-                     "not_synced, crash, reset)",
+                     "latency_ms, error_rate, status_503, close_mid_response, "
+                     "drop_before_answer, hang, not_synced, crash, reset)",
                      key);
             rc = NU_EINVAL;
         }
@@ -222,6 +242,8 @@ static int apply_control(struct sim_rpc *rpc, const struct control_req *cr, char
         f->status_503_pct = (int)cr->status_503;
     if (cr->close_pct >= 0)
         f->close_pct = (int)cr->close_pct;
+    if (cr->drop_pct >= 0)
+        f->drop_pct = (int)cr->drop_pct;
     if (cr->not_synced >= 0)
         f->not_synced = cr->not_synced != 0;
     if (cr->hang >= 0) {
@@ -236,6 +258,8 @@ static int apply_control(struct sim_rpc *rpc, const struct control_req *cr, char
         rpc->acc.status_503 = 0;
     if (cr->close_pct >= 0)
         rpc->acc.close = 0;
+    if (cr->drop_pct >= 0)
+        rpc->acc.drop = 0;
     return 0;
 }
 

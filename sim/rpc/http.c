@@ -315,6 +315,7 @@ int sim_rpc_start(struct sim_node *n, char *errbuf)
     o.host = host;
     if (n->cfg.json_payload_max_size > 0)
         o.max_body_bytes = n->cfg.json_payload_max_size;
+    o.keepalive_ms = (unsigned)n->cfg.sim_http_keep_alive_ms;
     if (!n->rpc) {
         rc = sim_rpc_state_init(n, errbuf);
         if (rc)

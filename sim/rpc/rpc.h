@@ -74,7 +74,7 @@ struct rpc_metrics {
 /* Deterministic fault accumulators: pct is added per request, a fault
  * fires each time the sum reaches 100. */
 struct rpc_fault_acc {
-    unsigned error, status_503, close;
+    unsigned error, status_503, close, drop;
 };
 
 struct sim_rpc {

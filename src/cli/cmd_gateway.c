@@ -125,7 +125,18 @@ static int run(struct args *a)
     struct nu_buf errs;
     nu_buf_init(&errs, 64 * 1024);
     struct gw_config *cfg = NULL;
+    char errbuf[NU_ERRMSG_MAX];
     int rc = 0;
+    if (!a->dump && !a->check) {
+        /* the gateway loads the file itself, once its signals are watched */
+        if (gw_gateway_run(a->file, a->flags, a->nflags, &errs, errbuf) != 0) {
+            if (errbuf[0])
+                cli_error("gateway", "%s", errbuf);
+            print_errors(&errs);
+            rc = 1;
+        }
+        goto out;
+    }
     if (gw_config_load(a->file, a->flags, a->nflags, &cfg, &errs) != 0) {
         print_errors(&errs);
         rc = 1;
@@ -140,15 +151,7 @@ static int run(struct args *a)
         nu_buf_release(&b);
         goto out;
     }
-    if (a->check) {
-        printf("configuration ok: %zu upstreams\n", cfg->nups);
-        goto out;
-    }
-    char errbuf[NU_ERRMSG_MAX];
-    if (gw_gateway_run(cfg, a->file, a->flags, a->nflags, errbuf) != 0) {
-        cli_error("gateway", "%s", errbuf);
-        rc = 1;
-    }
+    printf("configuration ok: %zu upstreams\n", cfg->nups);
 out:
     gw_config_unref(cfg);
     nu_buf_release(&errs);

@@ -1,11 +1,13 @@
 /* nearup health --node URL [--listen ADDR] [--reference URL] [--max-lag N]
  *               [--stale SECONDS] [--interval MS] [--timeout MS] [--rise N]
- *               [--fall N] [--agent-port PORT] [--log-level LEVEL]
+ *               [--fall N] [--agent-port PORT] [--drain-timeout MS]
+ *               [--log-level LEVEL]
  *
  * A health-check sidecar for one node (src/gateway/sidecar.h): GET
  * /healthcheck, GET /metrics and the HAProxy agent-check protocol. Runs in
  * the foreground until SIGTERM or SIGINT (exit 0). SIGHUP reloads nothing —
- * every setting is a flag — and runs a check at once. */
+ * every setting is a flag — and runs a check at once. While it drains,
+ * every signal is logged and ignored (docs/health.md, "Signals"). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -19,6 +21,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "sidecar.h"
+#include "sigs.h"
 
 #define CMD "health"
 
@@ -41,6 +44,8 @@ static void usage(FILE *out)
             "  --rise N            OK checks in a row before healthy again (default 2)\n"
             "  --fall N            failed checks in a row before unhealthy (default 2)\n"
             "  --agent-port PORT   serve HAProxy agent-check on the --listen host, this port\n"
+            "  --drain-timeout MS  on SIGTERM/SIGINT, how long answers in flight may take\n"
+            "                      (default 1000)\n"
             "  --log-level LEVEL   debug, info, warn or error (default info)\n");
 }
 
@@ -142,6 +147,10 @@ static int apply_opt(int c, const char *v, struct hc_opts *o, bool *have_node)
         rc = parse_uint("--fall", v, 1, 100, &n);
         o->fall = (unsigned)n;
         return rc;
+    case 'd':
+        rc = parse_uint("--drain-timeout", v, 1, 600000, &n);
+        o->drain_ms = (unsigned)n;
+        return rc;
     case 'a':
         rc = parse_uint("--agent-port", v, 0, 65535, &n);
         o->agent_port = (int)n;
@@ -165,6 +174,7 @@ static int parse_args(int argc, char **argv, struct hc_opts *o)
         {"rise", required_argument, NULL, 'R'},
         {"fall", required_argument, NULL, 'F'},
         {"agent-port", required_argument, NULL, 'a'},
+        {"drain-timeout", required_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {0},
@@ -206,23 +216,35 @@ static int parse_args(int argc, char **argv, struct hc_opts *o)
 
 struct run {
     uv_loop_t loop;
-    uv_signal_t sig_term, sig_int, sig_hup;
+    struct nu_sigs sigs; /* open until the sidecar has closed */
     struct hc_sidecar *sc;
+    bool stopping;
 };
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_sidecar_closed(void *ud)
 {
-    struct run *r = h->data;
+    struct run *r = ud;
+    nu_sigs_close(&r->sigs);
+}
+
+/* A signal during the start waits for the first loop turn (sigs.h). While
+ * the listeners drain, every signal is logged and ignored: answers still
+ * in flight finish (--drain-timeout bounds it). */
+static void on_signal(void *data, int signum)
+{
+    struct run *r = data;
+    if (r->stopping) {
+        nu_info("draining; signal ignored", "signal", nu_sig_name(signum));
+        return;
+    }
     if (signum == SIGHUP) {
         nu_info("SIGHUP: nothing to reload (settings are flags); checking now");
         hc_sidecar_check_now(r->sc);
         return;
     }
-    nu_info("stopping", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    uv_close((uv_handle_t *)&r->sig_term, NULL);
-    uv_close((uv_handle_t *)&r->sig_int, NULL);
-    uv_close((uv_handle_t *)&r->sig_hup, NULL);
-    hc_sidecar_close(r->sc, NULL, NULL);
+    nu_info("stopping", "signal", nu_sig_name(signum));
+    r->stopping = true;
+    hc_sidecar_close(r->sc, on_sidecar_closed, r);
     r->sc = NULL;
 }
 
@@ -239,38 +261,47 @@ static void log_started(const struct hc_opts *o, const struct hc_sidecar *sc)
             stale);
 }
 
-static int run(const struct hc_opts *o)
+/* Signals first, then everything else; 0 or the exit code. */
+static int start(struct run *r, const struct hc_opts *o)
 {
     char errbuf[NU_ERRMSG_MAX];
-    struct run r = {0};
+    if (nu_sigs_start(&r->sigs, &r->loop, on_signal, r, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
     if (nu_httpc_global_init() != 0) {
         cli_error(CMD, "cannot initialise libcurl");
         return 1;
     }
-    uv_loop_init(&r.loop);
-    int rc = hc_sidecar_new(&r.loop, o, &r.sc, errbuf);
-    if (rc != 0) {
+    if (hc_sidecar_new(&r->loop, o, &r->sc, errbuf) != 0) {
         cli_error(CMD, "%s; pick other addresses with --listen / --agent-port", errbuf);
-        uv_run(&r.loop, UV_RUN_DEFAULT); /* lets the half-built sidecar close */
-    } else {
-        uv_signal_t *sigs[] = {&r.sig_term, &r.sig_int, &r.sig_hup};
-        int nums[] = {SIGTERM, SIGINT, SIGHUP};
-        for (int i = 0; i < 3; i++) {
-            uv_signal_init(&r.loop, sigs[i]);
-            sigs[i]->data = &r;
-            uv_signal_start(sigs[i], on_signal, nums[i]);
-        }
-        log_started(o, r.sc);
-        uv_run(&r.loop, UV_RUN_DEFAULT);
-        nu_info("health sidecar stopped");
+        nu_httpc_global_cleanup();
+        return 1;
     }
+    return 0;
+}
+
+static int run(const struct hc_opts *o)
+{
+    struct run r = {0};
+    uv_loop_init(&r.loop);
+    int rc = start(&r, o);
+    if (rc != 0) {
+        nu_sigs_close(&r.sigs);
+        uv_run(&r.loop, UV_RUN_DEFAULT); /* lets the half-built sidecar close */
+        uv_loop_close(&r.loop);
+        return rc;
+    }
+    log_started(o, r.sc);
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    nu_info("health sidecar stopped");
     int crc = uv_loop_close(&r.loop);
     nu_httpc_global_cleanup();
-    if (crc != 0 && rc == 0) {
+    if (crc != 0) {
         cli_error(CMD, "event loop closed with handles still open");
         return 1;
     }
-    return rc == 0 ? 0 : 1;
+    return 0;
 }
 
 int cmd_health(int argc, char **argv)

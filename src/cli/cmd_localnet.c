@@ -241,8 +241,14 @@ static int prepare_node(const struct ln_args *a, const struct ln_binary *b, cons
 {
     char errbuf[NU_ERRMSG_MAX];
     struct node_run_config c;
-    bool running = node_state_locked(home);
+    struct node_lock_owner lo;
+    bool running = node_home_lock_owner(home, &lo);
     int rc = 0;
+    if (running && lo.role != NODE_LOCK_SUPERVISOR && node_home_busy(home, errbuf) < 0) {
+        cli_error(CMD, "%s", errbuf); /* a restore, a run: not a node to reuse */
+        return 1;
+    }
+    running = running && lo.role == NODE_LOCK_SUPERVISOR;
     if (node_runcfg_load(home, &c, errbuf) != 0)
         node_runcfg_init(&c);
     if (a->reset_data && running) {
@@ -296,7 +302,8 @@ static int start_nodes(char (*homes)[PATH_MAX], size_t n, bool *started)
 {
     char errbuf[NU_ERRMSG_MAX];
     for (size_t i = 0; i < n; i++) {
-        if (node_state_locked(homes[i]))
+        struct node_lock_owner lo;
+        if (node_home_lock_owner(homes[i], &lo) && lo.role == NODE_LOCK_SUPERVISOR)
             continue; /* already running: reused as it is */
         if (cli_cancelled) {
             cli_error(CMD, "interrupted; stopping the nodes started so far");

@@ -18,11 +18,13 @@
 #include "bincache.h"
 #include "cmd.h"
 #include "cmd_run.h"
+#include "dataswap.h"
 #include "fs.h"
 #include "home.h"
 #include "json.h"
 #include "logrot.h"
 #include "network.h"
+#include "redact.h"
 #include "snap.h"
 #include "state.h"
 #include "supervisor.h"
@@ -564,7 +566,6 @@ static int prepare(struct run_opts *o, struct chosen *b, char *err)
         .release_url = o->release_url,
         .archival = o->archival,
         .allow_mainnet_validator = o->allow_mainnet_validator,
-        .reset_data = o->reset_data,
     };
     if (strcmp(o->network, "mainnet") == 0 && o->account_id != NULL && !o->allow_mainnet_validator)
         return nu_err_set(err, NU_EPERM,
@@ -582,15 +583,23 @@ static int prepare(struct run_opts *o, struct chosen *b, char *err)
     return rc;
 }
 
-/* --from-snapshot: a new node (no data yet) restores before its first start. */
-static int from_snapshot(const struct run_opts *o, char *err)
+/* --from-snapshot: a new node (no data yet) restores before its first
+ * start, under the home lock run holds (relabelled while it restores). */
+static int from_snapshot(const struct run_opts *o, int lock, char *err)
 {
     struct snap_restore_result r;
-    int rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &cli_cancelled, &r, err);
+    int rc = node_home_lock_relabel(lock, NODE_LOCK_RESTORE);
+    if (rc == 0)
+        rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &cli_cancelled, &r, err);
+    else
+        nu_err_set(err, rc, "cannot write the home lock of %s", o->home);
+    if (node_home_lock_relabel(lock, NODE_LOCK_RUN) < 0 && rc == 0)
+        rc = nu_err_set(err, NU_EIO, "cannot write the home lock of %s", o->home);
     if (rc < 0) {
-        char why[NU_ERRMSG_MAX];
+        char why[NU_ERRMSG_MAX], store[NODE_URL_MAX];
         snprintf(why, sizeof(why), "%s", err);
-        return nu_err_set(err, rc, "--from-snapshot %.200s: %.280s", o->from_snapshot, why);
+        nu_redact(o->from_snapshot, store, sizeof(store)); /* before it is cut short */
+        return nu_err_set(err, rc, "--from-snapshot %.200s: %.280s", store, why);
     }
     if (r.skipped)
         printf("nearup run: %s already has data; not restoring --from-snapshot\n", r.data_dir);
@@ -600,11 +609,61 @@ static int from_snapshot(const struct run_opts *o, char *err)
     return 0;
 }
 
+/* What touches the data dirs before the first start, under the home lock:
+ * an interrupted restore's swap settled, --reset-data, --from-snapshot. */
+static int prepare_data(const struct run_opts *o, int lock, char *err)
+{
+    struct node_swap_recovery rec;
+    int rc = node_swap_recover(o->home, &rec, err);
+    if (rc == 0 && rec.outcome != NODE_SWAP_NOTHING)
+        printf("nearup run: %s\n", rec.note);
+    if (rc == 0 && o->reset_data)
+        rc = node_home_reset_data(o->home, err);
+    if (rc == 0 && o->from_snapshot != NULL)
+        rc = from_snapshot(o, lock, err);
+    return rc;
+}
+
+/* Everything before the start: the home, its data, run.json, the registry. */
+static int prepare_all(struct run_opts *o, char *err)
+{
+    struct chosen b;
+    struct node_run_config c;
+    int lock = -1;
+    int rc = prepare(o, &b, err);
+    if (rc == 0 && (rc = node_home_lock(o->home, NODE_LOCK_RUN, &lock, err)) == NU_EEXIST) {
+        char why[NU_ERRMSG_MAX];
+        snprintf(why, sizeof(why), "%s", err);
+        nu_err_set(err, rc, "%.400s; use 'nearup stop --home %s'", why, o->home);
+    }
+    if (rc == 0)
+        rc = prepare_data(o, lock, err);
+    if (rc == 0) {
+        rc = build_runcfg(o, &b, &c, err);
+        node_runcfg_release(&c);
+    }
+    if (rc == 0)
+        rc = node_registry_add(o->home, err);
+    node_state_unlock(lock);
+    return rc;
+}
+
+/* A home someone else holds (a supervisor, a restore) is refused before
+ * anything is downloaded or changed. */
+static int refuse_busy(const char *home)
+{
+    char err[NU_ERRMSG_MAX];
+    int rc = node_home_busy(home, err);
+    if (rc == NU_EEXIST)
+        cli_error("run", "%s; use 'nearup stop --home %s'", err, home);
+    else if (rc < 0)
+        cli_error("run", "%s", err);
+    return rc < 0 ? 1 : 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
-    struct chosen b;
-    struct node_run_config c;
     char err[NU_ERRMSG_MAX], def[PATH_MAX];
     memset(&o, 0, sizeof(o));
     int rc = parse_args(argc, argv, &o);
@@ -620,24 +679,10 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "%s", err);
         return 1;
     }
-    if (node_state_locked(o.home)) {
-        long pid = (long)node_state_lock_holder(o.home);
-        cli_error("run",
-                  "a node is already running for %s (supervisor pid %ld); use 'nearup stop "
-                  "--home %s'",
-                  o.home, pid, o.home);
+    if (refuse_busy(o.home) != 0)
         return 1;
-    }
     cli_catch_signals();
-    rc = prepare(&o, &b, err);
-    if (rc == 0 && o.from_snapshot != NULL)
-        rc = from_snapshot(&o, err);
-    if (rc == 0) {
-        rc = build_runcfg(&o, &b, &c, err);
-        node_runcfg_release(&c);
-    }
-    if (rc == 0)
-        rc = node_registry_add(o.home, err);
+    rc = prepare_all(&o, err);
     if (rc < 0) {
         print_error("run", err);
         return 1;

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "fs.h"
 #include "proc.h"
+#include "redact.h"
 #include "service.h"
 #include "state.h"
 
@@ -84,6 +85,14 @@ static int add_run_flag(struct svc_args *a, const struct run_flag *f, const char
     int rc = add_run_arg(a, f->name);
     if (rc != 0 || !f->has_value)
         return rc;
+    if (strcmp(f->name, "--release-url") == 0 && nu_redact_needed(val)) {
+        cli_error(CMD,
+                  "--release-url %s: a unit file is readable by every user, so it gets no "
+                  "credentials; fetch the binary first (nearup bin fetch VERSION --release-url "
+                  "URL) and pass --neard-version VERSION",
+                  val); /* cli_error shows the URL redacted */
+        return 2;
+    }
     if (strcmp(f->name, "--binary-path") == 0) {
         char errbuf[NU_ERRMSG_MAX];
         if (node_abspath(val, a->abs_binary, sizeof(a->abs_binary), errbuf) != 0) {

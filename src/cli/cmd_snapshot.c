@@ -44,12 +44,13 @@ enum {
     O_LAYOUT,
     O_KIND,
     O_STOPTO,
+    O_KEEPOLD,
 };
 
 struct opts {
     const char *home, *store, *name, *sign_key, *verify_key, *endpoint, *kind;
     unsigned parallel, keep, stop_timeout;
-    bool compress, replace, json, dry_run;
+    bool compress, replace, keep_old, json, dry_run;
     int64_t grace, stale;
     enum snap_layout layout;
     char abshome[PATH_MAX];
@@ -74,6 +75,7 @@ static const struct option all_options[] = {
     {"layout", required_argument, NULL, O_LAYOUT},
     {"kind", required_argument, NULL, O_KIND},
     {"stop-timeout", required_argument, NULL, O_STOPTO},
+    {"keep-old", no_argument, NULL, O_KEEPOLD},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -166,6 +168,9 @@ static int set_opt(const struct sub *s, struct opts *o, int c, const char *arg)
     case O_REPLACE:
         o->replace = true;
         return 0;
+    case O_KEEPOLD:
+        o->keep_old = true;
+        return 0;
     case O_JSON:
         o->json = true;
         return 0;
@@ -225,6 +230,8 @@ static int parse(const struct sub *s, int argc, char **argv, struct opts *o)
                                                           : "--from STORE is required");
     if (s->needs_home && o->home == NULL)
         return usage_error(s, "%s", "--home DIR is required");
+    if (o->keep_old && !o->replace)
+        return usage_error(s, "%s", "--keep-old goes with --replace (it keeps the replaced data)");
     if (strcmp(s->name, "prune") == 0 && o->keep == 0)
         return usage_error(s, "%s", "--keep N is required");
     if (o->home != NULL && node_abspath(o->home, o->abshome, sizeof(o->abshome), err) < 0)
@@ -343,7 +350,10 @@ static const char *layout_name(enum snap_layout l)
 
 static json_t *restore_json(const struct snap_restore_result *r)
 {
-    return json_pack(
+    json_t *old = json_array();
+    for (size_t i = 0; old != NULL && i < r->nold; i++)
+        json_array_append_new(old, json_string(r->old_data[i]));
+    json_t *o = json_pack(
         "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s, s:s, "
         "s:I}",
         "name", r->name, "chain_id", r->chain_id, "height",
@@ -353,6 +363,12 @@ static json_t *restore_json(const struct snap_restore_result *r)
         (json_int_t)r->chunks_downloaded, "bytes_downloaded", (json_int_t)r->bytes_downloaded,
         "replaced", r->replaced, "signature_verified", r->signature_verified, "checks", r->checks,
         "data_dir", r->data_dir, "total_ms", (json_int_t)r->total_ms);
+    if (o == NULL || old == NULL || json_object_set_new(o, "old_data", old) < 0 ||
+        json_object_set_new(o, "old_kept", json_boolean(r->old_kept)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 static void restore_report(const char *cmd, const struct snap_restore_result *r)
@@ -362,9 +378,12 @@ static void restore_report(const char *cmd, const struct snap_restore_result *r)
     human(r->bytes, total, sizeof(total));
     human(r->bytes_downloaded, got, sizeof(got));
     human((uint64_t)((double)r->bytes / secs), rate, sizeof(rate));
-    printf("nearup %s: restored %s (%s, height %lld) into %s: %zu files, %s%s\n", cmd, r->name,
-           r->chain_id, (long long)r->height, r->data_dir, r->files, total,
-           r->replaced ? "; the old data was replaced" : "");
+    printf("nearup %s: restored %s (%s, height %lld) into %s: %zu files, %s\n", cmd, r->name,
+           r->chain_id, (long long)r->height, r->data_dir, r->files, total);
+    for (size_t i = 0; i < r->nold; i++)
+        printf("nearup %s: the old data is in %s%s\n", cmd, r->old_data[i],
+               r->old_kept ? " (kept: --keep-old)"
+                           : "; it is removed once the node has opened the restored data");
     const char *unit = r->layout == SNAP_LAYOUT_NEARUP ? "chunks" : "files";
     printf("nearup %s: downloaded %zu %s (%s), %zu were already in place; verified: %s; "
            "%.1f s, %s/s\n",
@@ -379,6 +398,7 @@ static int do_restore(struct opts *o)
         .name = o->name,
         .verify_key = o->verify_key,
         .replace = o->replace,
+        .keep_old = o->keep_old,
         .layout = o->layout,
         .kind = o->kind,
     };
@@ -440,22 +460,48 @@ static int do_list(struct opts *o)
     return 0;
 }
 
+static int verify_home_report(const struct opts *o, int rc, const struct snap_verify_result *r)
+{
+    char size[32];
+    if (o->json)
+        print_json(json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:I}", "ok", rc == 0, "home",
+                             o->abshome, "snapshot", r->name, "files", (json_int_t)r->files,
+                             "files_bad", (json_int_t)r->files_bad, "chunks", (json_int_t)r->chunks,
+                             "bytes", (json_int_t)r->bytes, "first_bad", r->first_bad,
+                             "old_removed", (json_int_t)r->old_removed));
+    if (rc < 0 || o->json)
+        return rc < 0 ? 1 : 0;
+    human(r->bytes, size, sizeof(size));
+    printf("nearup snapshot verify: the data of %s matches snapshot %s: %zu files, %zu chunks "
+           "(%s), every one's sha256\n",
+           o->abshome, r->name, r->files, r->chunks, size);
+    if (r->old_removed > 0)
+        printf("nearup snapshot verify: removed the old data the restore had kept aside (%zu "
+               "dir%s)\n",
+               r->old_removed, r->old_removed == 1 ? "" : "s");
+    return 0;
+}
+
 static int do_verify(struct opts *o)
 {
-    struct snap_verify_opts vo = {
-        .c = common(o, "verify"), .name = o->name, .verify_key = o->verify_key};
+    struct snap_verify_opts vo = {.c = common(o, "verify"),
+                                  .name = o->name,
+                                  .verify_key = o->verify_key,
+                                  .home = o->home != NULL ? o->abshome : NULL};
     struct snap_verify_result r;
     char err[NU_ERRMSG_MAX], size[32];
     int rc = snap_verify(&vo, &r, err);
+    if (rc < 0)
+        cli_error("snapshot verify", "%s", err);
+    if (vo.home != NULL)
+        return verify_home_report(o, rc, &r);
     if (o->json)
         print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:s}", "ok", rc == 0, "snapshots",
                              (json_int_t)r.snapshots, "chunks", (json_int_t)r.chunks, "chunks_bad",
                              (json_int_t)r.chunks_bad, "bytes", (json_int_t)r.bytes, "first_bad",
                              r.first_bad));
-    if (rc < 0) {
-        cli_error("snapshot verify", "%s", err);
+    if (rc < 0)
         return 1;
-    }
     human(r.bytes, size, sizeof(size));
     if (!o->json)
         printf("nearup snapshot verify: %zu snapshot%s, %zu chunks (%s): every chunk is present "
@@ -505,10 +551,11 @@ static int do_prune(struct opts *o)
 
 static const int create_flags[] = {O_HOME, O_TO,   O_NAME,     O_PARALLEL, O_COMPRESS,
                                    O_SIGN, O_JSON, O_ENDPOINT, O_STOPTO,   0};
-static const int restore_flags[] = {O_HOME, O_FROM,     O_NAME,   O_PARALLEL, O_VERIFY, O_REPLACE,
-                                    O_JSON, O_ENDPOINT, O_LAYOUT, O_KIND,     0};
+static const int restore_flags[] = {O_HOME,    O_FROM, O_NAME,     O_PARALLEL, O_VERIFY, O_REPLACE,
+                                    O_KEEPOLD, O_JSON, O_ENDPOINT, O_LAYOUT,   O_KIND,   0};
 static const int list_flags[] = {O_FROM, O_JSON, O_ENDPOINT, 0};
-static const int verify_flags[] = {O_FROM, O_NAME, O_PARALLEL, O_VERIFY, O_JSON, O_ENDPOINT, 0};
+static const int verify_flags[] = {O_FROM, O_NAME,     O_PARALLEL, O_VERIFY,
+                                   O_JSON, O_ENDPOINT, O_HOME,     0};
 static const int prune_flags[] = {O_FROM, O_KEEP,     O_GRACE,    O_STALE, O_DRY,
                                   O_JSON, O_PARALLEL, O_ENDPOINT, 0};
 
@@ -519,13 +566,13 @@ static const struct sub subs[] = {
      create_flags, true, true},
     {"restore", do_restore,
      "nearup snapshot restore --from STORE --home DIR [--name NAME|latest] [--parallel N] "
-     "[--verify-key ed25519:PK] [--replace] [--layout nearup|near|fastnear [--kind rpc]] "
-     "[--s3-endpoint URL] [--json]",
+     "[--verify-key ed25519:PK] [--replace [--keep-old]] "
+     "[--layout nearup|near|fastnear [--kind rpc]] [--s3-endpoint URL] [--json]",
      restore_flags, true, true},
     {"list", do_list, "nearup snapshot list --from STORE [--s3-endpoint URL] [--json]", list_flags,
      false, true},
     {"verify", do_verify,
-     "nearup snapshot verify --from STORE [--name NAME] [--verify-key ed25519:PK] "
+     "nearup snapshot verify --from STORE [--home DIR] [--name NAME] [--verify-key ed25519:PK] "
      "[--parallel N] [--json]",
      verify_flags, false, true},
     {"prune", do_prune,

@@ -7,7 +7,7 @@
  * --json prints one object:
  *   {"reference": null | {"url": str, "head": int|null, "error": str|null},
  *    "nodes": [{"home": str, "network": str|null, "chain_id": str|null,
- *               "state": "up"|"unresponsive"|"down", "pid": int|null,
+ *               "state": "up"|"unresponsive"|"down"|"restoring", "pid": int|null,
  *               "uptime_s": int|null, "neard_version": str|null,
  *               "neard_build": str|null, "rpc_url": str|null,
  *               "head": int|null, "syncing": bool|null, "peers": int|null,
@@ -245,9 +245,9 @@ static int report(const struct status_args *a, const struct node_status *st, siz
     }
     int rc = print_table(st, n);
     if (a->reference != NULL && ref->head < 0)
-        cli_error(CMD, "reference %s did not answer (%s); lag is unknown", ref->url, ref->error);
+        cli_error(CMD, "reference %s did not answer (%s); lag is unknown", ref->shown, ref->error);
     else if (a->reference != NULL)
-        printf("reference %s at height %lld\n", ref->url, (long long)ref->head);
+        printf("reference %s at height %lld\n", ref->shown, (long long)ref->head);
     for (size_t i = 0; i < n; i++) {
         if (st[i].error[0] != '\0')
             printf("%s: %s\n", st[i].home, st[i].error);

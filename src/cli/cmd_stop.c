@@ -159,7 +159,12 @@ static int stop_one(const char *cmd, const char *home, unsigned timeout)
     }
     if (strcmp(cmd, "stop") != 0)
         return 0;
-    if (!r.was_running)
+    struct node_lock_owner lo;
+    if (!r.was_running && node_home_lock_owner(home, &lo) && lo.role == NODE_LOCK_RESTORE)
+        printf("nearup stop: no node runs for %s; a snapshot restore is in progress there (pid "
+               "%ld), which stop leaves alone (interrupt it with 'kill -INT %ld')\n",
+               home, (long)lo.pid, (long)lo.pid);
+    else if (!r.was_running)
         printf("nearup stop: nothing running for %s\n", home);
     else if (r.neard_pid != 0)
         printf("nearup stop: stopped neard (pid %ld) of %s\n", (long)r.neard_pid, home);

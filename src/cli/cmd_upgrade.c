@@ -19,6 +19,7 @@
 #include "httpc.h"
 #include "network.h"
 #include "nodestatus.h"
+#include "sha256.h"
 #include "state.h"
 #include "supervisor.h"
 #include "upgrade.h"
@@ -231,7 +232,7 @@ static int local_binary(const struct up_args *a, struct node_binary *bin)
         return 1;
     }
     snprintf(bin->version, sizeof(bin->version), "%s", version);
-    if (node_sha256_file(bin->path, bin->sha256, errbuf) != 0) {
+    if (nu_sha256_file(bin->path, bin->sha256, errbuf) != 0) {
         cli_error(CMD, "%s", errbuf);
         return 1;
     }

@@ -8,17 +8,24 @@
 
 #include "cmd.h"
 #include "error.h"
+#include "redact.h"
 
 volatile sig_atomic_t cli_cancelled;
 
+#define CLI_ERROR_MAX 4096
+
+/* The one error line of a command; URLs in it lose their credentials. */
 void cli_error(const char *cmd, const char *fmt, ...)
 {
+    char text[CLI_ERROR_MAX], clean[CLI_ERROR_MAX];
     va_list ap;
-    fprintf(stderr, "nearup %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (n < 0)
+        text[0] = '\0';
+    nu_redact(text, clean, sizeof(clean));
+    fprintf(stderr, "nearup %s: %s\n", cmd, clean);
 }
 
 static void on_signal(int sig)

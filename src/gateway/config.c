@@ -66,8 +66,9 @@ const struct gw_setting gw_settings[] = {
      NULL, false, "default max_inflight of an upstream (0: unlimited)"},
     {"pool_idle_max", "proxy", GW_T_UINT, F(pool_idle_max), "64", 0, 100000, NULL, false,
      "idle keep-alive connections kept per upstream and worker"},
-    {"pool_idle_timeout", "proxy", GW_T_MS, F(pool_idle_timeout_ms), "60s", 1, MS_MAX, NULL, false,
-     "an idle upstream connection is closed after this"},
+    {"pool_idle_timeout", "proxy", GW_T_MS, F(pool_idle_timeout_ms), "4s", 1, MS_MAX, NULL, false,
+     "an idle upstream connection is closed after this, and never reused this old; keep it below "
+     "the upstreams' keep-alive timeout (neard of the actix era: 5 s)"},
     {"max_response", "proxy", GW_T_BYTES, F(max_response_bytes), "64MiB", 1024, 1ull << 32, NULL,
      false, "largest upstream reply accepted (502 beyond)"},
     {"max_body", "limits", GW_T_BYTES, F(max_body_bytes), "10MiB", 1024, 1ull << 31, NULL, true,
@@ -84,6 +85,10 @@ const struct gw_setting gw_settings[] = {
      "a whole request must arrive within this (408 beyond)"},
     {"write_timeout", "limits", GW_T_MS, F(write_timeout_ms), "60s", 1, MS_MAX, NULL, true,
      "a client must take an answer within this, else it is reset"},
+    {"max_unsent", "limits", GW_T_BYTES, F(max_unsent_bytes), "128MiB", 64 * 1024, 1ull << 40, NULL,
+     true,
+     "answer bytes a worker holds for clients that have not read them yet; a client whose answer "
+     "would go beyond is reset"},
     {"retry_after", "limits", GW_T_UINT, F(retry_after_s), "1", 1, 3600, NULL, false,
      "Retry-After seconds sent with 503 when every upstream is full"},
     {"allow_methods", "limits", GW_T_LIST, F(allow_methods), "", 0, 0, NULL, false,

@@ -11,6 +11,7 @@
 #include <ini.h>
 #include <uv.h>
 #include "gw_config_int.h"
+#include "redact.h"
 
 #define INFLIGHT_UNSET 0xffffffffu
 #define LINE_MAX_BYTES 16384
@@ -97,7 +98,9 @@ static bool numeric_or_localhost(const char *h)
            uv_ip6_addr(h, 0, (struct sockaddr_in6 *)&ss) == 0;
 }
 
-/* http://HOST[:PORT][/PATH] with a numeric host or localhost. */
+#define GW_URL_SHOWN_MAX 300 /* an upstream url as an error message shows it */
+
+/* http://HOST[:PORT][/PATH] with a numeric host or localhost; no userinfo. */
 static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, size_t msgsz)
 {
     if (strncasecmp(url, "https://", 8) == 0) {
@@ -107,6 +110,15 @@ static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, siz
     }
     if (strncasecmp(url, "http://", 7) != 0 || strlen(url) >= sizeof(u->url)) {
         snprintf(msg, msgsz, "url \"%s\": expected http://HOST:PORT[/PATH]", url);
+        return NU_EINVAL;
+    }
+    if (nu_redact_needed(url)) {
+        char shown[GW_URL_SHOWN_MAX];
+        nu_redact(url, shown, sizeof(shown));
+        snprintf(msg, msgsz,
+                 "url \"%s\": credentials in an upstream url are not supported (the gateway "
+                 "sends none); remove them",
+                 shown);
         return NU_EINVAL;
     }
     const char *hp = url + 7, *slash = strchr(hp, '/');
@@ -409,7 +421,12 @@ static void flag_upstream(struct load_ctx *x, const char *v)
         scheme = strstr(url, "://");
     } else {
         const char *hp = scheme ? scheme + 3 : url;
-        snprintf(name, sizeof(name), "%.*s", (int)strcspn(hp, "/"), hp);
+        size_t len = strcspn(hp, "/");
+        for (const char *at = memchr(hp, '@', len); at != NULL; at = memchr(hp, '@', len)) {
+            len -= (size_t)(at + 1 - hp); /* a name never holds the userinfo */
+            hp = at + 1;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)len, hp);
     }
     struct gw_upstream_spec *u = new_upstream(x, name, "flag --upstream", 0);
     if (!u)

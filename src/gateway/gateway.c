@@ -3,6 +3,7 @@
  * snapshots (config + upstream set + access log) that the workers pick
  * up. Upstream objects that did not change are carried from one set to
  * the next, so health state and counters survive reloads. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@
 #include "gw_limits.h"
 #include "gw_worker.h"
 #include "log.h"
+#include "proc.h"
+#include "sigs.h"
 
 /* ---- snapshots ---- */
 
@@ -206,44 +209,89 @@ static void reload(struct gw_gateway *gw)
 
 /* ---- signals and shutdown ---- */
 
-static void begin_stop(struct gw_gateway *gw, const char *why)
+/* The drain is over once every worker thread has finished: only then do
+ * the signal handles close (a SIGHUP or second SIGTERM during the drain
+ * must find a handler, never the default action). Workers count down and
+ * wake this loop under mu, so workers_done is never closed while a worker
+ * is still sending on it. */
+static void maybe_finish(struct gw_gateway *gw)
 {
-    if (gw->stopping)
+    if (!gw->stopping || gw->finished)
         return;
+    pthread_mutex_lock(&gw->mu);
+    bool done = gw->workers_running == 0;
+    if (done)
+        uv_close((uv_handle_t *)&gw->workers_done, NULL);
+    pthread_mutex_unlock(&gw->mu);
+    if (!done)
+        return;
+    gw->finished = true;
+    nu_sigs_close(&gw->sigs);
+}
+
+static void on_workers_done(uv_async_t *a)
+{
+    maybe_finish(a->data);
+}
+
+void gw_gateway_worker_starting(struct gw_gateway *gw)
+{
+    pthread_mutex_lock(&gw->mu);
+    gw->workers_running++;
+    pthread_mutex_unlock(&gw->mu);
+}
+
+void gw_gateway_worker_exited(struct gw_gateway *gw)
+{
+    pthread_mutex_lock(&gw->mu);
+    gw->workers_running--;
+    uv_async_send(&gw->workers_done);
+    pthread_mutex_unlock(&gw->mu);
+}
+
+static void stop_everything(struct gw_gateway *gw)
+{
     gw->stopping = true;
+    gw->stop_ms = uv_now(&gw->loop);
     atomic_store(&gw->draining, true);
-    char drain[32];
-    snprintf(drain, sizeof(drain), "%u", gw->cfg->drain_timeout_ms);
-    nu_info("stopping: finishing in-flight requests", "signal", why, "drain_timeout_ms", drain);
-    for (unsigned i = 0; i < gw->nworkers; i++)
+    for (unsigned i = 0; gw->w && i < gw->nworkers; i++)
         gw_worker_stop(gw->w[i]);
     gw_health_close(gw->health);
     gw->health = NULL;
     gw_dns_close(gw->dns);
     gw->dns = NULL;
-    uv_close((uv_handle_t *)&gw->sig_term, NULL);
-    uv_close((uv_handle_t *)&gw->sig_int, NULL);
-    uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+    maybe_finish(gw);
 }
 
-static void on_signal(uv_signal_t *s, int signum)
+static void begin_stop(struct gw_gateway *gw, const char *why)
 {
-    struct gw_gateway *gw = s->data;
-    if (signum == SIGHUP)
+    char drain[32];
+    snprintf(drain, sizeof(drain), "%u", gw->cfg->drain_timeout_ms);
+    nu_info("stopping: finishing in-flight requests", "signal", why, "drain_timeout_ms", drain);
+    stop_everything(gw);
+}
+
+/* While draining every signal is logged and ignored: a SIGHUP (logrotate)
+ * reloads nothing, and a second SIGTERM or SIGINT does not cut the
+ * requests still in flight; drain_timeout bounds the drain. */
+static void ignore_signal(struct gw_gateway *gw, int signum)
+{
+    uint64_t spent = uv_now(&gw->loop) - gw->stop_ms;
+    uint64_t limit = gw->cfg ? gw->cfg->drain_timeout_ms : 0; /* NULL: start failed */
+    char left[32];
+    snprintf(left, sizeof(left), "%llu", (unsigned long long)(spent < limit ? limit - spent : 0));
+    nu_info("draining; signal ignored", "signal", nu_sig_name(signum), "drain_left_ms", left);
+}
+
+static void on_signal(void *data, int signum)
+{
+    struct gw_gateway *gw = data;
+    if (gw->stopping)
+        ignore_signal(gw, signum);
+    else if (signum == SIGHUP)
         reload(gw);
     else
-        begin_stop(gw, signum == SIGTERM ? "SIGTERM" : "SIGINT");
-}
-
-static void start_signals(struct gw_gateway *gw)
-{
-    uv_signal_t *sigs[] = {&gw->sig_term, &gw->sig_int, &gw->sig_hup};
-    int nums[] = {SIGTERM, SIGINT, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(&gw->loop, sigs[i]);
-        sigs[i]->data = gw;
-        uv_signal_start(sigs[i], on_signal, nums[i]);
-    }
+        begin_stop(gw, nu_sig_name(signum));
 }
 
 /* ---- run ---- */
@@ -263,6 +311,26 @@ static int start_workers(struct gw_gateway *gw, char *errbuf)
     return 0;
 }
 
+/* Every client connection is a descriptor, and so is every upstream
+ * connection a worker keeps: ask for them all, up to the hard limit, and say
+ * so when even that is too low (accepts would fail with EMFILE). */
+static void raise_fd_limit(const struct gw_gateway *gw, const struct gw_config *cfg)
+{
+    uint64_t want = (uint64_t)gw->nworkers * ((uint64_t)cfg->max_connections +
+                                              (uint64_t)cfg->pool_idle_max * cfg->nups) +
+                    256;
+    uint64_t got = 0;
+    int err = nu_proc_raise_nofile(want, &got);
+    if (!err)
+        return;
+    char w[32], g[32];
+    snprintf(w, sizeof(w), "%llu", (unsigned long long)want);
+    snprintf(g, sizeof(g), "%llu", (unsigned long long)got);
+    nu_warn("open file limit is below what max_connections needs; raise LimitNOFILE (ulimit -n) "
+            "or lower max_connections",
+            "limit", g, "needed", w);
+}
+
 static int setup(struct gw_gateway *gw, struct gw_config *cfg, char *errbuf)
 {
     gw->cfg = gw_config_ref(cfg);
@@ -270,6 +338,7 @@ static int setup(struct gw_gateway *gw, struct gw_config *cfg, char *errbuf)
     if (gw->nworkers == 0)
         gw->nworkers = 1;
     apply_log_level(cfg);
+    raise_fd_limit(gw, cfg);
     gw->rl = gw_ratelimit_new(cfg->ratelimit_clients);
     gw->health = gw_health_new(gw);
     gw->dns = gw_dns_new(gw, on_dns_change);
@@ -292,14 +361,9 @@ static void teardown(struct gw_gateway *gw)
 {
     if (!gw->w)
         gw->nworkers = 0; /* setup failed before any worker started */
-    if (!gw->stopping) {
-        gw->stopping = true;
-        for (unsigned i = 0; i < gw->nworkers; i++)
-            gw_worker_stop(gw->w[i]);
-        gw_health_close(gw->health);
-        gw_dns_close(gw->dns);
-        uv_run(&gw->loop, UV_RUN_DEFAULT);
-    }
+    if (!gw->stopping)
+        stop_everything(gw);
+    uv_run(&gw->loop, UV_RUN_DEFAULT); /* until the workers are done */
     for (unsigned i = 0; i < gw->nworkers; i++)
         gw_worker_join(gw->w[i]);
     free(gw->w);
@@ -310,26 +374,50 @@ static void teardown(struct gw_gateway *gw)
     pthread_mutex_destroy(&gw->mu);
 }
 
-int gw_gateway_run(struct gw_config *cfg, const char *file, const struct gw_flag *flags,
-                   size_t nflags, char *errbuf)
+static void log_listening(const struct gw_gateway *gw)
+{
+    const struct gw_config *cfg = gw->cfg;
+    char addr[GW_HOST_MAX + 16], nw[16], nu[16];
+    bool v6 = strchr(cfg->listen_host, ':') != NULL;
+    snprintf(addr, sizeof(addr), "%s%s%s:%d", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
+             gw->port);
+    snprintf(nw, sizeof(nw), "%u", gw->nworkers);
+    snprintf(nu, sizeof(nu), "%zu", cfg->nups);
+    nu_info("gateway listening", "addr", addr, "workers", nw, "upstreams", nu);
+}
+
+/* Signals first, then the configuration: a signal while the file is read
+ * or the listeners bind waits for the first loop turn. */
+static int start(struct gw_gateway *gw, struct nu_buf *errs, char *errbuf)
+{
+    int err = nu_sigs_start(&gw->sigs, &gw->loop, on_signal, gw, errbuf);
+    if (err)
+        return err;
+    struct gw_config *cfg = NULL;
+    errbuf[0] = '\0';
+    if (gw_config_load(gw->file[0] ? gw->file : NULL, gw->flags, gw->nflags, &cfg, errs) != 0)
+        return NU_EINVAL;
+    err = setup(gw, cfg, errbuf);
+    gw_config_unref(cfg);
+    return err;
+}
+
+int gw_gateway_run(const char *file, const struct gw_flag *flags, size_t nflags,
+                   struct nu_buf *errs, char *errbuf)
 {
     struct gw_gateway gw_storage, *gw = &gw_storage;
     memset(gw, 0, sizeof(*gw));
     if (uv_loop_init(&gw->loop) != 0)
         return nu_err_set(errbuf, NU_ENOMEM, "cannot set up the event loop");
     pthread_mutex_init(&gw->mu, NULL);
+    uv_async_init(&gw->loop, &gw->workers_done, on_workers_done);
+    gw->workers_done.data = gw;
     snprintf(gw->file, sizeof(gw->file), "%s", file ? file : "");
     gw->flags = flags;
     gw->nflags = nflags;
-    int err = setup(gw, cfg, errbuf);
+    int err = start(gw, errs, errbuf);
     if (!err) {
-        char addr[GW_HOST_MAX + 16], nw[16], nu[16];
-        snprintf(addr, sizeof(addr), "%s%s%s:%d", strchr(cfg->listen_host, ':') ? "[" : "",
-                 cfg->listen_host, strchr(cfg->listen_host, ':') ? "]" : "", gw->port);
-        snprintf(nw, sizeof(nw), "%u", gw->nworkers);
-        snprintf(nu, sizeof(nu), "%zu", cfg->nups);
-        start_signals(gw);
-        nu_info("gateway listening", "addr", addr, "workers", nw, "upstreams", nu);
+        log_listening(gw);
         uv_run(&gw->loop, UV_RUN_DEFAULT);
     }
     teardown(gw);

@@ -65,7 +65,7 @@ struct gw_config {
     unsigned pool_idle_max, pool_idle_timeout_ms;
     uint64_t max_response_bytes;
     /* [limits] */
-    uint64_t max_body_bytes, max_header_bytes;
+    uint64_t max_body_bytes, max_header_bytes, max_unsent_bytes;
     unsigned max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms;
     unsigned write_timeout_ms, retry_after_s;
     char allow_methods[2048], deny_methods[2048];

@@ -20,6 +20,7 @@
 #include <uv.h>
 #include "buf.h"
 #include "httpd.h"
+#include "sigs.h"
 #include "gw_config.h"
 #include "gw_metrics.h"
 #include "gw_upstream.h"
@@ -88,22 +89,24 @@ struct gw_gateway {
     char file[GW_PATH_MAX]; /* -c FILE, "" when none */
     const struct gw_flag *flags;
     size_t nflags;
-    pthread_mutex_t mu; /* guards snap */
+    pthread_mutex_t mu; /* guards snap, and workers_running with its wake-up */
     struct gw_snap *snap;
     struct gw_worker **w;
     unsigned nworkers;
     struct gw_health *health;
     struct gw_dns *dns;
     struct gw_ratelimit *rl;
-    uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t stop_timer;
+    struct nu_sigs sigs;      /* open from start to the end of the drain */
+    uv_async_t workers_done;  /* a worker thread finished its loop */
+    unsigned workers_running; /* threads started and not finished (mu) */
+    uint64_t stop_ms;         /* uv_now when the drain began */
+    bool finished;            /* drain over: signals and workers_done closed */
     atomic_bool draining;
     atomic_uint_fast64_t reloads_ok, reloads_failed, dns_failures;
     atomic_uint_fast64_t checks_ok, checks_failed;
     atomic_int_fast64_t ref_head;
     atomic_int ok_count;
     int port; /* bound listen port */
-    unsigned workers_left;
     bool stopping;
 };
 
@@ -112,5 +115,10 @@ struct gw_snap *gw_snap_ref(struct gw_snap *s);
 void gw_snap_unref(struct gw_snap *s);
 /* The published snapshot, with a reference for the caller. */
 struct gw_snap *gw_gateway_snap(struct gw_gateway *gw);
+/* Counts a worker thread about to start (control thread); undo with
+ * gw_gateway_worker_exited when it could not start. */
+void gw_gateway_worker_starting(struct gw_gateway *gw);
+/* A worker thread's loop has ended (called on that thread, last thing). */
+void gw_gateway_worker_exited(struct gw_gateway *gw);
 
 #endif

@@ -4,13 +4,18 @@
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 
+#include "buf.h"
 #include "gw_config.h"
 
-/* Runs the gateway with cfg until SIGTERM or SIGINT, then drains and
- * returns 0. file and flags are what cfg was loaded from: SIGHUP loads
- * them again (they must outlive the call). Returns a negative NU_E* code
- * with errbuf when it cannot start (bind failure, ...). Logs via nu_log. */
-NU_WUR int gw_gateway_run(struct gw_config *cfg, const char *file, const struct gw_flag *flags,
-                          size_t nflags, char *errbuf);
+/* Loads the configuration from file (NULL: none) and flags, runs the
+ * gateway until SIGTERM or SIGINT, then drains and returns 0. SIGHUP loads
+ * file and flags again (they must outlive the call). Signals are watched
+ * before the configuration is read, so none is fatal while starting (see
+ * docs/gateway.md, "Signals"). A configuration that does not load returns
+ * NU_EINVAL with one line per error in errs and errbuf empty; any other
+ * failure to start (bind, ...) a negative NU_E* code with errbuf. Logs via
+ * nu_log. */
+NU_WUR int gw_gateway_run(const char *file, const struct gw_flag *flags, size_t nflags,
+                          struct nu_buf *errs, char *errbuf);
 
 #endif

@@ -44,7 +44,7 @@ struct gw_wstats {
     atomic_uint_fast64_t alog_dropped;
     /* copied from the worker's nu_httpd every second */
     atomic_uint_fast64_t http_accepted, http_rejected, http_bad, http_timeouts, http_too_large;
-    atomic_uint_fast64_t http_open;
+    atomic_uint_fast64_t http_open, http_unsent_drops, http_unsent_bytes, http_buffer_bytes;
 };
 
 /* Single-writer increment: the owning worker is the only writer. */

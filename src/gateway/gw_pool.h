@@ -1,7 +1,9 @@
 /* Keep-alive connection pool to one upstream on one loop: a worker has one
  * per upstream it sends to (and the health checker one per upstream on the
  * control loop). Idle connections are reused newest first, at most
- * idle_max are kept, each for at most idle_timeout_ms.
+ * idle_max are kept, each for less than idle_timeout_ms (pool_idle_timeout:
+ * below the upstream's own keep-alive timeout, so the pool never sends on a
+ * connection the upstream is closing).
  *
  * A retired pool (upstream removed, or shutdown) closes its idle
  * connections, closes busy ones when they finish, and frees itself (and its

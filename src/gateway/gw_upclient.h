@@ -3,6 +3,14 @@
  * and response timeouts; while idle it keeps reading so an upstream that
  * closes the connection is noticed at once (then the pool drops it).
  *
+ * An upstream may still close a kept-alive connection just as a request
+ * goes out on it (neard of the actix era closes idle ones after 5 s). So a
+ * request on a reused connection that fails before any byte of an answer
+ * is sent once more, on a fresh connection, when that cannot make the
+ * upstream process it twice: the caller marked it GW_UPF_REPLAYABLE, or no
+ * byte of it left (the connection was found closed before the write, or the
+ * write itself failed). Otherwise the failure is reported.
+ *
  * Connections belong to a struct gw_pool (pool.c), which creates, reuses
  * and closes them; everything runs on the pool's loop thread. */
 #ifndef GW_UPCLIENT_H
@@ -31,7 +39,18 @@ struct gw_upresp {
  * back to its pool right after the callback returns: do not keep it. */
 typedef void (*gw_upconn_cb)(void *ud, const struct gw_upresp *r);
 
-enum gw_upconn_state { GW_UC_NEW, GW_UC_CONNECTING, GW_UC_IDLE, GW_UC_BUSY, GW_UC_CLOSING };
+enum gw_upconn_flags {
+    GW_UPF_REPLAYABLE = 1 << 0, /* safe to send again though the upstream may have got it */
+};
+
+enum gw_upconn_state {
+    GW_UC_NEW,
+    GW_UC_CONNECTING,
+    GW_UC_IDLE,
+    GW_UC_BUSY,
+    GW_UC_REOPENING, /* the socket is being replaced to send the request again */
+    GW_UC_CLOSING
+};
 
 struct gw_upconn {
     uv_tcp_t tcp;
@@ -51,7 +70,11 @@ struct gw_upconn {
     const char *body;
     size_t blen;
     unsigned timeout_ms;
+    uint64_t deadline_ms; /* loop time the answer is due by; 0 until first sent */
+    uint64_t parked_ns;   /* uv_hrtime() when parked idle */
     bool reused, writing, got_bytes, complete, overflow, noreuse;
+    bool replayable, sent_any, resent;
+    int write_err; /* a write that failed inside send, reported from the timer */
     int status;
     struct nu_buf resp;
 };
@@ -61,9 +84,11 @@ struct gw_upconn {
 struct gw_upconn *gw_upconn_new(struct gw_pool *p);
 /* Sends POST <path> with body (which must stay valid until the callback
  * or gw_upconn_cancel) and calls cb with the answer. Connects first when
- * the connection is new. timeout_ms bounds the wait for the whole answer. */
+ * the connection is new. timeout_ms bounds the wait for the whole answer
+ * (a send again on a fresh connection included). flags: enum
+ * gw_upconn_flags. */
 void gw_upconn_send(struct gw_upconn *c, const char *body, size_t blen, unsigned timeout_ms,
-                    gw_upconn_cb cb, void *ud);
+                    unsigned flags, gw_upconn_cb cb, void *ud);
 /* The requester gives up (its client went away): the connection is closed
  * and cb is not called. */
 void gw_upconn_cancel(struct gw_upconn *c);

@@ -70,6 +70,7 @@ struct gw_upstream {
     atomic_uint inflight;
     atomic_uint passive_fails; /* consecutive real-traffic failures */
     atomic_uint_fast64_t requests, latency_us, errors[GW_NUE];
+    atomic_uint_fast64_t resends; /* calls sent again after a kept-alive connection closed */
 
     pthread_mutex_t mu; /* guards last_error */
     char last_error[200];

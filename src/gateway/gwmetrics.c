@@ -180,6 +180,9 @@ static const struct {
     {"nearup_gateway_http_connections_rejected_total",
      "Client connections closed at once (max_connections).",
      offsetof(struct gw_wstats, http_rejected)},
+    {"nearup_gateway_http_unsent_drops_total",
+     "Client connections reset because max_unsent was reached (clients not reading).",
+     offsetof(struct gw_wstats, http_unsent_drops)},
 };
 
 static void render_worker_counters(struct out *o, struct gw_gateway *gw)
@@ -207,6 +210,13 @@ static void render_worker_counters(struct out *o, struct gw_gateway *gw)
     n = "nearup_gateway_http_connections";
     family(o, n, "gauge", "Open client connections.");
     sample(o, n, "", (double)WSUM(http_open));
+    n = "nearup_gateway_http_unsent_bytes";
+    family(o, n, "gauge", "Answer bytes held for clients that have not read them yet.");
+    sample(o, n, "", (double)WSUM(http_unsent_bytes));
+    n = "nearup_gateway_http_buffer_bytes";
+    family(o, n, "gauge",
+           "Bytes of client connection buffers (requests, read-ahead, unsent answers).");
+    sample(o, n, "", (double)WSUM(http_buffer_bytes));
 }
 
 /* Per-upstream gauges: name, help, field reader. */
@@ -244,6 +254,20 @@ static void upstream_gauge(struct out *o, const struct gw_upset *set, const char
             break;
         }
         sample(o, name, labels, v);
+    }
+}
+
+static void render_upstream_resends(struct out *o, const struct gw_upset *set)
+{
+    const char *n = "nearup_gateway_upstream_resends_total";
+    family(o, n, "counter",
+           "Calls sent again on a fresh connection after the upstream closed the kept-alive one "
+           "under them before answering.");
+    for (size_t i = 0; i < set->n; i++) {
+        char labels[200], en[160];
+        esc(set->u[i]->name, en, sizeof(en));
+        snprintf(labels, sizeof(labels), "{upstream=\"%s\"}", en);
+        sample(o, n, labels, (double)ld(&set->u[i]->resends));
     }
 }
 
@@ -286,6 +310,7 @@ static void render_upstream_counters(struct out *o, const struct gw_upset *set)
 static void render_upstreams(struct out *o, struct gw_gateway *gw, const struct gw_upset *set)
 {
     render_upstream_counters(o, set);
+    render_upstream_resends(o, set);
     upstream_gauge(o, set, "nearup_gateway_upstream_up", "1 when the upstream is OK.", 6);
     upstream_gauge(o, set, "nearup_gateway_upstream_head_height",
                    "Latest block height the upstream reported.", 0);

@@ -150,7 +150,7 @@ static void start_round(struct gw_health *h)
         e->sent_ns = uv_hrtime();
         h->pending++;
         gw_upconn_send(e->conn, probe_body, sizeof(probe_body) - 1, h->cfg->health_timeout_ms,
-                       on_probe, e);
+                       GW_UPF_REPLAYABLE, on_probe, e);
     }
     if (h->pending == 0)
         end_round(h);
@@ -281,7 +281,7 @@ static void end_round(struct gw_health *h)
 static void probe_pool_opts(const struct gw_config *cfg, struct gw_pool_opts *o)
 {
     *o = (struct gw_pool_opts){.idle_max = 1,
-                               .idle_timeout_ms = 3600000,
+                               .idle_timeout_ms = cfg->pool_idle_timeout_ms,
                                .connect_timeout_ms = cfg->health_timeout_ms,
                                .max_response = 1u << 20};
 }

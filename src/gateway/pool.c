@@ -53,12 +53,17 @@ void gw_pool_set_opts(struct gw_pool *p, const struct gw_pool_opts *o)
 
 struct gw_upconn *gw_pool_get(struct gw_pool *p)
 {
-    struct gw_upconn *c = p->idle;
-    if (c) {
+    uint64_t now = uv_hrtime(), limit = (uint64_t)p->o.idle_timeout_ms * 1000000u;
+    while (p->idle) {
+        struct gw_upconn *c = p->idle;
         p->idle = c->next;
         c->next = NULL;
         p->nidle--;
-        return c;
+        /* Its idle timer may not have run yet (a busy loop): a connection
+         * idle that long may be being closed by the upstream right now. */
+        if (now - c->parked_ns < limit)
+            return c;
+        gw_upconn_close(c);
     }
     return gw_upconn_new(p);
 }

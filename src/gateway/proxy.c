@@ -165,8 +165,9 @@ static void log_access(struct gw_exchange *ex, int status, size_t out_len)
     gw_alog_add(ex->w, ex->view, &e);
 }
 
+/* Answers the client; owned (the body, malloc'd) goes to the server. */
 static void respond(struct gw_exchange *ex, int status, const char *body, size_t len,
-                    unsigned retry_after)
+                    unsigned retry_after, char *owned)
 {
     char ra[48];
     const char *extra[2] = {NULL, NULL};
@@ -176,26 +177,40 @@ static void respond(struct gw_exchange *ex, int status, const char *body, size_t
     }
     if (ex->view->snap->alog)
         log_access(ex, status, len);
-    if (nu_httpd_respond_ex(ex->req, status, "application/json", extra, body, len, 0) == NU_EINVAL)
+    int err = owned
+                  ? nu_httpd_respond_take(ex->req, status, "application/json", extra, owned, len, 0)
+                  : nu_httpd_respond_ex(ex->req, status, "application/json", extra, body, len, 0);
+    if (err == NU_EINVAL)
         nu_httpd_abort(ex->req);
 }
 
+/* Joins the calls' replies into one array of exactly the right size,
+ * freeing each call's copy once it is in, and hands the array to the
+ * server: a batch reply is held once, not three times (call copies, the
+ * joined array, the server's copy). */
 static void answer_batch(struct gw_exchange *ex)
 {
-    struct nu_buf b;
-    nu_buf_init(&b, REPLY_MAX);
-    int err = nu_buf_putc(&b, '[');
-    for (size_t i = 0; i < ex->ncalls && !err; i++) {
-        if (i)
-            err = nu_buf_putc(&b, ',');
-        err = err ? err : nu_buf_append(&b, ex->calls[i].rbody, ex->calls[i].rlen);
+    size_t total = ex->ncalls + 1; /* brackets and commas */
+    for (size_t i = 0; i < ex->ncalls; i++)
+        total += ex->calls[i].rlen;
+    char *out = total <= REPLY_MAX ? malloc(total) : NULL;
+    if (!out) {
+        respond(ex, 500, "", 0, 0, NULL);
+        return;
     }
-    err = err ? err : nu_buf_putc(&b, ']');
-    if (err)
-        respond(ex, 500, "", 0, 0);
-    else
-        respond(ex, 200, b.data, b.len, 0);
-    nu_buf_release(&b);
+    char *p = out;
+    *p++ = '[';
+    for (size_t i = 0; i < ex->ncalls; i++) {
+        struct gw_call *c = &ex->calls[i];
+        if (i)
+            *p++ = ',';
+        memcpy(p, c->rbody, c->rlen);
+        p += c->rlen;
+        c->rbody = NULL;
+        nu_buf_release(&c->own);
+    }
+    *p = ']';
+    respond(ex, 200, out, total, 0, out);
 }
 
 static void ex_finish(struct gw_exchange *ex)
@@ -205,7 +220,7 @@ static void ex_finish(struct gw_exchange *ex)
             answer_batch(ex);
         } else {
             struct gw_call *c = &ex->one;
-            respond(ex, c->status, c->rbody, c->rlen, c->retry_after);
+            respond(ex, c->status, c->rbody, c->rlen, c->retry_after, NULL);
         }
     }
     ex_free(ex);
@@ -428,7 +443,9 @@ static void call_send(struct gw_call *c, struct gw_upstream *u)
     }
     c->conn = conn;
     c->attempt_ns = uv_hrtime();
-    gw_upconn_send(conn, c->body, c->blen, ex_cfg(ex)->upstream_timeout_ms, on_answer, c);
+    /* Only a transaction could do harm if it arrived twice. */
+    unsigned flags = gw_method_flags(c->pk.method) & GW_MF_TX ? 0 : GW_UPF_REPLAYABLE;
+    gw_upconn_send(conn, c->body, c->blen, ex_cfg(ex)->upstream_timeout_ms, flags, on_answer, c);
 }
 
 static void call_attempt(struct gw_call *c)

@@ -18,16 +18,18 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "redact.h"
 #include "sidecar.h"
 
 #define STATUS_REQUEST                                                                             \
     "{\"jsonrpc\":\"2.0\",\"id\":\"nearup-health\",\"method\":\"status\",\"params\":[]}"
-#define HTTP_DRAIN_MS 1000
-#define PAGE_MAX (1u << 20) /* /metrics and /healthcheck bodies */
+#define PAGE_MAX (1u << 20)  /* /metrics and /healthcheck bodies */
+#define HC_URL_SHOWN_MAX 121 /* what a message shows of a node's URL */
 
 struct probe {
     struct hc_sidecar *sc;
-    const char *url; /* in sc->o */
+    const char *url;              /* in sc->o */
+    char shown[HC_URL_SHOWN_MAX]; /* url with its userinfo redacted, for messages */
     CURL *easy;
     struct curl_slist *headers;
     struct nu_buf body;
@@ -86,7 +88,8 @@ void hc_opts_init(struct hc_opts *o)
                           .interval_ms = 1000,
                           .timeout_ms = 1000,
                           .rise = 2,
-                          .fall = 2};
+                          .fall = 2,
+                          .drain_ms = 1000};
 }
 
 /* ---- judging ---- */
@@ -257,13 +260,13 @@ static void probe_finish(struct probe *p, CURLcode res)
     if (p->toobig)
         snprintf(sm->error, sizeof(sm->error), "status reply larger than %u bytes", HC_REPLY_MAX);
     else if (res == CURLE_OPERATION_TIMEDOUT)
-        snprintf(sm->error, sizeof(sm->error), "no answer from %.120s within %u ms", p->url,
+        snprintf(sm->error, sizeof(sm->error), "no answer from %s within %u ms", p->shown,
                  p->sc->o.timeout_ms);
     else if (res != CURLE_OK)
-        snprintf(sm->error, sizeof(sm->error), "%.120s: %.120s", p->url,
+        snprintf(sm->error, sizeof(sm->error), "%s: %.120s", p->shown,
                  p->curlerr[0] ? p->curlerr : curl_easy_strerror(res));
     else if (code < 200 || code > 299)
-        snprintf(sm->error, sizeof(sm->error), "%.120s answered HTTP %ld", p->url, code);
+        snprintf(sm->error, sizeof(sm->error), "%s answered HTTP %ld", p->shown, code);
     else
         parse_status(p->body.data ? p->body.data : "", p->body.len, sm);
     p->busy = false;
@@ -375,6 +378,7 @@ static int probe_init(struct hc_sidecar *s, struct probe *p, const char *url, ch
 {
     p->sc = s;
     p->url = url;
+    nu_redact(url, p->shown, sizeof(p->shown)); /* before it is cut short */
     nu_buf_init(&p->body, HC_REPLY_MAX);
     p->easy = curl_easy_init();
     p->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -711,7 +715,7 @@ void hc_sidecar_close(struct hc_sidecar *s, hc_sidecar_closed_fn done, void *ud)
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
     uv_close((uv_handle_t *)&s->curl_timer, on_handle_closed);
     if (s->httpd != NULL)
-        nu_httpd_close(s->httpd, HTTP_DRAIN_MS, one_closed, s);
+        nu_httpd_close(s->httpd, s->o.drain_ms, one_closed, s);
     else
         one_closed(s);
     s->httpd = NULL;

@@ -54,10 +54,11 @@ struct hc_opts {
     unsigned stale_ms;
     unsigned interval_ms, timeout_ms;
     unsigned rise, fall;
+    unsigned drain_ms; /* on close: how long answers in flight may take */
 };
 
 /* Defaults: listen 127.0.0.1:3032, no agent, max_lag 20, stale 30 s,
- * interval 1 s, timeout 1 s, rise 2, fall 2. */
+ * interval 1 s, timeout 1 s, rise 2, fall 2, drain 1 s. */
 void hc_opts_init(struct hc_opts *o);
 
 /* What one `status` poll learned. */

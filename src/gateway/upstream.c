@@ -107,6 +107,7 @@ void gw_upstream_take_state(struct gw_upstream *dst, const struct gw_upstream *s
     COPY(probe_us);
     COPY(requests);
     COPY(latency_us);
+    COPY(resends);
     for (int i = 0; i < GW_NUE; i++)
         COPY(errors[i]);
     char err[sizeof(src->last_error)];

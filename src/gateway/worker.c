@@ -165,6 +165,9 @@ static void copy_httpd_stats(struct gw_worker *w)
     atomic_store_explicit(&w->st.http_timeouts, st.timeouts, memory_order_relaxed);
     atomic_store_explicit(&w->st.http_too_large, st.too_large, memory_order_relaxed);
     atomic_store_explicit(&w->st.http_open, st.open_connections, memory_order_relaxed);
+    atomic_store_explicit(&w->st.http_unsent_drops, st.unsent_drops, memory_order_relaxed);
+    atomic_store_explicit(&w->st.http_unsent_bytes, st.unsent_bytes, memory_order_relaxed);
+    atomic_store_explicit(&w->st.http_buffer_bytes, st.buffer_bytes, memory_order_relaxed);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -236,6 +239,7 @@ static void worker_main(void *arg)
 {
     struct gw_worker *w = arg;
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    gw_gateway_worker_exited(w->gw);
 }
 
 static void httpd_opts(const struct gw_config *c, int port, struct nu_httpd_opts *o)
@@ -249,6 +253,7 @@ static void httpd_opts(const struct gw_config *c, int port, struct nu_httpd_opts
     o->body_timeout_ms = c->body_timeout_ms;
     o->keepalive_ms = c->idle_timeout_ms;
     o->write_timeout_ms = c->write_timeout_ms;
+    o->max_unsent_bytes = (size_t)c->max_unsent_bytes;
     o->max_connections = c->max_connections;
     o->reuseport = true;
 }
@@ -295,8 +300,11 @@ int gw_worker_start(struct gw_gateway *gw, unsigned idx, struct gw_worker **out,
         if (idx == 0)
             gw->port = nu_httpd_port(w->httpd);
         uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
-        if (uv_thread_create(&w->thread, worker_main, w) != 0)
+        gw_gateway_worker_starting(gw); /* before the thread can end */
+        if (uv_thread_create(&w->thread, worker_main, w) != 0) {
+            gw_gateway_worker_exited(gw);
             err = nu_err_set(errbuf, NU_ENOMEM, "worker %u: cannot start a thread", idx);
+        }
     }
     if (err) {
         if (w->httpd)

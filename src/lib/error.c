@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "redact.h"
+
 const char *nu_strerror(int err)
 {
     switch (err) {
@@ -45,17 +47,30 @@ const char *nu_strerror(int err)
     }
 }
 
+/* Formats the whole message before it is cut to NU_ERRMSG_MAX: a URL cut
+ * short before the '@' of its userinfo would show part of a password. */
 int nu_err_set(char *errbuf, int err, const char *fmt, ...)
 {
     if (errbuf == NULL)
         return err;
+    char text[NU_ERRMSG_MAX * 4], *big = NULL;
     va_list ap;
     va_start(ap, fmt);
-    /* Truncation is acceptable: a cut-off message beats a failed report. */
-    int n = vsnprintf(errbuf, NU_ERRMSG_MAX, fmt, ap);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof(text) && (big = malloc((size_t)n + 1)) != NULL) {
+        va_start(ap, fmt);
+        n = vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    } else if (n >= (int)sizeof(text)) {
+        n = -1; /* out of memory: no message beats a password */
+    }
     if (n < 0)
-        errbuf[0] = '\0';
+        text[0] = '\0';
+    /* Truncation is acceptable: a cut-off message beats a failed report.
+     * Messages name URLs (GET <url>: ...); their credentials stay out. */
+    nu_redact(big != NULL && n >= 0 ? big : text, errbuf, NU_ERRMSG_MAX);
+    free(big);
     return err;
 }
 

@@ -35,7 +35,8 @@ const char *nu_strerror(int err);
 
 /* Formats into errbuf (may be NULL, then nothing is written) and returns err,
  * so callers can write `return nu_err_set(errbuf, NU_EIO, "write %s: %s", p, strerror(errno));`.
- * errbuf must hold NU_ERRMSG_MAX bytes. */
+ * errbuf must hold NU_ERRMSG_MAX bytes. The userinfo of every URL in the
+ * message is replaced by "***" (redact.h), so no error shows a password. */
 int nu_err_set(char *errbuf, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Invariant check: aborts with file:line when cond is true. Never for bad input. */

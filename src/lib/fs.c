@@ -3,6 +3,7 @@
  * either the old file or the new one, never a torn mix. */
 #include "fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include "buf.h"
 
 #define TMP_SUFFIX ".tmp.XXXXXX"
+#define RM_DEPTH_MAX 64 /* directory levels nu_fs_rm_tree descends */
 
 static int errno_code(int e)
 {
@@ -203,6 +205,19 @@ bool nu_fs_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool nu_fs_dir_empty(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return errno == ENOENT;
+    struct dirent *de;
+    bool empty = true;
+    while (empty && (de = readdir(dir)) != NULL)
+        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+    closedir(dir);
+    return empty;
+}
+
 int nu_fs_join(char *out, size_t outsz, const char *a, const char *b)
 {
     size_t alen = strlen(a);
@@ -223,4 +238,58 @@ int nu_fs_join(char *out, size_t outsz, const char *a, const char *b)
         return NU_ETOOBIG;
     }
     return 0;
+}
+
+/* ---- removing trees ---- */
+
+static int rm_at(int parent, const char *name, int depth, char *errbuf)
+{
+    struct stat st;
+    if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0
+                               : nu_err_set(errbuf, NU_EIO, "stat %s: %s", name, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
+            return nu_err_set(errbuf, NU_EIO, "unlink %s: %s", name, strerror(errno));
+        return 0;
+    }
+    if (depth > RM_DEPTH_MAX)
+        return nu_err_set(errbuf, NU_ETOOBIG, "%s: directories nested too deep", name);
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (dir == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return nu_err_set(errbuf, NU_EIO, "open %s: %s", name, strerror(errno));
+    }
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(dir)) != NULL) {
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            rc = rm_at(dirfd(dir), de->d_name, depth + 1, errbuf);
+    }
+    closedir(dir);
+    if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        rc = nu_err_set(errbuf, NU_EIO, "rmdir %s: %s", name, strerror(errno));
+    return rc;
+}
+
+int nu_fs_rm_tree_at(int dirfd, const char *name, char *errbuf)
+{
+    return rm_at(dirfd, name, 0, errbuf);
+}
+
+int nu_fs_rm_tree(const char *path, char *errbuf)
+{
+    char parent[PATH_MAX];
+    if (dir_of(path, parent, sizeof(parent)) < 0)
+        return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", path);
+    const char *base = strrchr(path, '/');
+    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0
+                               : nu_err_set(errbuf, NU_EIO, "open %s: %s", parent, strerror(errno));
+    int rc = rm_at(fd, base != NULL ? base + 1 : path, 0, errbuf);
+    close(fd);
+    return rc;
 }

@@ -17,10 +17,19 @@ NU_WUR int nu_fs_read_file(const char *path, size_t max, char **out, size_t *out
 NU_WUR int nu_fs_mkdir_p(const char *path, mode_t mode, char *errbuf);
 bool nu_fs_exists(const char *path);
 bool nu_fs_is_dir(const char *path);
+/* True when path is a directory with no entries, or does not exist. */
+bool nu_fs_dir_empty(const char *path);
 /* Joins a and b with one '/', into out. NU_ETOOBIG when it does not fit. */
 NU_WUR int nu_fs_join(char *out, size_t outsz, const char *a, const char *b);
 /* fsync of a directory (after creating or renaming entries in it). */
 NU_WUR int nu_fs_fsync_dir(const char *dir, char *errbuf);
+/* Removes name under dirfd (a file, or a directory with everything in it)
+ * without ever following a symlink: a symlink is removed, not its target.
+ * An absent name is not an error. NU_ETOOBIG past RM_DEPTH_MAX levels. */
+NU_WUR int nu_fs_rm_tree_at(int dirfd, const char *name, char *errbuf);
+/* nu_fs_rm_tree_at for a path (its last component may not be a symlink
+ * to follow either: it is removed as the link it is). */
+NU_WUR int nu_fs_rm_tree(const char *path, char *errbuf);
 /* Decompresses an xz stream (NEAR ships genesis.json.xz). *out is
  * NUL-terminated, caller frees; NU_ETOOBIG past max bytes of output. */
 NU_WUR int nu_xz_decompress(const void *in, size_t inlen, size_t max, char **out, size_t *outlen,

@@ -10,6 +10,23 @@
 #include <llhttp.h>
 #include "httpd.h"
 
+/* Line structure of a request head or trailer section (httpd_strict.c):
+ * checked on the raw bytes before llhttp sees them. */
+struct nu_hlines {
+    unsigned char state;
+};
+
+/* Starts checking a new message (its request line comes next). */
+void nu_hlines_begin(struct nu_hlines *l);
+/* The trailer section comes next (after the last chunk's size line). */
+void nu_hlines_trailers(struct nu_hlines *l);
+/* Checks the bytes [at, end) of the section, carrying state between
+ * calls; stops looking at the empty line that ends it. Returns NULL, or
+ * what is wrong (one lowercase line: obs-fold, bare LF or CR, no name). */
+const char *nu_hlines_check(struct nu_hlines *l, const char *at, const char *end);
+
+#define NU_HPARSE_DETAIL_MAX 128
+
 /* Hooks into the owner (the connection): used to re-arm timers. */
 struct nu_hparser_ops {
     void (*on_begin)(void *owner);               /* first byte of a request */
@@ -37,10 +54,12 @@ struct nu_hparser {
     size_t blen, bcap;
     size_t extra_bytes; /* chunk extensions and trailers, counted against the body limit */
 
-    size_t head_bytes;     /* head bytes in earlier feeds */
-    const char *feed_base; /* start of the current feed, to place callback data */
-    int err_status;        /* HTTP status to answer with when feeding fails */
-    bool in_head, started, complete, keep_alive, upgrade;
+    size_t head_bytes;                     /* head bytes in earlier feeds */
+    const char *feed_base;                 /* start of the current feed, to place callback data */
+    int err_status;                        /* HTTP status to answer with when feeding fails */
+    char err_detail[NU_HPARSE_DETAIL_MAX]; /* what was wrong ("" when only err_status) */
+    struct nu_hlines lines;
+    bool in_head, started, complete, keep_alive, upgrade, trailers_next;
     uint64_t start_ns;
 };
 
@@ -53,7 +72,10 @@ enum nu_hparse_ev {
 /* Limits come from o (defaults already applied). Never fails: buffers grow lazily. */
 void nu_hparser_init(struct nu_hparser *p, const struct nu_httpd_opts *o,
                      const struct nu_hparser_ops *ops, void *owner);
+/* Frees the buffers (the parser stays usable: they grow again lazily). */
 void nu_hparser_release(struct nu_hparser *p);
+/* Bytes the parser's buffers hold. */
+size_t nu_hparser_buffer_bytes(const struct nu_hparser *p);
 
 /* Parses up to len bytes; *consumed says how many were used (the rest
  * belongs to a later request when NU_HP_REQUEST is returned). */
@@ -67,6 +89,10 @@ NU_WUR int nu_hparser_fill(struct nu_hparser *p, struct nu_http_req *req);
 void nu_hparser_next(struct nu_hparser *p);
 /* True when the peer sent some bytes of a request not yet complete. */
 bool nu_hparser_midrequest(const struct nu_hparser *p);
+/* Checks a complete head (headers stored, values NUL-terminated): HTTP
+ * version, Host, Transfer-Encoding in HTTP/1.0. Returns 0, or the status to
+ * refuse it with and *detail what is wrong (static text). */
+int nu_hhead_check(const struct nu_hparser *p, const char **detail);
 
 /* Applies defaults for zero fields (shared by the server and the fuzzer). */
 void nu_httpd_opts_fill(struct nu_httpd_opts *dst, const struct nu_httpd_opts *src);
@@ -95,8 +121,8 @@ struct nu_httpd_conn {
     void *cancel_ud;
     char *pend; /* read-ahead: bytes [pend_off, pend_len) not parsed yet */
     size_t pend_off, pend_len, pend_cap;
-    char *wbuf; /* answer head + body, reused */
-    size_t wcap;
+    char *whead, *wbody; /* the unsent rest of an answer (httpd_write.c) */
+    size_t wheld;        /* bytes they hold, counted in srv->unsent */
     enum nu_httpd_conn_state state;
     enum nu_httpd_req_state rq;
     int open_handles;
@@ -115,6 +141,7 @@ struct nu_httpd {
     struct nu_httpd_stats st;
     int port;
     int open_handles; /* listener and drain timer */
+    size_t unsent;    /* answer bytes held for clients, at most o.max_unsent_bytes */
     bool closing, drain_closing;
     nu_httpd_closed_fn done;
     void *done_ud;
@@ -128,5 +155,21 @@ void nu_httpd_conn_close(struct nu_httpd_conn *c, bool reset);
 bool nu_httpd_conn_idle(const struct nu_httpd_conn *c);
 /* Frees s once closing and everything is closed; then calls done. */
 void nu_httpd_srv_maybe_done(struct nu_httpd *s);
+/* Bytes of c's buffers (parser, read-ahead, unsent answer). */
+size_t nu_httpd_conn_buffer_bytes(const struct nu_httpd_conn *c);
+/* (Re)starts c's one timer. */
+void nu_httpd_conn_arm(struct nu_httpd_conn *c, uint64_t ms);
+/* The answer was taken by the socket: next request, or close. */
+void nu_httpd_conn_written(struct nu_httpd_conn *c);
+/* A req whose connection died was answered: free what is left. */
+void nu_httpd_conn_orphan_release(struct nu_httpd_conn *c);
+
+/* ---- answers (httpd_write.c) ---- */
+
+/* Answers with status and a copied body, then closes (for refusals). */
+NU_WUR int nu_httpd_conn_answer(struct nu_httpd_conn *c, int status, const char *ctype,
+                                const char *body, size_t len);
+/* Frees the unsent rest of an answer and uncounts it (write done or dead). */
+void nu_httpd_conn_release_write(struct nu_httpd_conn *c);
 
 #endif

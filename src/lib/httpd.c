@@ -21,6 +21,7 @@ void nu_httpd_opts_init(struct nu_httpd_opts *o)
         .body_timeout_ms = 60000,
         .keepalive_ms = 75000,
         .write_timeout_ms = 60000,
+        .max_unsent_bytes = 128 * 1024 * 1024,
         .max_connections = 10000,
         .max_headers = 100,
         .backlog = 511,
@@ -215,6 +216,10 @@ int nu_httpd_port(const struct nu_httpd *s)
 void nu_httpd_get_stats(const struct nu_httpd *s, struct nu_httpd_stats *st)
 {
     *st = s->st;
+    st->unsent_bytes = s->unsent;
+    st->buffer_bytes = 0;
+    for (const struct nu_httpd_conn *c = s->conns; c; c = c->next)
+        st->buffer_bytes += nu_httpd_conn_buffer_bytes(c);
 }
 
 /* ---- graceful close ---- */

@@ -49,6 +49,9 @@ struct nu_httpd_opts {
     int backlog;                 /* default 511 */
     unsigned write_timeout_ms;   /* an answer must be taken by the client within; else reset.
                                     default 60 s */
+    size_t max_unsent_bytes;     /* answer bytes this server holds for clients that have not
+                                    taken them yet (all connections together); a connection
+                                    whose answer would go beyond is reset. default 128 MiB */
 };
 
 void nu_httpd_opts_init(struct nu_httpd_opts *o);
@@ -100,7 +103,8 @@ enum nu_httpd_resp_flags {
     NU_HTTPD_TRUNCATE = 1 << 1, /* failure injection: send the head and half the body, then reset */
 };
 
-/* Answers req and invalidates it. body is copied. For HEAD requests the
+/* Answers req and invalidates it. body is not kept: what the socket does
+ * not take at once is copied. For HEAD requests the
  * body is not sent but Content-Length is its length; 204 and 304 carry
  * neither. content_type may be NULL (no Content-Type header).
  * extra_headers is a NULL-terminated list of "Name: value" strings or NULL. Returns 0; NU_EINVAL (req still valid, answer again) for a
@@ -111,6 +115,11 @@ int nu_httpd_respond_ex(struct nu_http_req *req, int status, const char *content
                         unsigned flags);
 int nu_httpd_respond(struct nu_http_req *req, int status, const char *content_type,
                      const void *body, size_t len);
+/* Same, but takes ownership of body (malloc'd; freed by the server in every
+ * case, also on error): a large answer is then never copied. */
+int nu_httpd_respond_take(struct nu_http_req *req, int status, const char *content_type,
+                          const char *const *extra_headers, char *body, size_t len,
+                          unsigned flags);
 /* Drops the connection without an answer; invalidates req. */
 void nu_httpd_abort(struct nu_http_req *req);
 /* Called instead of nothing if the connection dies before req is answered. */
@@ -118,11 +127,15 @@ void nu_httpd_on_cancel(struct nu_http_req *req, nu_httpd_cancel_fn fn, void *ud
 
 /* accepted: connections served (rejected ones not included); requests:
  * handed to the handler; responses: answers from the handler; bad_requests
- * (400), timeouts (408) and too_large (413, 431): answers made by the
- * server itself. */
+ * (400, 505), timeouts (408) and too_large (413, 431): answers made by the
+ * server itself; unsent_drops: connections reset because max_unsent_bytes
+ * was reached. Gauges: unsent_bytes held for slow readers, buffer_bytes of
+ * all connections' buffers (parsing, read-ahead and unsent answers; an
+ * idle keep-alive connection has none). */
 struct nu_httpd_stats {
     uint64_t accepted, rejected_max_conns, requests, responses;
-    uint64_t bad_requests, timeouts, too_large;
+    uint64_t bad_requests, timeouts, too_large, unsent_drops;
+    uint64_t unsent_bytes, buffer_bytes;
     unsigned open_connections;
 };
 void nu_httpd_get_stats(const struct nu_httpd *s, struct nu_httpd_stats *st);

@@ -1,6 +1,7 @@
 /* HTTP server connections: reading, handing requests to the handler one at
- * a time, writing answers, timeouts and closing. The listener and graceful
- * close are in httpd.c, the parser in httpd_parse.c.
+ * a time, timeouts and closing. The listener and graceful close are in
+ * httpd.c, the parser in httpd_parse.c (framing checks in httpd_strict.c),
+ * writing answers in httpd_write.c.
  *
  * A connection is a small state machine:
  *   READING  parsing a request (keep-alive idle when no byte of it arrived)
@@ -12,7 +13,10 @@
  *   CLOSING  uv_close called; freed when both handles are closed
  * While HANDLER/WRITING the socket is still read (into a bounded pending
  * buffer, no parsing) so a peer that goes away is noticed and the request
- * cancelled; pipelined requests wait in that buffer. */
+ * cancelled; pipelined requests wait in that buffer. Back in READING with
+ * nothing pending, every buffer is freed (conn_trim): an idle connection
+ * is its struct and nothing more. */
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +26,6 @@
 
 /* Read-ahead kept while a request is answered; reading pauses beyond it. */
 #define PENDING_MAX (64 * 1024)
-/* Answer buffers above this are freed after the answer so idle
- * connections do not each pin their largest answer. */
-#define WBUF_KEEP_MAX (256 * 1024)
 /* How long a closing connection waits for the peer to close first. */
 #define LINGER_MS 1000
 
@@ -34,10 +35,26 @@ static void conn_run(struct nu_httpd_conn *c, const char *data, size_t len, bool
 
 static void conn_free(struct nu_httpd_conn *c)
 {
+    nu_httpd_conn_release_write(c);
     nu_hparser_release(&c->hp);
     free(c->pend);
-    free(c->wbuf);
     free(c);
+}
+
+/* Idle between requests: nothing of a request or an answer is kept, so a
+ * kept-alive connection costs only its struct (and the kernel's socket). */
+static void conn_trim(struct nu_httpd_conn *c)
+{
+    free(c->pend);
+    c->pend = NULL;
+    c->pend_off = c->pend_len = c->pend_cap = 0;
+    if (!nu_hparser_midrequest(&c->hp))
+        nu_hparser_release(&c->hp);
+}
+
+size_t nu_httpd_conn_buffer_bytes(const struct nu_httpd_conn *c)
+{
+    return nu_hparser_buffer_bytes(&c->hp) + c->pend_cap + c->wheld;
 }
 
 static void on_conn_handle_closed(uv_handle_t *h)
@@ -81,7 +98,7 @@ void nu_httpd_conn_close(struct nu_httpd_conn *c, bool reset)
 }
 
 /* A req whose connection died: release it once the handles are closed too. */
-static void orphan_release(struct nu_httpd_conn *c)
+void nu_httpd_conn_orphan_release(struct nu_httpd_conn *c)
 {
     if (c->open_handles == 0)
         conn_free(c);
@@ -176,7 +193,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 static void on_timer(uv_timer_t *t);
 
-static void arm(struct nu_httpd_conn *c, uint64_t ms)
+void nu_httpd_conn_arm(struct nu_httpd_conn *c, uint64_t ms)
 {
     uv_timer_start(&c->timer, on_timer, ms ? ms : 1, 0);
 }
@@ -184,7 +201,7 @@ static void arm(struct nu_httpd_conn *c, uint64_t ms)
 static void hook_begin(void *owner)
 {
     struct nu_httpd_conn *c = owner;
-    arm(c, c->srv->o.header_timeout_ms);
+    nu_httpd_conn_arm(c, c->srv->o.header_timeout_ms);
 }
 
 static void hook_head(void *owner, bool has_body)
@@ -194,7 +211,7 @@ static void hook_head(void *owner, bool has_body)
         return;
     uint64_t spent = (uv_hrtime() - c->hp.start_ns) / 1000000;
     uint64_t limit = c->srv->o.body_timeout_ms;
-    arm(c, spent < limit ? limit - spent : 1);
+    nu_httpd_conn_arm(c, spent < limit ? limit - spent : 1);
 }
 
 static void on_creq_done(uv_write_t *w, int status)
@@ -225,7 +242,7 @@ static void conn_continue(struct nu_httpd_conn *c)
         conn_run(c, c->pend + c->pend_off, c->pend_len - c->pend_off, true);
         return;
     }
-    c->pend_off = c->pend_len = 0;
+    conn_trim(c);
     start_reading(c);
 }
 
@@ -240,7 +257,7 @@ static void on_shutdown(uv_shutdown_t *r, int status)
 static void begin_close(struct nu_httpd_conn *c)
 {
     c->state = CS_LINGER;
-    c->pend_off = c->pend_len = 0;
+    conn_trim(c);
     if (c->srv->closing) {
         nu_httpd_conn_close(c, false);
         return;
@@ -250,11 +267,11 @@ static void begin_close(struct nu_httpd_conn *c)
         nu_httpd_conn_close(c, false);
         return;
     }
-    arm(c, LINGER_MS);
+    nu_httpd_conn_arm(c, LINGER_MS);
     start_reading(c);
 }
 
-static void write_finished(struct nu_httpd_conn *c)
+void nu_httpd_conn_written(struct nu_httpd_conn *c)
 {
     uv_timer_stop(&c->timer);
     if (c->close_after || c->srv->closing) {
@@ -262,153 +279,11 @@ static void write_finished(struct nu_httpd_conn *c)
         return;
     }
     nu_hparser_next(&c->hp);
-    if (c->wcap > WBUF_KEEP_MAX) {
-        free(c->wbuf);
-        c->wbuf = NULL;
-        c->wcap = 0;
-    }
     c->state = CS_READING;
-    arm(c, c->srv->o.keepalive_ms);
+    nu_httpd_conn_arm(c, c->srv->o.keepalive_ms);
     /* When answered inside the handler, conn_run's loop carries on. */
     if (!c->in_run)
         conn_continue(c);
-}
-
-static void on_write(uv_write_t *w, int status)
-{
-    struct nu_httpd_conn *c = w->data;
-    if (c->state == CS_CLOSING)
-        return;
-    if (status < 0 || c->truncate) {
-        nu_httpd_conn_close(c, c->truncate);
-        return;
-    }
-    write_finished(c);
-}
-
-static void conn_send(struct nu_httpd_conn *c, size_t wlen, bool closing, bool truncate)
-{
-    c->state = CS_WRITING;
-    c->close_after = closing;
-    c->truncate = truncate;
-    size_t off = 0;
-    if (!truncate) {
-        /* Most answers fit the socket buffer: skip the write request. */
-        uv_buf_t b = uv_buf_init(c->wbuf, (unsigned)wlen);
-        int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-        if (n >= 0 && (size_t)n == wlen) {
-            write_finished(c);
-            return;
-        }
-        if (n < 0 && n != UV_EAGAIN) {
-            nu_httpd_conn_close(c, false);
-            return;
-        }
-        off = n > 0 ? (size_t)n : 0;
-    }
-    uv_buf_t b = uv_buf_init(c->wbuf + off, (unsigned)(wlen - off));
-    c->wreq.data = c;
-    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
-        nu_httpd_conn_close(c, false);
-        return;
-    }
-    arm(c, c->srv->o.write_timeout_ms);
-}
-
-static bool has_crlf(const char *s)
-{
-    return s && strpbrk(s, "\r\n") != NULL;
-}
-
-static void put(char **p, const char *s, size_t n)
-{
-    memcpy(*p, s, n);
-    *p += n;
-}
-
-/* Formats the answer into c->wbuf; *wlen is what goes on the wire. */
-static int build(struct nu_httpd_conn *c, int status, const char *ctype, const char *const *extra,
-                 const void *body, size_t len, bool closing, bool truncate, size_t *wlen)
-{
-    bool no_body = status == 204 || status == 304;
-    bool head = c->hp.lp.method == HTTP_HEAD;
-    const char *reason = nu_http_reason(status);
-    size_t need = 128 + strlen(reason) + (ctype ? strlen(ctype) : 0) + (no_body ? 0 : len);
-    for (size_t i = 0; extra && extra[i]; i++)
-        need += strlen(extra[i]) + 2;
-    if (need > c->wcap) {
-        char *nb = realloc(c->wbuf, need);
-        if (!nb)
-            return NU_ENOMEM;
-        c->wbuf = nb;
-        c->wcap = need;
-    }
-    char *p = c->wbuf;
-    char num[64];
-    int n = snprintf(num, sizeof(num), "HTTP/1.1 %d ", status);
-    put(&p, num, (size_t)n);
-    put(&p, reason, strlen(reason));
-    put(&p, "\r\n", 2);
-    if (ctype) {
-        put(&p, "Content-Type: ", 14);
-        put(&p, ctype, strlen(ctype));
-        put(&p, "\r\n", 2);
-    }
-    if (!no_body) {
-        n = snprintf(num, sizeof(num), "Content-Length: %zu\r\n", len);
-        put(&p, num, (size_t)n);
-    }
-    for (size_t i = 0; extra && extra[i]; i++) {
-        put(&p, extra[i], strlen(extra[i]));
-        put(&p, "\r\n", 2);
-    }
-    if (closing)
-        put(&p, "Connection: close\r\n", 19);
-    else if (c->hp.lp.http_major == 1 && c->hp.lp.http_minor == 0)
-        put(&p, "Connection: keep-alive\r\n", 24);
-    put(&p, "\r\n", 2);
-    size_t sent = (no_body || head) ? 0 : len;
-    if (sent)
-        put(&p, body, sent);
-    *wlen = (size_t)(p - c->wbuf) - (truncate ? sent - sent / 2 : 0);
-    return 0;
-}
-
-int nu_httpd_respond_ex(struct nu_http_req *req, int status, const char *content_type,
-                        const char *const *extra_headers, const void *body, size_t len,
-                        unsigned flags)
-{
-    struct nu_httpd_conn *c = req ? req->conn : NULL;
-    if (!c || req != &c->req)
-        return NU_EINVAL;
-    if (c->rq == RQ_ORPHAN) {
-        orphan_release(c);
-        return NU_ESTATE;
-    }
-    if (c->rq != RQ_OUT)
-        return NU_ESTATE;
-    if (status < 200 || status > 999 || has_crlf(content_type) || (len && !body))
-        return NU_EINVAL;
-    for (size_t i = 0; extra_headers && extra_headers[i]; i++)
-        if (has_crlf(extra_headers[i]))
-            return NU_EINVAL;
-    bool closing =
-        (flags & NU_HTTPD_CLOSE) || !c->hp.keep_alive || c->hp.upgrade || c->srv->closing;
-    bool truncate = flags & NU_HTTPD_TRUNCATE;
-    size_t wlen;
-    int err = build(c, status, content_type, extra_headers, body, len, closing, truncate, &wlen);
-    if (err)
-        return err;
-    c->rq = RQ_NONE;
-    c->srv->st.responses++;
-    conn_send(c, wlen, closing, truncate);
-    return 0;
-}
-
-int nu_httpd_respond(struct nu_http_req *req, int status, const char *content_type,
-                     const void *body, size_t len)
-{
-    return nu_httpd_respond_ex(req, status, content_type, NULL, body, len, 0);
 }
 
 void nu_httpd_abort(struct nu_http_req *req)
@@ -417,7 +292,7 @@ void nu_httpd_abort(struct nu_http_req *req)
     if (!c || req != &c->req)
         return;
     if (c->rq == RQ_ORPHAN) {
-        orphan_release(c);
+        nu_httpd_conn_orphan_release(c);
         return;
     }
     if (c->rq != RQ_OUT)
@@ -435,8 +310,9 @@ void nu_httpd_on_cancel(struct nu_http_req *req, nu_httpd_cancel_fn fn, void *ud
     c->cancel_ud = ud;
 }
 
-/* Answers a request the parser refused, then closes. */
-static void conn_fail(struct nu_httpd_conn *c, int status)
+/* Answers a request the parser refused, then closes. The body is the
+ * reason phrase, or with a detail "<reason in lower case>: <detail>". */
+static void conn_fail(struct nu_httpd_conn *c, int status, const char *detail)
 {
     struct nu_httpd *s = c->srv;
     if (status == 408)
@@ -446,14 +322,15 @@ static void conn_fail(struct nu_httpd_conn *c, int status)
     else
         s->st.bad_requests++;
     const char *reason = nu_http_reason(status);
-    char body[64];
+    char body[64 + NU_HPARSE_DETAIL_MAX];
     int n = snprintf(body, sizeof(body), "%s\n", reason);
-    size_t wlen;
-    if (build(c, status, "text/plain", NULL, body, (size_t)n, true, false, &wlen) != 0) {
-        nu_httpd_conn_close(c, false);
-        return;
+    if (detail && *detail) {
+        n = snprintf(body, sizeof(body), "%s: %s\n", reason, detail);
+        for (char *p = body; *p != ':'; p++)
+            *p = (char)tolower((unsigned char)*p);
     }
-    conn_send(c, wlen, true, false);
+    if (nu_httpd_conn_answer(c, status, "text/plain", body, (size_t)n) != 0)
+        nu_httpd_conn_close(c, false);
 }
 
 static void dispatch(struct nu_httpd_conn *c)
@@ -461,7 +338,7 @@ static void dispatch(struct nu_httpd_conn *c)
     struct nu_httpd *s = c->srv;
     uv_timer_stop(&c->timer);
     if (nu_hparser_fill(&c->hp, &c->req) != 0) {
-        conn_fail(c, 500);
+        conn_fail(c, 500, NULL);
         return;
     }
     c->req.peer = c->peer;
@@ -485,7 +362,7 @@ static void conn_run(struct nu_httpd_conn *c, const char *data, size_t len, bool
         data += used;
         len -= used;
         if (ev == NU_HP_ERROR) {
-            conn_fail(c, c->hp.err_status);
+            conn_fail(c, c->hp.err_status, c->hp.err_detail);
             break;
         }
         if (ev == NU_HP_MORE)
@@ -498,12 +375,13 @@ static void conn_run(struct nu_httpd_conn *c, const char *data, size_t len, bool
         }
         from_pend = true;
         dispatch(c);
-        data = c->pend + c->pend_off;
+        /* The answer may have closed the connection and freed pend. */
         len = c->pend_len - c->pend_off;
+        data = len ? c->pend + c->pend_off : NULL;
     }
     c->in_run = false;
     if (c->state == CS_READING) {
-        c->pend_off = c->pend_len = 0;
+        conn_trim(c);
         start_reading(c);
     }
 }
@@ -515,7 +393,7 @@ static void on_timer(uv_timer_t *t)
     case CS_READING:
         if (nu_hparser_midrequest(&c->hp)) {
             stop_reading(c);
-            conn_fail(c, 408);
+            conn_fail(c, 408, NULL);
         } else {
             nu_httpd_conn_close(c, false); /* idle keep-alive */
         }
@@ -577,7 +455,7 @@ int nu_httpd_conn_accept(struct nu_httpd *s)
     s->st.accepted++;
     uv_tcp_nodelay(&c->tcp, 1);
     format_peer(c);
-    arm(c, s->o.header_timeout_ms);
+    nu_httpd_conn_arm(c, s->o.header_timeout_ms);
     start_reading(c);
     return 0;
 }

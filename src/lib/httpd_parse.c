@@ -1,6 +1,9 @@
 /* Request parsing for the HTTP server: llhttp callbacks that copy the head
  * and body into bounded per-connection buffers and enforce the size and
- * count limits. No sockets here, so the fuzzer can drive it directly. */
+ * count limits, plus the framing checks of httpd_strict.c. No sockets
+ * here, so the fuzzer can drive it directly. */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +25,27 @@ static int fail(struct nu_hparser *p, int status)
 {
     if (!p->err_status)
         p->err_status = status;
+    return -1;
+}
+
+/* llhttp's reasons read "Invalid header token": lower a capitalised first
+ * word, but not a header name ("Content-Length can't be ..."). */
+static void lower_first_word(char *s)
+{
+    size_t i = 1;
+    while (islower((unsigned char)s[i]))
+        i++;
+    if (isupper((unsigned char)s[0]) && (s[i] == ' ' || s[i] == '\0'))
+        s[0] = (char)tolower((unsigned char)s[0]);
+}
+
+/* Fails with a detail for the answer's body. */
+static int fail_why(struct nu_hparser *p, int status, const char *detail)
+{
+    if (p->err_status)
+        return -1;
+    p->err_status = status;
+    snprintf(p->err_detail, sizeof(p->err_detail), "%s", detail);
     return -1;
 }
 
@@ -138,6 +162,9 @@ static int on_header_field_complete(llhttp_t *lp)
     struct nu_hparser *p = P(lp);
     if (!p->in_head)
         return 0;
+    /* nu_hlines_check refuses ": x" first; this keeps hoff in bounds. */
+    if (p->hstate != 1)
+        return fail_why(p, 400, "header line has no name before the colon");
     if (head_nul(p))
         return -1;
     p->hoff[(p->nhdr - 1) * 2 + 1] = (uint32_t)p->hlen;
@@ -159,6 +186,10 @@ static int on_header_value_complete(llhttp_t *lp)
     if (!p->in_head || p->hstate != 2)
         return 0;
     p->hstate = 0;
+    /* llhttp keeps trailing whitespace; it is not part of the value. */
+    size_t start = p->hoff[(p->nhdr - 1) * 2 + 1];
+    while (p->hlen > start && (p->hbuf[p->hlen - 1] == ' ' || p->hbuf[p->hlen - 1] == '\t'))
+        p->hlen--;
     return head_nul(p);
 }
 
@@ -179,6 +210,10 @@ static int on_headers_complete(llhttp_t *lp)
         return -1;
     p->hstate = 0;
     p->in_head = false;
+    const char *why;
+    int status = nu_hhead_check(p, &why);
+    if (status)
+        return fail_why(p, status, why);
     if ((lp->flags & F_CONTENT_LENGTH) && lp->content_length > p->max_body_bytes)
         return fail(p, 413);
     bool has_body = (lp->flags & F_CHUNKED) || lp->content_length > 0;
@@ -196,6 +231,11 @@ static int on_chunk_header(llhttp_t *lp)
     /* Refuse an announced chunk that cannot fit before reading it. */
     if (lp->content_length > p->max_body_bytes - p->blen)
         return fail(p, 413);
+    /* The last chunk: stop so nu_hparser_feed checks the trailer lines. */
+    if (lp->content_length == 0) {
+        p->trailers_next = true;
+        return HPE_PAUSED;
+    }
     return 0;
 }
 
@@ -257,6 +297,7 @@ void nu_httpd_opts_fill(struct nu_httpd_opts *dst, const struct nu_httpd_opts *s
     DEF(body_timeout_ms);
     DEF(keepalive_ms);
     DEF(write_timeout_ms);
+    DEF(max_unsent_bytes);
     DEF(max_connections);
     DEF(max_headers);
     DEF(backlog);
@@ -271,6 +312,12 @@ void nu_hparser_init(struct nu_hparser *p, const struct nu_httpd_opts *o,
 {
     memset(p, 0, sizeof(*p));
     llhttp_init(&p->lp, HTTP_REQUEST, &settings);
+    /* Off by default; said here so nobody turns one on in passing. */
+    llhttp_set_lenient_headers(&p->lp, 0);
+    llhttp_set_lenient_chunked_length(&p->lp, 0);
+    llhttp_set_lenient_keep_alive(&p->lp, 0);
+    llhttp_set_lenient_transfer_encoding(&p->lp, 0);
+    nu_hlines_begin(&p->lines);
     p->lp.data = p;
     p->max_header_bytes = o->max_header_bytes;
     p->max_body_bytes = o->max_body_bytes;
@@ -293,13 +340,45 @@ void nu_hparser_release(struct nu_hparser *p)
     p->hcap = p->bcap = p->hoff_cap = p->hdrs_cap = 0;
 }
 
+/* Runs llhttp over [data, end) after the line checks; returns at the
+ * end, at a complete request, at an error, or past the last chunk's size
+ * line (then *at says where to go on, with the trailer lines checked). */
+static llhttp_errno_t execute(struct nu_hparser *p, const char *data, const char *end,
+                              const char **at)
+{
+    const char *why = nu_hlines_check(&p->lines, data, end);
+    if (why) {
+        fail_why(p, 400, why);
+        return HPE_USER;
+    }
+    p->feed_base = data;
+    llhttp_errno_t err = llhttp_execute(&p->lp, data, (size_t)(end - data));
+    if (err == HPE_PAUSED && p->trailers_next) {
+        p->trailers_next = false;
+        *at = llhttp_get_error_pos(&p->lp);
+        llhttp_resume(&p->lp);
+        nu_hlines_trailers(&p->lines);
+    }
+    return err;
+}
+
+size_t nu_hparser_buffer_bytes(const struct nu_hparser *p)
+{
+    return p->hcap + p->bcap + p->hoff_cap * sizeof(*p->hoff) + p->hdrs_cap * sizeof(*p->hdrs);
+}
+
 enum nu_hparse_ev nu_hparser_feed(struct nu_hparser *p, const char *data, size_t len,
                                   size_t *consumed)
 {
-    p->feed_base = data;
-    llhttp_errno_t err = llhttp_execute(&p->lp, data, len);
+    const char *from = data, *next = NULL, *end = data + len;
+    llhttp_errno_t err = execute(p, from, end, &next);
+    while (next) { /* past the head: head_bytes needs no update */
+        from = next;
+        next = NULL;
+        err = execute(p, from, end, &next);
+    }
+    *consumed = len;
     if (err == HPE_OK) {
-        *consumed = len;
         if (p->in_head) {
             p->head_bytes += len;
             if (p->head_bytes > p->max_header_bytes) {
@@ -313,9 +392,11 @@ enum nu_hparse_ev nu_hparser_feed(struct nu_hparser *p, const char *data, size_t
         *consumed = (size_t)(llhttp_get_error_pos(&p->lp) - data);
         return NU_HP_REQUEST;
     }
-    *consumed = len;
-    if (!p->err_status)
-        p->err_status = 400;
+    if (!p->err_status) {
+        const char *why = llhttp_get_error_reason(&p->lp);
+        fail_why(p, 400, why ? why : "malformed request");
+        lower_first_word(p->err_detail);
+    }
     return NU_HP_ERROR;
 }
 
@@ -378,7 +459,9 @@ void nu_hparser_next(struct nu_hparser *p)
     p->hstate = 0;
     p->path_off = 0;
     p->err_status = 0;
-    p->in_head = p->started = p->complete = p->keep_alive = p->upgrade = false;
+    p->err_detail[0] = '\0';
+    nu_hlines_begin(&p->lines);
+    p->in_head = p->started = p->complete = p->keep_alive = p->upgrade = p->trailers_next = false;
     if (llhttp_get_errno(&p->lp) == HPE_PAUSED)
         llhttp_resume(&p->lp);
 }

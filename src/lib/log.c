@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "redact.h"
 
 enum nu_log_level nu_log_level_current = NU_LOG_INFO;
 static int log_fd = 2;
@@ -77,10 +78,15 @@ static size_t escape_char(unsigned char c, char *esc)
 
 void nu_log_format_value(char *out, unsigned long outsz, const char *value)
 {
+    char clean[NU_LOG_VALUE_MAX];
     if (outsz == 0)
         return;
     if (value == NULL)
         value = "";
+    if (nu_redact_needed(value)) { /* a URL with credentials: they stay out of logs */
+        nu_redact(value, clean, sizeof(clean));
+        value = clean;
+    }
     if (!needs_quotes(value)) {
         snprintf(out, outsz, "%s", value);
         return;

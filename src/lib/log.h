@@ -31,7 +31,8 @@ void nu_log_set_fd(int fd);
  * A NULL value is written as "" and ends the list. */
 void nu_log_emit(enum nu_log_level level, const char *msg, ...) __attribute__((sentinel));
 
-/* Escapes a logfmt value into out (quoted when needed); truncates to outsz. */
+/* Escapes a logfmt value into out (quoted when needed); truncates to outsz.
+ * URLs in it lose their userinfo to "***" (redact.h). */
 void nu_log_format_value(char *out, unsigned long outsz, const char *value);
 
 #define nu_log(level, ...)                                                                         \

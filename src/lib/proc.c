@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -317,4 +318,19 @@ int nu_proc_stop(pid_t pid, int sig, int timeout_ms, int *status)
         return rc;
     kill(pid, SIGKILL);
     return nu_proc_wait(pid, KILL_WAIT_MS, status);
+}
+
+int nu_proc_raise_nofile(uint64_t want, uint64_t *got)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return NU_EIO;
+    *got = rl.rlim_cur;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            return NU_EIO;
+        *got = rl.rlim_cur;
+    }
+    return *got < want ? NU_ETOOBIG : 0;
 }

@@ -40,5 +40,10 @@ bool nu_proc_is_same(pid_t pid, uint64_t start);
 /* Sends sig, waits up to timeout_ms, then SIGKILLs. *status as nu_proc_wait;
  * only for our own children. */
 NU_WUR int nu_proc_stop(pid_t pid, int sig, int timeout_ms, int *status);
+/* Raises the soft RLIMIT_NOFILE towards want, at most to the hard limit;
+ * *got gets the soft limit in force afterwards. Returns 0, NU_ETOOBIG when
+ * *got is still below want (the caller says so), NU_EIO when it cannot be
+ * read or set. */
+NU_WUR int nu_proc_raise_nofile(uint64_t want, uint64_t *got);
 
 #endif

@@ -60,8 +60,6 @@ NU_WUR int node_cache_blob(const char *sha256, struct node_binary *out, char *er
 NU_WUR int node_bin_fetch(const struct node_fetch_opts *o, struct node_binary *out, char *errbuf);
 /* <cache>/blobs/<sha256> into out (whether or not it exists). */
 NU_WUR int node_cache_blob_path(const char *sha256, char *out, size_t outsz, char *errbuf);
-/* sha256 of a file as lowercase hex. */
-NU_WUR int node_sha256_file(const char *path, char out[NODE_SHA256_HEX], char *errbuf);
 
 struct node_cached {
     char version[NODE_VERSION_MAX];

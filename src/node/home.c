@@ -311,16 +311,23 @@ static int check_existing(const struct node_home_opts *o, char *errbuf)
     return 0;
 }
 
+int node_home_reset_data(const char *home, char *errbuf)
+{
+    char data[PATH_MAX];
+    if (nu_fs_join(data, sizeof(data), home, "data") < 0)
+        return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", home);
+    return remove_tree(data, errbuf);
+}
+
 int node_home_prepare(const struct node_home_opts *o, char *errbuf)
 {
-    char cfg[PATH_MAX], data[PATH_MAX];
+    char cfg[PATH_MAX];
     bool validator = o->account_id != NULL && o->account_id[0] != '\0';
     if (strcmp(o->network, "mainnet") == 0 && validator && !o->allow_mainnet_validator)
         return nu_err_set(errbuf, NU_EPERM,
                           "--account-id on mainnet makes a validator; pass "
                           "--allow-mainnet-validator if that is what you want");
-    if (nu_fs_join(cfg, sizeof(cfg), o->home, "config.json") < 0 ||
-        nu_fs_join(data, sizeof(data), o->home, "data") < 0)
+    if (nu_fs_join(cfg, sizeof(cfg), o->home, "config.json") < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", o->home);
     if (nu_fs_is_dir(o->home) && access(o->home, R_OK | X_OK) < 0)
         return nu_err_set(errbuf, NU_EPERM,
@@ -329,6 +336,6 @@ int node_home_prepare(const struct node_home_opts *o, char *errbuf)
                           o->home, strerror(errno));
     int rc = nu_fs_exists(cfg) ? check_existing(o, errbuf) : init_home(o, errbuf);
     if (rc == 0 && o->reset_data)
-        rc = remove_tree(data, errbuf);
+        rc = node_home_reset_data(o->home, errbuf);
     return rc;
 }

@@ -25,6 +25,9 @@ struct node_home_opts {
 /* Creates or checks the home. On success the home has config.json,
  * genesis.json and keys for the network. */
 NU_WUR int node_home_prepare(const struct node_home_opts *o, char *errbuf);
+/* Deletes <home>/data (what reset_data does); the caller holds the home
+ * lock (state.h). */
+NU_WUR int node_home_reset_data(const char *home, char *errbuf);
 /* chain_id of <home>/genesis.json into out. */
 NU_WUR int node_home_chain_id(const char *home, char *out, size_t outsz, char *errbuf);
 /* The RPC address from <home>/config.json, with 0.0.0.0 turned into

@@ -11,6 +11,7 @@
 #include "httpc.h"
 #include "json.h"
 #include "proc.h"
+#include "redact.h"
 #include "state.h"
 #include "supervisor.h"
 
@@ -21,6 +22,8 @@ const char *node_state_name(enum node_state s)
     switch (s) {
     case NODE_STATE_UP:
         return "up";
+    case NODE_STATE_RESTORING:
+        return "restoring";
     case NODE_STATE_UNRESPONSIVE:
         return "unresponsive";
     case NODE_STATE_DOWN:
@@ -177,6 +180,13 @@ static void probe_one(const char *home, struct node_status *st)
     read_run_config(st);
     read_supervisor(st);
 
+    struct node_lock_owner lo;
+    if (node_home_lock_owner(home, &lo) && lo.role == NODE_LOCK_RESTORE) {
+        st->state = NODE_STATE_RESTORING;
+        snprintf(st->error, sizeof(st->error), "a snapshot restore is in progress (pid %ld)",
+                 (long)lo.pid);
+        return;
+    }
     struct node_pidfile pf;
     if (!node_pidfile_alive(home, "neard.pid", &pf)) {
         /* Never probe the port of a node that is not running: another
@@ -254,8 +264,10 @@ int node_status_collect(const char (*homes)[PATH_MAX], size_t n, const char *ref
 {
     memset(ref, 0, sizeof(*ref));
     ref->head = -1;
-    if (reference != NULL)
+    if (reference != NULL) {
         snprintf(ref->url, sizeof(ref->url), "%s", reference);
+        nu_redact(reference, ref->shown, sizeof(ref->shown));
+    }
     if (nu_httpc_global_init() != 0)
         return nu_err_set(errbuf, NU_ENET, "cannot initialise the HTTP client");
     struct pool p = {.homes = homes, .out = out, .n = n, .ref = reference ? ref : NULL};
@@ -322,7 +334,7 @@ json_t *node_status_json(const struct node_status *st, size_t n, const struct no
     json_t *nodes = json_array();
     json_t *reference = json_null();
     if (ref != NULL && ref->url[0] != '\0')
-        reference = json_pack("{s:s,s:o,s:o}", "url", ref->url, "head", int_or_null(ref->head),
+        reference = json_pack("{s:s,s:o,s:o}", "url", ref->shown, "head", int_or_null(ref->head),
                               "error", str_or_null(ref->error));
     json_t *doc = json_pack("{s:o,s:o}", "reference", reference, "nodes", nodes);
     for (size_t i = 0; doc != NULL && i < n; i++) {

@@ -23,6 +23,7 @@ enum node_state {
     NODE_STATE_DOWN,         /* no live neard (pid file absent, stale or dead) */
     NODE_STATE_UNRESPONSIVE, /* neard is alive but its RPC does not answer status */
     NODE_STATE_UP,           /* neard answers */
+    NODE_STATE_RESTORING,    /* a snapshot restore holds the home: no neard may run */
 };
 
 struct node_status {
@@ -50,8 +51,9 @@ struct node_status {
 
 /* The reference RPC heads are compared with (--reference URL). */
 struct node_status_ref {
-    char url[NODE_URL_MAX]; /* "" when none was given */
-    int64_t head;           /* -1 when it did not answer */
+    char url[NODE_URL_MAX];   /* "" when none was given */
+    char shown[NODE_URL_MAX]; /* url with its userinfo redacted, for output */
+    int64_t head;             /* -1 when it did not answer */
     char error[NU_ERRMSG_MAX];
 };
 

@@ -7,6 +7,7 @@
 #include "buf.h"
 #include "httpc.h"
 #include "network.h"
+#include "redact.h"
 #include "release.h"
 
 /* latest_release / latest_deploy / neard.sha256 are a line each. */
@@ -134,11 +135,25 @@ static int resolve_latest(const char *base, const char *deploy_chain, struct nod
     return get_name(url, "latest_deploy", out->commit, errbuf);
 }
 
+/* A base URL read back from run.json lost its credentials when it was
+ * stored (runcfg.c): asking the bucket with "***" as the user is pointless. */
+static int check_base(const char *base, char *errbuf)
+{
+    if (nu_redact_was_redacted(base))
+        return nu_err_set(errbuf, NU_EINVAL,
+                          "release url %s was stored without its credentials; pass --release-url "
+                          "with them again",
+                          base);
+    return 0;
+}
+
 int node_release_build(const char *base_url, const char *version, const char *commit,
                        struct node_release *out, char *errbuf)
 {
     const char *base = base_url ? base_url : NODE_DEFAULT_RELEASE_URL;
     memset(out, 0, sizeof(*out));
+    if (check_base(base, errbuf) != 0)
+        return NU_EINVAL;
     if (node_os_arch(out->os_arch, sizeof(out->os_arch)) != 0)
         return nu_err_set(errbuf, NU_EIO, "cannot tell this machine's os and architecture");
     if (!node_release_name_valid(version))
@@ -159,6 +174,8 @@ int node_release_resolve(const char *base_url, const char *chain, const char *ve
     if (version)
         return node_release_build(base_url, version, NULL, out, errbuf);
     memset(out, 0, sizeof(*out));
+    if (check_base(base, errbuf) != 0)
+        return NU_EINVAL;
     if (node_os_arch(out->os_arch, sizeof(out->os_arch)) != 0)
         return nu_err_set(errbuf, NU_EIO, "cannot tell this machine's os and architecture");
     const char *deploy = node_network_deploy_chain(chain ? chain : "testnet");

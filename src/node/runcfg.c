@@ -7,6 +7,7 @@
 
 #include "home.h"
 #include "json.h"
+#include "redact.h"
 #include "state.h"
 
 #define RUNCFG_FILE "run.json"
@@ -183,17 +184,18 @@ static json_t *str_list(char *const *list, size_t max)
 
 int node_runcfg_save(const char *home, const struct node_run_config *c, char *errbuf)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], url[NODE_URL_MAX];
     if (node_state_path(home, RUNCFG_FILE, path, sizeof(path)) < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", home);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:i}",
-                          "network", c->network, "chain_id", c->chain_id, "binary", c->binary,
-                          "neard_version", c->neard_version, "neard_commit", c->neard_commit,
-                          "neard_sha256", c->neard_sha256, "release_url", c->release_url, "args",
-                          str_list(c->args, NODE_MAX_ARGS), "env", str_list(c->env, NODE_MAX_ENV),
-                          "restart", node_restart_policy_name(c->restart), "log_max_size",
-                          (json_int_t)c->log_max_size, "log_keep", (int)c->log_keep, "stop_timeout",
-                          (int)c->stop_timeout_s);
+    /* run.json is readable by everyone: a bucket's credentials stay out */
+    nu_redact(c->release_url, url, sizeof(url));
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:i}", "network", c->network,
+        "chain_id", c->chain_id, "binary", c->binary, "neard_version", c->neard_version,
+        "neard_commit", c->neard_commit, "neard_sha256", c->neard_sha256, "release_url", url,
+        "args", str_list(c->args, NODE_MAX_ARGS), "env", str_list(c->env, NODE_MAX_ENV), "restart",
+        node_restart_policy_name(c->restart), "log_max_size", (json_int_t)c->log_max_size,
+        "log_keep", (int)c->log_keep, "stop_timeout", (int)c->stop_timeout_s);
     if (o == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "%s: cannot build JSON", path);
     int rc = nu_json_write_file(path, o, 0644, true, errbuf);

@@ -2,13 +2,15 @@
  * lives in that home's state dir, <home>/.nearup/, so two homes never share
  * a pid file, a lock or a log (the old nearup kept one global ~/.nearup).
  *
- *   <home>/.nearup/supervisor.lock   flock held by the running supervisor
+ *   <home>/.nearup/supervisor.lock   the home lock (flock; see node_home_lock)
  *   <home>/.nearup/supervisor.pid    "<pid> <start time>\n" of the supervisor
  *   <home>/.nearup/neard.pid         "<pid> <start time>\n" of neard
  *   <home>/.nearup/run.json          how to run this home (network, binary, args, env, policy)
  *   <home>/.nearup/status.json       supervisor's view: state, restarts, last exit, version
  *   <home>/.nearup/upgrade.json      pending upgrade (version, binary, height, jitter)
  *   <home>/.nearup/logs/neard.log    neard's stdout+stderr, rotated (neard.log.1.zst ...)
+ *   <home>/.nearup/restore.json      a restore's swap journal and old data awaiting removal
+ *                                    (dataswap.h)
  *
  * A registry of homes under $XDG_STATE_HOME/nearup/homes/ (default
  * ~/.local/state/nearup/homes/) lets `--all` find every node. */
@@ -35,12 +37,57 @@ NU_WUR int node_state_path(const char *home, const char *name, char *out, size_t
 /* Creates <home>/.nearup and <home>/.nearup/logs (0700). */
 NU_WUR int node_state_init(const char *home, char *errbuf);
 
-/* Takes the supervisor lock (flock LOCK_EX|LOCK_NB on supervisor.lock).
- * NU_EEXIST when another process holds it (message names its pid). The fd
- * stays open for the life of the lock; node_state_unlock closes it. */
+/* The home lock: one flock per home that everything taking the home's
+ * data dirs for itself holds for as long as it needs them: the supervisor
+ * (neard runs only under it, restarts and upgrades included), `nearup run`
+ * while it prepares a home, a snapshot restore from its first check to
+ * after the swap, `snapshot verify --home`. So no neard starts while a
+ * restore writes, and no restore starts while a supervisor runs. The file
+ * keeps its old name, supervisor.lock, so that an older supervisor still
+ * running excludes a newer nearup. Its holder writes "<role> <pid>
+ * <start time>\n" into it, so a refusal can say who holds the home. */
+#define NODE_HOME_LOCK "supervisor.lock"
+
+enum node_lock_role {
+    NODE_LOCK_SUPERVISOR, /* a supervisor runs the node */
+    NODE_LOCK_RUN,        /* nearup run prepares the home (init, --reset-data) */
+    NODE_LOCK_RESTORE,    /* a snapshot restore writes the data dirs */
+    NODE_LOCK_VERIFY,     /* snapshot verify --home reads them */
+};
+
+struct node_lock_owner {
+    enum node_lock_role role;
+    pid_t pid; /* 0 when unknown */
+};
+
+/* A nearup run holds the home lock only while it prepares the home (its
+ * data-dir work: an interrupted swap, --reset-data); others wait this
+ * long for it rather than fail, so concurrent runs end with one node. */
+#define NODE_HOME_LOCK_WAIT_MS 60000
+
+/* Takes the home lock (flock LOCK_EX|LOCK_NB) for role; the state dir
+ * must exist. When another process holds it (after waiting for a nearup
+ * run that prepares, see NODE_HOME_LOCK_WAIT_MS): NU_EEXIST for a
+ * supervisor ("a node is already running for HOME (supervisor pid N)"),
+ * NU_ESTATE for the others, with a message naming the holder, its pid and
+ * what to do. The fd stays open for the life of the lock;
+ * node_state_unlock closes it. */
+NU_WUR int node_home_lock(const char *home, enum node_lock_role role, int *fd, char *errbuf);
+/* Records another role for a held lock (nearup run restoring a
+ * --from-snapshot). NU_EIO when the record cannot be written. */
+NU_WUR int node_home_lock_relabel(int fd, enum node_lock_role role);
+/* True if some process holds the home lock; *o (may be NULL) gets its
+ * role and pid, waiting up to 1 s for the record of one that has just
+ * taken it (pid 0 when there is none). */
+bool node_home_lock_owner(const char *home, struct node_lock_owner *o);
+/* 0 when the home lock is free or held by a nearup run that prepares
+ * (node_home_lock waits for it); else the error node_home_lock gives. */
+NU_WUR int node_home_busy(const char *home, char *errbuf);
+
+/* node_home_lock for the supervisor. */
 NU_WUR int node_state_lock(const char *home, int *fd, char *errbuf);
 void node_state_unlock(int fd);
-/* True if some process holds the supervisor lock of home. */
+/* True if some process holds the home lock (in any role). */
 bool node_state_locked(const char *home);
 /* The pid of the live supervisor of home, waiting up to 1 s for the pid
  * file of one that has just taken the lock; 0 when there is none. */

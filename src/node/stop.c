@@ -273,15 +273,9 @@ int node_supervisor_start_ex(const char *home, unsigned ready_timeout_s,
 {
     char prog[PATH_MAX];
     int fd = -1;
-    if (node_state_locked(home)) {
-        pid_t holder = node_state_lock_holder(home);
-        if (holder > 0)
-            return nu_err_set(errbuf, NU_EEXIST,
-                              "a node is already running for %s (supervisor pid %ld)", home,
-                              (long)holder);
-        return nu_err_set(errbuf, NU_EEXIST, "a node is already running for %s", home);
-    }
-    int rc = node_supervisor_path(prog, sizeof(prog), errbuf);
+    int rc = node_home_busy(home, errbuf); /* a supervisor, or a restore that must finish */
+    if (rc == 0)
+        rc = node_supervisor_path(prog, sizeof(prog), errbuf);
     if (rc == 0)
         rc = spawn_detached(prog, home, &fd, errbuf);
     if (rc < 0)

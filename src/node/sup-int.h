@@ -13,6 +13,8 @@
 
 #include "buf.h"
 #include "logrot.h"
+#include "sigs.h"
+#include "sha256.h"
 #include "supervisor.h"
 
 #define SUP_TAIL_MAX (16u << 10) /* bytes of neard output kept for error reports */
@@ -47,6 +49,42 @@ struct sup_child {
     bool exited;
     int wstatus;
     bool kill_sent; /* SIGKILL after the stop timeout */
+};
+
+/* A file as stat sees it. Equal ids mean the same bytes: any write,
+ * truncation, chmod or replacement changes the ctime (or the inode). */
+struct sup_file_id {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim, ctim;
+};
+
+/* A neard binary whose sha256 matched what run.json or upgrade.json
+ * records, as it was when it was hashed. */
+struct sup_verified {
+    bool valid;
+    char path[PATH_MAX];
+    char sha256[NU_SHA256_HEX];
+    struct sup_file_id id;
+};
+
+struct sup;
+/* rc 0: the binary is s->verified; else err says why it must not run. */
+typedef void (*sup_verify_cb)(struct sup *s, int rc, const char *err);
+
+/* One sha256 check on libuv's threadpool (a 100 MB neard takes ~0.3 s:
+ * too long for the loop thread). */
+struct sup_verify_job {
+    uv_work_t req;
+    bool busy;
+    char path[PATH_MAX];
+    char want[NU_SHA256_HEX];
+    char got[NU_SHA256_HEX];
+    struct sup_file_id id;
+    int rc;
+    char err[NU_ERRMSG_MAX];
+    sup_verify_cb cb;
 };
 
 struct sup_http;
@@ -102,7 +140,8 @@ struct sup {
     uint64_t prev_since_ms;
     bool prev_termed, prev_killed;
 
-    uv_signal_t sig_term, sig_int, sig_hup, sig_chld;
+    struct nu_sigs sigs; /* SIGHUP, SIGTERM, SIGINT: watched before setup */
+    uv_signal_t sig_chld;
     uv_timer_t t_backoff, t_stop, t_drain, t_probe, t_prev, t_jitter, t_watchdog;
     struct sup_http http;           /* the /status probe */
     struct sockaddr_storage rpc_sa; /* rpc_addr resolved */
@@ -110,11 +149,20 @@ struct sup {
     unsigned probe_delay_ms;        /* next readiness probe while neard starts */
     bool ready;                     /* neard answered /status since its start */
 
+    struct sup_verified verified; /* the binary last checked (and then run) */
+    struct sup_verify_job verify;
+
     int notify_fd;                /* -1: not (yet) open */
     struct sockaddr_un notify_sa; /* $NOTIFY_SOCKET */
     socklen_t notify_salen;       /* 0: no notify socket */
     uint64_t watchdog_ms;         /* keep-alive interval; 0: no systemd watchdog */
     int64_t kept_height;          /* head at the last keep-alive while running; -1: none */
+
+    uv_work_t swap_work; /* removing old data a restore kept (sup_swap.c) */
+    bool swap_busy, swap_done;
+    int swap_rc;
+    size_t swap_removed;
+    char swap_err[NU_ERRMSG_MAX];
 };
 
 /* supervisor.c */
@@ -153,6 +201,27 @@ NU_WUR int sup_http_parse(char *reply, size_t len, int *status, char **body, siz
 void sup_notify_init(struct sup *s); /* reads NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID */
 void sup_notify(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sup_notify_close(struct sup *s);
+
+/* sup_swap.c: an interrupted restore's swap, old data kept aside */
+NU_WUR int sup_swap_recover(struct sup *s, char *errbuf); /* before the first neard */
+void sup_swap_cleanup(struct sup *s);                     /* neard answered /status */
+/* sup_verify.c: a binary the supervisor has not run before (no
+ * s->verified for this path, sha256 and file id) is hashed right before it
+ * is executed; a mismatch is never executed. */
+/* True when path must be hashed before it runs: sha256 is set (run.json
+ * and upgrade.json record one for every binary nearup chose; a binary
+ * given with `run --binary-path` has none) and s->verified is not this
+ * path, this sha256 and the file as it is now. */
+bool sup_verify_needed(struct sup *s, const char *path, const char *sha256);
+/* Hashes path on the threadpool and calls cb on the loop thread; on a
+ * match s->verified becomes path. Errors name the file, the expected and
+ * the actual hash. */
+void sup_verify_start(struct sup *s, const char *path, const char *sha256, sup_verify_cb cb);
+/* The id a forked child must find at path just before execve (NULL: no
+ * check, the binary has no recorded sha256). */
+const struct sup_file_id *sup_verify_exec_id(const struct sup *s, const char *path);
+/* Async-signal-safe: stat(path) is still id. */
+bool sup_verify_same_file(const char *path, const struct sup_file_id *id);
 
 /* sup_upgrade.c */
 /* True if upgrade.json exists (and parses). *immediate: at_height is null. */

@@ -91,9 +91,14 @@ static char **build_argv(struct sup *s)
     return argv;
 }
 
-/* In the forked child: async-signal-safe calls only. */
+/* What the child reports instead of an errno when the binary at the path
+ * is no longer the file whose sha256 was checked. */
+#define EXEC_CHANGED (-1)
+
+/* In the forked child: async-signal-safe calls only. id: the file the
+ * binary must still be (NULL: no check). */
 static void child_exec(char **argv, char **envp, int outfd, int errfd, pid_t parent,
-                       const char *cwd)
+                       const char *cwd, const struct sup_file_id *id)
 {
     sigset_t none;
     struct sigaction dfl;
@@ -116,6 +121,10 @@ static void child_exec(char **argv, char **envp, int outfd, int errfd, pid_t par
         goto fail;
     if (chdir(cwd) < 0)
         goto fail;
+    if (id != NULL && !sup_verify_same_file(argv[0], id)) {
+        errno = EXEC_CHANGED;
+        goto fail;
+    }
     execve(argv[0], argv, envp);
 fail:;
     int e = errno;
@@ -217,9 +226,10 @@ static int fork_exec(struct sup *s, char **argv, char **envp, int outfd, int *er
                      char *errbuf)
 {
     pid_t parent = getpid();
+    const struct sup_file_id *id = sup_verify_exec_id(s, argv[0]);
     pid_t child = fork();
     if (child == 0)
-        child_exec(argv, envp, outfd, errfds[1], parent, s->home);
+        child_exec(argv, envp, outfd, errfds[1], parent, s->home, id);
     if (child < 0)
         return nu_err_set(errbuf, NU_ECHILD, "fork: %s", strerror(errno));
     close(errfds[1]);
@@ -232,6 +242,11 @@ static int fork_exec(struct sup *s, char **argv, char **envp, int outfd, int *er
     if (r == (ssize_t)sizeof(e)) {
         int st;
         waitpid(child, &st, 0);
+        if (e == EXEC_CHANGED)
+            return nu_err_set(errbuf, NU_EVERIFY,
+                              "neard binary %s changed after its sha256 was checked; it was not "
+                              "executed",
+                              argv[0]);
         return nu_err_set(errbuf, NU_ECHILD, "exec %s: %s", argv[0], strerror(e));
     }
     *pid = child;

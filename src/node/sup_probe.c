@@ -68,6 +68,7 @@ static void on_reply(struct sup_http *h, int status, const char *body, size_t le
     if (neard_alive(s) && s->child.pid == s->probe_pid && status == 200) {
         if (!s->ready && s->state == SUP_STARTING)
             on_ready(s);
+        sup_swap_cleanup(s); /* neard has opened its data: a restore's old data may go */
         on_height(s, parse_height(body, len));
     }
     sup_probe_schedule(s);

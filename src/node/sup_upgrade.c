@@ -2,7 +2,8 @@
  * after the new binary is verified in the cache): wait a random delay in
  * [0, jitter_s] so several nodes do not restart at once, switch run.json to
  * the new binary, remove expected_shutdown from config.json (neard stopped
- * itself there), delete upgrade.json and start the new neard. */
+ * itself there), delete upgrade.json and start the new neard. Before any
+ * of that, the new binary's sha256 is checked (sup_verify.c). */
 #include "sup-int.h"
 
 #include <stdio.h>
@@ -69,8 +70,6 @@ bool sup_upgrade_pending(struct sup *s, bool *immediate)
 
 static int apply(struct sup *s, struct upgrade *u, char *errbuf)
 {
-    if (access(u->binary, X_OK) < 0)
-        return nu_err_set(errbuf, NU_ENOENT, "%s is not an executable file", u->binary);
     snprintf(s->cfg.binary, sizeof(s->cfg.binary), "%s", u->binary);
     snprintf(s->cfg.neard_version, sizeof(s->cfg.neard_version), "%s", u->version);
     snprintf(s->cfg.neard_commit, sizeof(s->cfg.neard_commit), "%s", u->commit);
@@ -83,19 +82,76 @@ static int apply(struct sup *s, struct upgrade *u, char *errbuf)
     return rc;
 }
 
-static void on_jitter(uv_timer_t *t)
+static void upgrade_failed(struct sup *s, const char *err)
 {
-    struct sup *s = t->data;
+    /* reason is 1024 bytes; a cut message beats none */
+    snprintf(s->reason, sizeof(s->reason), "upgrade failed: %.1000s", err);
+    sup_log(s, "error", "upgrade failed", "error", err, NULL);
+    sup_finish(s, SUP_GAVE_UP, 1);
+}
+
+/* The new binary does not match the sha256 `nearup upgrade` recorded. It
+ * is never executed. Past an upgrade height the old release cannot go on
+ * (neard stopped itself there, and would again at once): the supervisor
+ * gives up and keeps upgrade.json, so that once the binary is fetched
+ * again, `nearup run` starts the old neard, it stops at the height, and
+ * the upgrade proceeds. An upgrade "now" is dropped and the running
+ * release starts again. */
+static void upgrade_refused(struct sup *s, const struct upgrade *u, const char *err)
+{
+    char why[sizeof(s->reason)];
+    if (!u->immediate) {
+        snprintf(why, sizeof(why),
+                 "%s; neard stopped at its upgrade height and upgrade.json is kept: fetch the "
+                 "binary again (nearup bin fetch %s) and start the node",
+                 err, u->version[0] != '\0' ? u->version : "VERSION");
+        upgrade_failed(s, why);
+        return;
+    }
+    node_pidfile_remove(s->home, "upgrade.json");
+    sup_log(s, "error", "upgrade refused; starting the release that ran", "to", u->version, "error",
+            err, NULL);
+    sup_start_neard(s);
+    snprintf(s->reason, sizeof(s->reason), "upgrade to %s refused: %s", u->version, err);
+    sup_write_status(s);
+}
+
+static void upgrade_step(struct sup *s);
+
+static void on_upgrade_checked(struct sup *s, int rc, const char *err)
+{
+    struct upgrade u;
+    char msg[NU_ERRMSG_MAX];
+    if (s->stop_requested)
+        return;
+    if (rc == 0) {
+        upgrade_step(s); /* upgrade.json may have changed meanwhile: checked again */
+        return;
+    }
+    if (load_upgrade(s, &u, msg) < 0)
+        upgrade_failed(s, msg);
+    else
+        upgrade_refused(s, &u, err);
+}
+
+/* Checks the new binary (once; sup_verify.c), then switches run.json and
+ * starts it. */
+static void upgrade_step(struct sup *s)
+{
     struct upgrade u;
     char err[NU_ERRMSG_MAX], from[NODE_VERSION_MAX];
     snprintf(from, sizeof(from), "%s", s->version);
     int rc = load_upgrade(s, &u, err);
+    if (rc == 0 && access(u.binary, X_OK) < 0)
+        rc = nu_err_set(err, NU_ENOENT, "%s is not an executable file", u.binary);
+    if (rc == 0 && sup_verify_needed(s, u.binary, u.sha256)) {
+        sup_verify_start(s, u.binary, u.sha256, on_upgrade_checked);
+        return;
+    }
     if (rc == 0)
         rc = apply(s, &u, err);
     if (rc < 0) {
-        snprintf(s->reason, sizeof(s->reason), "upgrade failed: %s", err);
-        sup_log(s, "error", "upgrade failed", "error", err, NULL);
-        sup_finish(s, SUP_GAVE_UP, 1);
+        upgrade_failed(s, err);
         return;
     }
     snprintf(s->version, sizeof(s->version), "%s", u.version[0] != '\0' ? u.version : "unknown");
@@ -105,13 +161,19 @@ static void on_jitter(uv_timer_t *t)
     sup_start_neard(s);
 }
 
+static void on_jitter(uv_timer_t *t)
+{
+    upgrade_step(t->data);
+}
+
 void sup_upgrade_begin(struct sup *s)
 {
     struct upgrade u;
     char err[NU_ERRMSG_MAX], secs[32];
     uint32_t r = 0;
     if (load_upgrade(s, &u, err) < 0) {
-        snprintf(s->reason, sizeof(s->reason), "upgrade failed: %s", err);
+        /* reason is 1024 bytes; a cut message beats none */
+        snprintf(s->reason, sizeof(s->reason), "upgrade failed: %.1000s", err);
         sup_finish(s, SUP_GAVE_UP, 1);
         return;
     }

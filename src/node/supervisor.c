@@ -192,12 +192,39 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
         sup_notify(s, "STOPPING=1\nSTATUS=%s", state_names[st]);
     s->closing = true;
     sup_child_close_output(s);
+    nu_sigs_close(&s->sigs);
     uv_walk(&s->loop, close_handle, NULL);
 }
 
 /* ---- starting neard ---- */
 
+static void spawn_checked(struct sup *s);
+
+static void on_binary_checked(struct sup *s, int rc, const char *err)
+{
+    if (s->stop_requested)
+        return; /* request_stop finishes: no neard runs */
+    if (rc < 0) {
+        snprintf(s->reason, sizeof(s->reason), "%s", err);
+        sup_log(s, "error", "refused to start neard", "error", err, NULL);
+        sup_finish(s, SUP_GAVE_UP, 1);
+        return;
+    }
+    spawn_checked(s);
+}
+
+/* A binary this supervisor has not run yet is hashed first (sup_verify.c). */
 static void spawn_now(struct sup *s)
+{
+    if (sup_verify_needed(s, s->cfg.binary, s->cfg.neard_sha256)) {
+        sup_set_state(s, SUP_STARTING);
+        sup_verify_start(s, s->cfg.binary, s->cfg.neard_sha256, on_binary_checked);
+        return;
+    }
+    spawn_checked(s);
+}
+
+static void spawn_checked(struct sup *s)
 {
     char err[NU_ERRMSG_MAX], pid[24];
     s->ready = false;
@@ -393,8 +420,13 @@ static void terminate_neard(struct sup *s)
 
 static void request_stop(struct sup *s, const char *signame)
 {
-    if (s->stop_requested || s->closing)
+    if (s->closing)
         return;
+    if (s->stop_requested) {
+        /* neard's clean stop must not be cut: stop_timeout bounds it */
+        sup_log(s, "info", "already stopping; signal ignored", "signal", signame, NULL);
+        return;
+    }
     s->stop_requested = true;
     sup_log(s, "info", "stopping", "signal", signame, NULL);
     sup_notify(s, "STOPPING=1\nSTATUS=stopping neard");
@@ -414,6 +446,16 @@ static void request_stop(struct sup *s, const char *signame)
 static void on_hup(struct sup *s)
 {
     bool immediate = false;
+    if (s->closing)
+        return;
+    if (s->stop_requested) {
+        sup_log(s, "info", "stopping; SIGHUP ignored", NULL);
+        return;
+    }
+    if (s->state == SUP_UPGRADING) {
+        sup_log(s, "info", "upgrade in progress; SIGHUP ignored", NULL);
+        return;
+    }
     if (!sup_upgrade_pending(s, &immediate)) {
         sup_log(s, "info", "SIGHUP: no pending upgrade", NULL);
         return;
@@ -433,29 +475,34 @@ static void on_hup(struct sup *s)
     }
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+/* Every phase: a signal during setup waits for the loop (node_supervise
+ * lets it through before neard starts); while neard starts, runs or the
+ * supervisor waits to restart it, SIGTERM/SIGINT stop and SIGHUP applies
+ * a pending upgrade; while upgrading or stopping, SIGHUP is logged and
+ * ignored, and so is a second SIGTERM/SIGINT while stopping. */
+static void on_signal(void *data, int signum)
 {
-    struct sup *s = h->data;
-    if (signum == SIGCHLD)
-        sup_child_reap(s);
-    else if (signum == SIGHUP)
+    struct sup *s = data;
+    if (signum == SIGHUP)
         on_hup(s);
     else
-        request_stop(s, signum == SIGINT ? "SIGINT" : "SIGTERM");
+        request_stop(s, nu_sig_name(signum));
+}
+
+static void on_sigchld(uv_signal_t *h, int signum)
+{
+    (void)signum;
+    sup_child_reap(h->data);
 }
 
 /* ---- setup ---- */
 
 static int init_handles(struct sup *s, char *errbuf)
 {
-    uv_signal_t *sigs[] = {&s->sig_term, &s->sig_int, &s->sig_hup, &s->sig_chld};
-    int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
     uv_timer_t *timers[] = {&s->t_backoff, &s->t_stop, &s->t_drain, &s->t_prev, &s->t_jitter};
-    for (size_t i = 0; i < 4; i++) {
-        uv_signal_init(&s->loop, sigs[i]);
-        sigs[i]->data = s;
-        uv_signal_start(sigs[i], on_signal, nums[i]);
-    }
+    uv_signal_init(&s->loop, &s->sig_chld);
+    s->sig_chld.data = s;
+    uv_signal_start(&s->sig_chld, on_sigchld, SIGCHLD);
     for (size_t i = 0; i < 5; i++) {
         uv_timer_init(&s->loop, timers[i]);
         timers[i]->data = s;
@@ -497,6 +544,8 @@ static int setup(struct sup *s, char *errbuf)
     if (rc == 0)
         rc = open_log(s, errbuf);
     if (rc == 0)
+        rc = sup_swap_recover(s, errbuf);
+    if (rc == 0)
         resolve_names(s);
     return rc;
 }
@@ -533,17 +582,23 @@ int node_supervise(const struct node_sup_opts *o, char *errbuf)
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
     s->loop.data = s;
-    int rc = setup(s, errbuf);
+    int rc = nu_sigs_start(&s->sigs, &s->loop, on_signal, s, errbuf);
+    if (rc == 0)
+        rc = setup(s, errbuf);
     if (rc == 0)
         rc = init_handles(s, errbuf);
     if (rc < 0) {
         snprintf(line, sizeof(line), "error %s\n", errbuf);
         sup_report_ready(s, line);
         s->exit_rc = 1;
+        nu_sigs_close(&s->sigs);
         uv_walk(&s->loop, close_handle, NULL);
     } else {
         sup_log(s, "info", "supervisor started", "home", s->home, "restart",
                 node_restart_policy_name(s->cfg.restart), NULL);
+        /* A SIGTERM/SIGINT that came during setup stops us before neard
+         * starts; a SIGHUP is seen by on_hup first. */
+        uv_run(&s->loop, UV_RUN_NOWAIT);
         sup_start_neard(s);
         uv_run(&s->loop, UV_RUN_DEFAULT);
         sup_log(s, "info", "supervisor exiting", "state", state_names[s->state], NULL);

@@ -30,9 +30,9 @@ struct node_run_config {
     char neard_version[NODE_VERSION_MAX]; /* "" when --binary-path */
     char neard_commit[NODE_VERSION_MAX];
     char neard_sha256[NODE_SHA256_HEX];
-    char release_url[NODE_URL_MAX];
-    char *args[NODE_MAX_ARGS + 1]; /* after `run`, NULL-terminated, owned */
-    char *env[NODE_MAX_ENV + 1];   /* "KEY=VAL", NULL-terminated, owned */
+    char release_url[NODE_URL_MAX]; /* saved with its userinfo redacted (redact.h) */
+    char *args[NODE_MAX_ARGS + 1];  /* after `run`, NULL-terminated, owned */
+    char *env[NODE_MAX_ENV + 1];    /* "KEY=VAL", NULL-terminated, owned */
     enum node_restart_policy restart;
     uint64_t log_max_size;
     unsigned log_keep;

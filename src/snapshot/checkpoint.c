@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "dataswap.h"
 #include "fs.h"
 #include "httpc.h"
 #include "json.h"
@@ -255,9 +256,9 @@ void snap_checkpoint_remove(const struct snap_checkpoint *cp)
 {
     /* Best effort: a leftover is removed by the next create. */
     if (cp->hot[0] != '\0')
-        (void)!snap_rm_tree(cp->hot, NULL);
+        (void)!nu_fs_rm_tree(cp->hot, NULL);
     if (cp->cold[0] != '\0')
-        (void)!snap_rm_tree(cp->cold, NULL);
+        (void)!nu_fs_rm_tree(cp->cold, NULL);
 }
 
 int snap_checkpoint_clean(const struct snap_home_dirs *dirs, char *errbuf)
@@ -269,9 +270,9 @@ int snap_checkpoint_clean(const struct snap_home_dirs *dirs, char *errbuf)
         (dirs->cold[0] != '\0' && (size_t)snprintf(cp.cold, sizeof(cp.cold), "%s%s", dirs->cold,
                                                    SNAP_CHECKPOINT_SUFFIX) >= sizeof(cp.cold)))
         return nu_err_set(errbuf, NU_ETOOBIG, "checkpoint path too long");
-    int rc = snap_rm_tree(cp.hot, errbuf);
+    int rc = nu_fs_rm_tree(cp.hot, errbuf);
     if (rc == 0 && cp.cold[0] != '\0')
-        rc = snap_rm_tree(cp.cold, errbuf);
+        rc = nu_fs_rm_tree(cp.cold, errbuf);
     return rc;
 }
 
@@ -336,8 +337,8 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
     memset(info, 0, sizeof(*info));
     info->height = -1;
     r->was_running = node_running(o->home);
-    if (!r->was_running && (snap_rocksdb_locked(dirs->hot) ||
-                            (dirs->cold[0] != '\0' && snap_rocksdb_locked(dirs->cold))))
+    if (!r->was_running &&
+        (node_data_locked(dirs->hot) || (dirs->cold[0] != '\0' && node_data_locked(dirs->cold))))
         return nu_err_set(errbuf, NU_ESTATE,
                           "the database in %s is open by a process nearup does not supervise; "
                           "run the node with 'nearup run' or stop it first",
@@ -353,7 +354,7 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
     }
     uint64_t t1 = snap_now_ns();
     int rc =
-        snap_rocksdb_locked(dirs->hot)
+        node_data_locked(dirs->hot)
             ? nu_err_set(errbuf, NU_ESTATE, "%s is still locked after the node stopped", dirs->hot)
             : take(dirs, cp, &w);
     r->checkpoint_ms = ms_since(t1);

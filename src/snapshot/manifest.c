@@ -208,6 +208,54 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* True when the first len bytes of key are, in full, one of the n sorted
+ * keys (the order strcmp gives). */
+static bool key_listed(char *const *keys, size_t n, const char *key, size_t len)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strncmp(keys[mid], key, len);
+        if (c == 0 && keys[mid][len] != '\0')
+            c = 1; /* keys[mid] goes on past the prefix: it sorts after it */
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* The error for the first len bytes of key (a path, after its dir). */
+static int conflict(const char *key, size_t len, char *errbuf)
+{
+    const char *path = strchr(key, '/') + 1; /* past "hot/" or "cold/" */
+    size_t plen = len - (size_t)(path - key);
+    return nu_err_set(errbuf, NU_EINVAL,
+                      "manifest: path %.*s is listed twice or used as both file and directory",
+                      (int)(plen > 200 ? 200 : plen), path);
+}
+
+/* keys[0..n) sorted, each "<dir>/<path>": refuses a key listed twice, and
+ * a key one of whose parent directories is itself a listed key. Neighbours
+ * alone do not show the second case: "a", "a.x", "a/b" sort in that order
+ * ('.' < '/'), so every parent is looked up. O(n log n · depth). */
+static int check_sorted_keys(char *const *keys, size_t n, char *errbuf)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *k = keys[i];
+        if (i > 0 && strcmp(keys[i - 1], k) == 0)
+            return conflict(k, strlen(k), errbuf);
+        for (const char *s = strchr(strchr(k, '/') + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+            if (key_listed(keys, n, k, (size_t)(s - k)))
+                return conflict(k, (size_t)(s - k), errbuf);
+        }
+    }
+    return 0;
+}
+
 /* Two entries with the same path, or a file that another path uses as a
  * directory ("a" and "a/b"), could not both be written: refuse them. */
 static int check_conflicts(const struct snap_manifest *m, char *errbuf)
@@ -223,16 +271,9 @@ static int check_conflicts(const struct snap_manifest *m, char *errbuf)
         else
             snprintf(keys[i], len, "%s/%s", snap_dir_name(m->files[i].dir), m->files[i].path);
     }
-    if (rc == 0)
+    if (rc == 0) {
         qsort(keys, m->nfiles, sizeof(*keys), cmp_str);
-    for (size_t i = 1; i < m->nfiles && rc == 0; i++) {
-        size_t len = strlen(keys[i - 1]);
-        if (strcmp(keys[i - 1], keys[i]) == 0 ||
-            (strncmp(keys[i - 1], keys[i], len) == 0 && keys[i][len] == '/'))
-            rc = nu_err_set(errbuf, NU_EINVAL,
-                            "manifest: path %.200s is listed twice or used as "
-                            "both file and directory",
-                            strchr(keys[i - 1], '/') + 1);
+        rc = check_sorted_keys(keys, m->nfiles, errbuf);
     }
     for (size_t i = 0; i < m->nfiles; i++)
         free(keys[i]);

@@ -16,8 +16,6 @@
 #include "paths.h"
 #include "state.h"
 
-#define RM_DEPTH_MAX 64
-
 static int resolve(const char *home, const char *p, char *out, size_t outsz, char *errbuf)
 {
     int rc = p[0] == '/' ? (snprintf(out, outsz, "%s", p) < (int)outsz ? 0 : NU_ETOOBIG)
@@ -131,84 +129,6 @@ int snap_openat_safe(int root_fd, const char *path, int flags, mode_t mode, char
     if (e == ELOOP)
         return symlink_err(path, errbuf);
     return nu_err_set(errbuf, e == ENOENT ? NU_ENOENT : NU_EIO, "open %s: %s", path, strerror(e));
-}
-
-static int rm_at(int parent, const char *name, int depth, char *errbuf)
-{
-    struct stat st;
-    if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return errno == ENOENT ? 0
-                               : nu_err_set(errbuf, NU_EIO, "stat %s: %s", name, strerror(errno));
-    if (!S_ISDIR(st.st_mode)) {
-        if (unlinkat(parent, name, 0) < 0 && errno != ENOENT)
-            return nu_err_set(errbuf, NU_EIO, "unlink %s: %s", name, strerror(errno));
-        return 0;
-    }
-    if (depth > RM_DEPTH_MAX)
-        return nu_err_set(errbuf, NU_ETOOBIG, "%s: directories nested too deep", name);
-    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return nu_err_set(errbuf, NU_EIO, "open %s: %s", name, strerror(errno));
-    }
-    struct dirent *de;
-    int rc = 0;
-    while (rc == 0 && (de = readdir(dir)) != NULL) {
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            rc = rm_at(dirfd(dir), de->d_name, depth + 1, errbuf);
-    }
-    closedir(dir);
-    if (rc == 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-        rc = nu_err_set(errbuf, NU_EIO, "rmdir %s: %s", name, strerror(errno));
-    return rc;
-}
-
-int snap_rm_tree_at(int dirfd, const char *name, char *errbuf)
-{
-    return rm_at(dirfd, name, 0, errbuf);
-}
-
-int snap_rm_tree(const char *path, char *errbuf)
-{
-    char parent[PATH_MAX];
-    snap_parent_dir(path, parent, sizeof(parent));
-    const char *base = strrchr(path, '/');
-    int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? 0
-                               : nu_err_set(errbuf, NU_EIO, "open %s: %s", parent, strerror(errno));
-    int rc = rm_at(fd, base != NULL ? base + 1 : path, 0, errbuf);
-    close(fd);
-    return rc;
-}
-
-bool snap_dir_empty(const char *path)
-{
-    DIR *dir = opendir(path);
-    if (dir == NULL)
-        return errno == ENOENT;
-    struct dirent *de;
-    bool empty = true;
-    while (empty && (de = readdir(dir)) != NULL)
-        empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-    closedir(dir);
-    return empty;
-}
-
-bool snap_rocksdb_locked(const char *dir)
-{
-    char path[PATH_MAX];
-    if (nu_fs_join(path, sizeof(path), dir, "LOCK") < 0)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    bool locked = fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-    close(fd);
-    return locked;
 }
 
 void snap_parent_dir(const char *path, char *out, size_t outsz)

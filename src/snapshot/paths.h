@@ -33,14 +33,6 @@ bool snap_relpath_valid(const char *path);
  * NU_E* code. */
 NU_WUR int snap_openat_safe(int root_fd, const char *path, int flags, mode_t mode, char *errbuf);
 
-/* Removes name (file or tree) under dirfd without following symlinks. */
-NU_WUR int snap_rm_tree_at(int dirfd, const char *name, char *errbuf);
-/* Removes the tree at path (must not be a symlink itself). */
-NU_WUR int snap_rm_tree(const char *path, char *errbuf);
-/* True when path is a directory with no entries, or does not exist. */
-bool snap_dir_empty(const char *path);
-/* True when some process holds RocksDB's lock on <dir>/LOCK (fcntl). */
-bool snap_rocksdb_locked(const char *dir);
 /* Takes <home>/.nearup/snapshot.lock (flock): one create or restore per
  * home at a time. NU_EEXIST when another holds it. */
 NU_WUR int snap_home_lock(const char *home, int *fd, char *errbuf);

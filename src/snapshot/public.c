@@ -496,12 +496,40 @@ static void summarize(struct pub *p, const char *chain, struct snap_restore_resu
     }
 }
 
+/* Under the restore's locks: staging, download, swap (or nothing, when
+ * an interrupted swap of this very snapshot was just finished). */
+static int fill_and_swap(struct pub *p, const struct snap_home_dirs *dirs, const bool use[2],
+                         struct snap_restore_result *r, char *errbuf)
+{
+    const struct snap_restore_opts *o = p->o;
+    struct snap_restore_locks locks;
+    struct node_swap_result sw;
+    bool done = false;
+    int rc = snap_restore_begin(o, p->tag, &locks, &done, &sw, errbuf);
+    if (rc == 0 && done) {
+        atomic_store(&p->present, p->n);
+        atomic_store(&p->progress.done, p->total);
+    }
+    if (rc == 0 && !done)
+        rc = snap_staging_open(&p->st, o->home, dirs, use, p->tag, o->replace, errbuf);
+    if (rc == 0 && !done)
+        rc = clean(p, errbuf);
+    if (rc == 0 && !done)
+        rc = download(p, errbuf);
+    if (rc == 0 && !done)
+        rc = snap_staging_swap(&p->st, o->keep_old, &sw, errbuf);
+    if (rc == 0)
+        snap_restore_take_swap(r, &sw);
+    snap_staging_close(&p->st);
+    snap_restore_end(&locks);
+    return rc;
+}
+
 static int run(struct pub *p, const char *chain, struct snap_restore_result *r, char *errbuf)
 {
     const struct snap_restore_opts *o = p->o;
     struct snap_home_dirs dirs;
     bool use[2] = {true, false};
-    int lock = -1;
     size_t len = strlen(o->c.store);
     if (strncmp(o->c.store, "http://", 7) != 0 && strncmp(o->c.store, "https://", 8) != 0)
         return nu_err_set(errbuf, NU_EINVAL, "--layout %s needs an http(s):// URL of the bucket",
@@ -521,20 +549,10 @@ static int run(struct pub *p, const char *chain, struct snap_restore_result *r, 
     if (rc == 0)
         rc = snap_home_dirs(o->home, &dirs, errbuf);
     if (rc == 0)
-        rc = snap_home_lock(o->home, &lock, errbuf);
-    if (rc == 0)
-        rc = snap_staging_open(&p->st, o->home, &dirs, use, p->tag, o->replace, errbuf);
-    if (rc == 0)
-        rc = clean(p, errbuf);
-    if (rc == 0)
-        rc = download(p, errbuf);
-    if (rc == 0)
-        rc = snap_staging_swap(&p->st, &r->replaced, errbuf);
+        rc = fill_and_swap(p, &dirs, use, r, errbuf);
     if (rc == 0)
         snprintf(r->data_dir, sizeof(r->data_dir), "%s", dirs.hot);
     summarize(p, chain, r);
-    snap_staging_close(&p->st);
-    snap_home_unlock(lock);
     return rc;
 }
 

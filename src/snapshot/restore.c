@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "home.h"
 #include "httpc.h"
 #include "snap.h"
@@ -372,10 +373,28 @@ static void summarize(struct restore *r, struct snap_restore_result *res)
              res->signature_verified ? "; manifest signature" : "");
 }
 
+/* Locks, recovery of an interrupted swap, fill, swap. */
+static int restore_locked(struct restore *r, struct snap_restore_result *res, char *errbuf)
+{
+    struct snap_restore_locks locks;
+    struct node_swap_result sw;
+    bool done = false;
+    int rc = snap_restore_begin(r->o, r->m.name, &locks, &done, &sw, errbuf);
+    if (rc == 0 && done) /* that swap was this very restore's */
+        atomic_store(&r->present, r->m.total_chunks);
+    if (rc == 0 && !done)
+        rc = fill(r, errbuf);
+    if (rc == 0 && !done)
+        rc = snap_staging_swap(&r->st, r->o->keep_old, &sw, errbuf);
+    if (rc == 0)
+        snap_restore_take_swap(res, &sw);
+    snap_restore_end(&locks);
+    return rc;
+}
+
 static int restore_nearup(const struct snap_restore_opts *o, struct snap_restore_result *res,
                           char *errbuf)
 {
-    int lock = -1;
     struct restore *r = calloc(1, sizeof(*r));
     if (r == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
@@ -385,13 +404,8 @@ static int restore_nearup(const struct snap_restore_opts *o, struct snap_restore
     snap_manifest_init(&r->m);
     int rc = load(r, res, errbuf);
     if (rc == 0)
-        rc = snap_home_lock(o->home, &lock, errbuf);
-    if (rc == 0)
-        rc = fill(r, errbuf);
-    if (rc == 0)
-        rc = snap_staging_swap(&r->st, &res->replaced, errbuf);
+        rc = restore_locked(r, res, errbuf);
     summarize(r, res);
-    snap_home_unlock(lock);
     snap_staging_close(&r->st);
     snap_store_free(r->store);
     snap_manifest_release(&r->m);
@@ -426,12 +440,13 @@ int snap_bootstrap_home(const char *home, const char *store, const char *s3_endp
               .progress_tty = isatty(2) == 1,
               .cancel = cancel},
         .home = home,
+        .home_locked = true,
     };
     memset(r, 0, sizeof(*r));
     int rc = snap_home_dirs(home, &dirs, errbuf);
     if (rc < 0)
         return rc;
-    if (!snap_dir_empty(dirs.hot)) {
+    if (!nu_fs_dir_empty(dirs.hot)) {
         r->skipped = true;
         snprintf(r->data_dir, sizeof(r->data_dir), "%s", dirs.hot);
         return 0;

@@ -68,7 +68,10 @@ struct snap_restore_opts {
     const char *home;
     const char *name;       /* NULL or "latest": the store's latest */
     const char *verify_key; /* "ed25519:..." or NULL */
-    bool replace;           /* replace existing data */
+    bool replace;           /* replace existing data (moved aside, see keep_old) */
+    bool keep_old;          /* keep replaced data for good, not only until the node opens
+                               the new data */
+    bool home_locked;       /* the caller holds the home lock (state.h) */
     enum snap_layout layout;
     const char *kind; /* public layouts: rpc (default), archive, fast-rpc, ... */
 };
@@ -83,7 +86,10 @@ struct snap_restore_result {
     size_t chunks, chunks_present, chunks_downloaded; /* present: already verified in staging */
     uint64_t bytes_downloaded;
     bool replaced, signature_verified;
-    char checks[256]; /* what was verified ("sha256 of every chunk", or weaker) */
+    size_t nold;                /* data dirs whose old data was moved aside */
+    char old_data[2][PATH_MAX]; /* where it is */
+    bool old_kept;              /* for good (keep_old); else until the node opens the new data */
+    char checks[256];           /* what was verified ("sha256 of every chunk", or weaker) */
     char data_dir[PATH_MAX];
     uint64_t total_ms;
     bool skipped; /* snap_bootstrap_home: the home already had data */
@@ -93,8 +99,9 @@ NU_WUR int snap_restore(const struct snap_restore_opts *o, struct snap_restore_r
                         char *errbuf);
 
 /* `nearup run --from-snapshot STORE`: restores the store's latest
- * snapshot into home (already initialised, node not running) when its
- * data dir is absent or empty; r->skipped otherwise. */
+ * snapshot into home (already initialised, node not running, the caller
+ * holding its home lock) when its data dir is absent or empty;
+ * r->skipped otherwise. */
 NU_WUR int snap_bootstrap_home(const char *home, const char *store, const char *s3_endpoint,
                                const volatile sig_atomic_t *cancel, struct snap_restore_result *r,
                                char *errbuf);
@@ -118,18 +125,28 @@ NU_WUR int snap_list(const struct snap_common *c, struct snap_info **out, size_t
 
 struct snap_verify_opts {
     struct snap_common c;
-    const char *name;       /* NULL: every snapshot */
+    const char *name;       /* NULL: every snapshot (with home: the one restored there) */
     const char *verify_key; /* also check signatures */
+    const char *home;       /* NULL, or check this home's data dirs instead of the store */
 };
 
 struct snap_verify_result {
     size_t snapshots, chunks, chunks_bad;
     uint64_t bytes;
     char first_bad[NU_ERRMSG_MAX];
+    /* with home */
+    char name[SNAP_NAME_MAX]; /* the snapshot the data was checked against */
+    size_t files;             /* in that snapshot */
+    size_t files_bad;         /* differences: files missing, extra, of another size or content */
+    size_t old_removed;       /* old data dirs a restore kept aside, removed after the check */
 };
 
 /* Downloads every chunk the snapshots name once and checks it; NU_EVERIFY
- * when any is missing or wrong (counted in r). */
+ * when any is missing or wrong (counted in r). With o->home: reads the
+ * home's data dirs (node stopped, under its home lock) and checks every
+ * file against the snapshot's manifest (--name, else the snapshot the
+ * last restore put there, else latest); NU_EVERIFY on any difference;
+ * when all match, the old data that restore kept aside is removed. */
 NU_WUR int snap_verify(const struct snap_verify_opts *o, struct snap_verify_result *r,
                        char *errbuf);
 

@@ -17,43 +17,128 @@
 static bool node_running(const char *home, const struct snap_home_dirs *dirs)
 {
     return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL) || snap_rocksdb_locked(dirs->hot) ||
-           (dirs->cold[0] != '\0' && snap_rocksdb_locked(dirs->cold));
+           node_pidfile_alive(home, "neard.pid", NULL) || node_data_locked(dirs->hot) ||
+           (dirs->cold[0] != '\0' && node_data_locked(dirs->cold));
 }
 
-static int check_target(const char *target, bool replace, char *errbuf)
+static int running_error(const char *home, char *errbuf)
+{
+    return nu_err_set(errbuf, NU_ESTATE,
+                      "the node of %s is running; stop it first with 'nearup stop --home %s'", home,
+                      home);
+}
+
+/* ---- locks and an interrupted swap ---- */
+
+bool snap_home_in_use(const char *home, const struct snap_home_dirs *dirs)
+{
+    return node_running(home, dirs);
+}
+
+static int lock_home(const char *home, enum node_lock_role role, bool home_locked,
+                     struct snap_restore_locks *l, char *errbuf)
+{
+    if (home_locked)
+        return 0;
+    int rc = node_state_init(home, errbuf);
+    if (rc == 0)
+        rc = node_home_lock(home, role, &l->home, errbuf);
+    return rc == NU_EEXIST ? running_error(home, errbuf) : rc;
+}
+
+int snap_home_begin(const char *home, enum node_lock_role role, bool home_locked, snap_note_fn note,
+                    void *note_ud, struct snap_restore_locks *l, struct node_swap_recovery *rec,
+                    char *errbuf)
+{
+    struct node_swap_recovery local;
+    if (rec == NULL)
+        rec = &local;
+    l->home = l->snap = -1;
+    memset(rec, 0, sizeof(*rec));
+    int rc = lock_home(home, role, home_locked, l, errbuf);
+    if (rc == 0)
+        rc = snap_home_lock(home, &l->snap, errbuf);
+    if (rc == 0)
+        rc = node_swap_recover(home, rec, errbuf);
+    if (rc < 0)
+        snap_restore_end(l);
+    else if (rec->outcome != NODE_SWAP_NOTHING && note != NULL)
+        note(note_ud, rec->note);
+    return rc;
+}
+
+int snap_restore_begin(const struct snap_restore_opts *o, const char *tag,
+                       struct snap_restore_locks *l, bool *done, struct node_swap_result *res,
+                       char *errbuf)
+{
+    struct node_swap_recovery rec;
+    *done = false;
+    memset(res, 0, sizeof(*res));
+    int rc = snap_home_begin(o->home, NODE_LOCK_RESTORE, o->home_locked, o->c.note, o->c.note_ud, l,
+                             &rec, errbuf);
+    if (rc == 0 && rec.outcome == NODE_SWAP_FINISHED && strcmp(rec.name, tag) == 0) {
+        *done = true;
+        *res = rec.res;
+    }
+    return rc;
+}
+
+void snap_restore_end(struct snap_restore_locks *l)
+{
+    snap_home_unlock(l->snap);
+    node_state_unlock(l->home);
+    l->home = l->snap = -1;
+}
+
+void snap_restore_take_swap(struct snap_restore_result *r, const struct node_swap_result *res)
+{
+    r->replaced = res->replaced;
+    r->old_kept = res->kept;
+    r->nold = res->nold;
+    for (size_t i = 0; i < res->nold && i < 2; i++)
+        snprintf(r->old_data[i], sizeof(r->old_data[i]), "%s", res->old[i]);
+}
+
+/* ---- opening ---- */
+
+static int check_target(const struct node_swap_dir *d, bool replace, char *errbuf)
 {
     struct stat st;
-    if (lstat(target, &st) < 0)
-        return errno == ENOENT ? 0 : nu_err_set(errbuf, NU_EIO, "%s: %s", target, strerror(errno));
+    if (lstat(d->target, &st) < 0)
+        return errno == ENOENT ? 0
+                               : nu_err_set(errbuf, NU_EIO, "%s: %s", d->target, strerror(errno));
     if (S_ISLNK(st.st_mode))
         return nu_err_set(errbuf, NU_EPERM,
                           "data dir %s is a symlink; point store.path at the real directory",
-                          target);
+                          d->target);
     if (!S_ISDIR(st.st_mode))
-        return nu_err_set(errbuf, NU_EEXIST, "%s exists and is not a directory", target);
-    if (!replace && !snap_dir_empty(target))
+        return nu_err_set(errbuf, NU_EEXIST, "%s exists and is not a directory", d->target);
+    if (nu_fs_dir_empty(d->target))
+        return 0;
+    if (!replace)
         return nu_err_set(errbuf, NU_EEXIST,
                           "%s already holds data; pass --replace to replace it (the old data is "
-                          "removed only after the restored data is in place)",
-                          target);
+                          "kept as %s until the node has opened the restored data)",
+                          d->target, d->old);
+    if (lstat(d->old, &st) == 0 || errno != ENOENT)
+        return nu_err_set(errbuf, NU_EEXIST,
+                          "%s is in the way (old data an earlier restore kept); move it away or "
+                          "remove it, then retry",
+                          d->old);
     return 0;
 }
 
-static int open_staging(struct snap_staging *st, int d, const char *tag, char *errbuf)
+static int open_staging(struct snap_staging *st, int d, char *errbuf)
 {
     struct stat sb;
-    if ((size_t)snprintf(st->path[d], PATH_MAX, "%s.restore-%s", st->target[d], tag) >= PATH_MAX ||
-        (size_t)snprintf(st->old[d], PATH_MAX, "%s.replaced-%s", st->target[d], tag) >= PATH_MAX)
-        return nu_err_set(errbuf, NU_ETOOBIG, "data path too long");
-    if (mkdir(st->path[d], 0755) < 0 && errno != EEXIST)
-        return nu_err_set(errbuf, NU_EIO, "mkdir %s: %s", st->path[d], strerror(errno));
-    if (lstat(st->path[d], &sb) < 0 || !S_ISDIR(sb.st_mode))
-        return nu_err_set(errbuf, NU_EPERM, "staging dir %s is not a directory (a symlink?)",
-                          st->path[d]);
-    st->fd[d] = open(st->path[d], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const char *path = st->dir[d].staging;
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return nu_err_set(errbuf, NU_EIO, "mkdir %s: %s", path, strerror(errno));
+    if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode))
+        return nu_err_set(errbuf, NU_EPERM, "staging dir %s is not a directory (a symlink?)", path);
+    st->fd[d] = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (st->fd[d] < 0)
-        return nu_err_set(errbuf, NU_EIO, "open %s: %s", st->path[d], strerror(errno));
+        return nu_err_set(errbuf, NU_EIO, "open %s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -62,26 +147,26 @@ int snap_staging_open(struct snap_staging *st, const char *home, const struct sn
 {
     memset(st, 0, sizeof(*st));
     st->fd[0] = st->fd[1] = -1;
-    snprintf(st->target[SNAP_DIR_HOT], PATH_MAX, "%s", dirs->hot);
-    snprintf(st->target[SNAP_DIR_COLD], PATH_MAX, "%s", dirs->cold);
+    st->home = home;
+    st->replace = replace;
+    snprintf(st->tag, sizeof(st->tag), "%s", tag);
     if (node_running(home, dirs))
-        return nu_err_set(errbuf, NU_ESTATE,
-                          "the node of %s is running; stop it first with 'nearup stop --home %s'",
-                          home, home);
+        return running_error(home, errbuf);
     if (use[SNAP_DIR_COLD] && dirs->cold[0] == '\0')
         return nu_err_set(errbuf, NU_EINVAL,
                           "the snapshot has cold (split storage) data but %s/config.json has no "
                           "cold_store.path",
                           home);
+    const char *targets[2] = {dirs->hot, dirs->cold};
     int rc = 0;
     for (int d = 0; d < 2 && rc == 0; d++) {
-        if (use[d])
-            rc = check_target(st->target[d], replace, errbuf);
+        if (use[d] && (rc = node_swap_dir_init(&st->dir[d], targets[d], tag, errbuf)) == 0)
+            rc = check_target(&st->dir[d], replace, errbuf);
     }
     for (int d = 0; d < 2 && rc == 0; d++) {
         st->used[d] = use[d];
         if (use[d])
-            rc = open_staging(st, d, tag, errbuf);
+            rc = open_staging(st, d, errbuf);
     }
     if (rc < 0)
         snap_staging_close(st);
@@ -145,7 +230,7 @@ static int clean_at(int dfd, char *rel, size_t rellen, char *const *sorted, size
             continue;
         if (rellen + nlen + 2 > SNAP_RELPATH_MAX + 2 ||
             fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            rc = snap_rm_tree_at(dfd, de->d_name, errbuf);
+            rc = nu_fs_rm_tree_at(dfd, de->d_name, errbuf);
             continue;
         }
         snprintf(rel + rellen, SNAP_RELPATH_MAX + 2 - rellen, "%s%s", rellen ? "/" : "",
@@ -158,7 +243,7 @@ static int clean_at(int dfd, char *rel, size_t rellen, char *const *sorted, size
             if (sub >= 0)
                 close(sub);
         } else if (!S_ISREG(st.st_mode) || !wanted(rel, false, sorted, n)) {
-            rc = snap_rm_tree_at(dfd, de->d_name, errbuf);
+            rc = nu_fs_rm_tree_at(dfd, de->d_name, errbuf);
         }
         rel[rellen] = '\0';
     }
@@ -213,65 +298,21 @@ int snap_staging_sync(struct snap_staging *st, char *errbuf)
     return rc;
 }
 
-static int fsync_parent(const char *path, char *errbuf)
+int snap_staging_swap(struct snap_staging *st, bool keep_old, struct node_swap_result *res,
+                      char *errbuf)
 {
-    char parent[PATH_MAX];
-    snap_parent_dir(path, parent, sizeof(parent));
-    return nu_fs_fsync_dir(parent, errbuf);
-}
-
-/* Swaps one dir; *moved tells whether old data went aside. */
-static int swap_one(struct snap_staging *st, int d, bool *moved, char *errbuf)
-{
-    *moved = false;
-    if (nu_fs_exists(st->target[d])) {
-        if (snap_dir_empty(st->target[d])) {
-            if (rmdir(st->target[d]) < 0)
-                return nu_err_set(errbuf, NU_EIO, "rmdir %s: %s", st->target[d], strerror(errno));
-        } else {
-            (void)!snap_rm_tree(st->old[d], NULL); /* from an earlier interrupted swap */
-            if (rename(st->target[d], st->old[d]) < 0)
-                return nu_err_set(errbuf, NU_EIO, "rename %s: %s", st->target[d], strerror(errno));
-            *moved = true;
-        }
-    }
-    if (rename(st->path[d], st->target[d]) < 0) {
-        int rc = nu_err_set(errbuf, NU_EIO, "rename %s to %s: %s", st->path[d], st->target[d],
-                            strerror(errno));
-        if (*moved && rename(st->old[d], st->target[d]) == 0)
-            *moved = false;
-        return rc;
-    }
-    return fsync_parent(st->target[d], errbuf);
-}
-
-int snap_staging_swap(struct snap_staging *st, bool *replaced, char *errbuf)
-{
-    bool moved[2] = {false, false}, swapped[2] = {false, false};
-    int rc = 0;
-    *replaced = false;
-    for (int d = 0; d < 2 && rc == 0; d++) {
-        if (st->used[d] && (rc = swap_one(st, d, &moved[d], errbuf)) == 0)
-            swapped[d] = true;
-    }
-    if (rc < 0) {
-        /* Put the first dir back, so hot and cold stay from one snapshot. */
-        for (int d = 0; d < 2; d++) {
-            if (swapped[d] && rename(st->target[d], st->path[d]) == 0 && moved[d])
-                (void)(rename(st->old[d], st->target[d]) == 0);
-        }
-        return rc;
-    }
+    struct node_swap *sw = calloc(1, sizeof(*sw));
+    if (sw == NULL)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    snprintf(sw->name, sizeof(sw->name), "%s", st->tag);
+    sw->replace = st->replace;
+    sw->keep_old = keep_old;
     for (int d = 0; d < 2; d++) {
-        if (moved[d]) {
-            *replaced = true;
-            char why[NU_ERRMSG_MAX];
-            if ((rc = snap_rm_tree(st->old[d], why)) < 0)
-                return nu_err_set(errbuf, rc,
-                                  "the snapshot is in place, but removing the old "
-                                  "data in %s failed: %.200s",
-                                  st->old[d], why);
-        }
+        if (st->used[d])
+            sw->dir[sw->ndirs++] = st->dir[d];
     }
-    return 0;
+    snap_staging_close(st);
+    int rc = node_swap_run(st->home, sw, res, errbuf);
+    free(sw);
+    return rc;
 }

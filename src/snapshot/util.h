@@ -84,6 +84,12 @@ struct snap_names {
 };
 
 NU_WUR int snap_names_list(struct snap_store *s, struct snap_names *ns, char *errbuf);
+
+/* snap_verify for a home's data dirs (verify_home.c). */
+struct snap_verify_opts;
+struct snap_verify_result;
+NU_WUR int snap_verify_home(const struct snap_verify_opts *o, struct snap_verify_result *r,
+                            char *errbuf);
 void snap_names_release(struct snap_names *ns);
 
 /* ---- signatures (sign.c) ---- */

@@ -272,6 +272,8 @@ static int check_chunks(struct verify *v, const struct snap_verify_opts *o, char
 
 int snap_verify(const struct snap_verify_opts *o, struct snap_verify_result *r, char *errbuf)
 {
+    if (o->home != NULL)
+        return snap_verify_home(o, r, errbuf);
     struct snap_store *s = NULL;
     struct verify *v = calloc(1, sizeof(*v));
     memset(r, 0, sizeof(*r));

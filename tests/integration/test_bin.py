@@ -306,6 +306,35 @@ def test_blob_changed_in_place_with_its_mtime_restored_is_downloaded_again(nu, b
     assert (nu.cache / 'verified' / rel['sha256']).read_text() == stamp_of(path)
 
 
+def test_a_stamp_not_younger_than_the_blobs_last_change_is_not_trusted(nu, bucket):
+    """On a kernel whose file times are coarse (one jiffy: Debian 12's 6.1),
+    a write in the clock tick in which the stamp was taken leaves the ctime
+    the stamp recorded, so the stamp would vouch for bytes nobody hashed.
+    This kernel's ctimes are fine-grained, so the test makes that state by
+    hand: the blob is changed in place (mtime restored), and its stamp
+    describes the changed file and is exactly as old as the change."""
+    rel = bucket.add_release('testnet', '2.5.0')
+    path = ok_json(fetch(nu, bucket, '2.5.0'))['path']
+    before = os.stat(path)
+    with open(path, 'r+b') as fh:
+        fh.seek(3)
+        byte = fh.read(1)
+        fh.seek(3)
+        fh.write(bytes([byte[0] ^ 0x20]))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    stamp = nu.cache / 'verified' / rel['sha256']
+    stamp.write_text(stamp_of(path))
+    changed = os.stat(path).st_ctime_ns
+    os.utime(stamp, ns=(changed, changed))
+    bucket.clear_requests()
+    b = ok_json(fetch(nu, bucket, '2.5.0'))
+    assert b['downloaded'] is True
+    assert gets(bucket) == [(rel['pinned_path'] + '.sha256', None), (rel['pinned_path'], None)]
+    with open(path, 'rb') as fh:
+        assert fh.read() == rel['data']
+    assert stamp.read_text() == stamp_of(path)
+
+
 def test_prune_removes_the_stamps_of_removed_blobs(nu, bucket):
     rels = fetch_all(nu, bucket, ['2.4.0', '2.5.0'])
     assert ok_json(nu('bin', 'prune', '--keep', '1', '--json')) == {

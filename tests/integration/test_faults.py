@@ -11,7 +11,8 @@ import pytest
 from conftest import SimNode, edit_config, init_local, wait_until
 
 DEFAULTS = {'stall': False, 'latency_ms': 0, 'error_rate': 0, 'status_503': 0,
-            'close_mid_response': 0, 'hang': False, 'not_synced': False}
+            'close_mid_response': 0, 'drop_before_answer': 0, 'hang': False,
+            'not_synced': False}
 
 
 @pytest.fixture(scope='module')
@@ -114,6 +115,59 @@ def test_close_mid_response(sim):
         except (http.client.HTTPException, ConnectionError, ValueError):
             outcomes.append('cut')
     assert outcomes == ['ok', 'cut'] * 3
+
+
+def rpc_total(node, method):
+    _, _, body = node.get('/metrics')
+    for line in body.decode().splitlines():
+        if line.startswith('near_rpc_total_count{method="%s"} ' % method):
+            return int(line.split()[-1])
+    return 0
+
+
+def test_drop_before_answer(sim):
+    """The connection is closed with no byte of answer and the call is not
+    processed: what a client sees when an upstream closes a kept-alive
+    connection just as the request reaches it."""
+    before = rpc_total(sim, 'gas_price')
+    assert control(sim, {'drop_before_answer': 50})[1]['drop_before_answer'] == 50
+    outcomes = []
+    for _ in range(6):
+        try:
+            status, _, _ = sim.request('POST', '/', body=json.dumps(
+                {'jsonrpc': '2.0', 'id': 7, 'method': 'gas_price', 'params': [None]}))
+            outcomes.append(status)
+        except http.client.RemoteDisconnected:
+            outcomes.append('closed')
+    assert outcomes == [200, 'closed'] * 3
+    assert rpc_total(sim, 'gas_price') == before + 3
+    assert settings(sim)['drop_before_answer'] == 50
+
+
+def test_http_connections_counted(sim):
+    before = json.loads(sim.get('/sim/control')[2])['http_connections']
+    sim.get('/status')
+    sim.get('/status')
+    # each request helper call is a connection of its own, the GET included
+    assert json.loads(sim.get('/sim/control')[2])['http_connections'] == before + 3
+
+
+def test_idle_keep_alive_closed_after_5s_by_default(sim):
+    """actix-web's default keep-alive, which neard 2.4's RPC server has: an
+    idle connection is closed 5 s after its last answer; until then it
+    serves further requests (here after 4 s idle; then it must be gone
+    within the next 6.5 s)."""
+    req = b'GET /status HTTP/1.1\r\nHost: x\r\n\r\n'
+    port = int(sim.rpc_addr.rsplit(':', 1)[1])
+    with socket.create_connection(('127.0.0.1', port), timeout=6.5) as s:
+        for pause in (0, 4.0):
+            time.sleep(pause)
+            s.sendall(req)
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            assert resp.status == 200 and resp.getheader('Connection') is None
+            json.loads(resp.read())
+        assert s.recv(1) == b''  # closed by the server, before the socket timeout
 
 
 def rpc_reply(node, method, params):

@@ -2,6 +2,8 @@
 import json
 import os
 
+import pytest
+
 from conftest import edit_config, init_local, load_json, run_sim, wait_log
 
 SECS = lambda s, ns=0: {'secs': s, 'nanos': ns}  # noqa: E731
@@ -134,3 +136,15 @@ def test_sim_knobs_http_status_mode_validated(home):
     assert r.returncode == -6
     assert 'sim.http_status_mode: expected "2.4" or "legacy"' in r.stderr
     json.dumps(load_json(home / 'config.json'))
+
+
+@pytest.mark.parametrize('value,msg', [
+    (0, 'sim.http_keep_alive_ms: 0 is out of range [1, 86400000]'),
+    ('5s', 'sim.http_keep_alive_ms: invalid type, expected an unsigned integer'),
+])
+def test_sim_knob_http_keep_alive_validated(home, value, msg):
+    init_local(home)
+    edit_config(home, lambda c: c.update(sim={'http_keep_alive_ms': value}))
+    r = run_sim(home, 'run')
+    assert r.returncode == -6
+    assert f'{home}/config.json: {msg}' in r.stderr

@@ -1,7 +1,7 @@
 """`neard-sim localnet`: the node directories nearcore's localnet writes."""
 import os
 
-from conftest import load_json, run_sim
+from conftest import load_json, localnet_node, run_sim
 
 FILES = ['config.json', 'genesis.json', 'log_config.json', 'node_key.json', 'validator_key.json']
 
@@ -82,3 +82,66 @@ def test_bad_tracked_shards(home):
     r = run_sim(home, 'localnet', '-v', '1', '--tracked-shards', 'x')
     assert r.returncode == 1
     assert 'Shard id must be an integer' in r.stderr
+
+
+def tree(home):
+    """Every node's config.json and genesis.json minus what differs per run
+    (random ports, boot node addresses, genesis time)."""
+    out = {}
+    for n in sorted(os.listdir(home)):
+        c = load_json(home / n / 'config.json')
+        for k in ('addr', 'boot_nodes'):
+            c['network'].pop(k)
+        c['rpc'].pop('addr')
+        g = load_json(home / n / 'genesis.json')
+        g.pop('genesis_time')
+        out[n] = (c, g)
+    return out
+
+
+def test_older_neard_spellings(home, tmp_path):
+    """--v and --n are clap aliases of --validators and --non-validators
+    (operator tools written for older neard pass them), with the same
+    meaning; --archival-nodes and --fixed-shards are older neard's flags."""
+    make(home, '--v', '2', '--n=1')
+    canon = tmp_path / 'canon'
+    make(canon, '--validators', '2', '--non-validators', '1')
+    assert sorted(os.listdir(home)) == ['node0', 'node1', 'node2']
+    assert tree(home) == tree(canon)
+    gen = load_json(home / 'node0' / 'genesis.json')
+    assert [v['account_id'] for v in gen['validators']] == ['node0', 'node1']
+
+    old = tmp_path / 'old'
+    make(old, '--shards', '4', '--v', '4', '--fixed-shards', '--archival-nodes')
+    for n in ('node0', 'node1', 'node2', 'node3'):
+        c = load_json(old / n / 'config.json')
+        assert c['archive'] is True
+        layout = load_json(old / n / 'genesis.json')['shard_layout']
+        assert layout == {'V1': {'fixed_shards': ['shard0', 'shard1', 'shard2'],
+                                 'boundary_accounts': [], 'shards_split_map': None,
+                                 'to_parent_shard_map': None, 'version': 1}}
+    plain = tmp_path / 'plain'
+    make(plain, '--v', '1')
+    assert load_json(plain / 'node0' / 'config.json').get('archive') is None
+
+
+def test_older_spellings_usage_errors(home):
+    r = run_sim(home, 'localnet', '--v', 'x')
+    assert r.returncode == 2
+    assert r.stderr == ("error: invalid value 'x' for '--validators <VALIDATORS>': invalid digit "
+                        "found in string\n\nFor more information, try '--help'.\n")
+    r = run_sim(home, 'localnet', '--vv', '1')
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: unexpected argument '--vv' found\n")
+    r = run_sim(home, 'localnet', '--fixed-shards=yes')
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: unexpected value for '--fixed-shards=yes'\n")
+    assert not os.path.exists(home / 'node0')
+
+
+def test_fixed_shards_node_serves_all_shards(home, sim_nodes):
+    make(home, '--shards', '3', '--v', '1', '--fixed-shards')
+    n = localnet_node(home, 'node0', sim_nodes)
+    n.wait_synced()
+    block = n.result('block', {'finality': 'final'})
+    assert [c['shard_id'] for c in block['chunks']] == [0, 1, 2]

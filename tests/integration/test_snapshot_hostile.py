@@ -94,6 +94,33 @@ def test_duplicate_and_conflicting_paths(nu, tmp_path, target):
     untouched(home, hashes)
 
 
+def tree_listing(root):
+    """Every path under root (files, dirs, symlinks), relative, sorted."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        out += [os.path.relpath(os.path.join(d, n), root) for n in dirs + files]
+    return sorted(out)
+
+
+@pytest.mark.parametrize('paths,shown', [
+    (['a', 'a.x', 'a/b'], 'a'),              # 'a.x' sorts between 'a' and 'a/b'
+    (['a/b/c', 'a/b-', 'a/b.x', 'a/b'], 'a/b'),
+    (['q', 'p', 'q'], 'q'),
+])
+def test_conflicts_that_are_not_neighbours(nu, tmp_path, target, paths, shown):
+    """Every path is checked against every other; the refused restore writes
+    nothing: no staging dir, no lock or state file, no other new file."""
+    home, hashes = target
+    files = {p: b'x' for p in paths}
+    write_store(tmp_path / 's', files, edit=lambda m: m.update(
+        files=[dict(m['files'][0], path=p) for p in paths]))
+    before = tree_listing(home)
+    refused(nu, tmp_path / 's', home,
+            f'manifest: path {shown} is listed twice or used as both file and directory')
+    untouched(home, hashes)
+    assert tree_listing(home) == before
+
+
 def test_sizes_that_lie(nu, tmp_path, target):
     home, hashes = target
 

@@ -83,14 +83,17 @@ def test_existing_data_is_replaced_only_with_replace(nu, tmp_path, source):
     r, _ = snap(nu, 'restore', '--from', store, '--home', dst, ok=False)
     assert r.returncode == 1
     assert r.stderr == (f'nearup snapshot restore: {dst}/data already holds data; pass '
-                        '--replace to replace it (the old data is removed only after the '
-                        'restored data is in place)\n')
+                        f'--replace to replace it (the old data is kept as {dst}/data.replaced-s1 '
+                        'until the node has opened the restored data)\n')
     assert tree_hashes(os.path.join(dst, 'data')) == old
     assert [n for n in os.listdir(dst) if '.restore-' in n] == []
     _, r = snap(nu, 'restore', '--from', store, '--home', dst, '--replace')
     assert r['replaced'] is True
+    assert r['old_data'] == [f'{dst}/data.replaced-s1'] and r['old_kept'] is False
     assert tree_hashes(os.path.join(dst, 'data')) == expected_files(store, manifest(store, 's1'))
-    assert [n for n in os.listdir(dst) if '.restore-' in n or '.replaced-' in n] == []
+    # kept until the node has opened the new data (test_snapshot_swap.py)
+    assert tree_hashes(os.path.join(dst, 'data.replaced-s1')) == old
+    assert [n for n in os.listdir(dst) if '.restore-' in n] == []
 
 
 def test_a_running_node_is_refused(nu, tmp_path, source):

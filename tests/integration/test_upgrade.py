@@ -3,9 +3,11 @@
 supervisor starts the new binary; without it the supervisor switches at
 once; --jitter staggers several nodes. Two releases come from the local
 bucket as wrapper scripts around neard-sim (NEARD_SIM_RELEASE)."""
+import hashlib
 import json
 import os
 import re
+import signal
 
 import pytest
 
@@ -199,6 +201,135 @@ def test_failed_fetch_changes_nothing(tmp_path, nu, bucket, releases):
     assert (home / '.nearup' / 'run.json').read_bytes() == run
     assert 'expected_shutdown' not in load(home / 'config.json')
     assert version(url) == '2.4.0'
+
+
+# ---- a binary changed after it was verified is never executed ----
+
+def tamper(path):
+    """Rewrites the fake neard at path in place, same size and mtime
+    restored, so that running it would leave TAMPERED in its working dir
+    (the home). Returns its new sha256."""
+    with open(path, 'rb') as fh:
+        lines = fh.read().split(b'\n')
+    cmd = b'touch TAMPERED #'
+    lines[1] = cmd + b'x' * (len(lines[1]) - len(cmd))
+    data = b'\n'.join(lines)
+    before = os.stat(path)
+    with open(path, 'r+b') as fh:
+        fh.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == \
+        (before.st_size, before.st_mtime_ns, before.st_ino)
+    return hashlib.sha256(data).hexdigest()
+
+
+def status_json(home):
+    try:
+        return load(home / '.nearup' / 'status.json')
+    except (OSError, ValueError):
+        return {}
+
+
+def gave_up(home):
+    return status_json(home).get('state') == 'gave_up'
+
+
+def refused(path, want, got):
+    return (f'neard binary {path} does not match its sha256: expected {want}, got {got}; '
+            'it was not executed')
+
+
+def test_tampered_binary_is_not_executed_at_the_upgrade_height(tmp_path, nu, bucket, releases):
+    old, new = releases
+    root = tmp_path / 'ln'
+    (home,), (url,) = localnet(nu, bucket, root)
+    sup = read_pid(home / '.nearup' / 'supervisor.pid')
+    run = (home / '.nearup' / 'run.json').read_bytes()
+    target = head(url) + 15
+    nu.ok('upgrade', '--to', '2.5.0', '--at-height', target, '--home', root)
+    path = blob(nu, new['sha256'])
+    got = tamper(path)
+
+    wait_until(lambda: gave_up(home), 30, interval=0.2, what='the supervisor to give up')
+    assert not (home / 'TAMPERED').exists()
+    st = status_json(home)
+    assert st['reason'] == (
+        f'upgrade failed: {refused(path, new["sha256"], got)}; neard stopped at its upgrade '
+        'height and upgrade.json is kept: fetch the binary again (nearup bin fetch 2.5.0) and '
+        'start the node')
+    assert (st['neard_pid'], st['neard_version']) == (None, '2.4.0')
+    wait_until(lambda: not alive(sup), 10, what='the supervisor to exit')
+    log = (home / '.nearup' / 'logs' / 'neard.log').read_text()
+    assert f'msg="checking the sha256 of neard binary" binary={path}\n' in log
+    assert 'msg="upgrade failed"' in log and 'msg="upgraded neard"' not in log
+    assert (home / '.nearup' / 'run.json').read_bytes() == run
+    assert load(home / '.nearup' / 'upgrade.json')['sha256'] == new['sha256']
+    assert load(home / 'config.json')['expected_shutdown'] == target
+
+    # Recovery as the reason says: the cache sees the change and fetches the
+    # binary again; the old neard stops at the height; the upgrade goes on.
+    r = nu.ok('bin', 'fetch', '2.5.0', '--release-url', bucket.url, '--json')
+    assert json.loads(r.stdout)['downloaded'] is True
+    nu.ok('localnet', '--home', root)
+    wait_until(lambda: version(url) == '2.5.0', 30, interval=0.2, what='2.5.0 running')
+    assert_upgraded(nu, home, new)
+    assert not (home / 'TAMPERED').exists()
+
+
+def test_tampered_immediate_upgrade_keeps_the_running_release(tmp_path, nu, bucket, releases):
+    old, new = releases
+    root = tmp_path / 'ln'
+    (home,), (url,) = localnet(nu, bucket, root)
+    run = (home / '.nearup' / 'run.json').read_bytes()
+    sup = read_pid(home / '.nearup' / 'supervisor.pid')
+    # The supervisor is held still while `nearup upgrade` fetches and checks
+    # the binary and sends its SIGHUP; the binary is changed before it runs.
+    os.kill(sup[0], signal.SIGSTOP)
+    try:
+        nu.ok('upgrade', '--to', '2.5.0', '--home', home)
+        path = blob(nu, new['sha256'])
+        got = tamper(path)
+    finally:
+        os.kill(sup[0], signal.SIGCONT)
+
+    def refused_now():
+        return 'upgrade to 2.5.0 refused' in (status_json(home).get('reason') or '')
+    wait_until(refused_now, 30, interval=0.2, what='the upgrade refused')
+    wait_until(lambda: version(url) == '2.4.0', 30, interval=0.2, what='2.4.0 running again')
+    st = status_json(home)
+    assert st['reason'] == f'upgrade to 2.5.0 refused: {refused(path, new["sha256"], got)}'
+    assert st['state'] == 'running' and st['neard_version'] == '2.4.0'
+    assert not (home / 'TAMPERED').exists()
+    assert not (home / '.nearup' / 'upgrade.json').exists()
+    assert (home / '.nearup' / 'run.json').read_bytes() == run
+    log = (home / '.nearup' / 'logs' / 'neard.log').read_text()
+    assert 'msg="upgrade refused; starting the release that ran" to=2.5.0' in log
+
+
+def test_binary_changed_while_it_runs_is_not_restarted(tmp_path, nu, bucket, releases):
+    old, new = releases
+    root = tmp_path / 'ln'
+    (home,), (url,) = localnet(nu, bucket, root)
+    neard = read_pid(home / '.nearup' / 'neard.pid')
+    path = blob(nu, old['sha256'])
+    log = home / '.nearup' / 'logs' / 'neard.log'
+    got = tamper(path)
+    os.kill(neard[0], signal.SIGKILL)
+    wait_until(lambda: gave_up(home), 30, interval=0.2, what='the supervisor to give up')
+    assert status_json(home)['reason'] == refused(path, old['sha256'], got)
+    assert not (home / 'TAMPERED').exists()
+    text = log.read_text()
+    assert 'msg="refused to start neard"' in text
+    # hashed at the first start and before the restart, not in between
+    assert text.count(f'msg="checking the sha256 of neard binary" binary={path}\n') == 2
+    # A first start of it (the supervisor alone, no `nearup run` to check
+    # the cache first) is refused the same way.
+    r = nu('supervise', '--home', home)
+    assert (r.returncode, r.stderr.splitlines()[-1]) == (
+        1, f'nearup supervise: {refused(path, old["sha256"], got)}')
+    assert not (home / 'TAMPERED').exists()
+    assert not (home / '.nearup' / 'neard.pid').exists()
 
 
 @pytest.mark.parametrize('args,code,err', [

@@ -1,6 +1,7 @@
 /* Tests for state.c and registry.c: pid files with start times (identity,
- * stale files, malformed files), the supervisor lock across processes,
- * node_homes_expand's natural order, and node_abspath. */
+ * stale files, malformed files), the home lock across processes (and who
+ * holds it in which role), node_homes_expand's natural order, and
+ * node_abspath. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -240,6 +241,59 @@ static void make_node(const char *root, const char *name)
     write_text(path, "{}\n");
 }
 
+/* A restore holding the home lock: everything that would start neard is
+ * told who holds it and what to do; a supervisor is told its pid. */
+static void test_lock_names_its_holder_and_role(void **state)
+{
+    (void)state;
+    char err[NU_ERRMSG_MAX], want[PATH_MAX + 256];
+    struct node_lock_owner o;
+    int fd = -1, fd2 = -1, pfd[2];
+    assert_int_equal(node_home_busy(home, err), 0);
+    assert_false(node_home_lock_owner(home, &o));
+    assert_int_equal(pipe(pfd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        char c = node_home_lock(home, NODE_LOCK_RESTORE, &fd, NULL) == 0 ? 'y' : 'n';
+        if (write(pfd[1], &c, 1) != 1)
+            _exit(3);
+        pause();
+        _exit(0);
+    }
+    char c = 0;
+    assert_int_equal(read(pfd[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    assert_true(node_home_lock_owner(home, &o));
+    assert_int_equal(o.role, NODE_LOCK_RESTORE);
+    assert_int_equal(o.pid, child);
+    snprintf(want, sizeof(want),
+             "a snapshot restore is running for %s (pid %ld); wait for it to finish, or "
+             "interrupt it with 'kill -INT %ld', then try again",
+             home, (long)child, (long)child);
+    assert_int_equal(node_home_busy(home, err), NU_ESTATE);
+    assert_string_equal(err, want);
+    assert_int_equal(node_state_lock(home, &fd2, err), NU_ESTATE); /* the supervisor's way in */
+    assert_string_equal(err, want);
+    assert_int_equal(fd2, -1);
+    assert_int_equal(node_home_lock(home, NODE_LOCK_RUN, &fd2, err), NU_ESTATE);
+    kill(child, SIGKILL);
+    int st;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    close(pfd[0]);
+    close(pfd[1]);
+    /* the record names the role a holder relabels itself to */
+    assert_int_equal(node_home_lock(home, NODE_LOCK_RUN, &fd, err), 0);
+    assert_true(node_home_lock_owner(home, &o));
+    assert_int_equal(o.role, NODE_LOCK_RUN);
+    assert_int_equal(o.pid, getpid());
+    assert_int_equal(node_home_lock_relabel(fd, NODE_LOCK_RESTORE), 0);
+    assert_true(node_home_lock_owner(home, &o));
+    assert_int_equal(o.role, NODE_LOCK_RESTORE);
+    node_state_unlock(fd);
+    assert_false(node_home_lock_owner(home, &o));
+    assert_int_equal(node_home_busy(home, err), 0);
+}
+
 static void test_homes_expand_in_natural_order(void **state)
 {
     (void)state;
@@ -313,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_pidfiles_are_parse_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_is_exclusive_across_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_dies_with_its_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_names_its_holder_and_role, setup, teardown),
         cmocka_unit_test_setup_teardown(test_homes_expand_in_natural_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_homes_expand_of_a_home_is_the_home, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abspath, setup, teardown),

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chunker.h"
+#include "fs.h"
 #include "manifest.h"
 #include "paths.h"
 #include "snaphttp.h"
@@ -134,6 +135,53 @@ static void test_manifest_refusals(void **state)
     refuse("nearup-snapshot", "other", "not a nearup snapshot manifest");
     refuse("2026-11-29T00:05:34Z", "yesterday",
            "manifest: created_at must be YYYY-MM-DDTHH:MM:SSZ");
+}
+
+/* A manifest of empty files at the given "<dir>:<path>" entries; the parse
+ * result and, when it fails, the message. */
+static int parse_paths(const char *const *entries, size_t n, char *err)
+{
+    char text[4096];
+    struct snap_manifest m;
+    int len = snprintf(text, sizeof(text),
+                       "{\"format\":\"nearup-snapshot\",\"version\":1,\"name\":\"n1\","
+                       "\"chain_id\":\"simnet\",\"created_at\":\"2026-11-29T00:05:34Z\","
+                       "\"chunk_size\":4194304,\"files\":[");
+    for (size_t i = 0; i < n; i++) {
+        const char *colon = strchr(entries[i], ':');
+        len += snprintf(text + len, sizeof(text) - (size_t)len,
+                        "%s{\"path\":\"%s\",\"dir\":\"%.*s\",\"size\":0,\"mode\":420,"
+                        "\"chunks\":[]}",
+                        i ? "," : "", colon + 1, (int)(colon - entries[i]), entries[i]);
+    }
+    snprintf(text + len, sizeof(text) - (size_t)len, "]}");
+    err[0] = '\0';
+    int rc = snap_manifest_parse(text, strlen(text), &m, err);
+    snap_manifest_release(&m);
+    return rc;
+}
+
+#define NPATHS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every path is checked against every other, not just its sorted neighbour:
+ * "a.x" sorts between "a" and "a/b". */
+static void test_manifest_path_conflicts(void **state)
+{
+    (void)state;
+    char err[NU_ERRMSG_MAX];
+    const char *dotted[] = {"hot:a", "hot:a.x", "hot:a/b"};
+    const char *deep[] = {"hot:a/b/c/d", "hot:a-", "hot:a.", "hot:a/b", "hot:a/b.x"};
+    const char *twice[] = {"hot:z", "hot:y", "hot:z"};
+    const char *fine[] = {"hot:a.x", "hot:a/b", "hot:a-b/c", "cold:a", "hot:ab", "hot:a/bc"};
+    assert_int_equal(parse_paths(dotted, NPATHS(dotted), err), NU_EINVAL);
+    assert_string_equal(err, "manifest: path a is listed twice or used as both file and directory");
+    assert_int_equal(parse_paths(deep, NPATHS(deep), err), NU_EINVAL);
+    assert_string_equal(err,
+                        "manifest: path a/b is listed twice or used as both file and directory");
+    assert_int_equal(parse_paths(twice, NPATHS(twice), err), NU_EINVAL);
+    assert_string_equal(err, "manifest: path z is listed twice or used as both file and directory");
+    assert_int_equal(parse_paths(fine, NPATHS(fine), err), 0);
+    assert_string_equal(err, "");
 }
 
 static void test_paths_keys_names(void **state)
@@ -289,7 +337,7 @@ static void test_dir_store(void **state)
     assert_string_equal(err, "invalid store key '../escape'");
     nu_buf_release(&b);
     snap_store_free(s);
-    assert_int_equal(snap_rm_tree(root, err), 0);
+    assert_int_equal(nu_fs_rm_tree(root, err), 0);
 }
 
 static void test_cgroup_unit(void **state)
@@ -321,10 +369,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_round_trip),  cmocka_unit_test(test_manifest_round_trip),
-        cmocka_unit_test(test_manifest_refusals), cmocka_unit_test(test_paths_keys_names),
-        cmocka_unit_test(test_chunkset),          cmocka_unit_test(test_s3_listing),
-        cmocka_unit_test(test_store_specs),       cmocka_unit_test(test_dir_store),
-        cmocka_unit_test(test_cgroup_unit),
+        cmocka_unit_test(test_manifest_refusals), cmocka_unit_test(test_manifest_path_conflicts),
+        cmocka_unit_test(test_paths_keys_names),  cmocka_unit_test(test_chunkset),
+        cmocka_unit_test(test_s3_listing),        cmocka_unit_test(test_store_specs),
+        cmocka_unit_test(test_dir_store),         cmocka_unit_test(test_cgroup_unit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

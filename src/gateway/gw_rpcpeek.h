@@ -6,14 +6,17 @@
  *  - find a call's method, id and block reference (params.block_id,
  *    params[0] for gas_price/validators, finality);
  *  - classify an upstream reply: result, or error with neard's cause.
+ * Keys and string values are read decoded, as neard (serde_json) reads
+ * them: `"quer\u0079"` is the method query.
  * Also the bounded method table: metrics labels and allow/deny lists use
- * its indexes, and every unknown method folds into GW_M_OTHER. */
+ * its indexes, and every method not in it folds into GW_M_OTHER. */
 #ifndef GW_RPCPEEK_H
 #define GW_RPCPEEK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "error.h"
 
 #define GW_JSON_MAX_DEPTH 64 /* deeper nesting is a parse error (stack bound) */
 
@@ -73,10 +76,12 @@ struct gw_span {
 };
 
 /* Validates p[0..len) as exactly one JSON value with optional surrounding
- * whitespace (RFC 8259 grammar, nesting at most GW_JSON_MAX_DEPTH; string
- * contents are not checked for UTF-8). Returns the top-level kind; for an
- * array *nelems is its length. On GW_BODY_INVALID, err (errsz bytes) gets
- * "<what> at line L column C". len must be below 4 GiB. */
+ * whitespace (RFC 8259 grammar, nesting at most GW_JSON_MAX_DEPTH). Strings
+ * must be what serde_json takes for a Rust string: well-formed UTF-8, no
+ * lone surrogate escapes (neard refuses the whole body otherwise).
+ * Returns the top-level kind; for an array *nelems is its length. On
+ * GW_BODY_INVALID, err (errsz bytes) gets "<what> at line L column C".
+ * len must be below 4 GiB. */
 enum gw_body_kind gw_json_check(const char *p, size_t len, size_t *nelems, char *err, size_t errsz);
 
 /* Walks the elements of a top-level array that gw_json_check accepted.
@@ -88,15 +93,25 @@ enum gw_finality { GW_FIN_NONE, GW_FIN_OPTIMISTIC, GW_FIN_NEAR_FINAL, GW_FIN_FIN
 
 struct gw_call_peek {
     int method;        /* enum gw_method */
-    struct gw_span id; /* raw JSON value; len 0 when absent */
+    struct gw_span id; /* raw JSON value, relative to the call; len 0 when absent */
     int64_t height;    /* block height the call names, -1 when none */
     bool by_hash;      /* the block is named by hash (height unknown) */
     uint8_t finality;  /* enum gw_finality */
 };
 
-/* Peeks a call: p[0..len) must be a JSON value gw_json_check accepted (or
- * an element span of one). A non-object gives method GW_M_OTHER, no id. */
-void gw_rpcpeek_call(const char *p, size_t len, struct gw_call_peek *out);
+/* Peeks the call at body[call.off, +call.len): a value gw_json_check
+ * accepted, or an element span of one. method is the decoded "method"
+ * string looked up in the table (GW_M_OTHER when it names no method of the
+ * table, is not a string or is absent; a non-object gives GW_M_OTHER, no
+ * id). For a method with GW_MF_BLOCKREF: height from the last
+ * params.block_id that is an integer (params[0] for gas_price, validators,
+ * block), else 0 for sync_checkpoint "genesis", else -1; by_hash when that
+ * block_id is a string; finality from the last params.finality.
+ * Returns 0, or NU_EPARSE when the call repeats a field of neard's Request
+ * (jsonrpc, method, params, id), which neard refuses: err (errsz bytes)
+ * gets "duplicate field `method` at line L column C", counted from body. */
+NU_WUR int gw_rpcpeek_call(const char *body, struct gw_span call, struct gw_call_peek *out,
+                           char *err, size_t errsz);
 
 /* neard error causes the gateway acts on. */
 enum gw_cause {

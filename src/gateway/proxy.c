@@ -62,14 +62,24 @@ static const struct gw_config *ex_cfg(const struct gw_exchange *ex)
 
 /* ---- exchanges ---- */
 
-static void call_init(struct gw_call *c, struct gw_exchange *ex, const char *body, size_t blen)
+/* A call of the request body spanning sp; no method or id yet (call_peek). */
+static void call_init(struct gw_call *c, struct gw_exchange *ex, const char *body,
+                      struct gw_span sp)
 {
     struct nu_buf own = c->own;
-    *c = (struct gw_call){.ex = ex, .body = body, .blen = blen, .own = own};
+    *c = (struct gw_call){.ex = ex, .body = body + sp.off, .blen = sp.len, .own = own};
+    c->pk = (struct gw_call_peek){.method = GW_M_OTHER, .height = -1};
     if (!c->own.max)
         nu_buf_init(&c->own, REPLY_MAX);
     nu_buf_reset(&c->own);
-    gw_rpcpeek_call(body, blen, &c->pk);
+}
+
+/* Reads the call's method, id and block reference; NU_EPARSE (msg says
+ * why) when neard would refuse to read the call. */
+static int call_peek(struct gw_call *c, const char *body, char *msg, size_t msgsz)
+{
+    struct gw_span sp = {(uint32_t)(c->body - body), (uint32_t)c->blen};
+    return gw_rpcpeek_call(body, sp, &c->pk, msg, msgsz);
 }
 
 static struct gw_exchange *ex_new(struct gw_worker *w, struct nu_http_req *req)
@@ -481,11 +491,13 @@ static void request_error(struct gw_exchange *ex, int kind, const char *detail,
     ex->batch = false;
     ex->ncalls = ex->pending = 1;
     if (!with_id)
-        call_init(&ex->one, ex, "", 0);
+        call_init(&ex->one, ex, "", (struct gw_span){0, 0});
     call_fail(&ex->one, kind, detail, retry_after);
 }
 
-static int setup_batch(struct gw_exchange *ex, size_t n)
+/* Splits a batch of n calls; NU_EPARSE (msg says why) when one of them
+ * cannot be read, and then the whole batch is refused. */
+static int setup_batch(struct gw_exchange *ex, size_t n, char *msg, size_t msgsz)
 {
     struct nu_http_req *req = ex->req;
     ex->calls = calloc(n, sizeof(*ex->calls));
@@ -496,7 +508,12 @@ static int setup_batch(struct gw_exchange *ex, size_t n)
     size_t cursor = 0, i = 0;
     struct gw_span sp;
     while (i < n && gw_json_array_next(req->body, req->body_len, &cursor, &sp)) {
-        call_init(&ex->calls[i], ex, req->body + sp.off, sp.len);
+        call_init(&ex->calls[i], ex, req->body, sp);
+        if (call_peek(&ex->calls[i], req->body, msg, msgsz) != 0) {
+            free(ex->calls); /* no call holds anything yet */
+            ex->calls = NULL;
+            return NU_EPARSE;
+        }
         i++;
     }
     NU_BUG_ON(i != n);
@@ -505,35 +522,40 @@ static int setup_batch(struct gw_exchange *ex, size_t n)
     return 0;
 }
 
-/* Parses the body into calls; false when the request was answered. */
-static bool parse_calls(struct gw_exchange *ex)
+/* The body as calls (NU_EPARSE: msg says why it is refused). */
+static int split_calls(struct gw_exchange *ex, char *msg, size_t msgsz)
 {
     struct nu_http_req *req = ex->req;
     const struct gw_config *cfg = ex_cfg(ex);
-    char msg[200];
     size_t n = 0;
-    enum gw_body_kind k = gw_json_check(req->body, req->body_len, &n, msg, sizeof(msg));
-    if (k == GW_BODY_INVALID) {
-        GW_STAT_INC(ex->w->st.parse_errors);
-        request_error(ex, GW_LE_PARSE, msg, 0, false);
-        return false;
-    }
+    enum gw_body_kind k = gw_json_check(req->body, req->body_len, &n, msg, msgsz);
+    if (k == GW_BODY_INVALID)
+        return NU_EPARSE;
     if (k == GW_BODY_ARRAY && (n == 0 || n > cfg->max_batch)) {
+        snprintf(msg, msgsz, "batch must hold 1 to %u requests, got %zu", cfg->max_batch, n);
+        return NU_EPARSE;
+    }
+    if (k == GW_BODY_ARRAY)
+        return setup_batch(ex, n, msg, msgsz);
+    ex->ncalls = 1;
+    call_init(&ex->one, ex, req->body, (struct gw_span){0, (uint32_t)req->body_len});
+    return call_peek(&ex->one, req->body, msg, msgsz);
+}
+
+/* Parses the body into calls; false when the request was answered. A body
+ * neard could not read the same way is refused whole with neard's parse
+ * error (HTTP 400, id null): nothing of it reaches an upstream. */
+static bool parse_calls(struct gw_exchange *ex)
+{
+    char msg[200];
+    int err = split_calls(ex, msg, sizeof(msg));
+    if (err == NU_EPARSE) {
         GW_STAT_INC(ex->w->st.parse_errors);
-        snprintf(msg, sizeof(msg), "batch must hold 1 to %u requests, got %zu", cfg->max_batch, n);
         request_error(ex, GW_LE_PARSE, msg, 0, false);
-        return false;
-    }
-    if (k != GW_BODY_ARRAY) {
-        ex->ncalls = 1;
-        call_init(&ex->one, ex, req->body, req->body_len);
-        return true;
-    }
-    if (setup_batch(ex, n) != 0) {
+    } else if (err != 0) {
         request_error(ex, GW_LE_INTERNAL, "out of memory", 0, false);
-        return false;
     }
-    return true;
+    return err == 0;
 }
 
 /* Charges the rate limit for every admitted call; false when answered. */

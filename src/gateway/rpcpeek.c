@@ -1,11 +1,12 @@
 /* Fast JSON peeks for the request path (see gw_rpcpeek.h).
  *
- * One small recursive-descent scanner validates and walks JSON in place.
- * Objects are walked member by member with an optional hook that sees the
- * key and consumes the value itself, which is how method, id and params are
- * found in a single pass without building a tree. */
-#include <stdio.h>
+ * The scanner (jsonscan.c) validates and walks JSON in place; the member
+ * hooks here pick out method, id and params in a single pass without
+ * building a tree. Keys and the string values that matter (method,
+ * finality, error names) are compared decoded, as neard's serde_json reads
+ * them: an escaped spelling is the same name. */
 #include <string.h>
+#include "gw_jsonscan.h"
 #include "gw_rpcpeek.h"
 
 /* ---- method table ---- */
@@ -63,6 +64,8 @@ unsigned gw_method_flags(int m)
 int gw_method_lookup(const char *s, size_t len)
 {
     /* Most traffic is a handful of short names: compare length first. */
+    if (len == 0)
+        return GW_M_OTHER;
     for (int i = 0; i < GW_M_OTHER; i++) {
         const char *n = methods[i].name;
         if (n[0] == s[0] && strlen(n) == len && memcmp(n, s, len) == 0)
@@ -71,315 +74,52 @@ int gw_method_lookup(const char *s, size_t len)
     return GW_M_OTHER;
 }
 
-/* ---- scanner ---- */
-
-struct scan {
-    const char *base, *p, *end;
-    const char *err; /* static message of the first error */
-    int depth;
-    bool stop; /* a member hook asked to stop early (not an error) */
-};
-
-typedef bool (*member_fn)(struct scan *s, const char *key, size_t klen, void *ud);
-
-static bool scan_value(struct scan *s);
-
-static bool fail(struct scan *s, const char *what)
-{
-    if (!s->err)
-        s->err = what;
-    return false;
-}
-
-static void skip_ws(struct scan *s)
-{
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
-        s->p++;
-}
-
-static bool is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool scan_escape(struct scan *s)
-{
-    s->p++; /* the backslash */
-    if (s->p >= s->end)
-        return fail(s, "EOF while parsing a string");
-    char c = *s->p;
-    if (c == 'u') {
-        if (s->end - s->p < 5)
-            return fail(s, "EOF while parsing a string");
-        for (int i = 1; i <= 4; i++)
-            if (!is_hex(s->p[i]))
-                return fail(s, "invalid escape");
-        s->p += 5;
-        return true;
-    }
-    if (!strchr("\"\\/bfnrt", c) || c == '\0')
-        return fail(s, "invalid escape");
-    s->p++;
-    return true;
-}
-
-/* At '"': consumes the string; *content is its raw contents. */
-static bool scan_string(struct scan *s, const char **content, size_t *clen, bool *escaped)
-{
-    const char *start = ++s->p;
-    bool esc = false;
-    while (s->p < s->end) {
-        unsigned char c = (unsigned char)*s->p;
-        if (c == '"') {
-            if (content) {
-                *content = start;
-                *clen = (size_t)(s->p - start);
-            }
-            if (escaped)
-                *escaped = esc;
-            s->p++;
-            return true;
-        }
-        if (c < 0x20)
-            return fail(s, "control character (\\u0000-\\u001F) found while parsing a string");
-        if (c == '\\') {
-            esc = true;
-            if (!scan_escape(s))
-                return false;
-            continue;
-        }
-        s->p++;
-    }
-    return fail(s, "EOF while parsing a string");
-}
-
-static bool scan_digits(struct scan *s)
-{
-    const char *start = s->p;
-    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
-        s->p++;
-    return s->p > start;
-}
-
-/* Consumes a number; *ival gets it when it is a plain non-negative integer
- * that fits int64 (else -1). */
-static bool scan_number(struct scan *s, int64_t *ival)
-{
-    const char *start = s->p;
-    bool simple = true;
-    if (*s->p == '-') {
-        simple = false;
-        s->p++;
-    }
-    if (s->p < s->end && *s->p == '0')
-        s->p++;
-    else if (!scan_digits(s))
-        return fail(s, "invalid number");
-    const char *int_end = s->p;
-    if (s->p < s->end && *s->p == '.') {
-        simple = false;
-        s->p++;
-        if (!scan_digits(s))
-            return fail(s, "invalid number");
-    }
-    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
-        simple = false;
-        s->p++;
-        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
-            s->p++;
-        if (!scan_digits(s))
-            return fail(s, "invalid number");
-    }
-    if (ival) {
-        *ival = -1;
-        if (simple && int_end - start <= 18) {
-            int64_t v = 0;
-            for (const char *q = start; q < int_end; q++)
-                v = v * 10 + (*q - '0');
-            *ival = v;
-        }
-    }
-    return true;
-}
-
-static bool scan_literal(struct scan *s, const char *lit, size_t n)
-{
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
-        return fail(s, "expected value");
-    s->p += n;
-    return true;
-}
-
-/* At '{': walks members; fn (or scan_value) consumes each value. */
-static bool scan_object(struct scan *s, member_fn fn, void *ud)
-{
-    if (++s->depth > GW_JSON_MAX_DEPTH)
-        return fail(s, "recursion limit exceeded");
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        s->depth--;
-        return true;
-    }
-    for (;;) {
-        const char *key;
-        size_t klen;
-        if (s->p >= s->end)
-            return fail(s, "EOF while parsing an object");
-        if (*s->p != '"')
-            return fail(s, "key must be a string");
-        if (!scan_string(s, &key, &klen, NULL))
-            return false;
-        skip_ws(s);
-        if (s->p >= s->end || *s->p != ':')
-            return fail(s, s->p >= s->end ? "EOF while parsing an object" : "expected `:`");
-        s->p++;
-        skip_ws(s);
-        if (!(fn ? fn(s, key, klen, ud) : scan_value(s)))
-            return false;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            s->depth--;
-            return true;
-        }
-        return fail(s, s->p >= s->end ? "EOF while parsing an object" : "expected `,` or `}`");
-    }
-}
-
-/* At '[': consumes the array; *count gets the number of elements. */
-static bool scan_array(struct scan *s, size_t *count)
-{
-    size_t n = 0;
-    if (++s->depth > GW_JSON_MAX_DEPTH)
-        return fail(s, "recursion limit exceeded");
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        s->depth--;
-        goto out;
-    }
-    for (;;) {
-        if (!scan_value(s))
-            return false;
-        n++;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            s->depth--;
-            goto out;
-        }
-        return fail(s, s->p >= s->end ? "EOF while parsing a list" : "expected `,` or `]`");
-    }
-out:
-    if (count)
-        *count = n;
-    return true;
-}
-
-static bool scan_value(struct scan *s)
-{
-    if (s->p >= s->end)
-        return fail(s, "EOF while parsing a value");
-    switch (*s->p) {
-    case '{':
-        return scan_object(s, NULL, NULL);
-    case '[':
-        return scan_array(s, NULL);
-    case '"':
-        return scan_string(s, NULL, NULL, NULL);
-    case 't':
-        return scan_literal(s, "true", 4);
-    case 'f':
-        return scan_literal(s, "false", 5);
-    case 'n':
-        return scan_literal(s, "null", 4);
-    default:
-        if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
-            return scan_number(s, NULL);
-        return fail(s, "expected value");
-    }
-}
-
-static void scan_init(struct scan *s, const char *p, size_t len)
-{
-    *s = (struct scan){.base = p, .p = p, .end = p + len};
-}
-
 /* ---- validation and batches ---- */
-
-static void format_err(const struct scan *s, char *err, size_t errsz)
-{
-    if (!err || errsz == 0)
-        return;
-    unsigned line = 1, col = 1;
-    for (const char *q = s->base; q < s->p && q < s->end; q++) {
-        if (*q == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    snprintf(err, errsz, "%s at line %u column %u", s->err ? s->err : "invalid JSON", line, col);
-}
 
 enum gw_body_kind gw_json_check(const char *p, size_t len, size_t *nelems, char *err, size_t errsz)
 {
-    struct scan s;
-    scan_init(&s, p, len);
-    skip_ws(&s);
+    struct gw_scan s;
+    gw_scan_init(&s, p, len);
+    gw_scan_ws(&s);
     enum gw_body_kind kind = GW_BODY_OTHER;
     bool ok;
     if (s.p < s.end && *s.p == '[') {
         kind = GW_BODY_ARRAY;
-        ok = scan_array(&s, nelems);
+        ok = gw_scan_array(&s, nelems);
     } else {
         if (s.p < s.end && *s.p == '{')
             kind = GW_BODY_OBJECT;
-        ok = scan_value(&s);
+        ok = gw_scan_value(&s);
     }
     if (ok) {
-        skip_ws(&s);
+        gw_scan_ws(&s);
         if (s.p == s.end)
             return kind;
-        fail(&s, "trailing characters");
+        gw_scan_fail(&s, "trailing characters");
     }
-    format_err(&s, err, errsz);
+    gw_scan_format_err(&s, p, err, errsz);
     return GW_BODY_INVALID;
 }
 
 bool gw_json_array_next(const char *p, size_t len, size_t *cursor, struct gw_span *elem)
 {
-    struct scan s;
-    scan_init(&s, p, len);
+    struct gw_scan s;
+    gw_scan_init(&s, p, len);
     s.p = p + *cursor;
-    skip_ws(&s);
+    gw_scan_ws(&s);
     if (*cursor == 0) {
         if (s.p >= s.end || *s.p != '[')
             return false;
         s.p++;
-        skip_ws(&s);
+        gw_scan_ws(&s);
     } else if (s.p < s.end && *s.p == ',') {
         s.p++;
-        skip_ws(&s);
+        gw_scan_ws(&s);
     }
     if (s.p >= s.end || *s.p == ']')
         return false;
     const char *start = s.p;
-    if (!scan_value(&s))
+    if (!gw_scan_value(&s))
         return false;
     elem->off = (uint32_t)(start - p);
     elem->len = (uint32_t)(s.p - start);
@@ -389,80 +129,95 @@ bool gw_json_array_next(const char *p, size_t len, size_t *cursor, struct gw_spa
 
 /* ---- calls ---- */
 
+/* The fields of neard's Request struct. serde refuses a second one
+ * ("duplicate field `method`"); unknown fields are neard's to refuse. */
+enum { RF_JSONRPC, RF_METHOD, RF_PARAMS, RF_ID, RF_N };
+static const char *const request_fields[RF_N] = {"jsonrpc", "method", "params", "id"};
+static const char *const duplicate_field[RF_N] = {
+    "duplicate field `jsonrpc`", "duplicate field `method`", "duplicate field `params`",
+    "duplicate field `id`"};
+
 struct call_ctx {
     struct gw_call_peek *out;
-    const char *method;
-    size_t mlen;
-    bool method_escaped, have_method;
+    struct gw_jstr method;
+    bool have_method;
+    unsigned seen; /* bit per RF_* */
     const char *params;
     size_t plen;
 };
 
-static bool key_is(const char *key, size_t klen, const char *name)
-{
-    size_t n = strlen(name);
-    return klen == n && memcmp(key, name, n) == 0;
-}
-
-static bool call_member(struct scan *s, const char *key, size_t klen, void *ud)
+static bool call_member(struct gw_scan *s, const struct gw_jstr *key, void *ud)
 {
     struct call_ctx *c = ud;
+    int f = gw_jstr_find(key, request_fields, RF_N);
+    if (f >= 0 && (c->seen & (1u << f)))
+        return gw_scan_fail_at(s, key->p + key->len, duplicate_field[f]);
+    if (f >= 0)
+        c->seen |= 1u << f;
     const char *start = s->p;
-    if (key_is(key, klen, "method") && s->p < s->end && *s->p == '"') {
+    if (f == RF_METHOD && s->p < s->end && *s->p == '"') {
         c->have_method = true;
-        return scan_string(s, &c->method, &c->mlen, &c->method_escaped);
+        return gw_scan_string(s, &c->method);
     }
-    if (!scan_value(s))
+    if (!gw_scan_value(s))
         return false;
-    if (key_is(key, klen, "id")) {
+    if (f == RF_ID) {
         c->out->id.off = (uint32_t)(start - s->base);
         c->out->id.len = (uint32_t)(s->p - start);
-    } else if (key_is(key, klen, "params")) {
+    } else if (f == RF_PARAMS) {
         c->params = start;
         c->plen = (size_t)(s->p - start);
     }
     return true;
 }
 
-/* Sets height/by_hash from a block reference value at s->p. */
-static bool block_ref(struct scan *s, struct gw_call_peek *out)
+/* What the block reference keys said; each key's last occurrence counts,
+ * as in neard's params (a serde_json map keeps the last value). */
+struct ref_ctx {
+    int64_t height; /* block_id as a height, -1 when it is not one */
+    bool by_hash;   /* block_id as a hash */
+    bool genesis;   /* sync_checkpoint "genesis" */
+    uint8_t finality;
+};
+
+/* A block_id value at s->p: a height, a hash or neither. */
+static bool block_ref(struct gw_scan *s, struct ref_ctx *r)
 {
+    r->height = -1;
+    r->by_hash = false;
     if (s->p < s->end && *s->p == '"') {
-        out->by_hash = true;
-        return scan_string(s, NULL, NULL, NULL);
+        r->by_hash = true;
+        return gw_scan_string(s, NULL);
     }
-    if (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
-        int64_t v;
-        if (!scan_number(s, &v))
-            return false;
-        out->height = v;
-        return true;
-    }
-    return scan_value(s);
+    if (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        return gw_scan_number(s, &r->height);
+    return gw_scan_value(s);
 }
 
-static bool params_member(struct scan *s, const char *key, size_t klen, void *ud)
+static const char *const ref_keys[] = {"block_id", "finality", "sync_checkpoint"};
+static const char *const finalities[] = {"optimistic", "near-final", "final"};
+
+static bool params_member(struct gw_scan *s, const struct gw_jstr *key, void *ud)
 {
-    struct gw_call_peek *out = ud;
-    if (key_is(key, klen, "block_id"))
-        return block_ref(s, out);
-    if ((key_is(key, klen, "finality") || key_is(key, klen, "sync_checkpoint")) && s->p < s->end &&
-        *s->p == '"') {
-        const char *v;
-        size_t vlen;
-        if (!scan_string(s, &v, &vlen, NULL))
-            return false;
-        if (key_is(v, vlen, "optimistic"))
-            out->finality = GW_FIN_OPTIMISTIC;
-        else if (key_is(v, vlen, "near-final"))
-            out->finality = GW_FIN_NEAR_FINAL;
-        else if (key_is(v, vlen, "final"))
-            out->finality = GW_FIN_FINAL;
-        else if (key_is(v, vlen, "genesis"))
-            out->height = 0; /* older than any GC boundary: archival */
-        return true;
-    }
-    return scan_value(s);
+    struct ref_ctx *r = ud;
+    int k = gw_jstr_find(key, ref_keys, 3);
+    if (k == 0)
+        return block_ref(s, r);
+    if (k == 1)
+        r->finality = GW_FIN_NONE;
+    else if (k == 2)
+        r->genesis = false;
+    if (k < 0 || s->p >= s->end || *s->p != '"')
+        return gw_scan_value(s);
+    struct gw_jstr v;
+    if (!gw_scan_string(s, &v))
+        return false;
+    int f = gw_jstr_find(&v, finalities, 3);
+    if (k == 1)
+        r->finality = f < 0 ? GW_FIN_NONE : (uint8_t)(GW_FIN_OPTIMISTIC + f);
+    else
+        r->genesis = gw_jstr_is(&v, "genesis"); /* older than any GC boundary: archival */
+    return true;
 }
 
 /* gas_price, validators and block also take a positional [block_id]. */
@@ -473,113 +228,130 @@ static bool positional_ref(int m)
 
 static void peek_params(const char *p, size_t len, struct gw_call_peek *out)
 {
-    struct scan s;
-    scan_init(&s, p, len);
+    struct ref_ctx r = {.height = -1};
+    struct gw_scan s;
+    gw_scan_init(&s, p, len);
     if (len == 0)
         return;
     if (*p == '{') {
-        (void)scan_object(&s, params_member, out);
+        (void)gw_scan_object(&s, params_member, &r);
     } else if (*p == '[' && positional_ref(out->method)) {
         s.p++;
-        skip_ws(&s);
-        (void)block_ref(&s, out);
+        gw_scan_ws(&s);
+        if (s.p < s.end && *s.p != ']')
+            (void)block_ref(&s, &r);
     }
+    out->height = r.height >= 0 ? r.height : r.genesis ? 0 : -1;
+    out->by_hash = r.by_hash;
+    out->finality = r.finality;
 }
 
-void gw_rpcpeek_call(const char *p, size_t len, struct gw_call_peek *out)
+static int method_of(const struct gw_jstr *m)
+{
+    if (!m->esc)
+        return gw_method_lookup(m->p, m->len);
+    char name[GW_JSTR_NAME_MAX];
+    size_t n = gw_jstr_decode(m, name, sizeof(name));
+    return n <= sizeof(name) ? gw_method_lookup(name, n) : GW_M_OTHER; /* longer than any */
+}
+
+int gw_rpcpeek_call(const char *body, struct gw_span call, struct gw_call_peek *out, char *err,
+                    size_t errsz)
 {
     *out = (struct gw_call_peek){.method = GW_M_OTHER, .height = -1};
-    struct scan s;
-    scan_init(&s, p, len);
-    skip_ws(&s);
+    struct gw_scan s;
+    gw_scan_init(&s, body + call.off, call.len);
+    gw_scan_ws(&s);
     if (s.p >= s.end || *s.p != '{')
-        return;
+        return 0;
     struct call_ctx c = {.out = out};
-    if (!scan_object(&s, call_member, &c)) {
-        out->id.len = 0;
-        return;
+    if (!gw_scan_object(&s, call_member, &c)) {
+        gw_scan_format_err(&s, body, err, errsz);
+        *out = (struct gw_call_peek){.method = GW_M_OTHER, .height = -1};
+        return NU_EPARSE;
     }
-    if (c.have_method && !c.method_escaped && c.mlen > 0)
-        out->method = gw_method_lookup(c.method, c.mlen);
+    if (c.have_method)
+        out->method = method_of(&c.method);
     if (c.params && (gw_method_flags(out->method) & GW_MF_BLOCKREF))
         peek_params(c.params, c.plen, out);
-    if (!(gw_method_flags(out->method) & GW_MF_BLOCKREF)) {
-        out->height = -1;
-        out->by_hash = false;
-    }
+    return 0;
 }
 
 /* ---- replies ---- */
 
 struct reply_ctx {
     struct gw_reply_peek *out;
-    const char *name, *cause;
-    size_t nlen, clen;
+    struct gw_jstr name, cause;
+    bool have_name, have_cause;
 };
 
-static bool cause_member(struct scan *s, const char *key, size_t klen, void *ud)
+static bool cause_member(struct gw_scan *s, const struct gw_jstr *key, void *ud)
 {
     struct reply_ctx *r = ud;
-    if (key_is(key, klen, "name") && s->p < s->end && *s->p == '"')
-        return scan_string(s, &r->cause, &r->clen, NULL);
-    return scan_value(s);
+    if (gw_jstr_is(key, "name") && s->p < s->end && *s->p == '"') {
+        r->have_cause = true;
+        return gw_scan_string(s, &r->cause);
+    }
+    return gw_scan_value(s);
 }
 
-static bool error_member(struct scan *s, const char *key, size_t klen, void *ud)
+static bool error_member(struct gw_scan *s, const struct gw_jstr *key, void *ud)
 {
     struct reply_ctx *r = ud;
-    if (key_is(key, klen, "name") && s->p < s->end && *s->p == '"')
-        return scan_string(s, &r->name, &r->nlen, NULL);
-    if (key_is(key, klen, "cause") && s->p < s->end && *s->p == '{')
-        return scan_object(s, cause_member, r);
-    return scan_value(s);
+    if (gw_jstr_is(key, "name") && s->p < s->end && *s->p == '"') {
+        r->have_name = true;
+        return gw_scan_string(s, &r->name);
+    }
+    if (gw_jstr_is(key, "cause") && s->p < s->end && *s->p == '{')
+        return gw_scan_object(s, cause_member, r);
+    return gw_scan_value(s);
 }
 
-static bool reply_member(struct scan *s, const char *key, size_t klen, void *ud)
+static bool reply_member(struct gw_scan *s, const struct gw_jstr *key, void *ud)
 {
     struct reply_ctx *r = ud;
-    if (key_is(key, klen, "result")) {
+    if (gw_jstr_is(key, "result")) {
         r->out->kind = GW_REPLY_RESULT;
         s->stop = true;
         return false;
     }
-    if (key_is(key, klen, "error") && s->p < s->end && *s->p == '{') {
+    if (gw_jstr_is(key, "error") && s->p < s->end && *s->p == '{') {
         r->out->kind = GW_REPLY_ERROR;
-        return scan_object(s, error_member, r);
+        return gw_scan_object(s, error_member, r);
     }
-    return scan_value(s);
+    return gw_scan_value(s);
 }
 
-static enum gw_cause cause_of(const char *n, size_t len)
+static const char *const cause_names[] = {"NOT_SYNCED_YET", "NO_SYNCED_BLOCKS",
+                                          "UNKNOWN_BLOCK",  "GARBAGE_COLLECTED_BLOCK",
+                                          "TIMEOUT_ERROR",  "INTERNAL_ERROR"};
+static const enum gw_cause cause_kinds[] = {GW_CAUSE_NOT_SYNCED,    GW_CAUSE_NOT_SYNCED,
+                                            GW_CAUSE_UNKNOWN_BLOCK, GW_CAUSE_UNKNOWN_BLOCK,
+                                            GW_CAUSE_TIMEOUT,       GW_CAUSE_INTERNAL};
+
+static enum gw_cause cause_of(const struct gw_jstr *n)
 {
-    if (!n)
-        return GW_CAUSE_OTHER;
-    if (key_is(n, len, "NOT_SYNCED_YET") || key_is(n, len, "NO_SYNCED_BLOCKS"))
-        return GW_CAUSE_NOT_SYNCED;
-    if (key_is(n, len, "UNKNOWN_BLOCK") || key_is(n, len, "GARBAGE_COLLECTED_BLOCK"))
-        return GW_CAUSE_UNKNOWN_BLOCK;
-    if (key_is(n, len, "TIMEOUT_ERROR"))
-        return GW_CAUSE_TIMEOUT;
-    if (key_is(n, len, "INTERNAL_ERROR"))
-        return GW_CAUSE_INTERNAL;
-    return GW_CAUSE_OTHER;
+    int i = gw_jstr_find(n, cause_names, 6);
+    return i < 0 ? GW_CAUSE_OTHER : cause_kinds[i];
 }
 
 void gw_rpcpeek_reply(const char *p, size_t len, struct gw_reply_peek *out)
 {
     *out = (struct gw_reply_peek){.kind = GW_REPLY_OTHER, .cause = GW_CAUSE_NONE};
-    struct scan s;
-    scan_init(&s, p, len);
-    skip_ws(&s);
+    struct gw_scan s;
+    gw_scan_init(&s, p, len);
+    gw_scan_ws(&s);
     if (s.p >= s.end || *s.p != '{')
         return;
     struct reply_ctx r = {.out = out};
-    bool ok = scan_object(&s, reply_member, &r);
+    bool ok = gw_scan_object(&s, reply_member, &r);
     if (out->kind == GW_REPLY_RESULT && s.stop)
         return;
     if (!ok || out->kind != GW_REPLY_ERROR) {
         out->kind = GW_REPLY_OTHER;
         return;
     }
-    out->cause = r.cause ? cause_of(r.cause, r.clen) : cause_of(r.name, r.nlen);
+    out->cause = r.have_cause  ? cause_of(&r.cause)
+                 : r.have_name ? cause_of(&r.name)
+                               : GW_CAUSE_OTHER;
 }

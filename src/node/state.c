@@ -53,6 +53,7 @@ static const char *const role_names[] = {
     [NODE_LOCK_RUN] = "run",
     [NODE_LOCK_RESTORE] = "restore",
     [NODE_LOCK_VERIFY] = "verify",
+    [NODE_LOCK_CHECKPOINT] = "checkpoint",
 };
 
 #define NROLES (sizeof(role_names) / sizeof(role_names[0]))
@@ -156,6 +157,12 @@ static int busy_error(const char *home, const struct node_lock_owner *o, char *e
         return nu_err_set(errbuf, NU_ESTATE,
                           "nearup snapshot verify (pid %ld) is reading the data of %s; wait "
                           "for it, then try again",
+                          pid, home);
+    case NODE_LOCK_CHECKPOINT:
+        return nu_err_set(errbuf, NU_ESTATE,
+                          "nearup snapshot create (pid %ld) is taking a checkpoint of the data "
+                          "of %s and starts the node again in a moment; wait for it, then try "
+                          "again",
                           pid, home);
     case NODE_LOCK_SUPERVISOR:
         break;

@@ -41,7 +41,8 @@ NU_WUR int node_state_init(const char *home, char *errbuf);
  * data dirs for itself holds for as long as it needs them: the supervisor
  * (neard runs only under it, restarts and upgrades included), `nearup run`
  * while it prepares a home, a snapshot restore from its first check to
- * after the swap, `snapshot verify --home`. So no neard starts while a
+ * after the swap, `snapshot verify --home`, `snapshot create` while it
+ * links the checkpoint of a stopped node. So no neard starts while a
  * restore writes, and no restore starts while a supervisor runs. The file
  * keeps its old name, supervisor.lock, so that an older supervisor still
  * running excludes a newer nearup. Its holder writes "<role> <pid>
@@ -53,6 +54,7 @@ enum node_lock_role {
     NODE_LOCK_RUN,        /* nearup run prepares the home (init, --reset-data) */
     NODE_LOCK_RESTORE,    /* a snapshot restore writes the data dirs */
     NODE_LOCK_VERIFY,     /* snapshot verify --home reads them */
+    NODE_LOCK_CHECKPOINT, /* snapshot create links them while the node is down */
 };
 
 struct node_lock_owner {

@@ -18,6 +18,7 @@
 #include "state.h"
 #include "supervisor.h"
 #include "sysunit.h"
+#include "util.h"
 #include "workers.h"
 
 #define START_TIMEOUT_DEFAULT_S 60
@@ -326,6 +327,29 @@ static int restart(const struct snap_create_opts *o, const struct snap_unit *uni
     return rc;
 }
 
+/* Links the checkpoint under the home lock, so no nearup run, restart or
+ * restore starts neard on the data while its files are linked. NU_EEXIST
+ * when a node was started in the moment after the stop. */
+static int take_locked(const struct snap_create_opts *o, const struct snap_home_dirs *dirs,
+                       struct snap_checkpoint *cp, struct cp_walk *w)
+{
+    int lock = -1;
+    int rc = node_home_lock(o->home, NODE_LOCK_CHECKPOINT, &lock, w->errbuf);
+    if (rc == NU_EEXIST)
+        return snap_err_prefix(w->errbuf, rc, "the node was started again before the checkpoint");
+    if (rc < 0)
+        return rc;
+    snap_test_checkpoint_delay();
+    if (node_data_locked(dirs->hot) ||
+        (dirs->cold[0] != '\0' && node_data_locked(dirs->cold)))
+        rc = nu_err_set(w->errbuf, NU_ESTATE, "%s is still locked after the node stopped",
+                        dirs->hot);
+    else
+        rc = take(dirs, cp, w);
+    node_state_unlock(lock);
+    return rc;
+}
+
 int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_home_dirs *dirs,
                          struct snap_checkpoint *cp, struct snap_node_info *info,
                          struct snap_create_result *r, char *errbuf)
@@ -353,11 +377,10 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
             return rc;
     }
     uint64_t t1 = snap_now_ns();
-    int rc =
-        node_data_locked(dirs->hot)
-            ? nu_err_set(errbuf, NU_ESTATE, "%s is still locked after the node stopped", dirs->hot)
-            : take(dirs, cp, &w);
+    int rc = take_locked(o, dirs, cp, &w);
     r->checkpoint_ms = ms_since(t1);
+    if (rc == NU_EEXIST) /* someone started the node meanwhile: it runs, leave it */
+        return rc;
     if (r->was_running) {
         int src = restart(o, &unit, by_unit, r, err2);
         if (src < 0 && rc == 0) {

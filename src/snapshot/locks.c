@@ -1,5 +1,6 @@
 /* Store markers for create/prune coordination (see util.h), and the
  * chunk-job delay hook for tests. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,21 +71,39 @@ void snap_markers_release(struct snap_markers *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* A test hook's delay from env var name: 1 ms to 60 s, else 0. */
+static long hook_ms(const char *name)
+{
+    const char *e = getenv(name);
+    char *end;
+    long v = e != NULL ? strtol(e, &end, 10) : 0;
+    return e != NULL && *end == '\0' && v > 0 && v < 60000 ? v : 0;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+void snap_test_checkpoint_delay(void)
+{
+    long ms = hook_ms("NEARUP_SNAPSHOT_TEST_CHECKPOINT_DELAY_MS");
+    if (ms > 0)
+        sleep_ms(ms);
+}
+
 void snap_test_delay(void)
 {
     static atomic_long cached = -1;
     long delay_ms = atomic_load(&cached);
     if (delay_ms < 0) {
-        const char *e = getenv("NEARUP_SNAPSHOT_TEST_DELAY_MS");
-        char *end;
-        long v = e != NULL ? strtol(e, &end, 10) : 0;
-        delay_ms = e != NULL && *end == '\0' && v > 0 && v < 60000 ? v : 0;
+        delay_ms = hook_ms("NEARUP_SNAPSHOT_TEST_DELAY_MS");
         atomic_store(&cached, delay_ms);
     }
-    if (delay_ms > 0) {
-        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    if (delay_ms > 0)
+        sleep_ms(delay_ms);
 }
 
 int snap_err_prefix(char *errbuf, int rc, const char *prefix)

@@ -2,6 +2,7 @@
 node, a node that keeps serving, incremental uploads, stopped nodes,
 unsupervised databases, kill -9, copies where links are impossible, split
 storage, list and verify."""
+import json
 import os
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import SimNode, free_port, load_json, wait_until
+from conftest import NEARD_SIM, SimNode, free_port, load_json, wait_until
 pytest.register_assert_rewrite('nodeutil', 'snaputil')
 from nodeutil import read_pidfile, alive  # noqa: E402
 from snaputil import (chunks_of, head, latest, make_home, manifest, manifests_in,  # noqa: E402
@@ -61,6 +62,33 @@ def test_create_stops_checkpoints_restarts_and_reports_downtime(nu, tmp_path, no
     assert doc['chunks'] == sum(len(f['chunks']) for f in m['files'])
     assert os.listdir(store / 'locks') == []
     assert not os.path.exists(os.path.join(home, 'data.nearup-checkpoint'))
+
+
+def lock_role(home):
+    with open(os.path.join(home, '.nearup', 'supervisor.lock')) as fh:
+        return fh.read().split(' ')[0]
+
+
+def test_no_node_starts_while_the_checkpoint_is_linked(nu, tmp_path, node):
+    home, port = node
+    p = nu.popen('snapshot', 'create', '--home', home, '--to', tmp_path / 'store', '--json',
+                 extra_env={'NEARUP_SNAPSHOT_TEST_CHECKPOINT_DELAY_MS': '3000'})
+    wait_until(lambda: not alive(read_pidfile(home, 'neard.pid')) and
+               lock_role(home) == 'checkpoint', 20, what='create holds the stopped home')
+    for cmd in (['run', 'simnet', '--home', home, '--binary-path', NEARD_SIM,
+                 '--rpc-addr', f'127.0.0.1:{port}', '--network-addr', f'127.0.0.1:{free_port()}'],
+                ['restart', '--home', home]):
+        r = nu(*cmd)
+        assert r.returncode == 1, (cmd, r.stdout, r.stderr)
+        assert r.stderr == (f'nearup {cmd[0]}: nearup snapshot create (pid {p.pid}) is taking a '
+                            f'checkpoint of the data of {home} and starts the node again in a '
+                            'moment; wait for it, then try again\n')
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    doc = json.loads(out)
+    assert doc['was_running'] is True and doc['restarted'] is True
+    assert alive(read_pidfile(home, 'neard.pid'))
+    wait_head(port, doc['height'] + 2)
 
 
 def test_human_output_names_downtime_and_upload(nu, tmp_path, node):

@@ -49,10 +49,8 @@ pid_t node_state_lock_holder(const char *home)
 }
 
 static const char *const role_names[] = {
-    [NODE_LOCK_SUPERVISOR] = "supervisor",
-    [NODE_LOCK_RUN] = "run",
-    [NODE_LOCK_RESTORE] = "restore",
-    [NODE_LOCK_VERIFY] = "verify",
+    [NODE_LOCK_SUPERVISOR] = "supervisor", [NODE_LOCK_RUN] = "run",
+    [NODE_LOCK_RESTORE] = "restore",       [NODE_LOCK_VERIFY] = "verify",
     [NODE_LOCK_CHECKPOINT] = "checkpoint",
 };
 

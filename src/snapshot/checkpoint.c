@@ -340,8 +340,7 @@ static int take_locked(const struct snap_create_opts *o, const struct snap_home_
     if (rc < 0)
         return rc;
     snap_test_checkpoint_delay();
-    if (node_data_locked(dirs->hot) ||
-        (dirs->cold[0] != '\0' && node_data_locked(dirs->cold)))
+    if (node_data_locked(dirs->hot) || (dirs->cold[0] != '\0' && node_data_locked(dirs->cold)))
         rc = nu_err_set(w->errbuf, NU_ESTATE, "%s is still locked after the node stopped",
                         dirs->hot);
     else

@@ -15,6 +15,7 @@
 
 #include "bincache.h"
 #include "cmd.h"
+#include "dataswap.h"
 #include "fs.h"
 #include "localnet.h"
 #include "network.h"
@@ -235,6 +236,29 @@ static int fill_runcfg(const struct ln_args *a, const struct ln_binary *b,
     return 0;
 }
 
+/* --reset-data under the home lock, so no node starts on the data while
+ * it is removed; a database a neard opened by hand is never removed. */
+static int reset_data(const char *home, char *errbuf)
+{
+    static const char *const dirs[] = {"data", "cold-data"};
+    int lock = -1;
+    int rc = node_home_lock(home, NODE_LOCK_RUN, &lock, errbuf);
+    for (size_t i = 0; rc == 0 && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char path[PATH_MAX];
+        if (nu_fs_join(path, sizeof(path), home, dirs[i]) != 0)
+            rc = nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", home);
+        else if (node_data_locked(path))
+            rc = nu_err_set(errbuf, NU_ESTATE,
+                            "the database in %s is open by a process nearup does not "
+                            "supervise; stop it before --reset-data",
+                            path);
+    }
+    if (rc == 0)
+        rc = node_reset_data(home, errbuf);
+    node_state_unlock(lock);
+    return rc;
+}
+
 /* Config, optional data reset, run.json and registry entry of one node. */
 static int prepare_node(const struct ln_args *a, const struct ln_binary *b, const char *home,
                         bool generated)
@@ -257,8 +281,8 @@ static int prepare_node(const struct ln_args *a, const struct ln_binary *b, cons
         rc = 1;
     } else if (!running) {
         if (node_localnet_config(home, a->public_addrs, a->fast && generated, errbuf) != 0 ||
-            (a->reset_data && node_reset_data(home, errbuf) != 0) ||
-            node_state_init(home, errbuf) != 0) {
+            node_state_init(home, errbuf) != 0 ||
+            (a->reset_data && reset_data(home, errbuf) != 0)) {
             cli_error(CMD, "%s", errbuf);
             rc = 1;
         }

@@ -4,6 +4,7 @@ on the next run, stopped cleanly by `nearup stop --home <root>`."""
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -21,6 +22,13 @@ def pids(homes):
 def load(path):
     with open(path) as fh:
         return json.load(fh)
+
+
+def answers(url):
+    try:
+        return head(url) >= 0
+    except OSError:
+        return False
 
 
 def host(addr):
@@ -124,6 +132,20 @@ def test_rerun_reuses_running_and_stopped_localnet(tmp_path, nu):
     nu.ok('stop', '--home', root)
     marker = homes[1] / 'data' / 'marker'
     marker.write_text('x')
+    # A neard started by hand holds the database: its data is never removed.
+    by_hand = subprocess.Popen([NEARD_SIM, '--home', str(homes[1]), 'run'],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: answers(urls[1]), 20, what='neard run by hand answers')
+        r = nu('localnet', '--home', root, '--reset-data')
+        assert r.returncode == 1
+        assert r.stderr == (f'nearup localnet: the database in {homes[1]}/data is open by a '
+                            'process nearup does not supervise; stop it before --reset-data\n')
+        assert marker.read_text() == 'x'
+    finally:
+        by_hand.terminate()
+        by_hand.wait(timeout=30)
+    nu.ok('stop', '--home', root)  # node0 started before node1 was refused
     nu.ok('localnet', '--home', root, '--reset-data')
     assert not marker.exists()
     assert (homes[1] / 'node_key.json').read_text() == keys[1]

@@ -85,9 +85,8 @@ def testnet_genesis(neard_sim):
 
 
 def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    from conftest import free_port
+    return free_port()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -4,6 +4,7 @@ them, and always stop them at the end of a test."""
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -17,11 +18,52 @@ NEARD_SIM = os.environ.get('NEARD_SIM', os.path.join(ROOT, 'build', 'sim', 'near
 NEARUP = os.environ.get('NEARUP', os.path.join(ROOT, 'build', 'src', 'cli', 'nearup'))
 
 
+# Ports for the tests' listeners come from below the kernel's ephemeral
+# range (32768-60999 on Linux), so an outgoing connection of a test running
+# in parallel can never take a port between free_port() and its listener's
+# bind; each port is reserved for its pytest process by a file under
+# PORT_DIR (reclaimed once that process is gone), so two test files never
+# draw the same one.
+PORT_LO, PORT_HI = 10000, 32000
+PORT_DIR = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'nearup-test-ports')
+
+
+def _reserve(port):
+    path = os.path.join(PORT_DIR, str(port))
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        try:
+            with open(path) as fh:
+                os.kill(int(fh.read()), 0)
+            return False  # its pytest process still runs
+        except (OSError, ValueError):
+            os.unlink(path)  # left by a process that is gone
+            return _reserve(port)
+    with os.fdopen(fd, 'w') as fh:
+        fh.write(str(os.getpid()))
+    return True
+
+
 def free_port():
-    """An ephemeral port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A port of 127.0.0.1 that is free, outside the ephemeral range and
+    reserved for this test process."""
+    os.makedirs(PORT_DIR, exist_ok=True)
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
+    for _ in range(1000):
+        port = rng.randrange(PORT_LO, PORT_HI)
+        try:
+            if not _reserve(port):
+                continue
+        except FileNotFoundError:
+            continue  # another process reclaimed it at the same moment
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue  # held by something outside the tests; keep it reserved
+        return port
+    raise AssertionError(f'no free port in {PORT_LO}-{PORT_HI}')
 
 
 def sim_cmd(home, *args):

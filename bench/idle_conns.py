@@ -191,7 +191,7 @@ def measure(args):
         while len(keep) < args.conns:
             bad += run_wave(gw_port, min(WAVE, args.conns - len(keep)), data, want, keep)
         took = time.monotonic() - t0
-        time.sleep(2)  # idle; worker stats reach /metrics on the next tick
+        time.sleep(3)  # idle: past idle_trim_ms (1 s), and worker stats reach /metrics on the next tick
         after = rss_kib(gw.pid)
         conns = metric(gw_port, 'nearup_gateway_http_connections')
         buf = metric(gw_port, 'nearup_gateway_http_buffer_bytes')

@@ -126,7 +126,9 @@ struct nu_httpd_conn {
     enum nu_httpd_conn_state state;
     enum nu_httpd_req_state rq;
     int open_handles;
+    uint64_t idle_since; /* loop time the last answer was written */
     bool reading, in_run, close_after, truncate, creq_busy;
+    bool trimmed; /* no buffers since it went idle (conn_trim) */
     char peer[64];
 };
 

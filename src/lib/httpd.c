@@ -20,6 +20,7 @@ void nu_httpd_opts_init(struct nu_httpd_opts *o)
         .header_timeout_ms = 10000,
         .body_timeout_ms = 60000,
         .keepalive_ms = 75000,
+        .idle_trim_ms = 1000,
         .write_timeout_ms = 60000,
         .max_unsent_bytes = 128 * 1024 * 1024,
         .max_connections = 10000,

@@ -36,22 +36,25 @@ struct nu_httpd;
 struct nu_httpd_conn;
 
 struct nu_httpd_opts {
-    const char *host;            /* default "127.0.0.1" */
-    int port;                    /* 0: ephemeral (see nu_httpd_port) */
-    size_t max_header_bytes;     /* request line + headers; 431 beyond. default 16 KiB */
-    size_t max_body_bytes;       /* 413 beyond. default 10 MiB */
-    unsigned header_timeout_ms;  /* whole head must arrive within; 408. default 10 s */
-    unsigned body_timeout_ms;    /* whole request must arrive within; 408. default 60 s */
-    unsigned keepalive_ms;       /* idle time between requests before close. default 75 s */
-    unsigned max_connections;    /* further accepts are closed at once. default 10000 */
-    unsigned max_headers;        /* header count limit; 431 beyond. default 100 */
-    bool reuseport;              /* SO_REUSEPORT on the listener */
-    int backlog;                 /* default 511 */
-    unsigned write_timeout_ms;   /* an answer must be taken by the client within; else reset.
-                                    default 60 s */
-    size_t max_unsent_bytes;     /* answer bytes this server holds for clients that have not
-                                    taken them yet (all connections together); a connection
-                                    whose answer would go beyond is reset. default 128 MiB */
+    const char *host;           /* default "127.0.0.1" */
+    int port;                   /* 0: ephemeral (see nu_httpd_port) */
+    size_t max_header_bytes;    /* request line + headers; 431 beyond. default 16 KiB */
+    size_t max_body_bytes;      /* 413 beyond. default 10 MiB */
+    unsigned header_timeout_ms; /* whole head must arrive within; 408. default 10 s */
+    unsigned body_timeout_ms;   /* whole request must arrive within; 408. default 60 s */
+    unsigned keepalive_ms;      /* idle time between requests before close. default 75 s */
+    unsigned idle_trim_ms;      /* a kept-alive connection frees its request buffers after
+                                   this long idle, so a busy client does not pay allocations
+                                   on every request; 0: at once. default 1 s */
+    unsigned max_connections;   /* further accepts are closed at once. default 10000 */
+    unsigned max_headers;       /* header count limit; 431 beyond. default 100 */
+    bool reuseport;             /* SO_REUSEPORT on the listener */
+    int backlog;                /* default 511 */
+    unsigned write_timeout_ms;  /* an answer must be taken by the client within; else reset.
+                                   default 60 s */
+    size_t max_unsent_bytes;    /* answer bytes this server holds for clients that have not
+                                   taken them yet (all connections together); a connection
+                                   whose answer would go beyond is reset. default 128 MiB */
 };
 
 void nu_httpd_opts_init(struct nu_httpd_opts *o);
@@ -62,18 +65,18 @@ struct nu_http_header {
 };
 
 struct nu_http_req {
-    const char *method;  /* "GET", "POST", "HEAD", ... */
-    const char *url;     /* request target as received ("/status?x=1") */
-    const char *path;    /* url without the query string */
+    const char *method; /* "GET", "POST", "HEAD", ... */
+    const char *url;    /* request target as received ("/status?x=1") */
+    const char *path;   /* url without the query string */
     int http_major, http_minor;
     const struct nu_http_header *headers;
     size_t nheaders;
-    const char *body;    /* NUL-terminated (NUL not counted) */
+    const char *body; /* NUL-terminated (NUL not counted) */
     size_t body_len;
-    bool keep_alive;     /* client wants the connection kept */
-    uint64_t start_ns;   /* uv_hrtime() when the first byte arrived */
-    const char *peer;    /* "ip:port" of the client */
-    void *ud;            /* free for the handler */
+    bool keep_alive;            /* client wants the connection kept */
+    uint64_t start_ns;          /* uv_hrtime() when the first byte arrived */
+    const char *peer;           /* "ip:port" of the client */
+    void *ud;                   /* free for the handler */
     struct nu_httpd_conn *conn; /* private */
 };
 
@@ -107,9 +110,9 @@ enum nu_httpd_resp_flags {
  * not take at once is copied. For HEAD requests the
  * body is not sent but Content-Length is its length; 204 and 304 carry
  * neither. content_type may be NULL (no Content-Type header).
- * extra_headers is a NULL-terminated list of "Name: value" strings or NULL. Returns 0; NU_EINVAL (req still valid, answer again) for a
- * status outside 200..999 or CR/LF in content_type or a header; NU_ESTATE
- * when req was already answered or its connection died (see above). */
+ * extra_headers is a NULL-terminated list of "Name: value" strings or NULL. Returns 0; NU_EINVAL
+ * (req still valid, answer again) for a status outside 200..999 or CR/LF in content_type or a
+ * header; NU_ESTATE when req was already answered or its connection died (see above). */
 int nu_httpd_respond_ex(struct nu_http_req *req, int status, const char *content_type,
                         const char *const *extra_headers, const void *body, size_t len,
                         unsigned flags);
@@ -118,8 +121,7 @@ int nu_httpd_respond(struct nu_http_req *req, int status, const char *content_ty
 /* Same, but takes ownership of body (malloc'd; freed by the server in every
  * case, also on error): a large answer is then never copied. */
 int nu_httpd_respond_take(struct nu_http_req *req, int status, const char *content_type,
-                          const char *const *extra_headers, char *body, size_t len,
-                          unsigned flags);
+                          const char *const *extra_headers, char *body, size_t len, unsigned flags);
 /* Drops the connection without an answer; invalidates req. */
 void nu_httpd_abort(struct nu_http_req *req);
 /* Called instead of nothing if the connection dies before req is answered. */

@@ -14,8 +14,9 @@
  * While HANDLER/WRITING the socket is still read (into a bounded pending
  * buffer, no parsing) so a peer that goes away is noticed and the request
  * cancelled; pipelined requests wait in that buffer. Back in READING with
- * nothing pending, every buffer is freed (conn_trim): an idle connection
- * is its struct and nothing more. */
+ * nothing pending, every buffer is freed (conn_trim) once the connection
+ * has been idle for idle_trim_ms: an idle connection is its struct and
+ * nothing more, and a busy one reuses its buffers request after request. */
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ static void conn_free(struct nu_httpd_conn *c)
  * kept-alive connection costs only its struct (and the kernel's socket). */
 static void conn_trim(struct nu_httpd_conn *c)
 {
+    c->trimmed = true;
     free(c->pend);
     c->pend = NULL;
     c->pend_off = c->pend_len = c->pend_cap = 0;
@@ -242,7 +244,8 @@ static void conn_continue(struct nu_httpd_conn *c)
         conn_run(c, c->pend + c->pend_off, c->pend_len - c->pend_off, true);
         return;
     }
-    conn_trim(c);
+    if (c->srv->o.idle_trim_ms == 0)
+        conn_trim(c);
     start_reading(c);
 }
 
@@ -280,7 +283,14 @@ void nu_httpd_conn_written(struct nu_httpd_conn *c)
     }
     nu_hparser_next(&c->hp);
     c->state = CS_READING;
-    nu_httpd_conn_arm(c, c->srv->o.keepalive_ms);
+    /* The timer frees the buffers after idle_trim_ms, then waits out the
+     * rest of keepalive_ms (on_timer). */
+    const struct nu_httpd_opts *o = &c->srv->o;
+    c->idle_since = uv_now(c->srv->loop);
+    c->trimmed = false;
+    nu_httpd_conn_arm(c, o->idle_trim_ms > 0 && o->idle_trim_ms < o->keepalive_ms
+                             ? o->idle_trim_ms
+                             : o->keepalive_ms);
     /* When answered inside the handler, conn_run's loop carries on. */
     if (!c->in_run)
         conn_continue(c);
@@ -381,9 +391,22 @@ static void conn_run(struct nu_httpd_conn *c, const char *data, size_t len, bool
     }
     c->in_run = false;
     if (c->state == CS_READING) {
-        conn_trim(c);
+        if (c->srv->o.idle_trim_ms == 0)
+            conn_trim(c);
         start_reading(c);
     }
+}
+
+/* idle_trim_ms after the last answer: free the buffers, then wait for the
+ * rest of keepalive_ms. */
+static void idle_trim(struct nu_httpd_conn *c)
+{
+    uint64_t idle = uv_now(c->srv->loop) - c->idle_since, ka = c->srv->o.keepalive_ms;
+    conn_trim(c);
+    if (idle >= ka)
+        nu_httpd_conn_close(c, false);
+    else
+        nu_httpd_conn_arm(c, ka - idle);
 }
 
 static void on_timer(uv_timer_t *t)
@@ -394,6 +417,8 @@ static void on_timer(uv_timer_t *t)
         if (nu_hparser_midrequest(&c->hp)) {
             stop_reading(c);
             conn_fail(c, 408, NULL);
+        } else if (!c->trimmed) {
+            idle_trim(c);
         } else {
             nu_httpd_conn_close(c, false); /* idle keep-alive */
         }
@@ -437,6 +462,7 @@ int nu_httpd_conn_accept(struct nu_httpd *s)
     if (!c)
         return NU_ENOMEM;
     c->srv = s;
+    c->trimmed = true; /* nothing to free before its first answer */
     uv_tcp_init(s->loop, &c->tcp);
     uv_timer_init(s->loop, &c->timer);
     c->tcp.data = c->timer.data = c;

@@ -80,11 +80,13 @@ const char *nu_hlines_check(struct nu_hlines *l, const char *at, const char *end
 {
     for (; at < end && l->state != LN_OFF; at++) {
         if (l->state == LN_LINE) {
-            /* Most bytes are inside a line: skip to the next CR or LF. */
-            while (at < end && *at != '\r' && *at != '\n')
-                at++;
-            if (at == end)
+            /* Most bytes are inside a line: skip to its first CR (which
+             * must be the one before the LF) with memchr, not byte by byte. */
+            const char *lf = memchr(at, '\n', (size_t)(end - at));
+            const char *cr = memchr(at, '\r', (size_t)((lf ? lf : end) - at));
+            if (cr == NULL && lf == NULL)
                 break;
+            at = cr ? cr : lf;
         }
         const char *why = line_byte(l, *at);
         if (why)

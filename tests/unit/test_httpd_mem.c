@@ -92,14 +92,11 @@ static void wait_handled(struct fx *f, int n)
     usleep(50000); /* the answer's first write happens in the handler */
 }
 
-/* After a pipelined burst (bodies in, large and small answers out) an idle
- * kept-alive connection holds no buffer at all. */
-static void test_idle_after_burst(void **state)
+/* Pipelined bursts on 3 connections: bodies in, large and small answers out. */
+static void burst_on_three(struct fx *f, struct cl **c)
 {
-    struct fx *f = fx_start_default();
     char body[20000], req[4096];
     memset(body, 'x', sizeof(body));
-    struct cl *c[3];
     for (int k = 0; k < 3; k++) {
         c[k] = cl_open(f->port);
         for (int i = 0; i < 10; i++)
@@ -132,12 +129,44 @@ static void test_idle_after_burst(void **state)
             c[k],
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\npath=/last");
     }
+}
+
+/* After a pipelined burst an idle kept-alive connection holds no buffer at
+ * all once idle_trim_ms has passed. */
+static void test_idle_after_burst(void **state)
+{
+    struct nu_httpd_opts o;
+    nu_httpd_opts_init(&o);
+    o.idle_trim_ms = 20;
+    struct fx *f = fx_start(&o);
+    struct cl *c[3];
+    burst_on_three(f, c);
+    usleep(300 * 1000); /* well past idle_trim_ms: every connection trimmed */
     struct nu_httpd_stats st = fx_finish(f);
     for (int k = 0; k < 3; k++)
         cl_close(c[k]);
     assert_int_equal(st.requests, 39);
     assert_int_equal(st.open_connections, 3);
     assert_int_equal(st.buffer_bytes, 0);
+    assert_int_equal(st.unsent_bytes, 0);
+}
+
+/* Within idle_trim_ms a kept-alive connection keeps its request buffers for
+ * the next request (no allocation per request); keepalive_ms still ends it. */
+static void test_busy_connection_keeps_buffers(void **state)
+{
+    struct nu_httpd_opts o;
+    nu_httpd_opts_init(&o);
+    o.idle_trim_ms = 60000;
+    struct fx *f = fx_start(&o);
+    struct cl *c[3];
+    burst_on_three(f, c);
+    struct nu_httpd_stats st = fx_finish(f);
+    for (int k = 0; k < 3; k++)
+        cl_close(c[k]);
+    assert_int_equal(st.requests, 39);
+    assert_int_equal(st.open_connections, 3);
+    assert_true(st.buffer_bytes > 0);
     assert_int_equal(st.unsent_bytes, 0);
 }
 
@@ -148,6 +177,7 @@ static void test_slow_reader_over_cap(void **state)
     struct nu_httpd_opts o;
     nu_httpd_opts_init(&o);
     o.max_unsent_bytes = 1u << 20;
+    o.idle_trim_ms = 0;
     struct fx *f = fx_start(&o);
     int fd = slow_client(f->port);
     send_all(fd, "GET /pattern?n=8388608 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -175,6 +205,7 @@ static void test_slow_readers_within_cap(void **state)
     struct nu_httpd_opts o;
     nu_httpd_opts_init(&o);
     o.max_unsent_bytes = 3 * HUGE;
+    o.idle_trim_ms = 0;
     struct fx *f = fx_start(&o);
     int a = slow_client(f->port), b = slow_client(f->port);
     send_all(a, "GET /pattern?n=8388608 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -204,6 +235,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_after_burst),
+        cmocka_unit_test(test_busy_connection_keeps_buffers),
         cmocka_unit_test(test_slow_reader_over_cap),
         cmocka_unit_test(test_slow_readers_within_cap),
     };

@@ -1,0 +1,132 @@
+/* Running a command from the table: its setup flags, subcommands, flags
+ * parsed against its settings table, --help (cmd.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "httpc.h"
+
+#define HELP_MAX (1u << 20)
+
+static bool is_help(const char *s)
+{
+    return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 || strcmp(s, "help") == 0;
+}
+
+static int dispatch_sub(const struct cli_cmd *c, int argc, char **argv)
+{
+    const struct cli_doc *d = c->doc;
+    if (argc < 2) {
+        cli_print_usage(d, stderr);
+        return 2;
+    }
+    if (is_help(argv[1])) {
+        cli_print_help(d, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < d->nsubs; i++) {
+        if (strcmp(d->subs[i].name, argv[1]) == 0)
+            return cli_dispatch(&d->subs[i], argc - 1, argv + 1);
+    }
+    return cli_usage(d->prog, "unknown subcommand '%s'", argv[1]);
+}
+
+int cli_dispatch(const struct cli_cmd *c, int argc, char **argv)
+{
+    if (c->fn == NULL)
+        return dispatch_sub(c, argc, argv);
+    if (c->flags & CLI_SIGNALS)
+        cli_catch_signals();
+    if ((c->flags & CLI_CURL) && nu_httpc_global_init() != 0) {
+        cli_error(c->doc->prog, "cannot initialise libcurl");
+        return 1;
+    }
+    int rc = c->fn(argc, argv);
+    if (c->flags & CLI_CURL)
+        nu_httpc_global_cleanup();
+    return rc;
+}
+
+/* ---- help ---- */
+
+void cli_print_usage(const struct cli_doc *doc, FILE *out)
+{
+    if (doc->nsubs == 0) {
+        fprintf(out, "usage: %s\n", doc->usage);
+        return;
+    }
+    for (size_t i = 0; i < doc->nsubs; i++)
+        fprintf(out, "%s%s\n", i == 0 ? "usage: " : "       ", doc->subs[i].doc->usage);
+}
+
+static void print_table(const struct nu_setting *t, size_t n, const char *title, FILE *out)
+{
+    struct nu_buf b;
+    nu_buf_init(&b, HELP_MAX);
+    if (n > 0 && nu_settings_help(t, n, &b) == 0 && b.data != NULL)
+        fprintf(out, "\n%s:\n%s", title, b.data);
+    nu_buf_release(&b);
+}
+
+void cli_print_help(const struct cli_doc *doc, FILE *out)
+{
+    cli_print_usage(doc, out);
+    if (doc->about != NULL)
+        fprintf(out, "\n%s", doc->about);
+    for (size_t i = 0; i < doc->nsubs; i++) {
+        if (i == 0)
+            fprintf(out, "\ncommands:\n");
+        if (!(doc->subs[i].flags & CLI_HIDDEN))
+            fprintf(out, "  %-10s %s\n", doc->subs[i].name, doc->subs[i].doc->summary);
+    }
+    print_table(doc->opts, doc->nopts, "options", out);
+    if (doc->settings != NULL)
+        print_table(doc->settings->t, doc->settings->n,
+                    "settings (also valid as NAME = VALUE in the file)", out);
+}
+
+/* ---- flags ---- */
+
+int cli_args_error(const char *prog, const struct nu_args_error *e)
+{
+    char flag[80] = "";
+    if (e->s != NULL)
+        nu_setting_flag_name(e->s, flag, sizeof(flag));
+    switch (e->status) {
+    case NU_ARGS_E_UNKNOWN:
+        return cli_usage(prog, "unknown option '%s'", e->word);
+    case NU_ARGS_E_NEEDS_VALUE:
+        return cli_usage(prog, "%s needs a value", e->word);
+    case NU_ARGS_E_UNEXPECTED_VALUE:
+        return cli_usage(prog, "--%s takes no value", flag);
+    case NU_ARGS_E_BAD_VALUE:
+        return cli_usage(prog, "--%s: %s", flag, e->msg);
+    case NU_ARGS_E_EXTRA:
+        return cli_usage(prog, "unexpected argument '%s'", e->word);
+    default:
+        return cli_usage(prog, "cannot parse the arguments");
+    }
+}
+
+int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
+              size_t maxpos, size_t *npos)
+{
+    char msg[NU_ERRMSG_MAX];
+    NU_BUG_ON(nu_settings_defaults(doc->opts, doc->nopts, obj, msg, sizeof(msg)) != 0);
+    struct nu_args a = {
+        .table = doc->opts,
+        .n = doc->nopts,
+        .obj = obj,
+        .flags = NU_ARGS_HELP,
+        .pos = pos,
+        .maxpos = maxpos,
+    };
+    enum nu_args_status st = nu_args_parse(&a, argc, argv, 1);
+    if (npos != NULL)
+        *npos = a.npos;
+    if (st == NU_ARGS_E_HELP) {
+        cli_print_help(doc, stdout);
+        return -1;
+    }
+    return st == NU_ARGS_OK ? 0 : cli_args_error(doc->prog, &a.err);
+}

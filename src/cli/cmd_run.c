@@ -331,9 +331,10 @@ static int try_bind(const char *addr, char *err, const char *what, const char *f
     memset(&ss, 0, sizeof(ss));
     char host[128];
     const char *colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
+    uint64_t port;
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host) ||
+        nu_parse_uint(colon + 1, 65535, &port) != 0)
         return 0; /* not ours to judge; neard will say */
-    long port = strtol(colon + 1, NULL, 10);
     snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
     socklen_t len;
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {

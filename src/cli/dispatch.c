@@ -89,23 +89,9 @@ void cli_print_help(const struct cli_doc *doc, FILE *out)
 
 int cli_args_error(const char *prog, const struct nu_args_error *e)
 {
-    char flag[80] = "";
-    if (e->s != NULL)
-        nu_setting_flag_name(e->s, flag, sizeof(flag));
-    switch (e->status) {
-    case NU_ARGS_E_UNKNOWN:
-        return cli_usage(prog, "unknown option '%s'", e->word);
-    case NU_ARGS_E_NEEDS_VALUE:
-        return cli_usage(prog, "%s needs a value", e->word);
-    case NU_ARGS_E_UNEXPECTED_VALUE:
-        return cli_usage(prog, "--%s takes no value", flag);
-    case NU_ARGS_E_BAD_VALUE:
-        return cli_usage(prog, "--%s: %s", flag, e->msg);
-    case NU_ARGS_E_EXTRA:
-        return cli_usage(prog, "unexpected argument '%s'", e->word);
-    default:
-        return cli_usage(prog, "cannot parse the arguments");
-    }
+    char what[NU_ERRMSG_MAX + 100];
+    nu_args_describe(e, what, sizeof(what));
+    return cli_usage(prog, "%s", what);
 }
 
 int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,

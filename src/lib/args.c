@@ -138,3 +138,30 @@ enum nu_args_status nu_args_parse(struct nu_args *a, int argc, char **argv, int 
     }
     return NU_ARGS_OK;
 }
+
+void nu_args_describe(const struct nu_args_error *e, char *out, size_t outsz)
+{
+    char flag[80] = "";
+    if (e->s != NULL)
+        nu_setting_flag_name(e->s, flag, sizeof(flag));
+    switch (e->status) {
+    case NU_ARGS_E_UNKNOWN:
+        snprintf(out, outsz, "unknown option '%s'", e->word);
+        break;
+    case NU_ARGS_E_NEEDS_VALUE:
+        snprintf(out, outsz, "%s needs a value", e->word);
+        break;
+    case NU_ARGS_E_UNEXPECTED_VALUE:
+        snprintf(out, outsz, "--%s takes no value", flag);
+        break;
+    case NU_ARGS_E_BAD_VALUE:
+        snprintf(out, outsz, "--%s: %s", flag, e->msg);
+        break;
+    case NU_ARGS_E_EXTRA:
+        snprintf(out, outsz, "unexpected argument '%s'", e->word);
+        break;
+    default:
+        snprintf(out, outsz, "%s", "cannot parse the arguments");
+        break;
+    }
+}

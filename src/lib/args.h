@@ -57,4 +57,9 @@ struct nu_args {
  * nu_settings_defaults). Returns NU_ARGS_OK or the status in a->err. */
 NU_WUR enum nu_args_status nu_args_parse(struct nu_args *a, int argc, char **argv, int start);
 
+/* The failure in nearup's words, for "nearup CMD: <it>": "unknown option
+ * '--x'", "--home needs a value", "--x takes no value", "--x: <msg>",
+ * "unexpected argument 'x'". */
+void nu_args_describe(const struct nu_args_error *e, char *out, size_t outsz);
+
 #endif

@@ -172,6 +172,31 @@ static void test_optional_value_and_stop(void **state)
     assert_int_equal(r.a.next, 2);
 }
 
+static void test_describe(void **state)
+{
+    (void)state;
+    struct run r;
+    char out[NU_ERRMSG_MAX + 100];
+    static const struct {
+        const char *words[4];
+        const char *want;
+    } cases[] = {
+        {{"--bogus"}, "unknown option '--bogus'"},
+        {{"-n"}, "-n needs a value"},
+        {{"--all=1"}, "--all takes no value"},
+        {{"-n", "x"}, "--lines: \"x\" is not a whole number"},
+        {{"a", "b", "c"}, "unexpected argument 'c'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *argv[6] = {"prog"};
+        for (size_t k = 0; k < 4 && cases[i].words[k] != NULL; k++)
+            argv[k + 1] = (char *)cases[i].words[k];
+        assert_int_not_equal(parse(&r, 0, argv), NU_ARGS_OK);
+        nu_args_describe(&r.a.err, out, sizeof(out));
+        assert_string_equal(out, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_dashdash_and_dash),
         cmocka_unit_test(test_optional_value_and_stop),
+        cmocka_unit_test(test_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

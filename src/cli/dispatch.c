@@ -5,6 +5,7 @@
 
 #include "cmd.h"
 #include "httpc.h"
+#include "lazylib.h"
 
 #define HELP_MAX (1u << 20)
 
@@ -37,6 +38,11 @@ int cli_dispatch(const struct cli_cmd *c, int argc, char **argv)
         return dispatch_sub(c, argc, argv);
     if (c->flags & CLI_SIGNALS)
         cli_catch_signals();
+    char err[NU_ERRMSG_MAX];
+    if ((c->flags & CLI_CURL) && nu_lazylib_load(&nu_libcurl, err) != 0) {
+        cli_error(c->doc->prog, "%s; install libcurl (Debian: libcurl4)", err);
+        return 1;
+    }
     if ((c->flags & CLI_CURL) && nu_httpc_global_init() != 0) {
         cli_error(c->doc->prog, "cannot initialise libcurl");
         return 1;

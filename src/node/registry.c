@@ -1,6 +1,7 @@
 /* The registry of homes (for --all) and the node homes behind a --home
- * argument (see state.h). Apart from state.c because the registry names
- * its entries by sha256 (OpenSSL), which nearup-supervisor does not link. */
+ * argument (see state.h). The registry names its entries by the sha256 of
+ * the path (libsodium's: a few bytes need no OpenSSL, which every
+ * `nearup stop` would then load; lazylib.h). */
 #include "state.h"
 
 #include <dirent.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <sodium.h>
 
 #include "fs.h"
 
@@ -38,12 +39,11 @@ static int registry_dir(char *out, size_t outsz, char *errbuf)
 static int registry_entry(const char *home, char *out, size_t outsz, char *errbuf)
 {
     char dir[PATH_MAX];
-    unsigned char md[32];
-    unsigned int mdlen = 0;
+    unsigned char md[crypto_hash_sha256_BYTES];
     int rc = registry_dir(dir, sizeof(dir), errbuf);
     if (rc < 0)
         return rc;
-    if (EVP_Digest(home, strlen(home), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    if (crypto_hash_sha256(md, (const unsigned char *)home, strlen(home)) != 0)
         return nu_err_set(errbuf, NU_ECRYPTO, "sha256 failed");
     size_t n = (size_t)snprintf(out, outsz, "%s/", dir);
     for (unsigned i = 0; i < 16 && n + 2 < outsz; i++, n += 2)

@@ -139,7 +139,7 @@ static void subcommands(FILE *out, const struct cli_doc *d)
         fputs("\n.PP\n", out);
         if (sd->about != NULL && (i == 0 || sd->about != d->subs[i - 1].doc->about))
             paragraphs(out, sd->about);
-        options(out, sd->opts, sd->nopts, i == d->nsubs - 1);
+        options(out, sd->opts, sd->nopts, true);
     }
 }
 

@@ -503,8 +503,9 @@ static int do_prune(struct opts *o)
 static const struct cli_doc create_doc = {
     .prog = "snapshot create",
     .summary = "snapshot a node's data into a store (the node is down for the checkpoint only)",
-    .usage = "nearup snapshot create --home DIR --to STORE [--name NAME] [--parallel N] "
-             "[--compress zstd|none] [--sign-key FILE] [--s3-endpoint URL] [--json]",
+    .usage = "nearup snapshot create --home DIR --to STORE [--name NAME] [--parallel N]\n"
+             "                       [--compress zstd|none] [--sign-key FILE] [--s3-endpoint URL]\n"
+             "                       [--stop-timeout SECONDS] [--json]",
     .opts = create_opts,
     .nopts = CLI_NOPTS(create_opts),
 };
@@ -512,9 +513,10 @@ static const struct cli_doc create_doc = {
 static const struct cli_doc restore_doc = {
     .prog = "snapshot restore",
     .summary = "restore a snapshot into a home, verifying every chunk",
-    .usage = "nearup snapshot restore --from STORE --home DIR [--name NAME|latest] [--parallel N] "
-             "[--verify-key ed25519:PK] [--replace [--keep-old]] "
-             "[--layout nearup|near|fastnear [--kind rpc]] [--s3-endpoint URL] [--json]",
+    .usage = "nearup snapshot restore --from STORE --home DIR [--name NAME|latest] [--parallel N]\n"
+             "                        [--verify-key ed25519:PK] [--replace [--keep-old]]\n"
+             "                        [--layout nearup|near|fastnear [--kind rpc]]\n"
+             "                        [--s3-endpoint URL] [--json]",
     .opts = restore_opts,
     .nopts = CLI_NOPTS(restore_opts),
 };
@@ -530,8 +532,9 @@ static const struct cli_doc list_doc = {
 static const struct cli_doc verify_doc = {
     .prog = "snapshot verify",
     .summary = "check a store's chunks (or a home's data) against the manifests",
-    .usage = "nearup snapshot verify --from STORE [--home DIR] [--name NAME] [--verify-key "
-             "ed25519:PK] [--parallel N] [--json]",
+    .usage = "nearup snapshot verify --from STORE [--home DIR] [--name NAME]\n"
+             "                       [--verify-key ed25519:PK] [--parallel N] [--s3-endpoint URL]\n"
+             "                       [--json]",
     .opts = verify_opts,
     .nopts = CLI_NOPTS(verify_opts),
 };
@@ -539,8 +542,9 @@ static const struct cli_doc verify_doc = {
 static const struct cli_doc prune_doc = {
     .prog = "snapshot prune",
     .summary = "delete all but the newest N snapshots and the chunks only they used",
-    .usage = "nearup snapshot prune --from STORE --keep N [--grace SECONDS] [--stale-after "
-             "SECONDS] [--dry-run] [--json]",
+    .usage = "nearup snapshot prune --from STORE --keep N [--grace SECONDS]\n"
+             "                      [--stale-after SECONDS] [--dry-run] [--parallel N]\n"
+             "                      [--s3-endpoint URL] [--json]",
     .opts = prune_opts,
     .nopts = CLI_NOPTS(prune_opts),
 };

@@ -17,7 +17,8 @@ static void walk(FILE *out, const char *prefix, const struct cli_cmd *cmds, size
         char path[PATH_WORDS];
         if (cmds[i].flags & CLI_HIDDEN)
             continue;
-        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? " " : "", cmds[i].name);
+        int k = snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? " " : "", cmds[i].name);
+        NU_BUG_ON(k < 0 || (size_t)k >= sizeof(path)); /* command names are short */
         fn(out, path, &cmds[i]);
         if (cmds[i].doc->nsubs > 0)
             walk(out, path, cmds[i].doc->subs, cmds[i].doc->nsubs, fn);

@@ -470,7 +470,7 @@ static void apply_flag(struct load_ctx *x, const struct gw_flag *f)
     if (!s)
         add_err(x, where, 0, "unknown setting (see nearup gateway --help)");
     else if (nu_setting_set(s, x->c, v, msg, sizeof(msg)) != 0)
-        add_err(x, where, 0, "%s", msg);
+        add_err(x, where, 0, "%s: %s", s->name, msg);
 }
 
 /* ---- validation ---- */

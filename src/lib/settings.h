@@ -123,7 +123,9 @@ void nu_setting_format(const struct nu_setting *s, const void *obj, char *out, s
 const char *nu_setting_metavar(const struct nu_setting *s);
 /* s's name with '_' written as '-' (the flag without its dashes). */
 void nu_setting_flag_name(const struct nu_setting *s, char *out, size_t outsz);
-/* "[1, 100]", "[10ms, 24h]", "[1KiB, 4GiB]"; "" when the type has none. */
+/* "[1, 100]", "[10, 86400000] ms", "[1024, 4294967296] bytes", "[1, 86400] s"
+ * (the field's unit, as the gateway's errors have always read); "" when the
+ * type has none. */
 void nu_setting_bounds(const struct nu_setting *s, char *out, size_t outsz);
 
 /* What help says besides the help text: `default "D"; range [lo, hi]; one

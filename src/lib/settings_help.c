@@ -30,30 +30,38 @@ void nu_setting_flag_name(const struct nu_setting *s, char *out, size_t outsz)
         out[k] = '\0';
 }
 
+/* The unit bounds are in, as messages name it after them. */
+static const char *bounds_unit(enum nu_stype t)
+{
+    switch (t) {
+    case NU_T_MS:
+    case NU_T_MS_SECS:
+        return " ms";
+    case NU_T_SECONDS:
+        return " s";
+    case NU_T_SIZE:
+        return " bytes";
+    default:
+        return "";
+    }
+}
+
 void nu_setting_bounds(const struct nu_setting *s, char *out, size_t outsz)
 {
-    char lo[32], hi[32];
     switch (s->type) {
     case NU_T_UINT:
     case NU_T_I64:
     case NU_T_SECONDS:
-        snprintf(lo, sizeof(lo), "%llu", (unsigned long long)s->min);
-        snprintf(hi, sizeof(hi), "%llu", (unsigned long long)s->max);
-        break;
     case NU_T_MS:
     case NU_T_MS_SECS:
-        nu_format_ms(s->min, lo, sizeof(lo));
-        nu_format_ms(s->max, hi, sizeof(hi));
-        break;
     case NU_T_SIZE:
-        nu_format_size(s->min, lo, sizeof(lo));
-        nu_format_size(s->max, hi, sizeof(hi));
+        snprintf(out, outsz, "[%llu, %llu]%s", (unsigned long long)s->min,
+                 (unsigned long long)s->max, bounds_unit(s->type));
         break;
     default:
         snprintf(out, outsz, "%s", "");
-        return;
+        break;
     }
-    snprintf(out, outsz, "[%s, %s]%s", lo, hi, s->type == NU_T_SECONDS ? " s" : "");
 }
 
 void nu_setting_notes(const struct nu_setting *s, char *out, size_t outsz)

@@ -521,7 +521,7 @@ def run_health(*args):
     (['--node', 'h:1', '--listen', 'localhost'],
      'nearup health: --listen: "localhost" is not HOST:PORT with a numeric host'),
     (['--node', 'h:1', '--max-lag', '-1'], 'nearup health: --max-lag: "-1" is not a whole number'),
-    (['--node', 'h:1', '--stale', '0'], "nearup health: --stale: 0 is out of range [10ms, 24h]"),
+    (['--node', 'h:1', '--stale', '0'], "nearup health: --stale: 0 is out of range [10, 86400000] ms"),
     (['--node', 'h:1', '--rise', '0'], "nearup health: --rise: 0 is out of range [1, 100]"),
     (['--node', 'h:1', '--interval'], 'nearup health: --interval needs a value'),
     (['--node', 'h:1', '--bogus'], "nearup health: unknown option '--bogus'"),

@@ -80,8 +80,6 @@ void cli_print_help(const struct cli_doc *doc, FILE *out);
  * usage error was printed. */
 int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
               size_t maxpos, size_t *npos);
-/* Prints a parse failure the one way usage errors read (cli_usage). */
-int cli_args_error(const char *prog, const struct nu_args_error *e);
 
 /* Prints "nearup <cmd>: <msg>\n" to stderr (one line, lowercase). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

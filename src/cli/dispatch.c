@@ -93,7 +93,8 @@ void cli_print_help(const struct cli_doc *doc, FILE *out)
 
 /* ---- flags ---- */
 
-int cli_args_error(const char *prog, const struct nu_args_error *e)
+/* A parse failure, the one way usage errors read (nu_args_describe). */
+static int cli_args_error(const char *prog, const struct nu_args_error *e)
 {
     char what[NU_ERRMSG_MAX + 100];
     nu_args_describe(e, what, sizeof(what));

@@ -1,6 +1,7 @@
 /* The registry of homes (for --all) and the node homes behind a --home
- * argument (see state.h). Apart from state.c because the registry names
- * its entries by sha256 (OpenSSL), which nearup-supervisor does not link. */
+ * argument (see state.h). The registry names its entries by the sha256 of
+ * the path (libsodium's: a few bytes need no OpenSSL, which every
+ * `nearup stop` would then load; lazylib.h). */
 #include "state.h"
 
 #include <dirent.h>

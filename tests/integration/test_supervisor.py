@@ -337,10 +337,11 @@ def test_restart_interrupted_while_waiting_stops_the_node(nu, tmp_path, sig):
 def test_restart_ready_timeout_usage(nu, tmp_path):
     r = nu('restart', '--home', tmp_path / 'h', '--ready-timeout', '0')
     assert (r.returncode, r.stderr) == (
-        2, 'nearup restart: --ready-timeout must be a number of seconds (1-86400)\n')
+        2, "nearup restart: --ready-timeout: 0 is out of range [1, 86400] s; "
+        "see 'nearup restart --help'\n")
     r = nu('stop', '--home', tmp_path / 'h', '--ready-timeout', '5')
     assert (r.returncode, r.stderr) == (
-        2, 'nearup stop: usage: nearup stop [--home DIR | --all] [--timeout SECONDS]\n')
+        2, "nearup stop: unknown option '--ready-timeout'; see 'nearup stop --help'\n")
 
 
 def test_stop_all_and_several_running_need_a_choice(nu, tmp_path):

@@ -19,17 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "gw_config.h"
-
-/* Health states, best first (see health.c for the rules). */
-enum gw_state {
-    GW_ST_OK,
-    GW_ST_LAGGING,
-    GW_ST_STALE,
-    GW_ST_SYNCING,
-    GW_ST_UNKNOWN, /* not polled yet */
-    GW_ST_DOWN,
-    GW_NSTATES
-};
+#include "health.h"
 
 /* Outcomes of one upstream exchange. */
 enum gw_uperr {
@@ -44,9 +34,8 @@ enum gw_uperr {
     GW_NUE
 };
 
-/* "ok", "lagging", "stale", "syncing", "unknown", "down". */
-const char *gw_state_name(int st);
-/* Fail-open preference: 0 OK, 1 LAGGING/STALE, 2 SYNCING, 3 UNKNOWN, 4 DOWN. */
+/* Fail-open preference among enum health_state (health.h): 0 OK, 1 LAGGING/STALE, 2 SYNCING, 3
+ * UNKNOWN, 4 DOWN. */
 int gw_state_rank(int st);
 /* "ok", "connect", "reset", "truncated", "timeout", "protocol", "too_big", "http_5xx". */
 const char *gw_uperr_name(int e);
@@ -62,7 +51,7 @@ struct gw_upstream {
     unsigned nworkers;
 
     /* health: written by the health checker */
-    atomic_int state;
+    atomic_int state; /* enum health_state served */
     atomic_int_fast64_t head, earliest, lag, block_time_ms, probe_us;
     atomic_bool passive_down; /* set by a worker that marked it DOWN from real traffic */
 

@@ -6,20 +6,13 @@
 #include <uv.h>
 #include "gw_upstream.h"
 
-static const char *const state_names[GW_NSTATES] = {"ok",      "lagging", "stale",
-                                                    "syncing", "unknown", "down"};
-static const int state_ranks[GW_NSTATES] = {0, 1, 1, 2, 3, 4};
+static const int state_ranks[HEALTH_NSTATES] = {0, 1, 1, 2, 3, 4};
 static const char *const uperr_names[GW_NUE] = {"ok",      "connect",  "reset",   "truncated",
                                                 "timeout", "protocol", "too_big", "http_5xx"};
 
-const char *gw_state_name(int st)
-{
-    return (st >= 0 && st < GW_NSTATES) ? state_names[st] : "unknown";
-}
-
 int gw_state_rank(int st)
 {
-    return (st >= 0 && st < GW_NSTATES) ? state_ranks[st] : 4;
+    return (st >= 0 && st < HEALTH_NSTATES) ? state_ranks[st] : 4;
 }
 
 const char *gw_uperr_name(int e)
@@ -75,7 +68,7 @@ struct gw_upstream *gw_upstream_new(const struct gw_upstream_spec *spec, const c
     } else {
         snprintf(u->hostport, sizeof(u->hostport), "%s:%d", spec->host, spec->port);
     }
-    atomic_init(&u->state, GW_ST_UNKNOWN);
+    atomic_init(&u->state, HEALTH_UNKNOWN);
     pthread_mutex_init(&u->mu, NULL);
     return u;
 }
@@ -162,9 +155,9 @@ void gw_upstream_record(struct gw_upstream *u, int uperr, uint64_t latency_us,
         return; /* says nothing about the node's health */
     unsigned n = atomic_fetch_add_explicit(&u->passive_fails, 1, memory_order_relaxed) + 1;
     if (passive_limit && n >= passive_limit &&
-        atomic_load_explicit(&u->state, memory_order_relaxed) != GW_ST_DOWN) {
+        atomic_load_explicit(&u->state, memory_order_relaxed) != HEALTH_DOWN) {
         atomic_store(&u->passive_down, true);
-        atomic_store(&u->state, GW_ST_DOWN);
+        atomic_store(&u->state, HEALTH_DOWN);
     }
 }
 

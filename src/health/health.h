@@ -110,6 +110,9 @@ void health_check_down(struct health_check *c, const char *reason);
 void health_classify(const struct health_status *st, int64_t ref_head, int64_t now_ms,
                      const struct health_limits *lim, struct health_check *c);
 
+/* now_ms - block_time_ms, never below 0 (see the top of this file). */
+int64_t health_head_age_ms(int64_t block_time_ms, int64_t now_ms);
+
 /* The reference head of a fleet: the second-highest of heads (one node
  * running ahead cannot fail the others), the highest when only one is
  * known, -1 when none is; entries below 0 are unknown. */

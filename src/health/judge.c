@@ -27,13 +27,12 @@ void health_classify(const struct health_status *st, int64_t ref_head, int64_t n
         health_check_down(c, err);
         return;
     }
-    int64_t age = now_ms - st->block_time_ms;
     *c = (struct health_check){.state = HEALTH_OK,
                                .head = st->head,
                                .lag = ref_head < 0          ? -1
                                       : ref_head > st->head ? ref_head - st->head
                                                             : 0,
-                               .age_ms = age < 0 ? 0 : age};
+                               .age_ms = health_head_age_ms(st->block_time_ms, now_ms)};
     if (st->syncing) {
         c->state = HEALTH_SYNCING;
         snprintf(c->reason, sizeof(c->reason), "node is syncing (head %" PRId64 ")", st->head);
@@ -48,6 +47,11 @@ void health_classify(const struct health_status *st, int64_t ref_head, int64_t n
                  " (limit %" PRIu64 ")",
                  st->head, c->lag, ref_head, lim->max_lag);
     }
+}
+
+int64_t health_head_age_ms(int64_t block_time_ms, int64_t now_ms)
+{
+    return now_ms > block_time_ms ? now_ms - block_time_ms : 0;
 }
 
 int64_t health_fleet_reference(const int64_t *heads, size_t n)

@@ -243,6 +243,15 @@ static void test_classify_ok_and_skew(void **state)
     assert_int_equal(c.state, HEALTH_OK);
 }
 
+static void test_head_age(void **state)
+{
+    (void)state;
+    assert_int_equal(health_head_age_ms(T0, T0 + 2500), 2500);
+    assert_int_equal(health_head_age_ms(T0, T0), 0);
+    assert_int_equal(health_head_age_ms(T0, T0 - 1), 0);
+    assert_int_equal(health_head_age_ms(T0 + 3600000, T0), 0);
+}
+
 static void test_classify_stale(void **state)
 {
     (void)state;
@@ -489,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_status_malformed),
         cmocka_unit_test(test_status_fields_unknown),
         cmocka_unit_test(test_classify_ok_and_skew),
+        cmocka_unit_test(test_head_age),
         cmocka_unit_test(test_classify_stale),
         cmocka_unit_test(test_classify_syncing),
         cmocka_unit_test(test_classify_lag),

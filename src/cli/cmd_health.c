@@ -3,7 +3,7 @@
  *               [--fall N] [--agent-port PORT] [--drain-timeout MS]
  *               [--log-level LEVEL]
  *
- * A health-check sidecar for one node (src/gateway/sidecar.h): GET
+ * A health-check sidecar for one node (src/sidecar/sidecar.h): GET
  * /healthcheck, GET /metrics and the HAProxy agent-check protocol. Runs in
  * the foreground until SIGTERM or SIGINT (exit 0). SIGHUP reloads nothing —
  * every setting is a flag — and runs a check at once. While it drains,

@@ -62,7 +62,7 @@ struct hc_sidecar {
     struct hc_agent *agent;
     int http_port, agent_port;
     struct hc_check last;
-    struct hc_verdict v;
+    struct health_verdict v;
     struct sc_metrics m;
     bool closing;
     int pending; /* closes still to complete */
@@ -70,12 +70,9 @@ struct hc_sidecar {
     void *done_ud;
 };
 
-static const char *const state_names[HC_NSTATES] = {"starting", "ok",      "lagging",
-                                                    "stale",    "syncing", "down"};
-
-const char *hc_state_name(enum hc_state s)
+const char *hc_state_name(int st)
 {
-    return (unsigned)s < HC_NSTATES ? state_names[s] : "?";
+    return st == HEALTH_UNKNOWN ? "starting" : health_state_name(st);
 }
 
 void hc_opts_init(struct hc_opts *o)
@@ -97,68 +94,22 @@ void hc_opts_init(struct hc_opts *o)
 void hc_classify(const struct hc_opts *o, const struct hc_sample *node, const struct hc_sample *ref,
                  int64_t now_ms, struct hc_check *out)
 {
-    memset(out, 0, sizeof(*out));
-    out->lag = -1;
-    out->head_age_ms = -1;
+    const struct health_limits lim = {.max_lag = o->max_lag, .stale_ms = o->stale_ms};
+    int64_t ref_head = -1;
+    out->ref_error[0] = '\0';
     if (!node->ok) {
-        out->state = HC_DOWN;
-        snprintf(out->reason, sizeof(out->reason), "%s", node->error);
+        health_check_down(&out->c, node->error);
         return;
     }
-    int64_t age = now_ms - node->block_time_ms;
-    out->head_age_ms = age < 0 ? 0 : age; /* clock skew must not make a node look fresher */
     if (ref != NULL && !ref->ok)
         snprintf(out->ref_error, sizeof(out->ref_error), "reference: %.200s", ref->error);
-    else if (ref != NULL && strcmp(ref->chain_id, node->chain_id) != 0)
+    else if (ref != NULL && strcmp(ref->st.chain_id, node->st.chain_id) != 0)
         snprintf(out->ref_error, sizeof(out->ref_error),
-                 "reference chain_id %.60s differs from the node's %.60s", ref->chain_id,
-                 node->chain_id);
+                 "reference chain_id %.60s differs from the node's %.60s", ref->st.chain_id,
+                 node->st.chain_id);
     else if (ref != NULL)
-        out->lag = ref->head > node->head ? ref->head - node->head : 0;
-
-    if (node->syncing) {
-        out->state = HC_SYNCING;
-        snprintf(out->reason, sizeof(out->reason), "node is syncing (head %" PRId64 ")",
-                 node->head);
-    } else if (out->head_age_ms > (int64_t)o->stale_ms) {
-        out->state = HC_STALE;
-        snprintf(out->reason, sizeof(out->reason), "head %" PRId64 " is %.1f s old (limit %.1f s)",
-                 node->head, (double)out->head_age_ms / 1000, (double)o->stale_ms / 1000);
-    } else if (out->lag > (int64_t)o->max_lag) {
-        out->state = HC_LAGGING;
-        snprintf(out->reason, sizeof(out->reason),
-                 "head %" PRId64 " is %" PRId64 " blocks behind the reference's %" PRId64
-                 " (limit %u)",
-                 node->head, out->lag, ref->head, o->max_lag);
-    } else {
-        out->state = HC_OK;
-    }
-}
-
-void hc_verdict_apply(struct hc_verdict *v, const struct hc_check *c, unsigned rise, unsigned fall)
-{
-    bool ok = c->state == HC_OK;
-    if (ok) {
-        v->successes++;
-        v->failures = 0;
-    } else {
-        v->failures++;
-        v->successes = 0;
-    }
-    if (!v->known) /* nothing to smooth yet: the first check decides */
-        v->healthy = ok;
-    else if (v->healthy && v->failures >= fall)
-        v->healthy = false;
-    else if (!v->healthy && v->successes >= rise)
-        v->healthy = true;
-    v->known = true;
-    if (v->healthy) {
-        v->state = HC_OK;
-        v->reason[0] = '\0';
-    } else if (!ok) { /* while recovering, keep saying what was last wrong */
-        v->state = c->state;
-        snprintf(v->reason, sizeof(v->reason), "%s", c->reason);
-    }
+        ref_head = ref->st.head;
+    health_classify(&node->st, ref_head, now_ms, &lim, &out->c);
 }
 
 unsigned hc_weight(int64_t lag, unsigned max_lag)
@@ -174,77 +125,16 @@ unsigned hc_weight(int64_t lag, unsigned max_lag)
 
 /* ---- the status reply ---- */
 
-/* RFC 3339 ("2025-02-12T22:10:10.530341781Z", or an offset) to ms since
- * the epoch; fraction digits past milliseconds are dropped. */
-static int parse_time_ms(const char *s, int64_t *out)
-{
-    struct tm tm = {0};
-    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    int64_t ms = 0, unit = 100, off = 0;
-    int oh, om, n = 0;
-    if (p != NULL && *p == '.' && isdigit((unsigned char)p[1]))
-        for (p++; isdigit((unsigned char)*p); p++, unit /= 10)
-            ms += (*p - '0') * unit;
-    if (p != NULL && (*p == 'Z' || *p == 'z'))
-        p++;
-    else if (p != NULL && (*p == '+' || *p == '-') &&
-             sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5)
-        off = (*p == '-' ? -60 : 60) * (int64_t)(oh * 60 + om), p += 6;
-    else
-        return NU_EPARSE;
-    if (*p != '\0')
-        return NU_EPARSE;
-    *out = ((int64_t)timegm(&tm) - off) * 1000 + ms;
-    return 0;
-}
-
-/* "JSON-RPC error NAME" from a reply's error object. */
-static void rpc_error_text(const json_t *err, char *out, size_t outsz)
-{
-    const char *name = NULL;
-    if (nu_json_get_str(err, "cause.name", &name) != 0 && nu_json_get_str(err, "name", &name) != 0)
-        name = "(unnamed)";
-    snprintf(out, outsz, "status answered with JSON-RPC error %s", name);
-}
-
-static void parse_result(const json_t *r, struct hc_sample *sm)
-{
-    const char *t = NULL, *chain = NULL;
-    if (nu_json_get_int(r, "sync_info.latest_block_height", &sm->head) != 0 ||
-        nu_json_get_bool(r, "sync_info.syncing", &sm->syncing) != 0 ||
-        nu_json_get_str(r, "sync_info.latest_block_time", &t) != 0) {
-        snprintf(sm->error, sizeof(sm->error),
-                 "status result lacks sync_info.latest_block_height, syncing or "
-                 "latest_block_time");
-        return;
-    }
-    if (parse_time_ms(t, &sm->block_time_ms) != 0) {
-        snprintf(sm->error, sizeof(sm->error), "status result has a bad latest_block_time %.64s",
-                 t);
-        return;
-    }
-    if (nu_json_get_str(r, "chain_id", &chain) == 0)
-        snprintf(sm->chain_id, sizeof(sm->chain_id), "%s", chain);
-    sm->ok = true;
-}
-
+/* A status result the judge can use (of the node or of the reference). */
 static void parse_status(const char *data, size_t len, struct hc_sample *sm)
 {
     char err[NU_ERRMSG_MAX];
-    json_t *root = NULL;
-    if (nu_json_parse("status reply", data, len, false, &root, err) != 0) {
-        snprintf(sm->error, sizeof(sm->error), "malformed status reply: %.200s", err);
-        return;
-    }
-    const json_t *e = json_object_get(root, "error");
-    const json_t *r = json_object_get(root, "result");
-    if (e != NULL)
-        rpc_error_text(e, sm->error, sizeof(sm->error));
-    else if (!json_is_object(r))
-        snprintf(sm->error, sizeof(sm->error), "status reply has no result object");
-    else
-        parse_result(r, sm);
-    json_decref(root);
+    int rc = health_status_parse(data, len, HEALTH_REPLY_JSONRPC, &sm->st, err);
+    if (rc == 0)
+        rc = health_status_judgeable(&sm->st, err);
+    if (rc != 0)
+        snprintf(sm->error, sizeof(sm->error), "%.*s", (int)sizeof(sm->error) - 1, err);
+    sm->ok = rc == 0;
 }
 
 /* ---- curl on the uv loop ---- */
@@ -470,10 +360,10 @@ static int metrics_init(struct sc_metrics *m, bool has_ref, char *errbuf)
         if (rc != 0)
             return rc;
     }
-    for (int st = HC_STARTING; st < HC_NSTATES; st++) {
-        const char *lv[] = {state_names[st]};
-        nu_metric_set(m->state, lv, st == HC_STARTING);
-        if (st != HC_STARTING) /* every outcome from the start: rate() needs a 0 */
+    for (int st = 0; st < HEALTH_NSTATES; st++) {
+        const char *lv[] = {hc_state_name(st)};
+        nu_metric_set(m->state, lv, st == HEALTH_UNKNOWN);
+        if (st != HEALTH_UNKNOWN) /* every outcome from the start: rate() needs a 0 */
             nu_metric_add(m->checks, lv, 0);
     }
     nu_metric_set(m->up, NULL, 0);
@@ -483,29 +373,29 @@ static int metrics_init(struct sc_metrics *m, bool has_ref, char *errbuf)
 
 static unsigned served_weight(const struct hc_sidecar *s)
 {
-    return s->v.healthy ? hc_weight(s->last.lag, s->o.max_lag) : 0;
+    return s->v.healthy ? hc_weight(s->last.c.lag, s->o.max_lag) : 0;
 }
 
 static void metrics_update(struct hc_sidecar *s)
 {
     struct sc_metrics *m = &s->m;
     const struct hc_sample *n = &s->node.sample;
-    const char *res[] = {hc_state_name(s->last.state)};
+    const char *res[] = {hc_state_name(s->last.c.state)};
     nu_metric_inc(m->checks, res);
-    for (int st = HC_STARTING; st < HC_NSTATES; st++) {
-        const char *lv[] = {state_names[st]};
+    for (int st = 0; st < HEALTH_NSTATES; st++) {
+        const char *lv[] = {hc_state_name(st)};
         nu_metric_set(m->state, lv, st == (int)s->v.state);
     }
     nu_metric_set(m->up, NULL, s->v.healthy);
     nu_metric_set(m->node_up, NULL, n->ok);
     if (n->ok) {
-        nu_metric_set(m->head, NULL, (double)n->head);
-        nu_metric_set(m->age, NULL, (double)s->last.head_age_ms / 1000);
+        nu_metric_set(m->head, NULL, (double)n->st.head);
+        nu_metric_set(m->age, NULL, (double)s->last.c.age_ms / 1000);
     }
     nu_metric_set(m->weight, NULL, served_weight(s));
     if (s->has_ref) {
-        nu_metric_set(m->ref_head, NULL, s->ref.sample.ok ? (double)s->ref.sample.head : NAN);
-        nu_metric_set(m->lag, NULL, s->last.lag >= 0 ? (double)s->last.lag : NAN);
+        nu_metric_set(m->ref_head, NULL, s->ref.sample.ok ? (double)s->ref.sample.st.head : NAN);
+        nu_metric_set(m->lag, NULL, s->last.c.lag >= 0 ? (double)s->last.c.lag : NAN);
     }
 }
 
@@ -520,10 +410,10 @@ static int64_t wall_ms(void)
 
 /* One line per change of the verdict (not per check: reasons carry heads
  * and ages that change every time), and when the reference stops or starts answering. */
-static void log_change(const struct hc_sidecar *s, const struct hc_verdict *was,
+static void log_change(const struct hc_sidecar *s, const struct health_verdict *was,
                        const struct hc_check *was_check)
 {
-    const struct hc_verdict *v = &s->v;
+    const struct health_verdict *v = &s->v;
     bool changed = !was->known || was->healthy != v->healthy || was->state != v->state;
     if (changed && v->healthy)
         nu_info("node healthy", "node", s->o.node_url);
@@ -543,10 +433,10 @@ static void round_finish(struct hc_sidecar *s)
     s->round_busy = false;
     if (s->closing)
         return;
-    struct hc_verdict was = s->v;
+    struct health_verdict was = s->v;
     struct hc_check was_check = s->last;
     hc_classify(&s->o, &s->node.sample, s->has_ref ? &s->ref.sample : NULL, wall_ms(), &s->last);
-    hc_verdict_apply(&s->v, &s->last, s->o.rise, s->o.fall);
+    health_verdict_apply(&s->v, &s->last.c, s->o.rise, s->o.fall);
     metrics_update(s);
     log_change(s, &was, &was_check);
 }
@@ -577,25 +467,26 @@ static json_t *int_or_null(bool known, int64_t v)
 
 static json_t *health_json(const struct hc_sidecar *s)
 {
-    const struct hc_verdict *v = &s->v;
-    const struct hc_check *c = &s->last;
+    const struct health_verdict *v = &s->v;
+    const struct health_check *c = &s->last.c;
     const struct hc_sample *n = &s->node.sample;
     bool seen = v->known && n->ok;
     json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(hc_state_name(v->known ? v->state : 0)));
+    json_object_set_new(o, "status", json_string(hc_state_name(v->state)));
     json_object_set_new(o, "reason", json_string(v->known ? v->reason : "no check completed yet"));
-    json_object_set_new(o, "head", int_or_null(seen, n->head));
-    json_object_set_new(o, "head_age_ms", int_or_null(seen, c->head_age_ms));
-    json_object_set_new(o, "syncing", seen ? json_boolean(n->syncing) : json_null());
+    json_object_set_new(o, "head", int_or_null(seen, n->st.head));
+    json_object_set_new(o, "head_age_ms", int_or_null(seen, c->age_ms));
+    json_object_set_new(o, "syncing", seen ? json_boolean(n->st.syncing == 1) : json_null());
     json_object_set_new(o, "lag", int_or_null(v->known && c->lag >= 0, c->lag));
     if (s->has_ref) {
         json_object_set_new(o, "reference_head",
-                            int_or_null(v->known && s->ref.sample.ok, s->ref.sample.head));
+                            int_or_null(v->known && s->ref.sample.ok, s->ref.sample.st.head));
         json_object_set_new(o, "reference_error",
-                            c->ref_error[0] ? json_string(c->ref_error) : json_null());
+                            s->last.ref_error[0] ? json_string(s->last.ref_error) : json_null());
     }
     json_object_set_new(o, "weight", json_integer(served_weight(s)));
-    json_object_set_new(o, "check", json_string(hc_state_name(v->known ? c->state : 0)));
+    json_object_set_new(o, "check",
+                        json_string(hc_state_name(v->known ? c->state : HEALTH_UNKNOWN)));
     json_object_set_new(o, "successes", json_integer(v->successes));
     json_object_set_new(o, "failures", json_integer(v->failures));
     json_object_set_new(o, "max_lag", json_integer(s->o.max_lag));
@@ -666,12 +557,12 @@ static void agent_reply(void *ud, struct hc_agent_reply *r)
     } else if (s->v.healthy) {
         r->kind = HC_AGENT_UP;
         r->weight_pct = served_weight(s);
-    } else if (s->v.state == HC_LAGGING) {
+    } else if (s->v.state == HEALTH_LAGGING) {
         r->kind = HC_AGENT_DRAIN; /* alive and catching up: no new traffic, no alarm */
         r->reason = "lagging";
     } else {
         r->kind = HC_AGENT_DOWN;
-        r->reason = s->v.state == HC_DOWN ? "unreachable" : hc_state_name(s->v.state);
+        r->reason = s->v.state == HEALTH_DOWN ? "unreachable" : hc_state_name(s->v.state);
     }
 }
 
@@ -770,7 +661,8 @@ int hc_sidecar_new(uv_loop_t *loop, const struct hc_opts *o, struct hc_sidecar *
     s->loop = loop;
     s->o = *o;
     s->has_ref = o->reference_url[0] != '\0';
-    s->last.lag = -1;
+    health_check_down(&s->last.c, "no check completed yet");
+    health_verdict_init(&s->v);
     s->tick.data = s;
     s->curl_timer.data = s;
     (void)uv_timer_init(loop, &s->tick); /* cannot fail for timers */

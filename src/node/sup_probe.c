@@ -19,16 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include "health.h"
 
+/* GET /status answers the status result itself; -1 when it has no head. */
 static int64_t parse_height(const char *body, size_t len)
 {
-    json_error_t e;
-    json_t *root = json_loadb(body, len, 0, &e);
-    json_t *h = json_object_get(json_object_get(root, "sync_info"), "latest_block_height");
-    int64_t v = json_is_integer(h) ? (int64_t)json_integer_value(h) : -1;
-    json_decref(root);
-    return v;
+    char err[NU_ERRMSG_MAX];
+    struct health_status st;
+    return health_status_parse(body, len, HEALTH_REPLY_BARE, &st, err) == 0 ? st.head : -1;
 }
 
 static bool neard_alive(const struct sup *s)

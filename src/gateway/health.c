@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include "gw_health.h"
-#include "gw_pool.h"
+#include "hclient.h"
 #include "health.h"
 #include "log.h"
 
@@ -15,8 +15,8 @@ static const char probe_body[] =
 struct hentry {
     struct gw_health *h;
     struct gw_upstream *u; /* reference */
-    struct gw_pool *pool;
-    struct gw_upconn *conn; /* probe in flight */
+    struct nu_hc_pool *pool;
+    struct nu_hc_conn *conn; /* probe in flight */
     struct health_verdict v;
     uint64_t sent_ns;
     /* this round */
@@ -64,7 +64,7 @@ static bool parse_status(struct hentry *e, const struct gw_config *cfg, const ch
     return true;
 }
 
-static void on_probe(void *ud, const struct gw_upresp *r)
+static void on_probe(void *ud, const struct nu_hc_resp *r)
 {
     struct hentry *e = ud;
     struct gw_health *h = e->h;
@@ -94,7 +94,7 @@ static void start_round(struct gw_health *h)
         struct hentry *e = h->e[i];
         e->done = e->ok = false;
         e->err[0] = '\0';
-        e->conn = gw_pool_get(e->pool);
+        e->conn = nu_hc_pool_get(e->pool);
         if (!e->conn) {
             e->done = true;
             snprintf(e->err, sizeof(e->err), "status poll: out of memory");
@@ -102,8 +102,8 @@ static void start_round(struct gw_health *h)
         }
         e->sent_ns = uv_hrtime();
         h->pending++;
-        gw_upconn_send(e->conn, probe_body, sizeof(probe_body) - 1, h->cfg->health_timeout_ms,
-                       GW_UPF_REPLAYABLE, on_probe, e);
+        nu_hc_send(e->conn, probe_body, sizeof(probe_body) - 1, h->cfg->health_timeout_ms,
+                   NU_HC_REPLAYABLE, on_probe, e);
     }
     if (h->pending == 0)
         end_round(h);
@@ -179,12 +179,12 @@ static void end_round(struct gw_health *h)
 
 /* ---- membership ---- */
 
-static void probe_pool_opts(const struct gw_config *cfg, struct gw_pool_opts *o)
+static void probe_pool_opts(const struct gw_config *cfg, struct nu_hc_pool_opts *o)
 {
-    *o = (struct gw_pool_opts){.idle_max = 1,
-                               .idle_timeout_ms = cfg->pool_idle_timeout_ms,
-                               .connect_timeout_ms = cfg->health_timeout_ms,
-                               .max_response = 1u << 20};
+    *o = (struct nu_hc_pool_opts){.idle_max = 1,
+                                  .idle_timeout_ms = cfg->pool_idle_timeout_ms,
+                                  .connect_timeout_ms = cfg->health_timeout_ms,
+                                  .max_response = 1u << 20};
 }
 
 static struct hentry *entry_new(struct gw_health *h, struct gw_upstream *u)
@@ -192,9 +192,9 @@ static struct hentry *entry_new(struct gw_health *h, struct gw_upstream *u)
     struct hentry *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
-    struct gw_pool_opts o;
+    struct nu_hc_pool_opts o;
     probe_pool_opts(h->cfg, &o);
-    e->pool = gw_pool_new(&h->gw->loop, u, &o);
+    e->pool = gw_upstream_pool_new(u, &h->gw->loop, &o);
     if (!e->pool) {
         free(e);
         return NULL;
@@ -209,12 +209,12 @@ static struct hentry *entry_new(struct gw_health *h, struct gw_upstream *u)
 static void entry_free(struct gw_health *h, struct hentry *e)
 {
     if (e->conn) {
-        gw_upconn_cancel(e->conn);
+        nu_hc_cancel(e->conn);
         e->conn = NULL;
         if (!e->done)
             h->pending--;
     }
-    gw_pool_retire(e->pool);
+    nu_hc_pool_retire(e->pool);
     gw_upstream_unref(e->u);
     free(e);
 }
@@ -235,9 +235,9 @@ void gw_health_update(struct gw_health *h, struct gw_upset *set, struct gw_confi
             }
         }
         if (e) {
-            struct gw_pool_opts o;
+            struct nu_hc_pool_opts o;
             probe_pool_opts(cfg, &o);
-            gw_pool_set_opts(e->pool, &o);
+            nu_hc_pool_set_opts(e->pool, &o);
         } else {
             e = entry_new(h, set->u[i]);
         }

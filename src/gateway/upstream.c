@@ -7,8 +7,6 @@
 #include "gw_upstream.h"
 
 static const int state_ranks[HEALTH_NSTATES] = {0, 1, 1, 2, 3, 4};
-static const char *const uperr_names[GW_NUE] = {"ok",      "connect",  "reset",   "truncated",
-                                                "timeout", "protocol", "too_big", "http_5xx"};
 
 int gw_state_rank(int st)
 {
@@ -17,7 +15,7 @@ int gw_state_rank(int st)
 
 const char *gw_uperr_name(int e)
 {
-    return (e >= 0 && e < GW_NUE) ? uperr_names[e] : "protocol";
+    return e == GW_UE_HTTP_5XX ? "http_5xx" : nu_hc_err_name(e);
 }
 
 int gw_addr_parse(const char *host, int port, struct sockaddr_storage *addr)
@@ -159,6 +157,29 @@ void gw_upstream_record(struct gw_upstream *u, int uperr, uint64_t latency_us,
         atomic_store(&u->passive_down, true);
         atomic_store(&u->state, HEALTH_DOWN);
     }
+}
+
+static void pool_freed(void *owner)
+{
+    gw_upstream_unref(owner);
+}
+
+struct nu_hc_pool *gw_upstream_pool_new(struct gw_upstream *u, uv_loop_t *loop,
+                                        const struct nu_hc_pool_opts *o)
+{
+    const struct nu_hc_target t = {
+        .method = "POST",
+        .path = u->spec.is_dns || !u->spec.path[0] ? "/" : u->spec.path,
+        .host = u->hostport,
+    };
+    char errbuf[NU_ERRMSG_MAX];
+    struct nu_hc_pool *p = nu_hc_pool_new(loop, (const struct sockaddr *)&u->addr, &t, o, errbuf);
+    if (!p)
+        return NULL;
+    p->resends = &u->resends;
+    p->owner = gw_upstream_ref(u);
+    p->on_free = pool_freed;
+    return p;
 }
 
 void gw_upstream_set_error(struct gw_upstream *u, const char *text)

@@ -38,7 +38,7 @@ static int on_headers_complete(llhttp_t *p)
 {
     struct nu_hc_conn *c = p->data;
     c->status = llhttp_get_status_code(p);
-    return 0;
+    return c->status >= 100 ? 0 : -1; /* llhttp takes "HTTP/1.1 20 OK" */
 }
 
 static int on_body(llhttp_t *p, const char *at, size_t len)
@@ -201,7 +201,10 @@ static void on_data(struct nu_hc_conn *c, const char *data, size_t len)
         return;
     }
     char detail[160];
-    snprintf(detail, sizeof(detail), "bad HTTP answer: %s", llhttp_errno_name(e));
+    if (e == HPE_CB_HEADERS_COMPLETE)
+        snprintf(detail, sizeof(detail), "bad HTTP answer: status %d", c->status);
+    else
+        snprintf(detail, sizeof(detail), "bad HTTP answer: %s", llhttp_errno_name(e));
     finish(c, NU_HC_PROTOCOL, detail);
 }
 

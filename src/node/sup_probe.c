@@ -65,8 +65,7 @@ static void on_reply(void *ud, const struct nu_hc_resp *r)
     if (s->closing)
         return;
     /* The reply must be from the neard it was sent to, not a predecessor. */
-    if (neard_alive(s) && s->child.pid == s->probe_pid && r->err == NU_HC_OK &&
-        r->status == 200) {
+    if (neard_alive(s) && s->child.pid == s->probe_pid && r->err == NU_HC_OK && r->status == 200) {
         if (!s->ready && s->state == SUP_STARTING)
             on_ready(s);
         sup_swap_cleanup(s); /* neard has opened its data: a restore's old data may go */

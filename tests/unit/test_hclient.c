@@ -162,9 +162,10 @@ static void fx_start(struct fx *f, const char *reply, bool close_after, const ch
     snprintf(f->host, sizeof(f->host), "127.0.0.1:%d", f->s.port);
     struct sockaddr_in a;
     uv_ip4_addr("127.0.0.1", f->s.port, &a);
-    const struct nu_hc_target t = {
-        .method = method, .path = strcmp(method, "GET") == 0 ? "/status" : "/", .host = f->host,
-        .headers = headers};
+    const struct nu_hc_target t = {.method = method,
+                                   .path = strcmp(method, "GET") == 0 ? "/status" : "/",
+                                   .host = f->host,
+                                   .headers = headers};
     char err[NU_ERRMSG_MAX];
     f->p = nu_hc_pool_new(&f->loop, (struct sockaddr *)&a, &t, &opts, err);
     assert_non_null(f->p);
@@ -412,14 +413,10 @@ static void test_err_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get_request_bytes),
-        cmocka_unit_test(test_post_request_bytes),
-        cmocka_unit_test(test_head_too_large),
-        cmocka_unit_test(test_answers),
-        cmocka_unit_test(test_not_answers),
-        cmocka_unit_test(test_keep_alive_reuse),
-        cmocka_unit_test(test_server_closes_idle),
-        cmocka_unit_test(test_timeout_and_connect_error),
+        cmocka_unit_test(test_get_request_bytes),  cmocka_unit_test(test_post_request_bytes),
+        cmocka_unit_test(test_head_too_large),     cmocka_unit_test(test_answers),
+        cmocka_unit_test(test_not_answers),        cmocka_unit_test(test_keep_alive_reuse),
+        cmocka_unit_test(test_server_closes_idle), cmocka_unit_test(test_timeout_and_connect_error),
         cmocka_unit_test(test_err_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,10 +18,10 @@
 #include <uv.h>
 
 #include "cmd.h"
-#include "httpc.h"
 #include "log.h"
 #include "sidecar.h"
 #include "sigs.h"
+#include "url.h"
 
 #define CMD "health"
 
@@ -83,6 +83,12 @@ static int parse_url(const char *flag, const char *v, char *out, size_t outsz)
     int n = snprintf(out, outsz, "%s%s", has_scheme ? "" : "http://", v);
     if ((has_scheme && !known) || v[0] == '\0' || n < 0 || (size_t)n >= outsz) {
         cli_error(CMD, "%s: expected an http:// or https:// URL, got '%s'", flag, v);
+        return 2;
+    }
+    struct nu_url u;
+    char errbuf[NU_ERRMSG_MAX];
+    if (nu_url_parse(out, &u, errbuf) != 0) {
+        cli_error(CMD, "%s: %s", flag, errbuf);
         return 2;
     }
     return 0;
@@ -269,13 +275,8 @@ static int start(struct run *r, const struct hc_opts *o)
         cli_error(CMD, "%s", errbuf);
         return 1;
     }
-    if (nu_httpc_global_init() != 0) {
-        cli_error(CMD, "cannot initialise libcurl");
-        return 1;
-    }
     if (hc_sidecar_new(&r->loop, o, &r->sc, errbuf) != 0) {
         cli_error(CMD, "%s; pick other addresses with --listen / --agent-port", errbuf);
-        nu_httpc_global_cleanup();
         return 1;
     }
     return 0;
@@ -296,7 +297,6 @@ static int run(const struct hc_opts *o)
     uv_run(&r.loop, UV_RUN_DEFAULT);
     nu_info("health sidecar stopped");
     int crc = uv_loop_close(&r.loop);
-    nu_httpc_global_cleanup();
     if (crc != 0) {
         cli_error(CMD, "event loop closed with handles still open");
         return 1;

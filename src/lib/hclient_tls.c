@@ -20,18 +20,18 @@ struct session {
     BIO *in, *out; /* ciphertext from / to the server; owned by ssl */
 };
 
-/* OpenSSL's first queued error (and the certificate check's verdict). */
+/* The certificate check's verdict, else OpenSSL's first queued error
+ * (its reason only: "wrong version number"), after what failed. */
 static int ssl_error(SSL *ssl, const char *what, char *errbuf)
 {
     unsigned long e = ERR_get_error();
     long verify = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
-    char text[256];
-    ERR_error_string_n(e, text, sizeof(text));
+    const char *reason = e != 0 ? ERR_reason_error_string(e) : NULL;
     ERR_clear_error();
     if (verify != X509_V_OK)
-        return nu_err_set(errbuf, NU_ECRYPTO, "%s: certificate not trusted: %s", what,
+        return nu_err_set(errbuf, NU_ECRYPTO, "%scertificate not trusted: %s", what,
                           X509_verify_cert_error_string(verify));
-    return nu_err_set(errbuf, NU_ECRYPTO, "%s: %s", what, e != 0 ? text : "connection broken");
+    return nu_err_set(errbuf, NU_ECRYPTO, "%s%s", what, reason ? reason : "connection broken");
 }
 
 /* The certificate must be for name: an IP address is matched as one, a
@@ -43,7 +43,7 @@ static int set_name(SSL *ssl, const char *name, char *errbuf)
     X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
     int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name)
                    : SSL_set_tlsext_host_name(ssl, name) == 1 && SSL_set1_host(ssl, name) == 1;
-    return ok == 1 ? 0 : ssl_error(NULL, "TLS server name", errbuf);
+    return ok == 1 ? 0 : ssl_error(NULL, "server name: ", errbuf);
 }
 
 static void *tls_open(void *ctx, const char *name, char *errbuf)
@@ -58,7 +58,7 @@ static void *tls_open(void *ctx, const char *name, char *errbuf)
     s->in = BIO_new(BIO_s_mem());
     s->out = BIO_new(BIO_s_mem());
     if (!s->ssl || !s->in || !s->out) {
-        ssl_error(NULL, "TLS session", errbuf);
+        ssl_error(NULL, "session: ", errbuf);
         BIO_free(s->in);
         BIO_free(s->out);
         SSL_free(s->ssl);
@@ -93,7 +93,7 @@ static int tls_handshake(void *sess, char *errbuf)
     int e = SSL_get_error(s->ssl, rc);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
         return 0;
-    return ssl_error(s->ssl, "handshake", errbuf);
+    return ssl_error(s->ssl, "", errbuf);
 }
 
 static int tls_feed(void *sess, const char *data, size_t len, char *errbuf)
@@ -122,7 +122,7 @@ static int tls_read(void *sess, struct nu_buf *out, char *errbuf)
             return 0;
         if (e == SSL_ERROR_ZERO_RETURN)
             return 1;
-        return ssl_error(s->ssl, "read", errbuf);
+        return ssl_error(s->ssl, "read: ", errbuf);
     }
 }
 
@@ -131,7 +131,7 @@ static int tls_write(void *sess, const void *data, size_t len, char *errbuf)
     struct session *s = sess;
     ERR_clear_error();
     if (len > 0 && SSL_write(s->ssl, data, (int)len) != (int)len)
-        return ssl_error(s->ssl, "write", errbuf);
+        return ssl_error(s->ssl, "write: ", errbuf);
     return 0;
 }
 
@@ -166,14 +166,14 @@ int nu_hc_tls_client(struct nu_hc_tls **out, char *errbuf)
     SSL_CTX *ctx = t ? SSL_CTX_new(TLS_client_method()) : NULL;
     if (!ctx) {
         free(t);
-        return ssl_error(NULL, "TLS", errbuf);
+        return ssl_error(NULL, "TLS: ", errbuf);
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
         SSL_CTX_free(ctx);
         free(t);
-        return ssl_error(NULL, "TLS trust store", errbuf);
+        return ssl_error(NULL, "TLS trust store: ", errbuf);
     }
     t->ops = &openssl_ops;
     t->ctx = ctx;

@@ -12,6 +12,7 @@
  * the request through it on the way out (tls_flush); plaintext takes the
  * same paths as without. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,27 @@
 static void on_timer(uv_timer_t *t);
 static void failed_early(struct nu_hc_conn *c, const char *detail);
 
-static _Thread_local char read_buf[READ_BUF];
+/* One read buffer per thread, made on the first read: a static
+ * _Thread_local array would be zeroed, and so resident, in every thread of
+ * every program linking this file (64 KiB of the supervisor's 4 MB). */
+static pthread_key_t read_buf_key;
+static pthread_once_t read_buf_once = PTHREAD_ONCE_INIT;
+
+static void make_read_buf_key(void)
+{
+    NU_BUG_ON(pthread_key_create(&read_buf_key, free) != 0);
+}
+
+static char *thread_read_buf(void)
+{
+    pthread_once(&read_buf_once, make_read_buf_key);
+    char *b = pthread_getspecific(read_buf_key);
+    if (!b && (b = malloc(READ_BUF)) != NULL && pthread_setspecific(read_buf_key, b) != 0) {
+        free(b);
+        b = NULL;
+    }
+    return b;
+}
 
 static const struct nu_hc_tls_ops *tls_ops(const struct nu_hc_conn *c)
 {
@@ -165,7 +186,8 @@ void nu_hc_conn_park(struct nu_hc_conn *c, unsigned idle_ms)
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-    *buf = uv_buf_init(read_buf, READ_BUF);
+    char *b = thread_read_buf();
+    *buf = uv_buf_init(b, b ? READ_BUF : 0); /* none: the read fails with UV_ENOBUFS */
 }
 
 static void on_eof(struct nu_hc_conn *c, ssize_t nread)

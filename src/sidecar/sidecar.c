@@ -1,15 +1,13 @@
 /* nearup health: polls one node, judges it, serves the verdict (see sidecar.h).
  *
- * Polling uses libcurl's multi interface driven by the uv loop (sockets
- * through uv_poll, curl's timer through a uv_timer), so a slow or hanging
- * node never blocks /healthcheck or the agent. */
-#include <ctype.h>
-#include <curl/curl.h>
+ * Polling is probe.c's, over the event-loop HTTP client, so a slow or
+ * hanging node never blocks /healthcheck or the agent. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "agent.h"
@@ -18,33 +16,10 @@
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "redact.h"
+#include "probe.h"
 #include "sidecar.h"
 
-#define STATUS_REQUEST                                                                             \
-    "{\"jsonrpc\":\"2.0\",\"id\":\"nearup-health\",\"method\":\"status\",\"params\":[]}"
-#define PAGE_MAX (1u << 20)  /* /metrics and /healthcheck bodies */
-#define HC_URL_SHOWN_MAX 121 /* what a message shows of a node's URL */
-
-struct probe {
-    struct hc_sidecar *sc;
-    const char *url;              /* in sc->o */
-    char shown[HC_URL_SHOWN_MAX]; /* url with its userinfo redacted, for messages */
-    CURL *easy;
-    struct curl_slist *headers;
-    struct nu_buf body;
-    bool busy, toobig;
-    struct hc_sample sample;
-    char curlerr[CURL_ERROR_SIZE];
-};
-
-/* One socket curl asked us to watch. curl reports every socket it closes
- * (CURL_POLL_REMOVE), curl_multi_cleanup included, so none is left over. */
-struct sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct hc_sidecar *sc;
-};
+#define PAGE_MAX (1u << 20) /* /metrics and /healthcheck bodies */
 
 struct sc_metrics {
     struct nu_metrics *reg;
@@ -54,9 +29,9 @@ struct sc_metrics {
 struct hc_sidecar {
     uv_loop_t *loop;
     struct hc_opts o;
-    CURLM *multi;
-    uv_timer_t curl_timer, tick;
-    struct probe node, ref;
+    uv_timer_t tick;
+    struct nu_hc_tls *tls; /* for https URLs; freed last */
+    struct hc_probe node, ref;
     bool has_ref, round_busy;
     struct nu_httpd *httpd;
     struct hc_agent *agent;
@@ -121,202 +96,6 @@ unsigned hc_weight(int64_t lag, unsigned max_lag)
     uint64_t over = (uint64_t)lag - HC_FULL_WEIGHT_LAG;
     uint64_t span = max_lag - HC_FULL_WEIGHT_LAG;
     return 100 - (unsigned)((100 - HC_MIN_WEIGHT) * over / span);
-}
-
-/* ---- the status reply ---- */
-
-/* A status result the judge can use (of the node or of the reference). */
-static void parse_status(const char *data, size_t len, struct hc_sample *sm)
-{
-    char err[NU_ERRMSG_MAX];
-    int rc = health_status_parse(data, len, HEALTH_REPLY_JSONRPC, &sm->st, err);
-    if (rc == 0)
-        rc = health_status_judgeable(&sm->st, err);
-    if (rc != 0)
-        snprintf(sm->error, sizeof(sm->error), "%.*s", (int)sizeof(sm->error) - 1, err);
-    sm->ok = rc == 0;
-}
-
-/* ---- curl on the uv loop ---- */
-
-static void round_finish(struct hc_sidecar *s);
-
-static void probe_finish(struct probe *p, CURLcode res)
-{
-    struct hc_sample *sm = &p->sample;
-    long code = 0;
-    memset(sm, 0, sizeof(*sm));
-    (void)curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (p->toobig)
-        snprintf(sm->error, sizeof(sm->error), "status reply larger than %u bytes", HC_REPLY_MAX);
-    else if (res == CURLE_OPERATION_TIMEDOUT)
-        snprintf(sm->error, sizeof(sm->error), "no answer from %s within %u ms", p->shown,
-                 p->sc->o.timeout_ms);
-    else if (res != CURLE_OK)
-        snprintf(sm->error, sizeof(sm->error), "%s: %.120s", p->shown,
-                 p->curlerr[0] ? p->curlerr : curl_easy_strerror(res));
-    else if (code < 200 || code > 299)
-        snprintf(sm->error, sizeof(sm->error), "%s answered HTTP %ld", p->shown, code);
-    else
-        parse_status(p->body.data ? p->body.data : "", p->body.len, sm);
-    p->busy = false;
-    if (!p->sc->node.busy && !p->sc->ref.busy)
-        round_finish(p->sc);
-}
-
-static void drain_done(struct hc_sidecar *s)
-{
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(s->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        struct probe *p = NULL;
-        CURL *e = msg->easy_handle;
-        CURLcode res = msg->data.result;
-        (void)curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&p);
-        curl_multi_remove_handle(s->multi, e);
-        if (p != NULL)
-            probe_finish(p, res);
-    }
-}
-
-static void on_poll(uv_poll_t *h, int status, int events)
-{
-    struct sock *k = h->data;
-    int flags = 0;
-    if (status < 0)
-        flags = CURL_CSELECT_ERR;
-    if (events & UV_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    int running;
-    (void)curl_multi_socket_action(k->sc->multi, k->fd, flags, &running);
-    drain_done(k->sc);
-}
-
-static void on_sock_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static struct sock *sock_new(struct hc_sidecar *s, curl_socket_t fd)
-{
-    struct sock *k = calloc(1, sizeof(*k));
-    if (k == NULL)
-        return NULL;
-    if (uv_poll_init_socket(s->loop, &k->poll, fd) != 0) {
-        free(k);
-        return NULL;
-    }
-    k->poll.data = k;
-    k->fd = fd;
-    k->sc = s;
-    return k;
-}
-
-static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    struct hc_sidecar *s = userp;
-    struct sock *k = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (k != NULL) {
-            uv_close((uv_handle_t *)&k->poll, on_sock_closed);
-            curl_multi_assign(s->multi, fd, NULL);
-        }
-        return 0;
-    }
-    if (k == NULL) {
-        k = sock_new(s, fd);
-        if (k == NULL)
-            return -1; /* curl fails the transfer: the check reports DOWN */
-        curl_multi_assign(s->multi, fd, k);
-    }
-    int ev = ((what & CURL_POLL_IN) ? UV_READABLE : 0) | ((what & CURL_POLL_OUT) ? UV_WRITABLE : 0);
-    return uv_poll_start(&k->poll, ev, on_poll) == 0 ? 0 : -1;
-}
-
-static void on_curl_timer(uv_timer_t *t)
-{
-    struct hc_sidecar *s = t->data;
-    int running;
-    (void)curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    drain_done(s);
-}
-
-static int on_curl_timer_change(CURLM *m, long timeout_ms, void *userp)
-{
-    struct hc_sidecar *s = userp;
-    if (timeout_ms < 0)
-        return uv_timer_stop(&s->curl_timer) == 0 ? 0 : -1;
-    /* Even 0 goes through the loop: curl must not be re-entered from here. */
-    return uv_timer_start(&s->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0) == 0 ? 0 : -1;
-}
-
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-    struct probe *p = ud;
-    if (nu_buf_append(&p->body, data, size * n) != 0) {
-        p->toobig = true;
-        return 0; /* curl stops with CURLE_WRITE_ERROR */
-    }
-    return size * n;
-}
-
-static int probe_init(struct hc_sidecar *s, struct probe *p, const char *url, char *errbuf)
-{
-    p->sc = s;
-    p->url = url;
-    nu_redact(url, p->shown, sizeof(p->shown)); /* before it is cut short */
-    nu_buf_init(&p->body, HC_REPLY_MAX);
-    p->easy = curl_easy_init();
-    p->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (p->easy == NULL || p->headers == NULL)
-        return nu_err_set(errbuf, NU_ENOMEM, "health: out of memory");
-    CURL *e = p->easy;
-    long tmo = (long)s->o.timeout_ms;
-    if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, STATUS_REQUEST) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, p) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_PRIVATE, p) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->curlerr) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, tmo) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, tmo) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK)
-        return nu_err_set(errbuf, NU_EINVAL, "health: cannot use %s with libcurl", url);
-    return 0;
-}
-
-static void probe_start(struct probe *p)
-{
-    nu_buf_reset(&p->body);
-    p->toobig = false;
-    p->curlerr[0] = '\0';
-    CURLMcode rc = curl_multi_add_handle(p->sc->multi, p->easy);
-    if (rc != CURLM_OK) {
-        memset(&p->sample, 0, sizeof(p->sample));
-        snprintf(p->sample.error, sizeof(p->sample.error), "cannot start a request: %s",
-                 curl_multi_strerror(rc));
-        return;
-    }
-    p->busy = true;
-}
-
-static void probe_release(struct probe *p)
-{
-    if (p->easy != NULL) {
-        if (p->busy && p->sc->multi != NULL)
-            curl_multi_remove_handle(p->sc->multi, p->easy);
-        curl_easy_cleanup(p->easy);
-        p->easy = NULL;
-    }
-    curl_slist_free_all(p->headers);
-    p->headers = NULL;
-    nu_buf_release(&p->body);
 }
 
 /* ---- metrics ---- */
@@ -441,14 +220,22 @@ static void round_finish(struct hc_sidecar *s)
     log_change(s, &was, &was_check);
 }
 
+/* A poll is over: the round is, once both are. */
+static void on_polled(void *ud, struct hc_probe *p)
+{
+    struct hc_sidecar *s = ud;
+    if (!s->node.busy && !s->ref.busy)
+        round_finish(s);
+}
+
 void hc_sidecar_check_now(struct hc_sidecar *s)
 {
     if (s->round_busy || s->closing)
         return;
     s->round_busy = true;
-    probe_start(&s->node);
+    hc_probe_start(&s->node);
     if (s->has_ref)
-        probe_start(&s->ref);
+        hc_probe_start(&s->ref);
     if (!s->node.busy && !s->ref.busy) /* neither could start */
         round_finish(s);
 }
@@ -568,17 +355,6 @@ static void agent_reply(void *ud, struct hc_agent_reply *r)
 
 /* ---- lifecycle ---- */
 
-static void release(struct hc_sidecar *s)
-{
-    probe_release(&s->node);
-    probe_release(&s->ref);
-    if (s->multi != NULL)
-        curl_multi_cleanup(s->multi); /* reports the sockets it closes */
-    s->multi = NULL;
-    nu_metrics_free(s->m.reg);
-    s->m.reg = NULL;
-}
-
 static void one_closed(void *ud)
 {
     struct hc_sidecar *s = ud;
@@ -586,6 +362,7 @@ static void one_closed(void *ud)
         return;
     hc_sidecar_closed_fn done = s->done;
     void *done_ud = s->done_ud;
+    nu_hc_tls_free(s->tls); /* no connection is left that uses it */
     free(s);
     if (done)
         done(done_ud);
@@ -601,10 +378,12 @@ void hc_sidecar_close(struct hc_sidecar *s, hc_sidecar_closed_fn done, void *ud)
     s->closing = true;
     s->done = done;
     s->done_ud = ud;
-    s->pending = 4; /* two timers, the HTTP server, the agent */
-    release(s);
+    s->pending = 5; /* the timer, the two probes, the HTTP server, the agent */
+    nu_metrics_free(s->m.reg);
+    s->m.reg = NULL;
     uv_close((uv_handle_t *)&s->tick, on_handle_closed);
-    uv_close((uv_handle_t *)&s->curl_timer, on_handle_closed);
+    hc_probe_close(&s->node, one_closed, s);
+    hc_probe_close(&s->ref, one_closed, s);
     if (s->httpd != NULL)
         nu_httpd_close(s->httpd, s->o.drain_ms, one_closed, s);
     else
@@ -614,19 +393,24 @@ void hc_sidecar_close(struct hc_sidecar *s, hc_sidecar_closed_fn done, void *ud)
     s->agent = NULL;
 }
 
-static int setup_curl(struct hc_sidecar *s, char *errbuf)
+static bool is_https(const char *url)
 {
-    s->multi = curl_multi_init();
-    if (s->multi == NULL)
-        return nu_err_set(errbuf, NU_ENOMEM, "health: out of memory");
-    if (curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
-        curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s) != CURLM_OK ||
-        curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer_change) != CURLM_OK ||
-        curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s) != CURLM_OK)
-        return nu_err_set(errbuf, NU_EINVAL, "health: libcurl refused the multi options");
-    int rc = probe_init(s, &s->node, s->o.node_url, errbuf);
+    return strncasecmp(url, "https://", 8) == 0;
+}
+
+/* The probes, and a TLS layer when a URL is https. */
+static int setup_probes(struct hc_sidecar *s, char *errbuf)
+{
+    const struct hc_opts *o = &s->o;
+    int rc = 0;
+    if (is_https(o->node_url) || (s->has_ref && is_https(o->reference_url)))
+        rc = nu_hc_tls_client(&s->tls, errbuf);
+    if (rc == 0)
+        rc = hc_probe_init(&s->node, s->loop, o->node_url, o->timeout_ms, s->tls, on_polled, s,
+                           errbuf);
     if (rc == 0 && s->has_ref)
-        rc = probe_init(s, &s->ref, s->o.reference_url, errbuf);
+        rc = hc_probe_init(&s->ref, s->loop, o->reference_url, o->timeout_ms, s->tls, on_polled, s,
+                           errbuf);
     return rc;
 }
 
@@ -664,12 +448,10 @@ int hc_sidecar_new(uv_loop_t *loop, const struct hc_opts *o, struct hc_sidecar *
     health_check_down(&s->last.c, "no check completed yet");
     health_verdict_init(&s->v);
     s->tick.data = s;
-    s->curl_timer.data = s;
     (void)uv_timer_init(loop, &s->tick); /* cannot fail for timers */
-    (void)uv_timer_init(loop, &s->curl_timer);
     int rc = metrics_init(&s->m, s->has_ref, errbuf);
     if (rc == 0)
-        rc = setup_curl(s, errbuf);
+        rc = setup_probes(s, errbuf);
     if (rc == 0)
         rc = setup_listeners(s, errbuf);
     if (rc == 0)

@@ -60,7 +60,7 @@ struct health_status {
     int64_t earliest; /* sync_info.earliest_block_height; -1 unknown */
     int syncing;      /* sync_info.syncing: 1 or 0; -1 unknown */
     bool has_time;    /* sync_info.latest_block_time is a string ... */
-    bool time_ok;     /* ... and valid RFC 3339, then in block_time_ms */
+    bool time_ok;     /* ... and valid RFC 3339 (nu_parse_rfc3339_ms), then in block_time_ms */
     int64_t block_time_ms;
     char time_text[HEALTH_TIME_TEXT_MAX]; /* the string, cut short, for messages */
     char chain_id[HEALTH_CHAIN_MAX];      /* "" unknown */
@@ -79,12 +79,6 @@ NU_WUR int health_status_parse(const char *body, size_t len, enum health_reply f
 /* 0 when st has what a check needs (head, syncing, a valid block time);
  * NU_EPARSE otherwise, errbuf naming what is missing or bad. */
 NU_WUR int health_status_judgeable(const struct health_status *st, char *errbuf);
-
-/* RFC 3339 ("2025-02-12T22:10:10.530341781Z", "2000-01-01T02:00:00+02:00")
- * to ms since the epoch; fraction digits past milliseconds are dropped.
- * Every field is range-checked (day within its month, leap years); a
- * second of 60 (a leap second) is accepted. NU_EPARSE otherwise. */
-NU_WUR int health_parse_rfc3339_ms(const char *s, int64_t *ms);
 
 /* ---- one check (judge.c) ---- */
 

@@ -50,9 +50,14 @@ static bool decode(const char *s, size_t len, char *out, size_t outsz)
     return true;
 }
 
+static bool alnum(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 static bool host_char(char c)
 {
-    return isalnum((unsigned char)c) || c == '-' || c == '.' || c == '_';
+    return alnum((unsigned char)c) || c == '-' || c == '.' || c == '_';
 }
 
 /* "user[:password]" */
@@ -179,5 +184,33 @@ int nu_url_basic_auth(const struct nu_url *u, char *out, size_t outsz)
     off += b64 - 1;
     snprintf(out + off, outsz - off, "\r\n");
     sodium_memzero(cred, sizeof(cred));
+    return 0;
+}
+
+static bool unreserved(unsigned char c)
+{
+    return alnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+int nu_url_encode(const char *s, bool keep_slash, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        bool plain = unreserved(c) || (keep_slash && c == '/');
+        if (n + (plain ? 1 : 3) >= outsz)
+            return NU_ETOOBIG;
+        if (plain) {
+            out[n++] = (char)c;
+            continue;
+        }
+        out[n++] = '%';
+        out[n++] = hex[c >> 4];
+        out[n++] = hex[c & 15];
+    }
+    if (n >= outsz)
+        return NU_ETOOBIG;
+    out[n] = '\0';
     return 0;
 }

@@ -39,4 +39,8 @@ void nu_url_host_header(const struct nu_url *u, char *out, size_t outsz);
  * "" without one. NU_ETOOBIG when out is too small. */
 NU_WUR int nu_url_basic_auth(const struct nu_url *u, char *out, size_t outsz);
 
+/* Percent-encodes s (RFC 3986's unreserved characters pass; with
+ * keep_slash '/' too) into out. NU_ETOOBIG when it does not fit. */
+NU_WUR int nu_url_encode(const char *s, bool keep_slash, char *out, size_t outsz);
+
 #endif

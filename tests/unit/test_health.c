@@ -1,4 +1,5 @@
-/* Tests for src/health: the RFC 3339 parser, status replies (JSON-RPC and
+/* Tests for src/health: the RFC 3339 parser it reads block times with
+ * (src/lib/rfc3339.c, shared with the S3 listing), status replies (JSON-RPC and
  * bare, malformed ones), classification (syncing, stale, lagging, clock
  * skew, what is not judgeable), the fleet reference head and rise/fall
  * sequences. */
@@ -12,13 +13,14 @@
 #include <string.h>
 
 #include "health.h"
+#include "rfc3339.h"
 
 /* ---- RFC 3339 ---- */
 
 static int64_t ms_of(const char *s)
 {
     int64_t ms = 12345;
-    if (health_parse_rfc3339_ms(s, &ms) != 0)
+    if (nu_parse_rfc3339_ms(s, &ms) != 0)
         fail_msg("refused: %s", s);
     return ms;
 }
@@ -78,7 +80,7 @@ static void test_rfc3339_refused(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t ms = 777;
-        if (health_parse_rfc3339_ms(bad[i], &ms) != NU_EPARSE)
+        if (nu_parse_rfc3339_ms(bad[i], &ms) != NU_EPARSE)
             fail_msg("accepted: '%s'", bad[i]);
         assert_int_equal(ms, 777); /* untouched */
     }

@@ -135,13 +135,33 @@ static void test_refused(void **state)
     assert_non_null(strstr(err, ": host name too long"));
 }
 
+/* Percent-encoding for S3 keys and listing parameters (moved here with
+ * the function from test_snap_format.c). */
+static void test_encode(void **state)
+{
+    (void)state;
+    char enc[64];
+    assert_int_equal(nu_url_encode("a b/c+~", false, enc, sizeof(enc)), 0);
+    assert_string_equal(enc, "a%20b%2Fc%2B~");
+    assert_int_equal(nu_url_encode("a b/c", true, enc, sizeof(enc)), 0);
+    assert_string_equal(enc, "a%20b/c");
+    assert_int_equal(nu_url_encode("AZaz09-_.~", false, enc, sizeof(enc)), 0);
+    assert_string_equal(enc, "AZaz09-_.~");
+    assert_int_equal(nu_url_encode("\xc3\xa9=", false, enc, sizeof(enc)), 0);
+    assert_string_equal(enc, "%C3%A9%3D");
+    assert_int_equal(nu_url_encode("abc", false, enc, 4), 0);
+    assert_string_equal(enc, "abc");
+    assert_int_equal(nu_url_encode("abcd", false, enc, 4), NU_ETOOBIG);
+    assert_int_equal(nu_url_encode("a b", false, enc, 5), NU_ETOOBIG); /* "a%20b" needs 6 */
+    assert_int_equal(nu_url_encode("a b", false, enc, 6), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_ipv6),
-        cmocka_unit_test(test_userinfo),
-        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_plain),    cmocka_unit_test(test_ipv6),
+        cmocka_unit_test(test_userinfo), cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* http(s) URLs for the event-loop client (see url.h). */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <sodium.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,7 @@ void nu_url_host_header(const struct nu_url *u, char *out, size_t outsz)
 int nu_url_basic_auth(const struct nu_url *u, char *out, size_t outsz)
 {
     char cred[2 * NU_URL_CRED_MAX + 2];
+    const char *pre = "Authorization: Basic ";
     if (!u->has_userinfo) {
         if (outsz == 0)
             return NU_ETOOBIG;
@@ -173,17 +175,13 @@ int nu_url_basic_auth(const struct nu_url *u, char *out, size_t outsz)
         return 0;
     }
     int n = snprintf(cred, sizeof(cred), "%s:%s", u->user, u->password);
-    size_t b64 = sodium_base64_encoded_len((size_t)n, sodium_base64_VARIANT_ORIGINAL);
-    const char *pre = "Authorization: Basic ";
-    size_t need = strlen(pre) + (b64 - 1) + 3; /* encoded length counts its NUL */
-    if (need > outsz)
+    size_t b64 = 4 * (((size_t)n + 2) / 3), off = strlen(pre);
+    if (off + b64 + 3 > outsz) /* CRLF and NUL */
         return NU_ETOOBIG;
-    size_t off = (size_t)snprintf(out, outsz, "%s", pre);
-    sodium_bin2base64(out + off, outsz - off, (const unsigned char *)cred, (size_t)n,
-                      sodium_base64_VARIANT_ORIGINAL);
-    off += b64 - 1;
-    snprintf(out + off, outsz - off, "\r\n");
-    sodium_memzero(cred, sizeof(cred));
+    memcpy(out, pre, off);
+    off += (size_t)EVP_EncodeBlock((unsigned char *)out + off, (const unsigned char *)cred, n);
+    memcpy(out + off, "\r\n", 3);
+    OPENSSL_cleanse(cred, sizeof(cred));
     return 0;
 }
 

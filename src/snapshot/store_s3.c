@@ -16,6 +16,7 @@
 #include "chunker.h"
 #include "httpc.h"
 #include "s3xml.h"
+#include "sha256.h"
 #include "store.h"
 #include "url.h"
 
@@ -45,7 +46,7 @@ static void sign(const struct snap_store *s, struct nu_httpc_req *rq, struct sig
     uint8_t sha[SNAP_SHA256_LEN];
     if (sp->access_key[0] == '\0')
         return; /* unsigned */
-    snap_sha256(rq->body != NULL ? rq->body : "", rq->body != NULL ? rq->body_len : 0, sha);
+    nu_sha256(rq->body != NULL ? rq->body : "", rq->body != NULL ? rq->body_len : 0, sha);
     snap_hex(sha, sizeof(sha), hex);
     size_t n = 0;
     snprintf(g->sha_line, sizeof(g->sha_line), "x-amz-content-sha256: %s", hex);

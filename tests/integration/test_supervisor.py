@@ -244,8 +244,10 @@ def test_restart_on_failure_restarts_crashes_but_not_clean_exits(nu, tmp_path):
     assert st['last_exit'] == {'code': 0, 'signal': None, 'at': st['last_exit']['at']}
     assert st['reason'] == 'neard exited (exit code 0); restart policy is on-failure'
     assert st['restarts'] == 1
+    # status.json says stopped just before the supervisor exits
     sup = read_pidfile(home, 'supervisor.pid')
-    assert sup is None or not alive(sup)
+    wait_until(lambda: sup is None or not alive(sup), 10, what='supervisor exit')
+    assert neards_of(home) == []
 
 
 def nu_height(port):

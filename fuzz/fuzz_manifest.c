@@ -12,7 +12,7 @@
 #include "chunker.h"
 #include "manifest.h"
 #include "paths.h"
-#include "snaphttp.h"
+#include "s3xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
  *               [--fall N] [--agent-port PORT] [--drain-timeout MS]
  *               [--log-level LEVEL]
  *
- * A health-check sidecar for one node (src/gateway/sidecar.h): GET
+ * A health-check sidecar for one node (src/sidecar/sidecar.h): GET
  * /healthcheck, GET /metrics and the HAProxy agent-check protocol. Runs in
  * the foreground until SIGTERM or SIGINT (exit 0). SIGHUP reloads nothing —
  * every setting is a flag — and runs a check at once. While it drains,
@@ -19,6 +19,7 @@
 #include "log.h"
 #include "sidecar.h"
 #include "sigs.h"
+#include "url.h"
 
 #define CMD "health"
 
@@ -42,6 +43,13 @@ static int set_url(const struct nu_setting *s, void *obj, const char *v, char *m
     if (n < 0 || (size_t)n >= s->size) {
         out[0] = '\0';
         snprintf(msg, msgsz, "URL longer than %zu bytes", s->size - 8);
+        return NU_EINVAL;
+    }
+    struct nu_url u;
+    char errbuf[NU_ERRMSG_MAX];
+    if (nu_url_parse(out, &u, errbuf) != 0) {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "%s", errbuf);
         return NU_EINVAL;
     }
     if (strcmp(s->name, "node") == 0)

@@ -28,7 +28,7 @@ const struct cli_cmd cli_commands[] = {
     {"service", NULL, 0, &cli_service_doc},
     {"upgrade", cmd_upgrade, CLI_CURL | CLI_SIGNALS, &cli_upgrade_doc},
     {"gateway", cmd_gateway, 0, &cli_gateway_doc},
-    {"health", cmd_health, CLI_CURL, &cli_health_doc},
+    {"health", cmd_health, 0, &cli_health_doc},
     {"snapshot", NULL, 0, &cli_snapshot_doc},
     {"supervise", cmd_supervise, CLI_HIDDEN, &cli_supervise_doc},
     {"version", cmd_version, 0, &version_doc},

@@ -5,11 +5,12 @@
 #include "gw_endpoints.h"
 #include "gw_reply.h"
 #include "gw_worker.h"
+#include "health.h"
 
 #define ENDPOINT_BODY_MAX (16u << 20)
 
 struct counts {
-    unsigned n[GW_NSTATES], total;
+    unsigned n[HEALTH_NSTATES], total;
 };
 
 static void count_states(const struct gw_upset *set, struct counts *c)
@@ -17,7 +18,7 @@ static void count_states(const struct gw_upset *set, struct counts *c)
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < set->n; i++) {
         int st = atomic_load(&set->u[i]->state);
-        c->n[st >= 0 && st < GW_NSTATES ? st : GW_ST_UNKNOWN]++;
+        c->n[st >= 0 && st < HEALTH_NSTATES ? st : HEALTH_UNKNOWN]++;
         c->total++;
     }
 }
@@ -25,8 +26,8 @@ static void count_states(const struct gw_upset *set, struct counts *c)
 static int put_states(struct nu_buf *b, const struct counts *c)
 {
     int err = nu_buf_puts(b, "{");
-    for (int s = 0; s < GW_NSTATES && !err; s++)
-        err = nu_buf_printf(b, "%s\"%s\":%u", s ? "," : "", gw_state_name(s), c->n[s]);
+    for (int s = 0; s < HEALTH_NSTATES && !err; s++)
+        err = nu_buf_printf(b, "%s\"%s\":%u", s ? "," : "", health_state_name(s), c->n[s]);
     return err ? err : nu_buf_puts(b, "}");
 }
 
@@ -36,7 +37,7 @@ static int healthcheck(struct gw_worker *w, struct gw_view *v, struct nu_buf *b,
     const struct gw_config *cfg = v->snap->cfg;
     struct counts c;
     count_states(v->snap->set, &c);
-    unsigned ok = c.n[GW_ST_OK];
+    unsigned ok = c.n[HEALTH_OK];
     bool draining = atomic_load(&w->gw->draining);
     char reason[160];
     const char *word;
@@ -86,21 +87,22 @@ static int upstream_json(struct gw_upstream *u, struct nu_buf *b)
     err = err ? err : gw_json_str(b, url);
     err = err ? err : nu_buf_puts(b, ",\"zone\":");
     err = err ? err : gw_json_str(b, u->spec.zone);
-    err = err ? err
-              : nu_buf_printf(
-                    b,
-                    ",\"archival\":%s,\"weight\":%u,\"max_inflight\":%u,\"state\":\"%s\","
-                    "\"head\":%lld,\"earliest\":%lld,\"lag\":%lld,"
-                    "\"block_age_ms\":%lld,\"inflight\":%u,\"latency_ms\":%.3f,"
-                    "\"probe_ms\":%.3f,\"requests\":%llu,\"errors\":%llu,"
-                    "\"last_error\":",
-                    u->spec.archival ? "true" : "false", u->spec.weight, u->spec.max_inflight,
-                    gw_state_name(atomic_load(&u->state)), (long long)atomic_load(&u->head),
-                    (long long)atomic_load(&u->earliest), (long long)atomic_load(&u->lag),
-                    (long long)(bt ? now_ms() - bt : -1), (unsigned)atomic_load(&u->inflight),
-                    (double)atomic_load(&u->latency_us) / 1000.0,
-                    (double)atomic_load(&u->probe_us) / 1000.0,
-                    (unsigned long long)atomic_load(&u->requests), (unsigned long long)errors);
+    err =
+        err ? err
+            : nu_buf_printf(
+                  b,
+                  ",\"archival\":%s,\"weight\":%u,\"max_inflight\":%u,\"state\":\"%s\","
+                  "\"head\":%lld,\"earliest\":%lld,\"lag\":%lld,"
+                  "\"block_age_ms\":%lld,\"inflight\":%u,\"latency_ms\":%.3f,"
+                  "\"probe_ms\":%.3f,\"requests\":%llu,\"errors\":%llu,"
+                  "\"last_error\":",
+                  u->spec.archival ? "true" : "false", u->spec.weight, u->spec.max_inflight,
+                  health_state_name(atomic_load(&u->state)), (long long)atomic_load(&u->head),
+                  (long long)atomic_load(&u->earliest), (long long)atomic_load(&u->lag),
+                  (long long)(bt ? health_head_age_ms(bt, now_ms()) : -1),
+                  (unsigned)atomic_load(&u->inflight), (double)atomic_load(&u->latency_us) / 1000.0,
+                  (double)atomic_load(&u->probe_us) / 1000.0,
+                  (unsigned long long)atomic_load(&u->requests), (unsigned long long)errors);
     err = err ? err : gw_json_str(b, err_text);
     return err ? err : nu_buf_putc(b, '}');
 }
@@ -112,8 +114,8 @@ static int upstreams(struct gw_worker *w, struct gw_view *v, struct nu_buf *b, i
     count_states(set, &c);
     *status = 200;
     int err = nu_buf_printf(b, "{\"reference_head\":%lld,\"ok\":%u,\"degraded\":%s,\"upstreams\":[",
-                            (long long)atomic_load(&w->gw->ref_head), c.n[GW_ST_OK],
-                            c.n[GW_ST_OK] == 0 ? "true" : "false");
+                            (long long)atomic_load(&w->gw->ref_head), c.n[HEALTH_OK],
+                            c.n[HEALTH_OK] == 0 ? "true" : "false");
     for (size_t i = 0; i < set->n && !err; i++) {
         if (i)
             err = nu_buf_putc(b, ',');

@@ -28,7 +28,7 @@
 struct gw_health;
 struct gw_dns;
 struct gw_ratelimit;
-struct gw_pool;
+struct nu_hc_pool;
 struct gw_exchange;
 
 /* An open access log file (or stderr), shared by snapshots. */
@@ -68,9 +68,9 @@ struct gw_worker {
     uv_async_t async;
     uv_timer_t tick;
     struct nu_httpd *httpd;
-    struct gw_view *view;    /* current */
-    struct gw_view *retired; /* older views pinned by requests */
-    struct gw_pool *pools;   /* every pool of this worker (owner_next list) */
+    struct gw_view *view;     /* current */
+    struct gw_view *retired;  /* older views pinned by requests */
+    struct nu_hc_pool *pools; /* every pool of this worker (owner_next list) */
     atomic_bool want_stop, want_snap;
     bool stopping;
     struct gw_wstats st;

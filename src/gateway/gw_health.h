@@ -1,20 +1,17 @@
 /* Active health checks, on the control loop. Every health_interval, each
  * upstream gets a JSON-RPC `status` (all at once, so heads are compared at
- * one moment); when the round is complete every upstream is classified:
+ * one moment); when the round is complete every upstream is judged by the
+ * one NEAR health judge (src/health/health.h: DOWN, SYNCING, STALE with
+ * stale_after, LAGGING with max_lag, OK; rise/fall hysteresis, the first
+ * round taken as is). What the gateway adds:
  *
- *   DOWN     no answer within health_timeout, connect error, 5xx, not a
- *            status result, or another chain_id than configured
- *   SYNCING  sync_info.syncing
- *   STALE    now - latest_block_time > stale_after
- *   LAGGING  reference head - latest_block_height > max_lag, where the
- *            reference is the SECOND-highest head among answering
- *            upstreams (one node running ahead cannot fail the others)
- *   OK       otherwise
- *
- * with hysteresis: an OK upstream leaves after `fall` failed rounds, a
- * failed one returns after `rise` OK rounds; the very first round is taken
- * as is. Workers may mark an upstream DOWN from real traffic
- * (passive_failures); it then needs `rise` OK rounds like any other. */
+ *   - an answer other than HTTP 200, or of another chain_id than the
+ *     configured one, is DOWN;
+ *   - the reference head for LAGGING is the SECOND-highest head among the
+ *     upstreams that answered (one node running ahead cannot fail the
+ *     others);
+ *   - workers may mark an upstream DOWN from real traffic
+ *     (passive_failures); it then needs `rise` OK rounds like any other. */
 #ifndef GW_HEALTH_H
 #define GW_HEALTH_H
 

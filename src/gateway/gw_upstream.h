@@ -19,39 +19,28 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "gw_config.h"
+#include "hclient.h"
+#include "health.h"
 
-/* Health states, best first (see health.c for the rules). */
-enum gw_state {
-    GW_ST_OK,
-    GW_ST_LAGGING,
-    GW_ST_STALE,
-    GW_ST_SYNCING,
-    GW_ST_UNKNOWN, /* not polled yet */
-    GW_ST_DOWN,
-    GW_NSTATES
-};
-
-/* Outcomes of one upstream exchange. */
+/* Outcomes of one upstream exchange: the client's (hclient.h), and a
+ * complete 5xx answer (counted as an error, not a transport one). */
 enum gw_uperr {
-    GW_UE_OK,
-    GW_UE_CONNECT,   /* connect failed or timed out: the request never left */
-    GW_UE_RESET,     /* connection closed or reset before any response byte */
-    GW_UE_TRUNCATED, /* closed in the middle of the response */
-    GW_UE_TIMEOUT,   /* no complete response within upstream_timeout */
-    GW_UE_PROTOCOL,  /* not a valid HTTP/1.x response */
-    GW_UE_TOO_BIG,   /* response over max_response */
-    GW_UE_HTTP_5XX,  /* a complete 5xx answer (counted as an error, not a transport one) */
+    GW_UE_OK = NU_HC_OK,
+    GW_UE_CONNECT = NU_HC_CONNECT,     /* the request never left */
+    GW_UE_RESET = NU_HC_RESET,         /* closed or reset before any response byte */
+    GW_UE_TRUNCATED = NU_HC_TRUNCATED, /* closed in the middle of the response */
+    GW_UE_TIMEOUT = NU_HC_TIMEOUT,     /* no complete response within upstream_timeout */
+    GW_UE_PROTOCOL = NU_HC_PROTOCOL,   /* not a valid HTTP/1.x response */
+    GW_UE_TOO_BIG = NU_HC_TOO_BIG,     /* response over max_response */
+    GW_UE_HTTP_5XX = NU_HC_NERR,
     GW_NUE
 };
 
-/* "ok", "lagging", "stale", "syncing", "unknown", "down". */
-const char *gw_state_name(int st);
-/* Fail-open preference: 0 OK, 1 LAGGING/STALE, 2 SYNCING, 3 UNKNOWN, 4 DOWN. */
+/* Fail-open preference among enum health_state (health.h): 0 OK, 1 LAGGING/STALE, 2 SYNCING, 3
+ * UNKNOWN, 4 DOWN. */
 int gw_state_rank(int st);
 /* "ok", "connect", "reset", "truncated", "timeout", "protocol", "too_big", "http_5xx". */
 const char *gw_uperr_name(int e);
-
-struct gw_pool;
 
 struct gw_upstream {
     atomic_int refs;
@@ -62,7 +51,7 @@ struct gw_upstream {
     unsigned nworkers;
 
     /* health: written by the health checker */
-    atomic_int state;
+    atomic_int state; /* enum health_state served */
     atomic_int_fast64_t head, earliest, lag, block_time_ms, probe_us;
     atomic_bool passive_down; /* set by a worker that marked it DOWN from real traffic */
 
@@ -75,7 +64,7 @@ struct gw_upstream {
     pthread_mutex_t mu; /* guards last_error */
     char last_error[200];
 
-    struct gw_pool *pools[]; /* nworkers slots */
+    struct nu_hc_pool *pools[]; /* nworkers slots */
 };
 
 /* New upstream with one reference. display is the name (NULL: spec->name),
@@ -97,6 +86,12 @@ void gw_upstream_release(struct gw_upstream *u);
  * passive_limit consecutive failures mark it DOWN (0: never). */
 void gw_upstream_record(struct gw_upstream *u, int uperr, uint64_t latency_us,
                         unsigned passive_limit, const char *detail);
+
+/* A keep-alive pool to u on loop (POST to its path, Host its hostport);
+ * the pool holds a reference to u until it is freed, and counts requests
+ * sent again in u->resends. NULL when out of memory. */
+struct nu_hc_pool *gw_upstream_pool_new(struct gw_upstream *u, uv_loop_t *loop,
+                                        const struct nu_hc_pool_opts *o);
 
 void gw_upstream_set_error(struct gw_upstream *u, const char *text);
 void gw_upstream_get_error(struct gw_upstream *u, char *out, size_t outsz);

@@ -25,7 +25,7 @@ void gw_worker_join(struct gw_worker *w);
 struct gw_view *gw_worker_view_pin(struct gw_worker *w);
 void gw_worker_view_unpin(struct gw_worker *w, struct gw_view *v);
 /* This worker's pool to u, created on first use; NULL when out of memory. */
-struct gw_pool *gw_worker_pool(struct gw_worker *w, struct gw_upstream *u);
+struct nu_hc_pool *gw_worker_pool(struct gw_worker *w, struct gw_upstream *u);
 /* The access log finished a write (lets a stopping worker close). */
 void gw_worker_alog_done(struct gw_worker *w);
 

@@ -250,7 +250,7 @@ static void upstream_gauge(struct out *o, const struct gw_upset *set, const char
             v = (double)atomic_load(&u->probe_us) / 1e6;
             break;
         default:
-            v = atomic_load(&u->state) == GW_ST_OK;
+            v = atomic_load(&u->state) == HEALTH_OK;
             break;
         }
         sample(o, name, labels, v);
@@ -298,10 +298,10 @@ static void render_upstream_counters(struct out *o, const struct gw_upset *set)
         char en[160];
         esc(set->u[i]->name, en, sizeof(en));
         int st = atomic_load(&set->u[i]->state);
-        for (int s = 0; s < GW_NSTATES; s++) {
+        for (int s = 0; s < HEALTH_NSTATES; s++) {
             char labels[220];
             snprintf(labels, sizeof(labels), "{upstream=\"%s\",state=\"%s\"}", en,
-                     gw_state_name(s));
+                     health_state_name(s));
             sample(o, n, labels, st == s);
         }
     }
@@ -325,12 +325,12 @@ static void render_upstreams(struct out *o, struct gw_gateway *gw, const struct 
                    "Duration of the last health poll.", 5);
     const char *n = "nearup_gateway_upstreams";
     family(o, n, "gauge", "Upstreams by health state.");
-    for (int s = 0; s < GW_NSTATES; s++) {
+    for (int s = 0; s < HEALTH_NSTATES; s++) {
         unsigned cnt = 0;
         for (size_t i = 0; i < set->n; i++)
             cnt += atomic_load(&set->u[i]->state) == s;
         char labels[48];
-        snprintf(labels, sizeof(labels), "{state=\"%s\"}", gw_state_name(s));
+        snprintf(labels, sizeof(labels), "{state=\"%s\"}", health_state_name(s));
         sample(o, n, labels, cnt);
     }
     n = "nearup_gateway_reference_head_height";

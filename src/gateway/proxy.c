@@ -12,7 +12,7 @@
 #include <string.h>
 #include "gw_accesslog.h"
 #include "gw_limits.h"
-#include "gw_pool.h"
+#include "hclient.h"
 #include "gw_proxy.h"
 #include "gw_reply.h"
 #include "gw_router.h"
@@ -29,7 +29,7 @@ struct gw_call {
     const char *body;
     size_t blen;
     struct gw_upstream *up; /* current attempt, in-flight slot held */
-    struct gw_upconn *conn;
+    struct nu_hc_conn *conn;
     struct gw_upstream *tried[MAX_TRIES];
     unsigned ntried, retries;
     uint64_t attempt_ns;
@@ -343,7 +343,7 @@ static bool unknown_block_retry(struct gw_call *c, const struct gw_upstream *u)
 }
 
 /* The retry reason for an answer, or -1 when it is final. */
-static int classify(struct gw_call *c, const struct gw_upstream *u, const struct gw_upresp *r)
+static int classify(struct gw_call *c, const struct gw_upstream *u, const struct nu_hc_resp *r)
 {
     bool tx = gw_method_flags(c->pk.method) & GW_MF_TX;
     if (r->err == GW_UE_CONNECT)
@@ -399,7 +399,7 @@ static bool try_retry(struct gw_call *c, int reason)
 
 /* ---- attempts ---- */
 
-static void on_answer(void *ud, const struct gw_upresp *r)
+static void on_answer(void *ud, const struct nu_hc_resp *r)
 {
     struct gw_call *c = ud;
     const struct gw_config *cfg = ex_cfg(c->ex);
@@ -433,8 +433,8 @@ static void call_send(struct gw_call *c, struct gw_upstream *u)
     struct gw_exchange *ex = c->ex;
     c->up = u;
     c->tried[c->ntried++] = u;
-    struct gw_pool *p = gw_worker_pool(ex->w, u);
-    struct gw_upconn *conn = p ? gw_pool_get(p) : NULL;
+    struct nu_hc_pool *p = gw_worker_pool(ex->w, u);
+    struct nu_hc_conn *conn = p ? nu_hc_pool_get(p) : NULL;
     if (!conn) {
         gw_upstream_release(u);
         c->up = NULL;
@@ -444,8 +444,8 @@ static void call_send(struct gw_call *c, struct gw_upstream *u)
     c->conn = conn;
     c->attempt_ns = uv_hrtime();
     /* Only a transaction could do harm if it arrived twice. */
-    unsigned flags = gw_method_flags(c->pk.method) & GW_MF_TX ? 0 : GW_UPF_REPLAYABLE;
-    gw_upconn_send(conn, c->body, c->blen, ex_cfg(ex)->upstream_timeout_ms, flags, on_answer, c);
+    unsigned flags = gw_method_flags(c->pk.method) & GW_MF_TX ? 0 : NU_HC_REPLAYABLE;
+    nu_hc_send(conn, c->body, c->blen, ex_cfg(ex)->upstream_timeout_ms, flags, on_answer, c);
 }
 
 static void call_attempt(struct gw_call *c)
@@ -476,7 +476,7 @@ static void on_client_gone(struct nu_http_req *req, void *ud)
         struct gw_call *c = ex_call(ex, i);
         if (c->done || !c->conn)
             continue;
-        gw_upconn_cancel(c->conn);
+        nu_hc_cancel(c->conn);
         c->conn = NULL;
         gw_upstream_release(c->up);
         c->up = NULL;

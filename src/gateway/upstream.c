@@ -6,25 +6,16 @@
 #include <uv.h>
 #include "gw_upstream.h"
 
-static const char *const state_names[GW_NSTATES] = {"ok",      "lagging", "stale",
-                                                    "syncing", "unknown", "down"};
-static const int state_ranks[GW_NSTATES] = {0, 1, 1, 2, 3, 4};
-static const char *const uperr_names[GW_NUE] = {"ok",      "connect",  "reset",   "truncated",
-                                                "timeout", "protocol", "too_big", "http_5xx"};
-
-const char *gw_state_name(int st)
-{
-    return (st >= 0 && st < GW_NSTATES) ? state_names[st] : "unknown";
-}
+static const int state_ranks[HEALTH_NSTATES] = {0, 1, 1, 2, 3, 4};
 
 int gw_state_rank(int st)
 {
-    return (st >= 0 && st < GW_NSTATES) ? state_ranks[st] : 4;
+    return (st >= 0 && st < HEALTH_NSTATES) ? state_ranks[st] : 4;
 }
 
 const char *gw_uperr_name(int e)
 {
-    return (e >= 0 && e < GW_NUE) ? uperr_names[e] : "protocol";
+    return e == GW_UE_HTTP_5XX ? "http_5xx" : nu_hc_err_name(e);
 }
 
 int gw_addr_parse(const char *host, int port, struct sockaddr_storage *addr)
@@ -75,7 +66,7 @@ struct gw_upstream *gw_upstream_new(const struct gw_upstream_spec *spec, const c
     } else {
         snprintf(u->hostport, sizeof(u->hostport), "%s:%d", spec->host, spec->port);
     }
-    atomic_init(&u->state, GW_ST_UNKNOWN);
+    atomic_init(&u->state, HEALTH_UNKNOWN);
     pthread_mutex_init(&u->mu, NULL);
     return u;
 }
@@ -162,10 +153,33 @@ void gw_upstream_record(struct gw_upstream *u, int uperr, uint64_t latency_us,
         return; /* says nothing about the node's health */
     unsigned n = atomic_fetch_add_explicit(&u->passive_fails, 1, memory_order_relaxed) + 1;
     if (passive_limit && n >= passive_limit &&
-        atomic_load_explicit(&u->state, memory_order_relaxed) != GW_ST_DOWN) {
+        atomic_load_explicit(&u->state, memory_order_relaxed) != HEALTH_DOWN) {
         atomic_store(&u->passive_down, true);
-        atomic_store(&u->state, GW_ST_DOWN);
+        atomic_store(&u->state, HEALTH_DOWN);
     }
+}
+
+static void pool_freed(void *owner)
+{
+    gw_upstream_unref(owner);
+}
+
+struct nu_hc_pool *gw_upstream_pool_new(struct gw_upstream *u, uv_loop_t *loop,
+                                        const struct nu_hc_pool_opts *o)
+{
+    const struct nu_hc_target t = {
+        .method = "POST",
+        .path = u->spec.is_dns || !u->spec.path[0] ? "/" : u->spec.path,
+        .host = u->hostport,
+    };
+    char errbuf[NU_ERRMSG_MAX];
+    struct nu_hc_pool *p = nu_hc_pool_new(loop, (const struct sockaddr *)&u->addr, &t, o, errbuf);
+    if (!p)
+        return NULL;
+    p->resends = &u->resends;
+    p->owner = gw_upstream_ref(u);
+    p->on_free = pool_freed;
+    return p;
 }
 
 void gw_upstream_set_error(struct gw_upstream *u, const char *text)

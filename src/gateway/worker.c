@@ -3,7 +3,7 @@
 #include <string.h>
 #include "gw_accesslog.h"
 #include "gw_endpoints.h"
-#include "gw_pool.h"
+#include "hclient.h"
 #include "gw_proxy.h"
 #include "gw_worker.h"
 #include "log.h"
@@ -40,15 +40,16 @@ static bool in_use(const struct gw_worker *w, const struct gw_upstream *u)
  * (all of them when the worker has no view: shutdown). */
 static void sweep_pools(struct gw_worker *w)
 {
-    for (struct gw_pool **pp = &w->pools; *pp;) {
-        struct gw_pool *p = *pp;
-        if (in_use(w, p->up)) {
+    for (struct nu_hc_pool **pp = &w->pools; *pp;) {
+        struct nu_hc_pool *p = *pp;
+        struct gw_upstream *u = p->owner;
+        if (in_use(w, u)) {
             pp = &p->owner_next;
             continue;
         }
         *pp = p->owner_next;
-        p->up->pools[w->idx] = NULL;
-        gw_pool_retire(p);
+        u->pools[w->idx] = NULL;
+        nu_hc_pool_retire(p);
     }
 }
 
@@ -71,9 +72,9 @@ void gw_worker_view_unpin(struct gw_worker *w, struct gw_view *v)
         release_view(w, v);
 }
 
-static void pool_opts(const struct gw_config *c, struct gw_pool_opts *o)
+static void pool_opts(const struct gw_config *c, struct nu_hc_pool_opts *o)
 {
-    *o = (struct gw_pool_opts){
+    *o = (struct nu_hc_pool_opts){
         .idle_max = c->pool_idle_max,
         .idle_timeout_ms = c->pool_idle_timeout_ms,
         .connect_timeout_ms = c->connect_timeout_ms,
@@ -81,14 +82,14 @@ static void pool_opts(const struct gw_config *c, struct gw_pool_opts *o)
     };
 }
 
-struct gw_pool *gw_worker_pool(struct gw_worker *w, struct gw_upstream *u)
+struct nu_hc_pool *gw_worker_pool(struct gw_worker *w, struct gw_upstream *u)
 {
-    struct gw_pool *p = u->pools[w->idx];
+    struct nu_hc_pool *p = u->pools[w->idx];
     if (p)
         return p;
-    struct gw_pool_opts o;
+    struct nu_hc_pool_opts o;
     pool_opts(w->view->snap->cfg, &o);
-    p = gw_pool_new(&w->loop, u, &o);
+    p = gw_upstream_pool_new(u, &w->loop, &o);
     if (!p)
         return NULL;
     p->owner_next = w->pools;
@@ -113,10 +114,10 @@ static void take_snapshot(struct gw_worker *w)
     v->snap = s;
     struct gw_view *old = w->view;
     w->view = v;
-    struct gw_pool_opts o;
+    struct nu_hc_pool_opts o;
     pool_opts(s->cfg, &o);
-    for (struct gw_pool *p = w->pools; p; p = p->owner_next)
-        gw_pool_set_opts(p, &o);
+    for (struct nu_hc_pool *p = w->pools; p; p = p->owner_next)
+        nu_hc_pool_set_opts(p, &o);
     if (!old)
         return;
     if (old->users == 0) {

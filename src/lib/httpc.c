@@ -1,11 +1,13 @@
-/* HTTP client over libcurl's easy interface (see httpc.h). Blocking: one
- * curl handle per call, so calls from several threads are independent
- * once nu_httpc_global_init has run. */
+/* The blocking HTTP client over libcurl's easy interface (see httpc.h):
+ * nu_http_get/post/download make one curl handle per call, nu_httpc_do
+ * uses the caller's kept handle; calls from several threads are
+ * independent once nu_httpc_global_init has run. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -16,8 +18,6 @@
 #ifndef NU_VERSION
 #define NU_VERSION "dev"
 #endif
-
-#define MAX_REDIRS 5
 
 /* State shared with curl's callbacks during one transfer. */
 struct xfer {
@@ -82,16 +82,18 @@ static int check_status(struct xfer *x)
     return 0;
 }
 
-static int write_fd(int fd, const char *p, size_t n)
+/* Writes all of [p, p+n) to fd at off. */
+static int pwrite_all(int fd, const char *p, size_t n, uint64_t off)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
             return -1;
         p += w;
         n -= (size_t)w;
+        off += (uint64_t)w;
     }
     return 0;
 }
@@ -107,7 +109,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
         return 0; /* curl aborts with CURLE_WRITE_ERROR */
     }
     if (x->fd >= 0) {
-        if (write_fd(x->fd, ptr, n) != 0) {
+        if (pwrite_all(x->fd, ptr, n, x->base + x->got) != 0) {
             x->io_err = true;
             x->io_errno = errno;
             return 0;
@@ -136,28 +138,45 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return 0;
 }
 
-static int setup(struct xfer *x, const char *url, struct curl_slist **hdrs, char *curlerr)
+/* Appends "Name: value" lines to *hdrs. */
+static int add_headers(struct curl_slist **hdrs, const char *const *lines)
 {
-    const struct nu_httpc_opts *o = x->o;
-    CURL *c = x->curl;
-    for (size_t i = 0; o->headers && o->headers[i]; i++) {
-        struct curl_slist *n = curl_slist_append(*hdrs, o->headers[i]);
+    for (size_t i = 0; lines && lines[i]; i++) {
+        struct curl_slist *n = curl_slist_append(*hdrs, lines[i]);
         if (!n)
             return NU_ENOMEM;
         *hdrs = n;
     }
-    curlerr[0] = '\0';
+    return 0;
+}
+
+/* What every request sets: http(s) only (redirects too), no signals, the
+ * timeouts, the user agent. */
+static int base_setup(CURL *c, const char *url, long connect_ms, long low_bytes, long low_secs,
+                      bool follow)
+{
     int rc = curl_easy_setopt(c, CURLOPT_URL, url);
     rc |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     rc |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    rc |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    rc |= curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+    rc |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+    rc |= curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)NU_HTTPC_MAX_REDIRS);
     rc |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
-    rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-    rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, o->low_speed_bytes);
-    rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o->low_speed_secs);
+    rc |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, low_bytes);
+    rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_secs);
     rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "nearup/" NU_VERSION);
+    return rc == CURLE_OK ? 0 : NU_EINVAL;
+}
+
+static int setup(struct xfer *x, const char *url, struct curl_slist **hdrs, char *curlerr)
+{
+    const struct nu_httpc_opts *o = x->o;
+    CURL *c = x->curl;
+    if (add_headers(hdrs, o->headers) != 0)
+        return NU_ENOMEM;
+    curlerr[0] = '\0';
+    int rc = base_setup(c, url, o->connect_timeout_ms, o->low_speed_bytes, o->low_speed_secs, true);
+    rc |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms);
     rc |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
     rc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
@@ -328,4 +347,226 @@ int nu_http_download(const char *url, const char *dest, const struct nu_httpc_op
 out:
     close(fd);
     return err;
+}
+
+/* ---- requests on a kept handle ---- */
+
+struct nu_httpc {
+    CURL *curl;
+};
+
+/* State shared with curl's callbacks during one nu_httpc_do. */
+struct rxfer {
+    CURL *curl;
+    const struct nu_httpc_req *rq;
+    struct nu_httpc_resp *rs;
+    const uint8_t *up; /* what is left of the body to send */
+    size_t up_left;
+    uint64_t base; /* file offset of the first body byte */
+    bool checked, ok_status, toobig, io_err;
+    int io_errno;
+};
+
+int nu_httpc_new(struct nu_httpc **out, char *errbuf)
+{
+    struct nu_httpc *h = calloc(1, sizeof(*h));
+    if (h == NULL || (h->curl = curl_easy_init()) == NULL) {
+        free(h);
+        return nu_err_set(errbuf, NU_ENOMEM, "cannot create a curl handle");
+    }
+    *out = h;
+    return 0;
+}
+
+void nu_httpc_free(struct nu_httpc *h)
+{
+    if (h == NULL)
+        return;
+    curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+static bool rx_status_ok(struct rxfer *x)
+{
+    if (!x->checked) {
+        x->checked = true;
+        curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->rs->status);
+        x->ok_status = x->rs->status >= 200 && x->rs->status < 300;
+    }
+    return x->ok_status;
+}
+
+static int rx_write_fd(struct rxfer *x, const char *data, size_t n)
+{
+    /* A server that ignores Range sends the whole object: start over. */
+    if (x->rs->received == 0 && x->rq->has_range && x->rs->status == 200) {
+        x->base = 0;
+        if (ftruncate(x->rq->fd, 0) < 0)
+            return -1;
+    }
+    return pwrite_all(x->rq->fd, data, n, x->base + x->rs->received);
+}
+
+static void keep_err_body(struct nu_httpc_resp *rs, const char *data, size_t n)
+{
+    size_t room = NU_HTTPC_ERRBODY_MAX - rs->err_len;
+    size_t k = n < room ? n : room;
+    memcpy(rs->err_body + rs->err_len, data, k);
+    rs->err_len += k;
+    rs->err_body[rs->err_len] = '\0';
+}
+
+static size_t rx_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct rxfer *x = ud;
+    size_t n = size * nmemb;
+    if (!rx_status_ok(x)) {
+        keep_err_body(x->rs, data, n);
+        return n;
+    }
+    if (x->rq->fd >= 0) {
+        if (rx_write_fd(x, data, n) < 0) {
+            x->io_err = true;
+            x->io_errno = errno;
+            return 0;
+        }
+    } else if (x->rq->out != NULL) {
+        size_t have = x->rs->received, room = x->rq->max > have ? x->rq->max - have : 0;
+        if ((n > room && !x->rq->truncate_ok) ||
+            nu_buf_append(x->rq->out, data, n < room ? n : room) < 0) {
+            x->toobig = true;
+            return 0;
+        }
+    }
+    x->rs->received += n;
+    if (x->rq->progress != NULL)
+        atomic_fetch_add(x->rq->progress, n);
+    return n;
+}
+
+static uint64_t parse_u64(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    return errno != 0 || end == s ? UINT64_MAX : (uint64_t)v;
+}
+
+/* Content-Length, Content-Range's total and ETag of the last answer. */
+static size_t rx_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct rxfer *x = ud;
+    size_t n = size * nmemb;
+    char line[256];
+    size_t len = n < sizeof(line) - 1 ? n : sizeof(line) - 1;
+    memcpy(line, data, len);
+    line[len] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strncasecmp(line, "HTTP/", 5) == 0) {
+        x->rs->content_length = x->rs->range_total = UINT64_MAX;
+        x->rs->etag[0] = '\0';
+    } else if (strncasecmp(line, "content-length:", 15) == 0) {
+        x->rs->content_length = parse_u64(line + 15 + strspn(line + 15, " "));
+    } else if (strncasecmp(line, "content-range:", 14) == 0) {
+        const char *slash = strrchr(line, '/');
+        if (slash != NULL)
+            x->rs->range_total = parse_u64(slash + 1);
+    } else if (strncasecmp(line, "etag:", 5) == 0) {
+        const char *v = line + 5 + strspn(line + 5, " \"");
+        snprintf(x->rs->etag, sizeof(x->rs->etag), "%.*s", (int)strcspn(v, "\""), v);
+    }
+    return n;
+}
+
+static size_t rx_upload(char *buf, size_t size, size_t nmemb, void *ud)
+{
+    struct rxfer *x = ud;
+    size_t n = size * nmemb < x->up_left ? size * nmemb : x->up_left;
+    memcpy(buf, x->up, n);
+    x->up += n;
+    x->up_left -= n;
+    return n;
+}
+
+/* The method's options: no body for HEAD, an upload for PUT. */
+static int rx_method(CURL *c, const struct nu_httpc_req *rq, struct rxfer *x,
+                     struct curl_slist **hdrs)
+{
+    int rc = 0;
+    if (strcmp(rq->method, "HEAD") == 0) {
+        rc |= curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(rq->method, "PUT") == 0) {
+        rc |= curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        rc |= curl_easy_setopt(c, CURLOPT_READFUNCTION, rx_upload);
+        rc |= curl_easy_setopt(c, CURLOPT_READDATA, x);
+        rc |= curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rq->body_len);
+        if ((*hdrs = curl_slist_append(*hdrs, "Expect:")) == NULL)
+            return NU_ENOMEM;
+    } else if (strcmp(rq->method, "POST") == 0) {
+        rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+        rc |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    } else if (strcmp(rq->method, "GET") != 0) {
+        rc |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, rq->method);
+    }
+    return rc == CURLE_OK ? 0 : NU_EINVAL;
+}
+
+static int rx_setup(CURL *c, const struct nu_httpc_req *rq, struct rxfer *x,
+                    struct curl_slist **hdrs, char *range, size_t rangesz)
+{
+    bool signed_req = rq->sigv4 != NULL && rq->sigv4[0] != '\0';
+    int rc = base_setup(c, rq->url, NU_HTTPC_CONNECT_MS, NU_HTTPC_LOW_SPEED, NU_HTTPC_LOW_SPEED_S,
+                        !signed_req);
+    rc |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rx_body);
+    rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
+    rc |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, rx_header);
+    rc |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    if (rc == 0)
+        rc = rx_method(c, rq, x, hdrs);
+    if (rc == 0 && rq->has_range) {
+        snprintf(range, rangesz, "%llu-%llu", (unsigned long long)rq->range_from,
+                 (unsigned long long)rq->range_to);
+        rc |= curl_easy_setopt(c, CURLOPT_RANGE, range);
+    }
+    if (rc == 0 && signed_req) {
+        rc |= curl_easy_setopt(c, CURLOPT_AWS_SIGV4, rq->sigv4);
+        rc |= curl_easy_setopt(c, CURLOPT_USERNAME, rq->user ? rq->user : "");
+        rc |= curl_easy_setopt(c, CURLOPT_PASSWORD, rq->password ? rq->password : "");
+    }
+    if (rc == 0 && add_headers(hdrs, rq->headers) != 0)
+        return NU_ENOMEM;
+    if (rc == 0)
+        rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs) == CURLE_OK ? 0 : NU_EINVAL;
+    return rc == 0 ? 0 : rc < 0 ? rc : NU_EINVAL;
+}
+
+int nu_httpc_do(struct nu_httpc *h, const struct nu_httpc_req *rq, struct nu_httpc_resp *rs,
+                char *errbuf)
+{
+    struct rxfer x = {.curl = h->curl,
+                      .rq = rq,
+                      .rs = rs,
+                      .up = rq->body,
+                      .up_left = rq->body_len,
+                      .base = rq->fd_off};
+    struct curl_slist *hdrs = NULL;
+    char range[64];
+    memset(rs, 0, sizeof(*rs));
+    rs->content_length = rs->range_total = UINT64_MAX;
+    curl_easy_reset(h->curl); /* options only: the connection stays open */
+    int rc = rx_setup(h->curl, rq, &x, &hdrs, range, sizeof(range));
+    CURLcode cc = rc == 0 ? curl_easy_perform(h->curl) : CURLE_OK;
+    (void)rx_status_ok(&x);
+    if (rc == NU_ENOMEM)
+        rc = nu_err_set(errbuf, rc, "out of memory");
+    else if (rc < 0)
+        rc = nu_err_set(errbuf, rc, "%s %s: libcurl refused the request", rq->method, rq->url);
+    else if (x.io_err)
+        rc = nu_err_set(errbuf, NU_EIO, "%s: write: %s", rq->url, strerror(x.io_errno));
+    else if (x.toobig)
+        rc = nu_err_set(errbuf, NU_ETOOBIG, "%s: answer larger than %zu bytes", rq->url, rq->max);
+    else if (cc != CURLE_OK)
+        rc = nu_err_set(errbuf, NU_ENET, "%s %s: %s", rq->method, rq->url, curl_easy_strerror(cc));
+    curl_slist_free_all(hdrs);
+    return rc;
 }

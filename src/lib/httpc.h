@@ -1,10 +1,14 @@
-/* HTTP client over libcurl: small GET/POST into memory and resumable
- * downloads to a file. Blocking; call from worker threads or CLI code,
- * never from an event-loop callback. */
+/* The blocking HTTP client, over libcurl: small GET/POST into memory,
+ * resumable downloads to a file, and requests of any method on a kept
+ * handle (keep-alive, ranges, bodies streamed to a file descriptor, SigV4
+ * by libcurl) for the snapshot stores. Blocking; call from worker threads
+ * or CLI code, never from an event-loop callback (that is hclient.h). */
 #ifndef NU_HTTPC_H
 #define NU_HTTPC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "buf.h"
 #include "error.h"
@@ -13,14 +17,14 @@
 typedef int (*nu_httpc_progress_fn)(void *ud, uint64_t done, uint64_t total);
 
 struct nu_httpc_opts {
-    long connect_timeout_ms; /* default 10000 */
-    long timeout_ms;         /* whole transfer; 0 = none. default 0 */
-    long low_speed_bytes;    /* abort when below this rate ... */
-    long low_speed_secs;     /* ... for this long (default 1 byte/s for 60 s) */
-    uint64_t max_bytes;      /* NU_ETOOBIG beyond; default 64 MiB for memory GETs */
+    long connect_timeout_ms;     /* default 10000 */
+    long timeout_ms;             /* whole transfer; 0 = none. default 0 */
+    long low_speed_bytes;        /* abort when below this rate ... */
+    long low_speed_secs;         /* ... for this long (default 1 byte/s for 60 s) */
+    uint64_t max_bytes;          /* NU_ETOOBIG beyond; default 64 MiB for memory GETs */
     uint64_t max_download_bytes; /* download: NU_ETOOBIG when the file would grow beyond;
                                     0 = no limit (default; max_bytes is for memory only) */
-    bool resume;             /* download: continue a partial file with Range */
+    bool resume;                 /* download: continue a partial file with Range */
     nu_httpc_progress_fn progress;
     void *progress_ud;
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated */
@@ -57,5 +61,60 @@ NU_WUR int nu_http_post(const char *url, const struct nu_httpc_opts *o, const ch
  * the resumed part. */
 NU_WUR int nu_http_download(const char *url, const char *dest, const struct nu_httpc_opts *o,
                             char *errbuf);
+
+/* ---- requests on a kept handle ---- */
+
+#define NU_HTTPC_CONNECT_MS 10000 /* a request's connect timeout */
+#define NU_HTTPC_LOW_SPEED 1024   /* a transfer below this many bytes/s ... */
+#define NU_HTTPC_LOW_SPEED_S 60   /* ... for this long is aborted */
+#define NU_HTTPC_ERRBODY_MAX 4096 /* what a non-2xx answer's body keeps */
+#define NU_HTTPC_MAX_REDIRS 5
+
+/* One curl handle (and its connections) for one thread at a time. */
+struct nu_httpc;
+
+NU_WUR int nu_httpc_new(struct nu_httpc **out, char *errbuf);
+void nu_httpc_free(struct nu_httpc *h); /* accepts NULL */
+
+struct nu_httpc_req {
+    const char *method; /* "GET", "HEAD", "PUT", "POST", "DELETE" */
+    const char *url;
+    const void *body; /* PUT, POST */
+    size_t body_len;
+    uint64_t range_from; /* with has_range: "Range: bytes=from-to" */
+    uint64_t range_to;
+    bool has_range;
+    /* The body of a 2xx answer: into out (max bytes; more is NU_ETOOBIG
+     * unless truncate_ok, then the rest is dropped), or written to fd at
+     * fd_off (a 200 to a Range request restarts the file at 0). */
+    struct nu_buf *out;
+    size_t max;
+    bool truncate_ok;
+    int fd; /* -1: not used */
+    uint64_t fd_off;
+    atomic_uint_fast64_t *progress; /* body bytes are added here as they arrive (or NULL) */
+    const char *const *headers;     /* extra "Name: value" lines, NULL-terminated (or NULL) */
+    /* libcurl signs with AWS SigV4 when set ("aws:amz:REGION:SERVICE"),
+     * with user and password as the key pair; a signed request does not
+     * follow redirects (it would not survive one), others follow 5. */
+    const char *sigv4;
+    const char *user, *password;
+};
+
+struct nu_httpc_resp {
+    long status;
+    uint64_t content_length;                 /* UINT64_MAX when absent */
+    uint64_t range_total;                    /* Content-Range's total, UINT64_MAX when absent */
+    uint64_t received;                       /* body bytes of a 2xx answer received */
+    char etag[80];                           /* without quotes */
+    char err_body[NU_HTTPC_ERRBODY_MAX + 1]; /* the start of a non-2xx body, NUL-terminated */
+    size_t err_len;
+};
+
+/* Performs one request. Returns 0 for any HTTP status (the caller maps
+ * it), NU_ENET for transport failures ("METHOD URL: curl's text"),
+ * NU_ETOOBIG past max, NU_EIO when writing to fd fails, NU_ENOMEM. */
+NU_WUR int nu_httpc_do(struct nu_httpc *h, const struct nu_httpc_req *rq, struct nu_httpc_resp *rs,
+                       char *errbuf);
 
 #endif

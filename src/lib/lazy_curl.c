@@ -2,7 +2,7 @@
  * first use (lazylib.h). A call of a function not listed here fails the
  * link: add it to CURL_FUNCS (or CURL_VFUNCS for one returning void).
  *
- * The three variadic ones take one more argument whose type the option
+ * The two variadic ones take one more argument whose type the option
  * number encodes (CURLOPTTYPE_*), as libcurl itself reads it: it is read
  * and passed on with that type. */
 #define CURL_DISABLE_TYPECHECK /* its macros would rename the definitions below */
@@ -21,15 +21,6 @@
     X(curl_easy_init, CURL *, (void), ())                                                          \
     X(curl_easy_perform, CURLcode, (CURL * h), (h))                                                \
     X(curl_easy_strerror, const char *, (CURLcode c), (c))                                         \
-    X(curl_multi_init, CURLM *, (void), ())                                                        \
-    X(curl_multi_add_handle, CURLMcode, (CURLM * m, CURL * h), (m, h))                             \
-    X(curl_multi_remove_handle, CURLMcode, (CURLM * m, CURL * h), (m, h))                          \
-    X(curl_multi_assign, CURLMcode, (CURLM * m, curl_socket_t s, void *p), (m, s, p))              \
-    X(curl_multi_cleanup, CURLMcode, (CURLM * m), (m))                                             \
-    X(curl_multi_info_read, CURLMsg *, (CURLM * m, int *left), (m, left))                          \
-    X(curl_multi_socket_action, CURLMcode, (CURLM * m, curl_socket_t s, int ev, int *running),     \
-      (m, s, ev, running))                                                                         \
-    X(curl_multi_strerror, const char *, (CURLMcode c), (c))                                       \
     X(curl_slist_append, struct curl_slist *, (struct curl_slist * l, const char *s), (l, s))
 
 #define CURL_VFUNCS(X)                                                                             \
@@ -38,7 +29,7 @@
     X(curl_easy_reset, (CURL * h), (h))                                                            \
     X(curl_slist_free_all, (struct curl_slist * l), (l))
 
-#define CURL_VARFUNCS(X) X(curl_easy_setopt) X(curl_easy_getinfo) X(curl_multi_setopt)
+#define CURL_VARFUNCS(X) X(curl_easy_setopt) X(curl_easy_getinfo)
 
 #define INDEX(name, ...) I_##name,
 #define NAME(name, ...) #name,
@@ -76,16 +67,6 @@ CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
     va_list ap;
     va_start(ap, opt);
     CURLcode rc = FORWARD_OPTION(fn, h, opt, ap);
-    va_end(ap);
-    return rc;
-}
-
-CURLMcode curl_multi_setopt(CURLM *m, CURLMoption opt, ...)
-{
-    CURLMcode (*fn)(CURLM *, CURLMoption, ...) = nu_lazylib_sym(&nu_libcurl, I_curl_multi_setopt);
-    va_list ap;
-    va_start(ap, opt);
-    CURLMcode rc = FORWARD_OPTION(fn, m, opt, ap);
     va_end(ap);
     return rc;
 }

@@ -38,7 +38,7 @@ struct nu_lazylib {
         .n = sizeof(names_) / sizeof((names_)[0]), .lock = PTHREAD_MUTEX_INITIALIZER               \
     }
 
-extern struct nu_lazylib nu_libcurl, nu_libcrypto;
+extern struct nu_lazylib nu_libcurl, nu_libcrypto, nu_libssl;
 
 /* Loads l once (thread-safe). 0, or NU_EIO with the loader's words in
  * errbuf (may be NULL): "libx.so.1: cannot open shared object file: No

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "httpc.h"
 #include "json.h"
 #include "proc.h"
@@ -40,9 +41,8 @@ static void http_opts(struct nu_httpc_opts *o)
     o->max_bytes = NODE_STATUS_REPLY_MAX;
 }
 
-/* POSTs a JSON-RPC call without params; *result gets a new reference to
- * the "result" member. */
-static int rpc_call(const char *url, const char *method, json_t **result, char *errbuf)
+/* POSTs a JSON-RPC call without params; resp gets the reply. */
+static int rpc_post(const char *url, const char *method, struct nu_buf *resp, char *errbuf)
 {
     char body[256];
     int len =
@@ -50,11 +50,17 @@ static int rpc_call(const char *url, const char *method, json_t **result, char *
                  "{\"jsonrpc\":\"2.0\",\"id\":\"nearup\",\"method\":\"%s\",\"params\":[]}", method);
     struct nu_httpc_opts o;
     http_opts(&o);
+    long status = 0;
+    return nu_http_post(url, &o, "application/json", body, (size_t)len, resp, &status, errbuf);
+}
+
+/* *result gets a new reference to the "result" member of method's reply. */
+static int rpc_call(const char *url, const char *method, json_t **result, char *errbuf)
+{
     struct nu_buf resp;
     nu_buf_init(&resp, NODE_STATUS_REPLY_MAX);
-    long status = 0;
     json_t *reply = NULL;
-    int rc = nu_http_post(url, &o, "application/json", body, (size_t)len, &resp, &status, errbuf);
+    int rc = rpc_post(url, method, &resp, errbuf);
     if (rc == 0)
         rc = nu_json_parse(method, resp.data, resp.len, false, &reply, errbuf);
     if (rc == 0) {
@@ -69,30 +75,36 @@ static int rpc_call(const char *url, const char *method, json_t **result, char *
     return rc;
 }
 
-static void copy_str(char *dst, size_t dstsz, const json_t *obj, const char *path)
+/* neard's JSON-RPC status, read by the health judge's parser. */
+static int rpc_status(const char *url, struct health_status *st, char *errbuf)
 {
-    const char *s;
-    if (nu_json_get_str(obj, path, &s) == 0)
-        snprintf(dst, dstsz, "%s", s);
+    char err[NU_ERRMSG_MAX];
+    struct nu_buf resp;
+    nu_buf_init(&resp, NODE_STATUS_REPLY_MAX);
+    int rc = rpc_post(url, "status", &resp, errbuf);
+    if (rc == 0 && health_status_parse(resp.data, resp.len, HEALTH_REPLY_JSONRPC, st, err) != 0)
+        rc = nu_err_set(errbuf, NU_EPARSE, "%s: %s", url, err);
+    nu_buf_release(&resp);
+    return rc;
 }
 
 /* neard's status: version, chain, head and sync state. */
 static int probe_rpc_status(struct node_status *st)
 {
-    json_t *r = NULL;
-    int rc = rpc_call(st->rpc_url, "status", &r, st->error);
+    struct health_status hs;
+    int rc = rpc_status(st->rpc_url, &hs, st->error);
     if (rc != 0)
         return rc;
-    int64_t head;
-    bool syncing;
-    copy_str(st->neard_version, sizeof(st->neard_version), r, "version.version");
-    copy_str(st->neard_build, sizeof(st->neard_build), r, "version.build");
-    copy_str(st->chain_id, sizeof(st->chain_id), r, "chain_id");
-    if (nu_json_get_int(r, "sync_info.latest_block_height", &head) == 0)
-        st->head = head;
-    if (nu_json_get_bool(r, "sync_info.syncing", &syncing) == 0)
-        st->syncing = syncing;
-    json_decref(r);
+    if (hs.version[0] != '\0')
+        snprintf(st->neard_version, sizeof(st->neard_version), "%s", hs.version);
+    if (hs.build[0] != '\0')
+        snprintf(st->neard_build, sizeof(st->neard_build), "%s", hs.build);
+    if (hs.chain_id[0] != '\0')
+        snprintf(st->chain_id, sizeof(st->chain_id), "%s", hs.chain_id);
+    if (hs.head >= 0)
+        st->head = hs.head;
+    if (hs.syncing >= 0)
+        st->syncing = hs.syncing;
     return 0;
 }
 
@@ -129,6 +141,13 @@ static int64_t process_age(pid_t pid)
         return -1;
     int64_t age = (int64_t)now.tv_sec - (int64_t)(start / (uint64_t)hz);
     return age < 0 ? 0 : age;
+}
+
+static void copy_str(char *dst, size_t dstsz, const json_t *obj, const char *path)
+{
+    const char *s;
+    if (nu_json_get_str(obj, path, &s) == 0)
+        snprintf(dst, dstsz, "%s", s);
 }
 
 /* status.json: the supervisor's state and restart count. */
@@ -207,11 +226,12 @@ static void probe_one(const char *home, struct node_status *st)
 
 int node_rpc_head(const char *rpc_url, int64_t *head, char *errbuf)
 {
-    json_t *r = NULL;
-    int rc = rpc_call(rpc_url, "status", &r, errbuf);
-    if (rc == 0 && nu_json_get_int(r, "sync_info.latest_block_height", head) != 0)
+    struct health_status hs;
+    int rc = rpc_status(rpc_url, &hs, errbuf);
+    if (rc == 0 && hs.head < 0)
         rc = nu_err_set(errbuf, NU_EPARSE, "%s: status has no latest_block_height", rpc_url);
-    json_decref(r);
+    if (rc == 0)
+        *head = hs.head;
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "buf.h"
+#include "hclient.h"
 #include "logrot.h"
 #include "sigs.h"
 #include "sha256.h"
@@ -27,6 +28,7 @@
 #define SUP_PROBE_FIRST_MS 10         /* first /status probe after neard starts, */
 #define SUP_PROBE_MAX_MS 250          /* doubling up to this while it does not answer */
 #define SUP_PROBE_TIMEOUT_MS 3000     /* one probe: connect, send, whole reply */
+#define SUP_PROBE_IDLE_MS 1000        /* a kept-alive probe connection (neard keeps 5 s) */
 #define SUP_HTTP_REPLY_MAX (1u << 20) /* neard's /status is a few KiB */
 #define SUP_DRAIN_MS 500              /* wait for neard's last output after it exits */
 #define SUP_PREV_POLL_MS 100          /* polling a previous neard of this home */
@@ -87,28 +89,6 @@ struct sup_verify_job {
     sup_verify_cb cb;
 };
 
-struct sup_http;
-/* status: the HTTP status, or a negative NU_E* code (no reply); body is the
- * reply's body (NUL-terminated, borrowed for the call). */
-typedef void (*sup_http_cb)(struct sup_http *h, int status, const char *body, size_t len);
-
-/* One HTTP/1.0 GET at a time over libuv TCP, on the loop thread (see
- * sup_http.c). Lives inside struct sup; handles are re-made per GET. */
-struct sup_http {
-    uv_tcp_t tcp;
-    uv_connect_t connect;
-    uv_write_t write;
-    uv_timer_t timer;
-    char request[512];
-    char chunk[16384];   /* one read */
-    struct nu_buf reply; /* bounded by SUP_HTTP_REPLY_MAX */
-    bool busy;           /* a GET is in flight (its socket is open) */
-    bool done;
-    int result;
-    sup_http_cb cb;
-    void *data;
-};
-
 struct sup {
     uv_loop_t loop;
     const char *home;
@@ -143,7 +123,8 @@ struct sup {
     struct nu_sigs sigs; /* SIGHUP, SIGTERM, SIGINT: watched before setup */
     uv_signal_t sig_chld;
     uv_timer_t t_backoff, t_stop, t_drain, t_probe, t_prev, t_jitter, t_watchdog;
-    struct sup_http http;           /* the /status probe */
+    struct nu_hc_pool *probe_pool;  /* GET /status to rpc_addr; NULL without RPC */
+    struct nu_hc_conn *probe_conn;  /* the probe in flight, NULL when none */
     struct sockaddr_storage rpc_sa; /* rpc_addr resolved */
     pid_t probe_pid;                /* the neard the probe in flight asks */
     unsigned probe_delay_ms;        /* next readiness probe while neard starts */
@@ -185,17 +166,9 @@ void sup_on_neard_exit(struct sup *s); /* supervisor.c: after exit + output drai
 /* sup_probe.c: readiness (GET /status) and the systemd watchdog */
 NU_WUR int sup_probe_init(struct sup *s, char *errbuf);
 void sup_probe_schedule(struct sup *s); /* after a (re)start or on state change */
-
-/* sup_http.c */
-void sup_http_init(uv_loop_t *loop, struct sup_http *h);
-/* Starts GET path from addr (Host: host) with a deadline of timeout_ms;
- * h->cb gets the result on the loop thread. NU_ESTATE while one is busy. */
-NU_WUR int sup_http_get(struct sup_http *h, const struct sockaddr *addr, const char *host,
-                        const char *path, unsigned timeout_ms);
-void sup_http_release(struct sup_http *h); /* after the loop closed its handles */
-/* Parses a whole HTTP/1.x reply: *status and the body (in reply). Exposed
- * for tests. NU_EPARSE when it is not one. */
-NU_WUR int sup_http_parse(char *reply, size_t len, int *status, char **body, size_t *bodylen);
+/* Cancels a probe in flight and closes the probe's connections (before
+ * the supervisor closes its other handles). */
+void sup_probe_close(struct sup *s);
 
 /* sup_notify.c: systemd's notify protocol (READY/STATUS/WATCHDOG/STOPPING) */
 void sup_notify_init(struct sup *s); /* reads NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID */

@@ -1,5 +1,6 @@
 /* Readiness and liveness of neard: GET http://<rpc addr>/status on the
- * loop (sup_http.c). While neard starts it is probed SUP_PROBE_FIRST_MS
+ * loop (the event-loop HTTP client, hclient.h; one connection kept alive
+ * for SUP_PROBE_IDLE_MS). While neard starts it is probed SUP_PROBE_FIRST_MS
  * after the spawn, then at doubling intervals up to SUP_PROBE_MAX_MS, until
  * it answers (state running, "ok <pid>" on the ready pipe, READY=1 to
  * systemd): a detached `nearup run` returns as soon as neard answers.
@@ -19,16 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include "health.h"
 
+/* GET /status answers the status result itself; -1 when it has no head. */
 static int64_t parse_height(const char *body, size_t len)
 {
-    json_error_t e;
-    json_t *root = json_loadb(body, len, 0, &e);
-    json_t *h = json_object_get(json_object_get(root, "sync_info"), "latest_block_height");
-    int64_t v = json_is_integer(h) ? (int64_t)json_integer_value(h) : -1;
-    json_decref(root);
-    return v;
+    char err[NU_ERRMSG_MAX];
+    struct health_status st;
+    return health_status_parse(body, len, HEALTH_REPLY_BARE, &st, err) == 0 ? st.head : -1;
 }
 
 static bool neard_alive(const struct sup *s)
@@ -59,17 +58,18 @@ static void on_height(struct sup *s, int64_t h)
     }
 }
 
-static void on_reply(struct sup_http *h, int status, const char *body, size_t len)
+static void on_reply(void *ud, const struct nu_hc_resp *r)
 {
-    struct sup *s = h->data;
+    struct sup *s = ud;
+    s->probe_conn = NULL;
     if (s->closing)
         return;
     /* The reply must be from the neard it was sent to, not a predecessor. */
-    if (neard_alive(s) && s->child.pid == s->probe_pid && status == 200) {
+    if (neard_alive(s) && s->child.pid == s->probe_pid && r->err == NU_HC_OK && r->status == 200) {
         if (!s->ready && s->state == SUP_STARTING)
             on_ready(s);
         sup_swap_cleanup(s); /* neard has opened its data: a restore's old data may go */
-        on_height(s, parse_height(body, len));
+        on_height(s, parse_height(r->body, r->len));
     }
     sup_probe_schedule(s);
 }
@@ -77,7 +77,7 @@ static void on_reply(struct sup_http *h, int status, const char *body, size_t le
 static void on_probe_timer(uv_timer_t *t)
 {
     struct sup *s = t->data;
-    if (s->http.busy || s->closing || !neard_alive(s))
+    if (s->probe_conn || s->closing || !neard_alive(s))
         return;
     if (s->rpc_addr[0] == '\0') {
         /* No RPC to ask: running is the best we can know. */
@@ -86,14 +86,17 @@ static void on_probe_timer(uv_timer_t *t)
         return;
     }
     s->probe_pid = s->child.pid;
-    if (sup_http_get(&s->http, (const struct sockaddr *)&s->rpc_sa, s->rpc_addr, "/status",
-                     SUP_PROBE_TIMEOUT_MS) < 0)
+    s->probe_conn = nu_hc_pool_get(s->probe_pool);
+    if (!s->probe_conn) {
         sup_probe_schedule(s);
+        return;
+    }
+    nu_hc_send(s->probe_conn, "", 0, SUP_PROBE_TIMEOUT_MS, NU_HC_REPLAYABLE, on_reply, s);
 }
 
 void sup_probe_schedule(struct sup *s)
 {
-    if (s->closing || s->http.busy)
+    if (s->closing || s->probe_conn)
         return;
     if (neard_alive(s) && !s->ready && s->state == SUP_STARTING) {
         uv_timer_start(&s->t_probe, on_probe_timer, s->probe_delay_ms, 0);
@@ -156,10 +159,27 @@ int sup_probe_init(struct sup *s, char *errbuf)
     s->t_probe.data = s;
     uv_timer_init(&s->loop, &s->t_watchdog);
     s->t_watchdog.data = s;
-    sup_http_init(&s->loop, &s->http);
-    s->http.cb = on_reply;
-    s->http.data = s;
     if (s->watchdog_ms > 0)
         uv_timer_start(&s->t_watchdog, on_watchdog_tick, s->watchdog_ms, s->watchdog_ms);
-    return s->rpc_addr[0] != '\0' ? resolve_rpc(s, errbuf) : 0;
+    if (s->rpc_addr[0] == '\0')
+        return 0;
+    int rc = resolve_rpc(s, errbuf);
+    if (rc < 0)
+        return rc;
+    const struct nu_hc_target t = {.method = "GET", .path = "/status", .host = s->rpc_addr};
+    const struct nu_hc_pool_opts o = {.idle_max = 1,
+                                      .idle_timeout_ms = SUP_PROBE_IDLE_MS,
+                                      .connect_timeout_ms = SUP_PROBE_TIMEOUT_MS,
+                                      .max_response = SUP_HTTP_REPLY_MAX};
+    s->probe_pool = nu_hc_pool_new(&s->loop, (const struct sockaddr *)&s->rpc_sa, &t, &o, errbuf);
+    return s->probe_pool ? 0 : NU_ENOMEM;
+}
+
+void sup_probe_close(struct sup *s)
+{
+    if (s->probe_conn)
+        nu_hc_cancel(s->probe_conn);
+    s->probe_conn = NULL;
+    nu_hc_pool_retire(s->probe_pool);
+    s->probe_pool = NULL;
 }

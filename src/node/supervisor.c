@@ -193,6 +193,7 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
     s->closing = true;
     sup_child_close_output(s);
     nu_sigs_close(&s->sigs);
+    sup_probe_close(s); /* its connections free themselves as they close */
     uv_walk(&s->loop, close_handle, NULL);
 }
 
@@ -554,7 +555,6 @@ static void teardown(struct sup *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT); /* runs close callbacks and a pending probe */
     uv_loop_close(&s->loop);
-    sup_http_release(&s->http);
     sup_notify_close(s);
     node_log_close(s->log);
     s->log = NULL;
@@ -592,6 +592,7 @@ int node_supervise(const struct node_sup_opts *o, char *errbuf)
         sup_report_ready(s, line);
         s->exit_rc = 1;
         nu_sigs_close(&s->sigs);
+        sup_probe_close(s);
         uv_walk(&s->loop, close_handle, NULL);
     } else {
         sup_log(s, "info", "supervisor started", "home", s->home, "restart",

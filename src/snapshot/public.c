@@ -21,7 +21,9 @@
 
 #include "home.h"
 #include "snap.h"
-#include "snaphttp.h"
+#include "httpc.h"
+#include "s3xml.h"
+#include "url.h"
 #include "staging.h"
 #include "util.h"
 #include "workers.h"
@@ -46,7 +48,7 @@ struct pub {
     char folder[SNAP_URL_MAX]; /* encoded key prefix of the files, ends in '/' */
     char tag[SNAP_NAME_MAX];   /* staging dir suffix */
     char id[SNAP_NAME_MAX];    /* the folder or block, as published */
-    struct snap_http *http;
+    struct nu_httpc *http;
     struct pfile *files;
     size_t n, cap;
     uint64_t total;
@@ -103,10 +105,10 @@ static int add_file(struct pub *p, const char *rel, uint64_t size, const char *e
 static int get_text(struct pub *p, const char *key, size_t max, struct nu_buf *out, char *errbuf)
 {
     char url[2 * SNAP_URL_MAX];
-    struct snap_http_req rq = {.method = "GET", .url = url, .out = out, .max = max, .fd = -1};
-    struct snap_http_resp rs;
+    struct nu_httpc_req rq = {.method = "GET", .url = url, .out = out, .max = max, .fd = -1};
+    struct nu_httpc_resp rs;
     snprintf(url, sizeof(url), "%s/%s", p->base, key);
-    int rc = snap_http_do(p->http, &rq, &rs, errbuf);
+    int rc = nu_httpc_do(p->http, &rq, &rs, errbuf);
     return rc < 0 ? rc : snap_http_status_err(&rs, url, errbuf);
 }
 
@@ -166,22 +168,22 @@ static int near_list(struct pub *p, const char *prefix, char *errbuf)
     struct near_list l = {p, strlen(prefix), prefix, errbuf};
     struct snap_s3_page page = {.truncated = true};
     struct nu_buf body;
-    int rc = snap_url_encode(prefix, false, enc, sizeof(enc));
+    int rc = nu_url_encode(prefix, false, enc, sizeof(enc));
     nu_buf_init(&body, SNAP_S3_LIST_MAX);
     while (rc == 0 && page.truncated) {
         snprintf(url, sizeof(url), "%s/?%s%s%slist-type=2&prefix=%s", p->base,
                  tok[0] ? "continuation-token=" : "", tok, tok[0] ? "&" : "", enc);
-        struct snap_http_req rq = {
+        struct nu_httpc_req rq = {
             .method = "GET", .url = url, .out = &body, .max = SNAP_S3_LIST_MAX, .fd = -1};
-        struct snap_http_resp rs;
+        struct nu_httpc_resp rs;
         nu_buf_reset(&body);
-        rc = snap_http_do(p->http, &rq, &rs, errbuf);
+        rc = nu_httpc_do(p->http, &rq, &rs, errbuf);
         if (rc == 0)
             rc = snap_http_status_err(&rs, "bucket listing", errbuf);
         if (rc == 0)
             rc = snap_s3_parse_list(body.data, body.len, near_obj, &l, &page, errbuf);
         if (rc == 0 && page.truncated &&
-            snap_url_encode(page.next_token, false, tok, sizeof(tok)) < 0)
+            nu_url_encode(page.next_token, false, tok, sizeof(tok)) < 0)
             rc = nu_err_set(errbuf, NU_EPARSE, "continuation token too long");
     }
     nu_buf_release(&body);
@@ -206,7 +208,7 @@ static int near_load(struct pub *p, const char *chain, char *errbuf)
     if (rc < 0)
         return rc;
     snprintf(prefix, sizeof(prefix), "backups/%s/%s/%s/", chain, kind, folder);
-    if ((rc = snap_url_encode(prefix, true, p->folder, sizeof(p->folder))) < 0)
+    if ((rc = nu_url_encode(prefix, true, p->folder, sizeof(p->folder))) < 0)
         return nu_err_set(errbuf, rc, "folder name too long");
     make_tag(p, "near", folder);
     rc = near_list(p, prefix, errbuf);
@@ -268,20 +270,20 @@ static int fastnear_load(struct pub *p, const char *chain, char *errbuf)
 /* ---- downloading ---- */
 
 struct worker {
-    struct snap_http *http;
+    struct nu_httpc *http;
 };
 
 static int w_init(void *ctx, size_t index, void **state, char *errbuf)
 {
-    struct snap_http *h;
-    int rc = snap_http_new(&h, errbuf);
+    struct nu_httpc *h;
+    int rc = nu_httpc_new(&h, errbuf);
     *state = rc == 0 ? h : NULL;
     return rc;
 }
 
 static int w_fini(void *ctx, void *state, bool ok, char *errbuf)
 {
-    snap_http_free(state);
+    nu_httpc_free(state);
     return 0;
 }
 
@@ -331,11 +333,11 @@ static bool done_before(struct pub *p, const struct pfile *f, char *errbuf)
 }
 
 /* One GET of the file (resuming a part when its size is known). */
-static int fetch(struct pub *p, struct snap_http *h, const struct pfile *f, int fd, char *errbuf)
+static int fetch(struct pub *p, struct nu_httpc *h, const struct pfile *f, int fd, char *errbuf)
 {
     char enc[3 * SNAP_RELPATH_MAX + 1], url[3 * SNAP_URL_MAX];
     struct stat st;
-    struct snap_http_resp rs;
+    struct nu_httpc_resp rs;
     if (fstat(fd, &st) < 0)
         return nu_err_set(errbuf, NU_EIO, "%s: %s", f->path, strerror(errno));
     uint64_t have = (uint64_t)st.st_size;
@@ -344,19 +346,19 @@ static int fetch(struct pub *p, struct snap_http *h, const struct pfile *f, int 
             return nu_err_set(errbuf, NU_EIO, "%s: %s", f->path, strerror(errno));
         have = 0;
     }
-    if (snap_url_encode(f->key, true, enc, sizeof(enc)) < 0)
+    if (nu_url_encode(f->key, true, enc, sizeof(enc)) < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "path too long: %s", f->path);
     if ((size_t)snprintf(url, sizeof(url), "%s/%s%s", p->base, p->folder, enc) >= sizeof(url))
         return nu_err_set(errbuf, NU_ETOOBIG, "URL too long for %s", f->path);
-    struct snap_http_req rq = {.method = "GET",
-                               .url = url,
-                               .fd = fd,
-                               .fd_off = have,
-                               .has_range = have > 0,
-                               .range_from = have,
-                               .range_to = f->size - 1,
-                               .progress = &p->progress.done};
-    int rc = snap_http_do(h, &rq, &rs, errbuf);
+    struct nu_httpc_req rq = {.method = "GET",
+                              .url = url,
+                              .fd = fd,
+                              .fd_off = have,
+                              .has_range = have > 0,
+                              .range_from = have,
+                              .range_to = f->size - 1,
+                              .progress = &p->progress.done};
+    int rc = nu_httpc_do(h, &rq, &rs, errbuf);
     if (rc == 0)
         rc = snap_http_status_err(&rs, url, errbuf);
     if (rc == 0 && fstat(fd, &st) == 0 && f->size != UINT64_MAX && (uint64_t)st.st_size != f->size)
@@ -540,7 +542,7 @@ static int run(struct pub *p, const char *chain, struct snap_restore_result *r, 
         return nu_err_set(errbuf, NU_ETOOBIG, "URL too long");
     memcpy(p->base, o->c.store, len);
     p->base[len] = '\0';
-    int rc = snap_http_new(&p->http, errbuf);
+    int rc = nu_httpc_new(&p->http, errbuf);
     if (rc == 0)
         rc = p->layout == SNAP_LAYOUT_NEAR ? near_load(p, chain, errbuf)
                                            : fastnear_load(p, chain, errbuf);
@@ -574,7 +576,7 @@ int snap_restore_public(const struct snap_restore_opts *o, struct snap_restore_r
         free(p->files[i].path);
     }
     free(p->files);
-    snap_http_free(p->http);
+    nu_httpc_free(p->http);
     free(p);
     return rc;
 }

@@ -1,14 +1,14 @@
-/* A small, bounded reader for S3's ListObjectsV2 XML and error bodies:
+/* A small, bounded reader for S3's ListObjectsV2 XML and error bodies
+ * (see s3xml.h):
  * it looks for the few elements it needs by name and never builds a tree.
  * The input comes from the network, so every copy is bounded and entities
  * other than XML's five and numeric references are refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "snaphttp.h"
-#include "store.h"
+#include "rfc3339.h"
+#include "s3xml.h"
 
 #define VALUE_MAX 2048
 
@@ -88,26 +88,21 @@ static int elem_text(const char *p, const char *end, const char *tag, char *out,
     return text(s, e, out, outsz);
 }
 
-int64_t snap_s3_parse_time(const char *s)
+/* LastModified ("2026-11-29T00:05:34.000Z") in unix seconds; 0 when it
+ * is absent or malformed. */
+static int64_t last_modified(const char *s, const char *e)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest == NULL)
-        return -1;
-    if (*rest == '.') {
-        rest++;
-        while (*rest >= '0' && *rest <= '9')
-            rest++;
-    }
-    if (strcmp(rest, "Z") != 0)
-        return -1;
-    return (int64_t)timegm(&tm);
+    char text[64];
+    int64_t ms;
+    if (elem_text(s, e, "LastModified", text, sizeof(text)) != 0 ||
+        nu_parse_rfc3339_ms(text, &ms) != 0 || ms < 0)
+        return 0;
+    return ms / 1000;
 }
 
 static int one_object(const char *s, const char *e, snap_s3_obj_fn fn, void *ud, char *errbuf)
 {
-    char key[VALUE_MAX], size[32], mtime[64], etag[128];
+    char key[VALUE_MAX], size[32], etag[128];
     char *stop;
     if (elem_text(s, e, "Key", key, sizeof(key)) < 0 ||
         elem_text(s, e, "Size", size, sizeof(size)) < 0)
@@ -115,8 +110,7 @@ static int one_object(const char *s, const char *e, snap_s3_obj_fn fn, void *ud,
     unsigned long long sz = strtoull(size, &stop, 10);
     if (*stop != '\0' || size[0] == '\0' || size[0] == '-')
         return nu_err_set(errbuf, NU_EPARSE, "S3 listing: bad Size '%.40s'", size);
-    int64_t t =
-        elem_text(s, e, "LastModified", mtime, sizeof(mtime)) == 0 ? snap_s3_parse_time(mtime) : 0;
+    int64_t t = last_modified(s, e);
     if (elem_text(s, e, "ETag", etag, sizeof(etag)) < 0)
         etag[0] = '\0';
     size_t el = strlen(etag);
@@ -124,7 +118,7 @@ static int one_object(const char *s, const char *e, snap_s3_obj_fn fn, void *ud,
         memmove(etag, etag + 1, el - 2);
         etag[el - 2] = '\0';
     }
-    return fn(ud, key, (uint64_t)sz, t < 0 ? 0 : t, etag);
+    return fn(ud, key, (uint64_t)sz, t, etag);
 }
 
 int snap_s3_parse_list(const char *xml, size_t len, snap_s3_obj_fn fn, void *ud,
@@ -154,4 +148,32 @@ int snap_s3_parse_list(const char *xml, size_t len, snap_s3_obj_fn fn, void *ud,
                           "S3 listing is truncated but has no continuation "
                           "token");
     return 0;
+}
+
+/* An error body's element as it is (cut to outsz), "" when absent. */
+static void raw_elem(const struct nu_httpc_resp *rs, const char *tag, char *out, size_t outsz)
+{
+    const char *e, *s = find_elem(rs->err_body, rs->err_body + rs->err_len, tag, &e);
+    snprintf(out, outsz, "%.*s", s ? (int)(e - s) : 0, s ? s : "");
+}
+
+int snap_http_status_err(const struct nu_httpc_resp *rs, const char *what, char *errbuf)
+{
+    if (rs->status >= 200 && rs->status < 300)
+        return 0;
+    int code = rs->status == 404                        ? NU_ENOENT
+               : rs->status == 401 || rs->status == 403 ? NU_EPERM
+                                                        : NU_EHTTP;
+    char s3_code[64], s3_message[256];
+    raw_elem(rs, "Code", s3_code, sizeof(s3_code));
+    raw_elem(rs, "Message", s3_message, sizeof(s3_message));
+    if (s3_code[0] != '\0')
+        return nu_err_set(errbuf, code, "%s: HTTP %ld %s: %s", what, rs->status, s3_code,
+                          s3_message);
+    if (code == NU_EPERM)
+        return nu_err_set(errbuf, code,
+                          "%s: HTTP %ld: access denied (check the credentials and "
+                          "the bucket's policy)",
+                          what, rs->status);
+    return nu_err_set(errbuf, code, "%s: HTTP %ld", what, rs->status);
 }

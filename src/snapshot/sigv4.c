@@ -3,7 +3,7 @@
  * AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION), then the shared
  * files ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE,
  * AWS_CONFIG_FILE, profile AWS_PROFILE or "default"). The signing itself
- * is libcurl's CURLOPT_AWS_SIGV4 (snaphttp.c). */
+ * is libcurl's CURLOPT_AWS_SIGV4 (store_s3.c, through httpc.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

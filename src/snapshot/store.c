@@ -162,11 +162,8 @@ int snap_store_open(const struct snap_store_spec *spec, struct snap_store **out,
     case SNAP_STORE_DIR:
         rc = snap_store_dir_open(s, errbuf);
         break;
-    case SNAP_STORE_S3:
+    default: /* S3, and HTTP: its read-only, unsigned mode */
         rc = snap_store_s3_open(s, errbuf);
-        break;
-    default:
-        rc = snap_store_http_open(s, errbuf);
         break;
     }
     if (rc < 0) {

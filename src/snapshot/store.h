@@ -3,7 +3,8 @@
  *   /path or file:///path          a local directory (store_dir.c)
  *   s3://bucket/prefix             S3 or an S3-compatible service, SigV4-signed by libcurl
  *                                  (store_s3.c); path-style on a custom endpoint
- *   http://... or https://...      a read-only public bucket or CDN (store_http.c)
+ *   http://... or https://...      a read-only public bucket or CDN: the S3 store's
+ *                                  read-only, unsigned mode (store_s3.c)
  *
  * Keys are relative to the store root ("chunks/ab/ab12...", "manifests/x.json").
  * A struct snap_store is used by one thread at a time (it owns one curl
@@ -118,8 +119,8 @@ struct snap_store {
 };
 
 NU_WUR int snap_store_dir_open(struct snap_store *s, char *errbuf);
+/* S3, or (spec kind HTTP) its read-only, unsigned mode. */
 NU_WUR int snap_store_s3_open(struct snap_store *s, char *errbuf);
-NU_WUR int snap_store_http_open(struct snap_store *s, char *errbuf);
 
 /* Reads AWS credentials for spec from the environment, then
  * ~/.aws/credentials (profile AWS_PROFILE or "default"); none is fine

@@ -1,10 +1,12 @@
-/* nu_http_get/post/download against a nu_httpd running in a thread. */
+/* nu_http_get/post/download and nu_httpc_do (requests on a kept handle)
+ * against a nu_httpd running in a thread. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -405,6 +407,170 @@ static void test_download_range_ignored(void **state)
     assert_int_equal(nu_http_download(u, dest2, &o, err), NU_ETOOBIG);
 }
 
+/* ---- requests on a kept handle ---- */
+
+static void do_req(struct nu_httpc *h, struct nu_httpc_req *rq, const char *path,
+                   struct nu_httpc_resp *rs, int want_rc, char *err)
+{
+    char u[128];
+    url(u, sizeof(u), path);
+    rq->url = u;
+    int rc = nu_httpc_do(h, rq, rs, err);
+    if (rc != want_rc)
+        fail_msg("%s: %d %s", path, rc, err);
+}
+
+static void test_request_memory(void **state)
+{
+    (void)state;
+    struct nu_httpc *h;
+    char err[NU_ERRMSG_MAX];
+    assert_int_equal(nu_httpc_new(&h, err), 0);
+    struct nu_buf b;
+    nu_buf_init(&b, 1 << 20);
+    atomic_uint_fast64_t progress = 0;
+    struct nu_httpc_req rq = {
+        .method = "GET", .out = &b, .max = 100, .fd = -1, .progress = &progress};
+    struct nu_httpc_resp rs;
+    for (int i = 0; i < 2; i++) { /* the handle is used again */
+        nu_buf_reset(&b);
+        do_req(h, &rq, "/hello", &rs, 0, err);
+        assert_int_equal(rs.status, 200);
+        assert_string_equal(b.data, "hello world");
+        assert_int_equal(rs.content_length, 11);
+        assert_int_equal(rs.received, 11);
+        assert_int_equal(rs.range_total, UINT64_MAX);
+    }
+    assert_int_equal(progress, 22);
+    /* past max: refused, or cut short when truncate_ok */
+    nu_buf_reset(&b);
+    do_req(h, &rq, "/big", &rs, NU_ETOOBIG, err);
+    char want[200];
+    snprintf(want, sizeof(want), "http://127.0.0.1:%d/big: answer larger than 100 bytes", F->port);
+    assert_string_equal(err, want);
+    nu_buf_reset(&b);
+    rq.truncate_ok = true;
+    do_req(h, &rq, "/big", &rs, 0, err);
+    assert_int_equal(b.len, 100);
+    assert_memory_equal(b.data, content, 100);
+    assert_int_equal(rs.received, 10000);
+    /* a range, as the stores peek (this server sends the rest of the file) */
+    nu_buf_reset(&b);
+    rq = (struct nu_httpc_req){.method = "GET",
+                               .out = &b,
+                               .max = 10,
+                               .truncate_ok = true,
+                               .fd = -1,
+                               .has_range = true,
+                               .range_from = 10,
+                               .range_to = 19};
+    do_req(h, &rq, "/file", &rs, 0, err);
+    assert_int_equal(rs.status, 206);
+    assert_int_equal(rs.range_total, FILE_LEN);
+    assert_int_equal(rs.content_length, FILE_LEN - 10);
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, content + 10, 10);
+    pthread_mutex_lock(&F->mu);
+    assert_non_null(strstr(F->ranges, "bytes=10-19;"));
+    pthread_mutex_unlock(&F->mu);
+    /* a non-2xx answer is no error here; its body is kept aside */
+    nu_buf_reset(&b);
+    do_req(h, &rq, "/missing", &rs, 0, err);
+    assert_int_equal(rs.status, 404);
+    assert_string_equal(rs.err_body, "nope\n");
+    assert_int_equal(rs.err_len, 5);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(rs.received, 0);
+    nu_buf_release(&b);
+    nu_httpc_free(h);
+}
+
+static void test_request_methods(void **state)
+{
+    (void)state;
+    struct nu_httpc *h;
+    char err[NU_ERRMSG_MAX];
+    assert_int_equal(nu_httpc_new(&h, err), 0);
+    struct nu_buf b;
+    nu_buf_init(&b, 1 << 20);
+    struct nu_httpc_resp rs;
+    struct nu_httpc_req rq = {.method = "HEAD", .out = &b, .max = 100, .fd = -1};
+    do_req(h, &rq, "/file", &rs, 0, err);
+    assert_int_equal(rs.status, 200);
+    assert_int_equal(rs.content_length, FILE_LEN);
+    assert_int_equal(rs.received, 0);
+    static const char *const extra[] = {"X-Extra: 1", NULL};
+    rq = (struct nu_httpc_req){.method = "PUT",
+                               .body = "xyz",
+                               .body_len = 3,
+                               .out = &b,
+                               .max = 100,
+                               .fd = -1,
+                               .headers = extra};
+    do_req(h, &rq, "/echo", &rs, 0, err);
+    assert_string_equal(b.data, "PUT|-|1|xyz");
+    static const char *const json[] = {"Content-Type: application/json", NULL};
+    nu_buf_reset(&b);
+    rq = (struct nu_httpc_req){.method = "POST",
+                               .body = "{}",
+                               .body_len = 2,
+                               .out = &b,
+                               .max = 100,
+                               .fd = -1,
+                               .headers = json};
+    do_req(h, &rq, "/echo", &rs, 0, err);
+    assert_string_equal(b.data, "POST|application/json|-|{}");
+    /* redirects are followed, unless the request is signed */
+    nu_buf_reset(&b);
+    rq = (struct nu_httpc_req){.method = "GET", .out = &b, .max = 100, .fd = -1};
+    do_req(h, &rq, "/redirect", &rs, 0, err);
+    assert_int_equal(rs.status, 200);
+    assert_string_equal(b.data, "hello world");
+    nu_buf_reset(&b);
+    rq.sigv4 = "aws:amz:us-east-1:s3";
+    rq.user = "AKID";
+    rq.password = "secret";
+    do_req(h, &rq, "/redirect", &rs, 0, err);
+    assert_int_equal(rs.status, 302);
+    assert_int_equal(b.len, 0);
+    nu_buf_release(&b);
+    /* transport failures name the method and the URL */
+    rq = (struct nu_httpc_req){.method = "GET", .url = "http://127.0.0.1:1/x", .fd = -1};
+    assert_int_equal(nu_httpc_do(h, &rq, &rs, err), NU_ENET);
+    assert_string_equal(err, "GET http://127.0.0.1:1/x: Couldn't connect to server");
+    nu_httpc_free(h);
+}
+
+static void test_request_to_fd(void **state)
+{
+    struct fx *f = *state;
+    struct nu_httpc *h;
+    char err[NU_ERRMSG_MAX], path[600];
+    assert_int_equal(nu_httpc_new(&h, err), 0);
+    snprintf(path, sizeof(path), "%s/part", f->dir);
+    struct nu_httpc_resp rs;
+    for (int ignore_range = 0; ignore_range < 2; ignore_range++) {
+        /* the first half is there; the rest is asked for with a Range */
+        int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, FILE_LEN / 2), FILE_LEN / 2);
+        struct nu_httpc_req rq = {.method = "GET",
+                                  .fd = fd,
+                                  .fd_off = FILE_LEN / 2,
+                                  .has_range = true,
+                                  .range_from = FILE_LEN / 2,
+                                  .range_to = FILE_LEN - 1};
+        do_req(h, &rq, ignore_range ? "/norange" : "/file", &rs, 0, err);
+        /* a server that ignores Range sends it all: the file starts over */
+        assert_int_equal(rs.status, ignore_range ? 200 : 206);
+        assert_int_equal(rs.received, ignore_range ? FILE_LEN : FILE_LEN / 2);
+        close(fd);
+        expect_file(path);
+    }
+    assert_int_equal(unlink(path), 0);
+    nu_httpc_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +581,9 @@ int main(void)
         cmocka_unit_test(test_post),
         cmocka_unit_test(test_download_resume),
         cmocka_unit_test(test_download_range_ignored),
+        cmocka_unit_test(test_request_memory),
+        cmocka_unit_test(test_request_methods),
+        cmocka_unit_test(test_request_to_fd),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -212,4 +212,5 @@ def test_a_name_is_resolved(servers, healths):
 def test_bad_urls_are_refused_at_the_start(url, err):
     r = subprocess.run([NEARUP, 'health', '--node', url], capture_output=True, text=True,
                        timeout=30)
-    assert (r.returncode, r.stderr) == (2, err + '\n')
+    # a usage error, worded as every command's (docs/cli.md)
+    assert (r.returncode, r.stderr) == (2, err + "; see 'nearup health --help'\n")

@@ -91,7 +91,7 @@ static void test_costs_and_waits(void **state)
     /* a cost of 5 against burst 8, rate 2/s */
     assert_true(take("c", 5, 2, 8, SEC, &w)); /* 8 -> 3 */
     assert_false(take("c", 5, 2, 8, SEC, &w));
-    assert_true(w == 1.0); /* 2 tokens short at 2/s */
+    assert_true(w == 1.0);                    /* 2 tokens short at 2/s */
     assert_true(take("c", 3, 2, 8, SEC, &w)); /* the 3 left fit a cheaper call */
     /* more than the burst never fits; the wait says how far off it is */
     assert_false(take("c", 10, 2, 8, 100 * SEC, &w));
@@ -152,7 +152,7 @@ static void test_least_recently_seen_is_forgotten(void **state)
      * clients (64 per stripe on average) push out whoever is not seen */
     for (int i = 0; i < 4096; i++) {
         snprintf(key, sizeof(key), "192.0.2.%d/%d", i % 256, i);
-        assert_true(take(key, 1, 1e-3, 1, t++, &w)); /* each new one starts full */
+        assert_true(take(key, 1, 1e-3, 1, t++, &w));     /* each new one starts full */
         assert_false(take("kept", 1, 1e-3, 1, t++, &w)); /* seen again: stays empty */
     }
     assert_false(take("kept", 1, 1e-3, 1, t++, &w));
@@ -203,7 +203,7 @@ static void test_charge_by_ip_with_retry_after(void **state)
     assert_true(gw_limits_charge(rl, c, "10.1.1.1:1000", 1, SEC, &ra));
     assert_true(gw_limits_charge(rl, c, "10.1.1.1:1001", 1, SEC, &ra)); /* same IP */
     assert_false(gw_limits_charge(rl, c, "10.1.1.1:1002", 1, SEC, &ra));
-    assert_int_equal(ra, 1); /* 0.5 s rounds up to 1 */
+    assert_int_equal(ra, 1);                                            /* 0.5 s rounds up to 1 */
     assert_true(gw_limits_charge(rl, c, "10.1.1.2:1000", 1, SEC, &ra)); /* another IP */
     /* a cost of 2 with 1 token back after 0.5 s: 0.5 s to go, 1 s */
     assert_false(gw_limits_charge(rl, c, "10.1.1.1:1003", 2, SEC + 500 * MS, &ra));

@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 20
 MESON ?= meson
-NINJA ?= ninja
+NINJAFLAGS ?=
 COVERAGE_MIN ?= 85
 
 .PHONY: all deps test demo install fuzz bench clean coverage
@@ -54,11 +54,12 @@ bench: deps all
 
 # Line coverage (gcovr) of the unit and integration suites, per directory
 # of src/ and sim/; fails when a test fails or the total is below
-# COVERAGE_MIN percent. Counts start from zero on each run.
+# COVERAGE_MIN percent. Counts start from zero on each run. NINJAFLAGS
+# (e.g. -j2) go to its ninja.
 coverage: deps
 	@test -f build-cov/build.ninja || $(MESON) setup build-cov --buildtype=debug \
 		-Db_coverage=true -Dtests=true
-	$(NINJA) -C build-cov
+	ninja $(NINJAFLAGS) -C build-cov
 	@find build-cov -name '*.gcda' -delete
 	@$(MESON) test -C build-cov --print-errorlogs --num-processes 2 ; rc=$$?; \
 	 /usr/bin/python3 scripts/coverage.py build-cov --min $(COVERAGE_MIN); crc=$$?; \

@@ -10,6 +10,9 @@ gateway: wrk through a direct connection, HAProxy, nginx and `nearup gateway`
 to one neard-sim backend; see bench/gateway.py.
 snapshot: `nearup snapshot` create/restore/incremental against tar | zstd,
 cp -a and rclone on > 2 GB in > 2000 files; see bench/snapshot.py.
+startup: nearup's start-up cost (a no-op `stop --all` against `true`, what the
+dynamic loader does, what each library costs), beside --before when given;
+see bench/startup.py.
 `--only NAME` runs one of them; by default all run.
 """
 import argparse
@@ -121,8 +124,9 @@ def main():
     ap.add_argument('--connections', type=int, default=64)
     ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
     ap.add_argument('--runs', type=int, default=15, help='lifecycle: timed runs per measurement')
-    ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway', 'snapshot'],
-                    default=None)
+    ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway', 'snapshot',
+                                       'startup'], default=None)
+    ap.add_argument('--before', help='startup: another nearup build to compare with')
     ap.add_argument('--record', action='store_true', help='append results to bench/RESULTS.md')
     args = ap.parse_args()
 
@@ -141,6 +145,13 @@ def main():
         sys.path.insert(0, BENCH)
         import snapshot
         emit(snapshot.run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim)),
+             args.record)
+    if args.only in (None, 'startup'):
+        sys.path.insert(0, BENCH)
+        import startup
+        now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+        emit(startup.run_all(os.path.realpath(args.nearup),
+                             args.before and os.path.realpath(args.before), 300, machine(), now),
              args.record)
     return rc
 

@@ -16,6 +16,7 @@
 
 #include "core.h"
 #include "../src/lib/base58.h"
+#include "sha256.h"
 
 #define ZERO_HASH "11111111111111111111111111111111"
 
@@ -62,20 +63,19 @@ uint64_t sim_chain_epoch_start(const struct sim_node *n, uint64_t height)
 void sim_chain_hash(const struct sim_node *n, const char *tag, uint64_t height, uint64_t extra,
                     char out[SIM_HASH_MAX])
 {
-    crypto_hash_sha256_state st;
-    uint8_t h[crypto_hash_sha256_BYTES];
+    struct nu_sha256 st;
+    uint8_t h[NU_SHA256_LEN];
     uint8_t num[16];
     for (int i = 0; i < 8; i++) {
         num[i] = (uint8_t)(height >> (8 * i));
         num[8 + i] = (uint8_t)(extra >> (8 * i));
     }
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, (const uint8_t *)tag, strlen(tag) + 1);
-    crypto_hash_sha256_update(&st, (const uint8_t *)n->gen.chain_id, strlen(n->gen.chain_id) + 1);
-    crypto_hash_sha256_update(&st, (const uint8_t *)n->gen.genesis_hash,
-                              strlen(n->gen.genesis_hash) + 1);
-    crypto_hash_sha256_update(&st, num, sizeof(num));
-    crypto_hash_sha256_final(&st, h);
+    nu_sha256_init(&st);
+    nu_sha256_update(&st, tag, strlen(tag) + 1);
+    nu_sha256_update(&st, n->gen.chain_id, strlen(n->gen.chain_id) + 1);
+    nu_sha256_update(&st, n->gen.genesis_hash, strlen(n->gen.genesis_hash) + 1);
+    nu_sha256_update(&st, num, sizeof(num));
+    nu_sha256_final(&st, h);
     if (nu_base58_encode(h, sizeof(h), out, SIM_HASH_MAX) < 0)
         out[0] = '\0'; /* cannot happen: 32 bytes always fit in SIM_HASH_MAX */
 }

@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sodium.h>
 
 #include "core.h"
 #include "../src/lib/base58.h"
 #include "../src/lib/json.h"
+#include "sha256.h"
 
 #define NEAR_BASE_DIGITS 24
 #define NUM_BLOCK_PRODUCER_SEATS 50
@@ -293,8 +293,8 @@ static int compute_hash(struct sim_genesis *g, const json_t *root)
     char *dump = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     if (dump == NULL)
         return NU_ENOMEM;
-    uint8_t h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(h, (const uint8_t *)dump, strlen(dump));
+    uint8_t h[NU_SHA256_LEN];
+    nu_sha256(dump, strlen(dump), h);
     free(dump);
     return nu_base58_encode(h, sizeof(h), g->genesis_hash, sizeof(g->genesis_hash)) < 0 ? NU_EINVAL
                                                                                         : 0;

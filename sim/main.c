@@ -1,7 +1,6 @@
 /* neard-sim: command line in neard's shape (clap): global flags, then one
  * subcommand from the table below. Usage errors look like clap's and exit 2;
  * init errors look like anyhow's and exit 1; run panics like neard. */
-#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,18 +8,8 @@
 #include <string.h>
 
 #include "core.h"
-#include "../src/lib/fs.h"
-
-enum opt_kind { FLAG, VALUE, OPT_VALUE, NUMBER };
-
-struct cli_opt {
-    const char *name; /* long name without dashes; "validators|v": also --v (a clap alias) */
-    char short_name;  /* 0: none */
-    enum opt_kind kind;
-    void *dst;   /* bool*, const char**, or unsigned* (NUMBER) */
-    bool *given; /* optional: set when present */
-    const char *metavar;
-};
+#include "args.h"
+#include "fs.h"
 
 struct cli_cmd {
     const char *name;
@@ -38,124 +27,79 @@ static int usage_error(const char *usage, const char *fmt, const char *arg)
     return 2;
 }
 
-static int parse_number(const char *s, unsigned *out)
+/* clap num_args(0..=1): the next word is the value unless it is a command. */
+static bool optional_value(const char *word, void *ud)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0 || v > UINT_MAX)
-        return -1;
-    *out = (unsigned)v;
+    (void)ud;
+    return !is_command(word);
+}
+
+/* A parse failure as clap words it. Returns the exit code (2). */
+static int clap_error(const struct nu_args_error *e, const char *usage)
+{
+    char what[160];
+    const struct nu_setting *s = e->s;
+    if (s != NULL)
+        snprintf(what, sizeof(what), "--%s <%s>", s->name, s->metavar ? s->metavar : "VALUE");
+    switch (e->status) {
+    case NU_ARGS_E_NEEDS_VALUE:
+        return usage_error(usage, "a value is required for '%s' but none was supplied", what);
+    case NU_ARGS_E_UNEXPECTED_VALUE:
+        return usage_error(usage, "unexpected value for '%s'", e->word);
+    case NU_ARGS_E_BAD_VALUE:
+        if (s->type != NU_T_UINT)
+            return usage_error(usage, "%s", e->msg);
+        fprintf(stderr,
+                "error: invalid value '%s' for '%s': invalid digit found in string"
+                "\n\nFor more information, try '--help'.\n",
+                e->value, what);
+        return 2;
+    default:
+        return usage_error(usage, "unexpected argument '%s' found", e->word);
+    }
+}
+
+/* Parses argv[start..] against t into obj (clap's rules: no positionals
+ * unless stop, where the first one ends the options). 0 or exit code 2. */
+static int parse_opts(int argc, char **argv, int start, const struct nu_setting *t, size_t n,
+                      void *obj, const char *usage, bool stop, int *next)
+{
+    struct nu_args a = {.table = t,
+                        .n = n,
+                        .obj = obj,
+                        .flags = stop ? NU_ARGS_STOP : 0,
+                        .optional_value = optional_value};
+    if (nu_args_parse(&a, argc, argv, start) != NU_ARGS_OK)
+        return clap_error(&a.err, usage);
+    if (next != NULL)
+        *next = a.next;
     return 0;
 }
 
-/* Length of the option's own name, before its aliases. */
-static int canon_len(const char *name)
+/* neard rejects an empty --chain-id as if no value had been given. */
+static int set_chain_id(const struct nu_setting *s, void *obj, const char *v, char *msg,
+                        size_t msgsz)
 {
-    return (int)strcspn(name, "|");
+    if (v[0] == '\0') {
+        snprintf(msg, msgsz, "a value is required for '--%s <%s>' but none was supplied", s->name,
+                 s->metavar);
+        return NU_EINVAL;
+    }
+    return nu_setting_store(s, obj, v, msg, msgsz);
 }
 
-/* True when the long option word (len bytes, dashes removed) is the name
- * or one of the '|'-separated aliases in names. */
-static bool long_name_matches(const char *names, const char *word, size_t len)
-{
-    for (const char *p = names;; p++) {
-        size_t n = strcspn(p, "|");
-        if (n == len && strncmp(p, word, len) == 0)
-            return true;
-        p += n;
-        if (*p == '\0')
-            return false;
+#define NUMBER(n, field, meta, ...)                                                                \
+    {                                                                                              \
+        .name = n, .type = NU_T_UINT, field, .max = UINT_MAX, .metavar = meta, __VA_ARGS__         \
     }
-}
-
-static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *arg, size_t len)
-{
-    for (; opts->name; opts++) {
-        if (arg[1] != '-' && len == 2 && opts->short_name == arg[1])
-            return opts;
-        if (arg[1] == '-' && long_name_matches(opts->name, arg + 2, len - 2))
-            return opts;
+#define VALUE(n, field, meta)                                                                      \
+    {                                                                                              \
+        .name = n, .type = NU_T_STR, field, .metavar = meta                                        \
     }
-    return NULL;
-}
-
-static int set_value(const struct cli_opt *o, const char *val, const char *usage)
-{
-    if (o->kind == NUMBER) {
-        if (parse_number(val, o->dst) < 0) {
-            fprintf(stderr,
-                    "error: invalid value '%s' for '--%.*s <%s>': invalid digit found in string"
-                    "\n\nFor more information, try '--help'.\n",
-                    val, canon_len(o->name), o->name, o->metavar);
-            return 2;
-        }
-    } else {
-        if (o->kind == VALUE && val[0] == '\0' && strcmp(o->name, "chain-id") == 0)
-            return usage_error(
-                usage, "a value is required for '--%s <CHAIN_ID>' but none was supplied", o->name);
-        *(const char **)o->dst = val;
+#define FLAG(n, field)                                                                             \
+    {                                                                                              \
+        .name = n, .type = NU_T_BOOL, field                                                        \
     }
-    return 0;
-}
-
-/* The value of option o at argv[*i] (eq: text after '=' or NULL); advances
- * *i past a separate value word. 0 or exit code 2. */
-static int take_value(const struct cli_opt *o, const char *eq, int argc, char **argv, int *i,
-                      const char *usage)
-{
-    const char *val = eq ? eq + 1 : NULL;
-    if (val == NULL && o->kind == OPT_VALUE) {
-        /* clap num_args(0..=1): take the next word unless it is a flag or a command */
-        if (*i + 1 < argc && argv[*i + 1][0] != '-' && !is_command(argv[*i + 1]))
-            val = argv[++*i];
-        *(const char **)o->dst = val ? val : "";
-        return 0;
-    }
-    if (val == NULL) {
-        if (*i + 1 >= argc) {
-            char what[160];
-            snprintf(what, sizeof(what), "--%.*s <%s>", canon_len(o->name), o->name, o->metavar);
-            return usage_error(usage, "a value is required for '%s' but none was supplied", what);
-        }
-        val = argv[++*i];
-    }
-    return set_value(o, val, usage);
-}
-
-/* Parses argv[start..] against opts. Stops at the first non-option when
- * stop_at_positional (its index goes to *next). 0 or exit code 2. */
-static int parse_opts(int argc, char **argv, int start, const struct cli_opt *opts,
-                      const char *usage, bool stop_at_positional, int *next)
-{
-    int i = start;
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || arg[1] == '\0') {
-            if (stop_at_positional)
-                break;
-            return usage_error(usage, "unexpected argument '%s' found", arg);
-        }
-        const char *eq = arg[1] == '-' ? strchr(arg, '=') : NULL;
-        const struct cli_opt *o = find_opt(opts, arg, eq ? (size_t)(eq - arg) : strlen(arg));
-        if (o == NULL)
-            return usage_error(usage, "unexpected argument '%s' found", arg);
-        if (o->given)
-            *o->given = true;
-        if (o->kind == FLAG && eq)
-            return usage_error(usage, "unexpected value for '%s'", arg);
-        if (o->kind == FLAG) {
-            *(bool *)o->dst = true;
-            continue;
-        }
-        int rc = take_value(o, eq, argc, argv, &i, usage);
-        if (rc)
-            return rc;
-    }
-    if (next)
-        *next = i;
-    return 0;
-}
 
 static bool wants_help(int argc, char **argv)
 {
@@ -165,11 +109,42 @@ static bool wants_help(int argc, char **argv)
     return false;
 }
 
+struct init_args {
+    struct sim_init_opts o;
+    const char *download_config, *ignored;
+};
+
+#define I(f) NU_FIELD(struct init_args, f)
+
+static const struct nu_setting init_opts[] = {
+    {.name = "chain-id",
+     .type = NU_T_STR,
+     I(o.chain_id),
+     .metavar = "CHAIN_ID",
+     .set = set_chain_id},
+    VALUE("account-id", I(o.account_id), "ACCOUNT_ID"),
+    VALUE("boot-nodes", I(o.boot_nodes), "BOOT_NODES"),
+    VALUE("genesis", I(o.genesis), "GENESIS"),
+    FLAG("download-genesis", I(o.download_genesis)),
+    VALUE("download-genesis-url", I(o.download_genesis_url), "DOWNLOAD_GENESIS_URL"),
+    VALUE("download-records-url", I(ignored), "DOWNLOAD_RECORDS_URL"),
+    {.name = "download-config",
+     .type = NU_T_STR,
+     I(download_config),
+     .flags = NU_S_OPTVALUE,
+     .metavar = "DOWNLOAD_CONFIG"},
+    VALUE("download-config-url", I(o.download_config_url), "DOWNLOAD_CONFIG_URL"),
+    FLAG("fast", I(o.fast)),
+    NUMBER("num-shards", I(o.num_shards), "NUM_SHARDS"),
+    VALUE("test-seed", I(o.test_seed), "TEST_SEED"),
+    VALUE("max-gas-burnt-view", I(ignored), "MAX_GAS_BURNT_VIEW"),
+};
+
 static int cmd_init(int argc, char **argv, const char *home, bool sim_control)
 {
     static const char usage[] = "neard init [OPTIONS]";
-    struct sim_init_opts o = {.home = home, .num_shards = 1};
-    const char *download_config = NULL;
+    struct init_args a = {.o = {.home = home, .num_shards = 1}};
+    struct sim_init_opts *o = &a.o;
     if (wants_help(argc, argv)) {
         printf("Initializes NEAR configuration\n\nUsage: %s\n\nOptions:\n"
                "      --download-genesis\n      --download-config [<DOWNLOAD_CONFIG>]\n"
@@ -180,49 +155,48 @@ static int cmd_init(int argc, char **argv, const char *home, bool sim_control)
                usage);
         return 0;
     }
-    const struct cli_opt opts[] = {
-        {"chain-id", 0, VALUE, &o.chain_id, NULL, "CHAIN_ID"},
-        {"account-id", 0, VALUE, &o.account_id, NULL, "ACCOUNT_ID"},
-        {"boot-nodes", 0, VALUE, &o.boot_nodes, NULL, "BOOT_NODES"},
-        {"genesis", 0, VALUE, &o.genesis, NULL, "GENESIS"},
-        {"download-genesis", 0, FLAG, &o.download_genesis, NULL, NULL},
-        {"download-genesis-url", 0, VALUE, &o.download_genesis_url, NULL, "DOWNLOAD_GENESIS_URL"},
-        {"download-records-url", 0, VALUE, &(const char *){NULL}, NULL, "DOWNLOAD_RECORDS_URL"},
-        {"download-config", 0, OPT_VALUE, &download_config, NULL, "DOWNLOAD_CONFIG"},
-        {"download-config-url", 0, VALUE, &o.download_config_url, NULL, "DOWNLOAD_CONFIG_URL"},
-        {"fast", 0, FLAG, &o.fast, NULL, NULL},
-        {"num-shards", 0, NUMBER, &o.num_shards, NULL, "NUM_SHARDS"},
-        {"test-seed", 0, VALUE, &o.test_seed, NULL, "TEST_SEED"},
-        {"max-gas-burnt-view", 0, VALUE, &(const char *){NULL}, NULL, "MAX_GAS_BURNT_VIEW"},
-        {NULL, 0, FLAG, NULL, NULL, NULL},
-    };
     (void)sim_control;
-    int rc = parse_opts(argc, argv, 1, opts, usage, false, NULL);
+    int rc = parse_opts(argc, argv, 1, init_opts, sizeof(init_opts) / sizeof(init_opts[0]), &a,
+                        usage, false, NULL);
     if (rc)
         return rc;
-    if (download_config != NULL)
-        o.download_config = download_config[0] ? download_config : "validator";
+    if (a.download_config != NULL)
+        o->download_config = a.download_config[0] ? a.download_config : "validator";
     /* Checked before init_configs in neard, so without its context. */
-    if ((o.download_genesis || o.download_genesis_url) && o.genesis) {
+    if ((o->download_genesis || o->download_genesis_url) && o->genesis) {
         fputs("Error: Please give either --genesis or --download-genesis, not both.\n", stderr);
         return 1;
     }
-    if (o.download_config && strcmp(o.download_config, "validator") != 0 &&
-        strcmp(o.download_config, "rpc") != 0 && strcmp(o.download_config, "archival") != 0) {
+    if (o->download_config && strcmp(o->download_config, "validator") != 0 &&
+        strcmp(o->download_config, "rpc") != 0 && strcmp(o->download_config, "archival") != 0) {
         fprintf(stderr,
                 "Error: invalid download config type '%s', expected one of validator, "
                 "rpc, archival\n",
-                o.download_config);
+                o->download_config);
         return 1;
     }
     char err[NU_ERRMSG_MAX] = "";
-    if (sim_init(&o, err) < 0) {
+    if (sim_init(o, err) < 0) {
         sim_err_context(err, "Failed to initialize configs");
         sim_print_error(err);
         return 1;
     }
     return 0;
 }
+
+#define L(f) NU_FIELD(struct sim_localnet_opts, f)
+
+static const struct nu_setting localnet_opts[] = {
+    NUMBER("shards", L(shards), "SHARDS", .short_name = 's'),
+    NUMBER("validators", L(validators), "VALIDATORS", .short_name = 'v', .alias = "v"),
+    NUMBER("non-validators", L(non_validators), "NON_VALIDATORS", .short_name = 'n', .alias = "n"),
+    NUMBER("non-validators-rpc", L(rpc), "NON_VALIDATORS_RPC"),
+    NUMBER("non-validators-archival", L(archival), "NON_VALIDATORS_ARCHIVAL"),
+    VALUE("prefix", L(prefix), "PREFIX"),
+    VALUE("tracked-shards", L(tracked_shards), "TRACKED_SHARDS"),
+    FLAG("archival-nodes", L(archival_nodes)),
+    FLAG("fixed-shards", L(fixed_shards)),
+};
 
 static int cmd_localnet(int argc, char **argv, const char *home, bool sim_control)
 {
@@ -243,20 +217,9 @@ static int cmd_localnet(int argc, char **argv, const char *home, bool sim_contro
             usage);
         return 0;
     }
-    const struct cli_opt opts[] = {
-        {"shards", 's', NUMBER, &o.shards, NULL, "SHARDS"},
-        {"validators|v", 'v', NUMBER, &o.validators, NULL, "VALIDATORS"},
-        {"non-validators|n", 'n', NUMBER, &o.non_validators, NULL, "NON_VALIDATORS"},
-        {"non-validators-rpc", 0, NUMBER, &o.rpc, NULL, "NON_VALIDATORS_RPC"},
-        {"non-validators-archival", 0, NUMBER, &o.archival, NULL, "NON_VALIDATORS_ARCHIVAL"},
-        {"prefix", 0, VALUE, &o.prefix, NULL, "PREFIX"},
-        {"tracked-shards", 0, VALUE, &o.tracked_shards, NULL, "TRACKED_SHARDS"},
-        {"archival-nodes", 0, FLAG, &o.archival_nodes, NULL, NULL},
-        {"fixed-shards", 0, FLAG, &o.fixed_shards, NULL, NULL},
-        {NULL, 0, FLAG, NULL, NULL, NULL},
-    };
     (void)sim_control;
-    int rc = parse_opts(argc, argv, 1, opts, usage, false, NULL);
+    int rc = parse_opts(argc, argv, 1, localnet_opts,
+                        sizeof(localnet_opts) / sizeof(localnet_opts[0]), &o, usage, false, NULL);
     if (rc)
         return rc;
     char err[NU_ERRMSG_MAX] = "";
@@ -267,12 +230,39 @@ static int cmd_localnet(int argc, char **argv, const char *home, bool sim_contro
     return 0;
 }
 
+struct run_args {
+    struct sim_run_opts o;
+    const char *ignored;
+    bool disable_rpc;
+};
+
+#define R(f) NU_FIELD(struct run_args, f)
+
+static int set_min_peers(const struct nu_setting *s, void *obj, const char *v, char *msg,
+                         size_t msgsz)
+{
+    ((struct run_args *)obj)->o.has_min_peers = true;
+    return nu_setting_store(s, obj, v, msg, msgsz);
+}
+
+static const struct nu_setting run_opts[] = {
+    FLAG("archive", R(o.archive)),
+    VALUE("boot-nodes", R(o.boot_nodes), "BOOT_NODES"),
+    NUMBER("min-peers", R(o.min_peers), "MIN_PEERS", .set = set_min_peers),
+    VALUE("network-addr", R(o.network_addr), "NETWORK_ADDR"),
+    VALUE("rpc-addr", R(o.rpc_addr), "RPC_ADDR"),
+    VALUE("rpc-prometheus-addr", R(ignored), "RPC_PROMETHEUS_ADDR"),
+    VALUE("telemetry-url", R(ignored), "TELEMETRY_URL"),
+    VALUE("produce-empty-blocks", R(ignored), "PRODUCE_EMPTY_BLOCKS"),
+    VALUE("connect-to-reliable-peers-on-startup", R(ignored), "BOOL"),
+    VALUE("max-gas-burnt-view", R(ignored), "MAX_GAS_BURNT_VIEW"),
+    FLAG("disable-rpc", R(disable_rpc)),
+};
+
 static int cmd_run(int argc, char **argv, const char *home, bool sim_control)
 {
     static const char usage[] = "neard run [OPTIONS]";
-    struct sim_run_opts o = {.home = home, .sim_control = sim_control};
-    const char *ignored = NULL;
-    bool ignored_flag = false;
+    struct run_args a = {.o = {.home = home, .sim_control = sim_control}};
     if (wants_help(argc, argv)) {
         printf("Runs NEAR node\n\nUsage: %s\n\nOptions:\n      --archive\n"
                "      --boot-nodes <BOOT_NODES>\n      --min-peers <MIN_PEERS>\n"
@@ -280,26 +270,13 @@ static int cmd_run(int argc, char **argv, const char *home, bool sim_control)
                usage);
         return 0;
     }
-    const struct cli_opt opts[] = {
-        {"archive", 0, FLAG, &o.archive, NULL, NULL},
-        {"boot-nodes", 0, VALUE, &o.boot_nodes, NULL, "BOOT_NODES"},
-        {"min-peers", 0, NUMBER, &o.min_peers, &o.has_min_peers, "MIN_PEERS"},
-        {"network-addr", 0, VALUE, &o.network_addr, NULL, "NETWORK_ADDR"},
-        {"rpc-addr", 0, VALUE, &o.rpc_addr, NULL, "RPC_ADDR"},
-        {"rpc-prometheus-addr", 0, VALUE, &ignored, NULL, "RPC_PROMETHEUS_ADDR"},
-        {"telemetry-url", 0, VALUE, &ignored, NULL, "TELEMETRY_URL"},
-        {"produce-empty-blocks", 0, VALUE, &ignored, NULL, "PRODUCE_EMPTY_BLOCKS"},
-        {"connect-to-reliable-peers-on-startup", 0, VALUE, &ignored, NULL, "BOOL"},
-        {"max-gas-burnt-view", 0, VALUE, &ignored, NULL, "MAX_GAS_BURNT_VIEW"},
-        {"disable-rpc", 0, FLAG, &ignored_flag, NULL, NULL},
-        {NULL, 0, FLAG, NULL, NULL, NULL},
-    };
-    int rc = parse_opts(argc, argv, 1, opts, usage, false, NULL);
+    int rc = parse_opts(argc, argv, 1, run_opts, sizeof(run_opts) / sizeof(run_opts[0]), &a, usage,
+                        false, NULL);
     if (rc)
         return rc;
-    if (ignored_flag)
-        o.rpc_addr = ""; /* --disable-rpc: no HTTP server */
-    return sim_node_run(&o);
+    if (a.disable_rpc)
+        a.o.rpc_addr = ""; /* --disable-rpc: no HTTP server */
+    return sim_node_run(&a.o);
 }
 
 static const struct cli_cmd commands[] = {
@@ -340,31 +317,38 @@ static void default_home(char *out, size_t outsz)
         snprintf(out, outsz, "%s/.near", h && h[0] ? h : ".");
 }
 
+struct globals {
+    const char *home, *verbose, *color;
+    bool fast_startup, sim_control, help, version;
+};
+
+#define G(f) NU_FIELD(struct globals, f)
+
+static const struct nu_setting global_opts[] = {
+    VALUE("home", G(home), "HOME"),
+    {.name = "verbose", .type = NU_T_STR, G(verbose), .flags = NU_S_OPTVALUE, .metavar = "TARGET"},
+    FLAG("unsafe-fast-startup", G(fast_startup)),
+    FLAG("sim-control", G(sim_control)),
+    VALUE("color", G(color), "COLOR"),
+    {.name = "help", .short_name = 'h', .type = NU_T_BOOL, G(help)},
+    {.name = "version", .short_name = 'V', .type = NU_T_BOOL, G(version)},
+};
+
 int main(int argc, char **argv)
 {
     static const char usage[] = "neard [OPTIONS] <COMMAND>";
-    const char *home = NULL, *verbose = NULL, *color = NULL;
-    bool fast_startup = false, sim_control = false, help = false, version = false;
-    const struct cli_opt globals[] = {
-        {"home", 0, VALUE, &home, NULL, "HOME"},
-        {"verbose", 0, OPT_VALUE, &verbose, NULL, "TARGET"},
-        {"unsafe-fast-startup", 0, FLAG, &fast_startup, NULL, NULL},
-        {"sim-control", 0, FLAG, &sim_control, NULL, NULL},
-        {"color", 0, VALUE, &color, NULL, "COLOR"},
-        {"help", 'h', FLAG, &help, NULL, NULL},
-        {"version", 'V', FLAG, &version, NULL, NULL},
-        {NULL, 0, FLAG, NULL, NULL, NULL},
-    };
+    struct globals g = {0};
     int next = 1;
-    int rc = parse_opts(argc, argv, 1, globals, usage, true, &next);
+    int rc = parse_opts(argc, argv, 1, global_opts, sizeof(global_opts) / sizeof(global_opts[0]),
+                        &g, usage, true, &next);
     if (rc)
         return rc;
-    if (version) {
+    if (g.version) {
         printf("neard (release %s) (build %s) (rustc %s) (protocol %d) (db %d)\n", sim_release(),
                SIM_BUILD, SIM_RUSTC, SIM_PROTOCOL, SIM_DB_VERSION);
         return 0;
     }
-    if (help) {
+    if (g.help) {
         print_help(stdout);
         return 0;
     }
@@ -373,12 +357,13 @@ int main(int argc, char **argv)
         return 2;
     }
     char home_buf[PATH_MAX];
+    const char *home = g.home;
     if (home == NULL) {
         default_home(home_buf, sizeof(home_buf));
         home = home_buf;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[next], commands[i].name) == 0)
-            return commands[i].fn(argc - next, argv + next, home, sim_control);
+            return commands[i].fn(argc - next, argv + next, home, g.sim_control);
     return usage_error(usage, "unrecognized subcommand '%s'", argv[next]);
 }

@@ -120,12 +120,15 @@ void rpc_call_fail(struct rpc_call *c, json_t *err, int http_status)
 }
 
 /* Checks the Request shape: {"jsonrpc":"2.0","id","method","params"?}, no
- * other keys. NULL when fine, else the parse error message. */
-static const char *check_request(const json_t *req)
+ * other keys, none twice (serde's derived Request refuses a repeated field,
+ * and neard's untagged Message then takes the object as no request at all;
+ * inside params the last value wins, as in serde_json's Value). NULL when
+ * fine, else the parse error message. */
+static const char *check_request(const json_t *req, bool repeated_field)
 {
     const char *key;
     json_t *v;
-    if (!json_is_object(req))
+    if (!json_is_object(req) || repeated_field)
         return "JSON RPC Request format was expected";
     json_object_foreach((json_t *)req, key, v)
     {
@@ -148,7 +151,7 @@ static void label_for(struct rpc_call *c)
 
 static void dispatch(struct rpc_call *c, const json_t *req)
 {
-    const char *bad = check_request(req);
+    const char *bad = check_request(req, c->repeated_field);
     c->start_ns = uv_hrtime();
     c->id = json_object_get(req, "id");
     c->method = "";
@@ -226,11 +229,58 @@ static void answer_single_error(struct rpc_exchange *ex, const char *msg)
     rpc_call_fail(c, rpc_err_parse(msg), 400);
 }
 
+/* Members written in the text of each request object: the top-level object
+ * (counts[0]) or each element of a top-level array (counts[i]), counted as
+ * the colons at that object's own depth. jansson keeps the last of repeated
+ * keys, so fewer members in the parsed object than in its text means a
+ * repeated key. The text is valid JSON (jansson parsed it). */
+static void count_members(const char *p, size_t len, size_t *counts, size_t max)
+{
+    int depth = 0;
+    bool array = len > 0 && p[0] == '[', in_str = false;
+    size_t elem = 0;
+    int own = array ? 2 : 1; /* depth inside a request object */
+    for (size_t i = 0; i < len; i++) {
+        char ch = p[i];
+        if (in_str) {
+            if (ch == '\\')
+                i++;
+            else if (ch == '"')
+                in_str = false;
+            continue;
+        }
+        if (ch == '"')
+            in_str = true;
+        else if (ch == '{' || ch == '[')
+            depth++;
+        else if (ch == '}' || ch == ']')
+            depth--;
+        else if (ch == ',' && array && depth == 1)
+            elem++;
+        else if (ch == ':' && depth == own && elem < max)
+            counts[elem]++;
+    }
+}
+
+/* Marks the calls whose request object repeats a key. */
+static void mark_repeated(struct rpc_exchange *ex, const char *body, size_t len)
+{
+    size_t *counts = calloc(ex->ncalls, sizeof(*counts));
+    if (counts == NULL)
+        return;
+    count_members(body, len, counts, ex->ncalls);
+    for (size_t i = 0; i < ex->ncalls; i++) {
+        const json_t *req = ex->batch ? json_array_get(ex->doc, i) : ex->doc;
+        ex->calls[i].repeated_field = json_is_object(req) && counts[i] > json_object_size(req);
+    }
+    free(counts);
+}
+
 void rpc_exchange_run_body(struct rpc_exchange *ex, const char *body, size_t len)
 {
     json_error_t jerr;
     char msg[300];
-    ex->doc = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    ex->doc = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (!ex->doc) {
         snprintf(msg, sizeof(msg), "%s at line %d column %d", jerr.text, jerr.line, jerr.column);
         answer_single_error(ex, msg);
@@ -241,6 +291,7 @@ void rpc_exchange_run_body(struct rpc_exchange *ex, const char *body, size_t len
             rpc_exchange_answer(ex, 500, "application/json", "", 0);
             return;
         }
+        mark_repeated(ex, body, len);
         dispatch(&ex->calls[0], ex->doc);
         return;
     }
@@ -255,6 +306,7 @@ void rpc_exchange_run_body(struct rpc_exchange *ex, const char *body, size_t len
         rpc_exchange_answer(ex, 500, "application/json", "", 0);
         return;
     }
+    mark_repeated(ex, body, len);
     /* A call may finish the exchange (and free it) when it is the last one,
      * so count dispatched calls before touching ex again. */
     for (size_t i = 0; i < n; i++)

@@ -39,6 +39,7 @@ struct rpc_call {
     char label[64];     /* near_rpc_* metrics label */
     uint64_t start_ns;  /* uv_hrtime() at dispatch */
     bool done;
+    bool repeated_field;   /* its object repeats a key: not a Request to serde */
     struct nu_buf reply;   /* serialized {"jsonrpc","result"|"error","id"} */
     int http_status;       /* status this call asks for (>= 2.4 mapping) */
     struct rpc_wait *wait; /* non-NULL while the call waits (tx family) */

@@ -1,5 +1,4 @@
 /* nearup bin list | fetch VER | prune: the cache of verified neard binaries. */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +15,6 @@
 #define DEFAULT_KEEP 3
 #define DEFAULT_CHAIN "mainnet" /* `fetch latest` without --chain: what operators run */
 #define SHORT_HEX 12            /* commit and sha256 prefixes in the table */
-
-static const char usage_text[] =
-    "usage: nearup bin list [--json]\n"
-    "       nearup bin fetch VERSION|latest [--chain C] [--release-url URL] [--neard-sha256 HEX]\n"
-    "                        [--json]\n"
-    "       nearup bin prune [--keep N] [--json]\n"
-    "\n"
-    "  list    cached neard binaries for this machine, newest first\n"
-    "  fetch   download and verify a release into the cache (reuses a cached one)\n"
-    "  prune   remove all but the N newest (default 3), never one a node uses\n";
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fputs("nearup bin: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputs("; see 'nearup bin --help'\n", stderr);
-    return 2;
-}
 
 static void print_json(json_t *v)
 {
@@ -59,55 +40,106 @@ static const char *hint(int err, const char *msg)
 
 struct opts {
     bool json;
-    const char *chain, *release_url, *sha256, *keep;
+    const char *chain, *release_url, *sha256;
+    unsigned keep;
 };
 
-/* Parses the options of one bin subcommand (argv[0] is its name). Returns
- * the index of the first positional argument, or -1 after a usage error. */
-static int parse(int argc, char **argv, struct opts *o)
+static int set_chain(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                     size_t msgsz)
 {
-    static const struct option table[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"chain", required_argument, NULL, 'c'},
-        {"release-url", required_argument, NULL, 'u'},
-        {"neard-sha256", required_argument, NULL, 's'},
-        {"keep", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    optind = 0; /* glibc: full re-initialisation */
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", table, NULL)) != -1) {
-        switch (c) {
-        case 'j':
-            o->json = true;
-            break;
-        case 'c':
-            o->chain = optarg;
-            break;
-        case 'u':
-            o->release_url = optarg;
-            break;
-        case 's':
-            o->sha256 = optarg;
-            break;
-        case 'k':
-            o->keep = optarg;
-            break;
-        case 'h':
-            fputs(usage_text, stdout);
-            exit(0);
-        case ':':
-            usage_error("option '%s' needs a value", argv[optind - 1]);
-            return -1;
-        default:
-            usage_error("unknown option '%s'", argv[optind - 1]);
-            return -1;
-        }
+    if (node_network_find(value) == NULL && !node_chain_id_valid(value)) {
+        snprintf(msg, msgsz, "unknown network \"%s\"", value);
+        return NU_EINVAL;
     }
-    return optind;
+    return nu_setting_store(s, obj, value, msg, msgsz);
 }
+
+static int set_release_url(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                           size_t msgsz)
+{
+    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+        snprintf(msg, msgsz, "\"%s\" is not an http:// or https:// URL", value);
+        return NU_EINVAL;
+    }
+    return nu_setting_store(s, obj, value, msg, msgsz);
+}
+
+static int set_sha256(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                      size_t msgsz)
+{
+    char hex[NODE_SHA256_HEX];
+    if (strlen(value) != 64 || node_sha256_parse(value, hex) != 0) {
+        snprintf(msg, msgsz, "\"%s\" is not 64 hex digits", value);
+        return NU_EINVAL;
+    }
+    return nu_setting_store(s, obj, value, msg, msgsz);
+}
+
+#define OPT_JSON                                                                                   \
+    {                                                                                              \
+        .name = "json", .type = NU_T_BOOL, NU_FIELD(struct opts, json),                            \
+        .help = "one JSON document instead of text"                                                \
+    }
+
+static const struct nu_setting list_opts[] = {OPT_JSON};
+
+static const struct nu_setting fetch_opts[] = {
+    {.name = "chain",
+     .type = NU_T_STR,
+     NU_FIELD(struct opts, chain),
+     .metavar = "C",
+     .set = set_chain,
+     .help = "whose latest release 'latest' means (default " DEFAULT_CHAIN ")"},
+    {.name = "release-url",
+     .type = NU_T_STR,
+     NU_FIELD(struct opts, release_url),
+     .metavar = "URL",
+     .set = set_release_url,
+     .help = "the release bucket (default " NODE_DEFAULT_RELEASE_URL ")"},
+    {.name = "neard-sha256",
+     .type = NU_T_STR,
+     NU_FIELD(struct opts, sha256),
+     .metavar = "HEX",
+     .set = set_sha256,
+     .help = "the sha256 the binary must have"},
+    OPT_JSON,
+};
+
+static const struct nu_setting prune_opts[] = {
+    {.name = "keep",
+     .type = NU_T_UINT,
+     NU_FIELD(struct opts, keep),
+     .def = NU_TEXT(DEFAULT_KEEP),
+     .max = 1000000,
+     .help = "cached versions kept, newest first (one a node uses is always kept)"},
+    OPT_JSON,
+};
+
+static const struct cli_doc list_doc = {
+    .prog = "bin",
+    .summary = "cached neard binaries for this machine, newest first",
+    .usage = "nearup bin list [--json]",
+    .opts = list_opts,
+    .nopts = CLI_NOPTS(list_opts),
+};
+
+static const struct cli_doc fetch_doc = {
+    .prog = "bin",
+    .summary = "download and verify a release into the cache (reuses a cached one)",
+    .usage =
+        "nearup bin fetch VERSION|latest [--chain C] [--release-url URL] [--neard-sha256 HEX]\n"
+        "                        [--json]",
+    .opts = fetch_opts,
+    .nopts = CLI_NOPTS(fetch_opts),
+};
+
+static const struct cli_doc prune_doc = {
+    .prog = "bin",
+    .summary = "remove all but the N newest (default 3), never one a node uses",
+    .usage = "nearup bin prune [--keep N] [--json]",
+    .opts = prune_opts,
+    .nopts = CLI_NOPTS(prune_opts),
+};
 
 static json_t *str_or_null(const char *s)
 {
@@ -148,11 +180,9 @@ static void list_table(const struct node_cached *v, size_t n, const char *dir)
 static int bin_list(int argc, char **argv)
 {
     struct opts o = {0};
-    int i = parse(argc, argv, &o);
-    if (i < 0)
-        return 2;
-    if (i < argc)
-        return usage_error("list takes no argument, got '%s'", argv[i]);
+    int rc = cli_parse(&list_doc, argc, argv, &o, NULL, 0, NULL);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
     char dir[PATH_MAX], os_arch[64] = "", msg[NU_ERRMSG_MAX];
     struct node_cached *v = NULL;
     size_t n = 0;
@@ -175,22 +205,6 @@ static int bin_list(int argc, char **argv)
     return 0;
 }
 
-static int check_fetch_opts(const struct opts *o, const char *version)
-{
-    if (strcmp(version, "latest") != 0 && !node_release_name_valid(version))
-        return usage_error("invalid neard version '%s'", version);
-    if (o->chain && !node_network_find(o->chain) && !node_chain_id_valid(o->chain))
-        return usage_error("unknown network '%s'", o->chain);
-    if (o->release_url && strncmp(o->release_url, "http://", 7) != 0 &&
-        strncmp(o->release_url, "https://", 8) != 0)
-        return usage_error("--release-url must be an http:// or https:// URL, got '%s'",
-                           o->release_url);
-    char hex[NODE_SHA256_HEX];
-    if (o->sha256 && (strlen(o->sha256) != 64 || node_sha256_parse(o->sha256, hex) != 0))
-        return usage_error("--neard-sha256 must be 64 hex digits, got '%s'", o->sha256);
-    return 0;
-}
-
 static void fetch_report(const struct node_binary *b, bool json)
 {
     if (json) {
@@ -207,22 +221,19 @@ static void fetch_report(const struct node_binary *b, bool json)
 static int bin_fetch(int argc, char **argv)
 {
     struct opts o = {0};
-    int i = parse(argc, argv, &o);
-    if (i < 0)
-        return 2;
-    if (i >= argc)
-        return usage_error("%s", "fetch needs a VERSION (or 'latest')");
-    if (i + 1 < argc)
-        return usage_error("unexpected argument '%s'", argv[i + 1]);
-    int rc = check_fetch_opts(&o, argv[i]);
-    if (rc)
-        return rc;
-    /* Without SA_RESTART, so a wait for another fetch's lock is interrupted too. */
-    cli_catch_signals();
+    char *version = NULL;
+    size_t npos = 0;
+    int rc = cli_parse(&fetch_doc, argc, argv, &o, &version, 1, &npos);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (npos == 0)
+        return cli_usage("bin", "fetch needs a VERSION (or 'latest')");
+    if (strcmp(version, "latest") != 0 && !node_release_name_valid(version))
+        return cli_usage("bin", "invalid neard version '%s'", version);
     struct node_fetch_opts fo = {
         .release_url = o.release_url,
         .chain = o.chain ? o.chain : DEFAULT_CHAIN,
-        .version = strcmp(argv[i], "latest") == 0 ? NULL : argv[i],
+        .version = strcmp(version, "latest") == 0 ? NULL : version,
         .sha256 = o.sha256,
         .progress = true,
         .cancel = &cli_cancelled,
@@ -241,23 +252,14 @@ static int bin_fetch(int argc, char **argv)
 static int bin_prune(int argc, char **argv)
 {
     struct opts o = {0};
-    int i = parse(argc, argv, &o);
-    if (i < 0)
-        return 2;
-    if (i < argc)
-        return usage_error("prune takes no argument, got '%s'", argv[i]);
-    unsigned long keep = DEFAULT_KEEP;
-    if (o.keep) {
-        char *end;
-        keep = strtoul(o.keep, &end, 10);
-        if (o.keep[0] < '0' || o.keep[0] > '9' || *end || keep > 1000000)
-            return usage_error("--keep must be a number, got '%s'", o.keep);
-    }
+    int rc = cli_parse(&prune_doc, argc, argv, &o, NULL, 0, NULL);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
     unsigned removed = 0;
     struct node_cached *v = NULL;
     size_t n = 0;
     char msg[NU_ERRMSG_MAX];
-    if (node_cache_prune((unsigned)keep, &removed, msg) != 0 || node_cache_list(&v, &n, msg) != 0) {
+    if (node_cache_prune(o.keep, &removed, msg) != 0 || node_cache_list(&v, &n, msg) != 0) {
         cli_error("bin", "%s", msg);
         return 1;
     }
@@ -273,24 +275,15 @@ static int bin_prune(int argc, char **argv)
     return 0;
 }
 
-int cmd_bin(int argc, char **argv)
-{
-    static const struct {
-        const char *name;
-        int (*fn)(int argc, char **argv);
-    } subs[] = {{"list", bin_list}, {"fetch", bin_fetch}, {"prune", bin_prune}};
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        fputs(usage_text, stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-        if (strcmp(argv[1], subs[i].name) == 0)
-            return subs[i].fn(argc - 1, argv + 1);
-    }
-    return usage_error("unknown subcommand '%s'", argv[1]);
-}
+static const struct cli_cmd subs[] = {
+    {"list", bin_list, 0, &list_doc},
+    {"fetch", bin_fetch, CLI_SIGNALS, &fetch_doc},
+    {"prune", bin_prune, 0, &prune_doc},
+};
+
+const struct cli_doc cli_bin_doc = {
+    .prog = "bin",
+    .summary = "list, fetch or prune cached neard binaries",
+    .subs = subs,
+    .nsubs = CLI_NOPTS(subs),
+};

@@ -9,105 +9,98 @@
 
 #include "cmd.h"
 #include "gw_config.h"
+#include "gw_config_int.h"
 #include "gw_gateway.h"
 #include "log.h"
-
-static const char usage_text[] =
-    "usage: nearup gateway [-c FILE] [--upstream [NAME=]URL[,archival][,zone=Z][,weight=N]"
-    "[,max_inflight=N]]...\n"
-    "                      [--method-cost METHOD=N]... [--SETTING VALUE]... [--dump-config] "
-    "[--check]\n"
-    "\n"
-    "Runs a JSON-RPC gateway in front of neard RPC nodes: NEAR-aware health checks, archival\n"
-    "routing, retries, load shedding, rate limits and per-method metrics. Settings come from\n"
-    "defaults, then the INI file (-c), then NEARUP_GATEWAY_<SETTING> variables, then flags.\n"
-    "SIGHUP reloads the file; SIGTERM/SIGINT drain and stop. See docs/gateway.md.\n"
-    "\n"
-    "  -c, --config FILE      INI file ([gateway], [health], [proxy], [limits], [ratelimit],\n"
-    "                         [method_cost] and one [upstream NAME] section per upstream)\n"
-    "  --dump-config          print the effective configuration (loadable INI) and exit\n"
-    "  --check                validate the configuration and exit\n"
-    "\nsettings (also valid as NAME = VALUE in the file):\n";
 
 struct args {
     const char *file;
     bool dump, check;
-    struct gw_flag *flags;
-    size_t nflags;
+    struct gw_flag *flags; /* settings, --upstream, --method-cost: as given, in order */
+    size_t nflags, maxflags;
 };
 
-/* Splits "--name=value" or "--name value"; returns the args consumed, 0 on error. */
-static int take_flag(int argc, char **argv, int i, struct args *a)
+/* Flags the config loader applies after the file and the environment. */
+static int collect(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                   size_t msgsz)
 {
-    const char *arg = argv[i] + 2, *eq = strchr(arg, '=');
-    static char names[256][64];
-    size_t n = eq ? (size_t)(eq - arg) : strlen(arg);
-    if (n == 0 || n >= sizeof(names[0]) || a->nflags >= 256) {
-        cli_error("gateway", "bad option %s; see nearup gateway --help", argv[i]);
-        return 0;
+    struct args *a = obj;
+    if (a->nflags >= a->maxflags) {
+        snprintf(msg, msgsz, "too many flags");
+        return NU_EINVAL;
     }
-    memcpy(names[a->nflags], arg, n);
-    names[a->nflags][n] = '\0';
-    if (!gw_config_is_flag(names[a->nflags])) {
-        cli_error("gateway", "unknown option --%s; see nearup gateway --help", names[a->nflags]);
-        return 0;
-    }
-    if (!eq && i + 1 >= argc) {
-        cli_error("gateway", "option --%s needs a value", names[a->nflags]);
-        return 0;
-    }
-    a->flags[a->nflags].name = names[a->nflags];
-    a->flags[a->nflags].value = eq ? eq + 1 : argv[i + 1];
-    a->nflags++;
-    return eq ? 1 : 2;
-}
-
-static int print_help(void)
-{
-    struct nu_buf b;
-    nu_buf_init(&b, 1 << 20);
-    int err = gw_config_help(&b);
-    fputs(usage_text, stdout);
-    if (!err)
-        fputs(b.data, stdout);
-    nu_buf_release(&b);
-    return err ? 1 : 0;
-}
-
-/* 0 when parsed, else the exit code (help: 0 after printing, usage: 2). */
-static int parse_args(int argc, char **argv, struct args *a, bool *done)
-{
-    for (int i = 1; i < argc;) {
-        const char *s = argv[i];
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            *done = true;
-            return print_help();
-        }
-        if (!strcmp(s, "-c") || !strcmp(s, "--config")) {
-            if (i + 1 >= argc) {
-                cli_error("gateway", "%s needs a file", s);
-                return 2;
-            }
-            a->file = argv[i + 1];
-            i += 2;
-        } else if (!strncmp(s, "--config=", 9)) {
-            a->file = s + 9;
-            i++;
-        } else if (!strcmp(s, "--dump-config") || !strcmp(s, "--check")) {
-            a->dump = a->dump || s[2] == 'd';
-            a->check = a->check || s[2] == 'c';
-            i++;
-        } else if (!strncmp(s, "--", 2)) {
-            int used = take_flag(argc, argv, i, a);
-            if (!used)
-                return 2;
-            i += used;
-        } else {
-            cli_error("gateway", "unexpected argument '%s'; see nearup gateway --help", s);
-            return 2;
-        }
-    }
+    a->flags[a->nflags++] = (struct gw_flag){.name = s->name, .value = value};
     return 0;
+}
+
+static const struct nu_setting own_opts[] = {
+    {.name = "config",
+     .short_name = 'c',
+     .type = NU_T_STR,
+     NU_FIELD(struct args, file),
+     .metavar = "FILE",
+     .help = "INI file ([gateway], [health], [proxy], [limits], [ratelimit], [method_cost] and "
+             "one [upstream NAME] section per upstream)"},
+    {.name = "dump-config",
+     .type = NU_T_BOOL,
+     NU_FIELD(struct args, dump),
+     .help = "print the effective configuration (loadable INI) and exit"},
+    {.name = "check",
+     .type = NU_T_BOOL,
+     NU_FIELD(struct args, check),
+     .help = "validate the configuration and exit"},
+    {.name = "upstream",
+     .type = NU_T_STR,
+     .metavar = "[NAME=]URL[,archival][,zone=Z][,weight=N][,max_inflight=N]",
+     .set = collect,
+     .help = "an upstream neard (repeatable; with -c, added to the file's)"},
+    {.name = "method-cost",
+     .type = NU_T_STR,
+     .metavar = "METHOD=N",
+     .set = collect,
+     .help = "rate-limit tokens one call of METHOD costs (repeatable; default 1)"},
+};
+
+#define NOWN CLI_NOPTS(own_opts)
+
+const struct cli_doc cli_gateway_doc = {
+    .prog = "gateway",
+    .summary = "NEAR-aware JSON-RPC gateway in front of RPC nodes",
+    .usage = "nearup gateway [-c FILE] [--upstream [NAME=]URL[,archival][,zone=Z][,weight=N]"
+             "[,max_inflight=N]]...\n"
+             "                      [--method-cost METHOD=N]... [--SETTING VALUE]... "
+             "[--dump-config] [--check]",
+    .about = "Runs a JSON-RPC gateway in front of neard RPC nodes: NEAR-aware health checks,\n"
+             "archival routing, retries, load shedding, rate limits and per-method metrics.\n"
+             "Settings come from defaults, then the INI file (-c), then\n"
+             "NEARUP_GATEWAY_<SETTING> variables, then flags. SIGHUP reloads the file;\n"
+             "SIGTERM/SIGINT drain and stop. See docs/gateway.md.\n",
+    .opts = own_opts,
+    .nopts = NOWN,
+    .settings = &gw_settings_table,
+};
+
+/* The command line: the own flags, then every gateway setting as a flag
+ * (collected, so the loader applies it after the file). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    struct nu_setting *t = calloc(NOWN + gw_nsettings, sizeof(*t));
+    if (t == NULL) {
+        cli_error("gateway", "out of memory");
+        return 1;
+    }
+    memcpy(t, own_opts, sizeof(own_opts));
+    for (size_t i = 0; i < gw_nsettings; i++) {
+        t[NOWN + i] = gw_settings[i];
+        t[NOWN + i].def = NULL;
+        t[NOWN + i].set = collect;
+    }
+    struct cli_doc doc = cli_gateway_doc;
+    doc.opts = t;
+    doc.nopts = NOWN + gw_nsettings;
+    int rc = cli_parse(&doc, argc, argv, a, NULL, 0, NULL);
+    free(t);
+    return rc;
 }
 
 static void print_errors(const struct nu_buf *errs)
@@ -160,16 +153,15 @@ out:
 
 int cmd_gateway(int argc, char **argv)
 {
-    struct args a = {0};
+    struct args a = {.maxflags = (size_t)argc};
     a.flags = calloc((size_t)argc + 1, sizeof(*a.flags));
     if (!a.flags) {
         cli_error("gateway", "out of memory");
         return 1;
     }
-    bool done = false;
-    int rc = parse_args(argc, argv, &a, &done);
-    if (rc == 0 && !done)
+    int rc = parse_args(argc, argv, &a);
+    if (rc == 0)
         rc = run(&a);
     free(a.flags);
-    return rc;
+    return rc < 0 ? 0 : rc;
 }

@@ -8,8 +8,6 @@
  * the foreground until SIGTERM or SIGINT (exit 0). SIGHUP reloads nothing —
  * every setting is a flag — and runs a check at once. While it drains,
  * every signal is logged and ignored (docs/health.md, "Signals"). */
-#include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,94 +16,54 @@
 #include <uv.h>
 
 #include "cmd.h"
-#include "httpc.h"
 #include "log.h"
 #include "sidecar.h"
 #include "sigs.h"
 
 #define CMD "health"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: nearup health --node URL [options]\n"
-            "\n"
-            "Serves GET /healthcheck (200 or 503 with the reason), GET /metrics and, with\n"
-            "--agent-port, HAProxy's agent-check for one NEAR node.\n"
-            "\n"
-            "  --node URL          the node's JSON-RPC URL (http://127.0.0.1:3030)\n"
-            "  --listen ADDR       HTTP address (default 127.0.0.1:3032); 0.0.0.0:PORT or\n"
-            "                      [::]:PORT binds every interface\n"
-            "  --reference URL     JSON-RPC URL of a trusted node to measure lag against\n"
-            "  --max-lag N         blocks behind the reference before 'lagging' (default 20)\n"
-            "  --stale SECONDS     head older than this is 'stale' (default 30)\n"
-            "  --interval MS       time between checks (default 1000)\n"
-            "  --timeout MS        a check without an answer in time is 'down' (default 1000)\n"
-            "  --rise N            OK checks in a row before healthy again (default 2)\n"
-            "  --fall N            failed checks in a row before unhealthy (default 2)\n"
-            "  --agent-port PORT   serve HAProxy agent-check on the --listen host, this port\n"
-            "  --drain-timeout MS  on SIGTERM/SIGINT, how long answers in flight may take\n"
-            "                      (default 1000)\n"
-            "  --log-level LEVEL   debug, info, warn or error (default info)\n");
-}
-
-static int parse_uint(const char *flag, const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < lo || n > hi) {
-        cli_error(CMD, "%s: expected a whole number from %ld to %ld, got '%s'", flag, lo, hi, v);
-        return 2;
-    }
-    *out = n;
-    return 0;
-}
-
-static int parse_seconds(const char *flag, const char *v, unsigned *ms)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno != 0 || end == v || *end != '\0' || !(d >= 0.01 && d <= 86400)) {
-        cli_error(CMD, "%s: expected seconds from 0.01 to 86400, got '%s'", flag, v);
-        return 2;
-    }
-    *ms = (unsigned)(d * 1000 + 0.5);
-    return 0;
-}
+struct health_args {
+    struct hc_opts o;
+    int log_level; /* enum nu_log_level */
+    bool have_node;
+};
 
 /* "http://host:port[/path]"; a bare "host:port" gets http://. */
-static int parse_url(const char *flag, const char *v, char *out, size_t outsz)
+static int set_url(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     bool has_scheme = strstr(v, "://") != NULL;
     bool known = strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
-    int n = snprintf(out, outsz, "%s%s", has_scheme ? "" : "http://", v);
-    if ((has_scheme && !known) || v[0] == '\0' || n < 0 || (size_t)n >= outsz) {
-        cli_error(CMD, "%s: expected an http:// or https:// URL, got '%s'", flag, v);
-        return 2;
+    char *out = (char *)obj + s->off;
+    if ((has_scheme && !known) || v[0] == '\0') {
+        snprintf(msg, msgsz, "\"%s\" is not an http:// or https:// URL", v);
+        return NU_EINVAL;
     }
+    int n = snprintf(out, s->size, "%s%s", has_scheme ? "" : "http://", v);
+    if (n < 0 || (size_t)n >= s->size) {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "URL longer than %zu bytes", s->size - 8);
+        return NU_EINVAL;
+    }
+    if (strcmp(s->name, "node") == 0)
+        ((struct health_args *)obj)->have_node = true;
     return 0;
 }
 
 /* "host:port" or "[v6]:port" with a numeric host. */
-static int parse_listen(const char *v, struct hc_opts *o)
+static int set_listen(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
-    const char *colon = strrchr(v, ':');
-    const char *h = v;
+    struct hc_opts *o = &((struct health_args *)obj)->o;
+    const char *colon = strrchr(v, ':'), *h = v;
     size_t hlen = colon ? (size_t)(colon - v) : 0;
+    uint64_t port = 0;
     if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
         h++;
         hlen -= 2;
     }
-    long port = -1;
-    char *end = NULL;
-    if (colon != NULL)
-        port = strtol(colon + 1, &end, 10);
-    if (colon == NULL || hlen == 0 || hlen >= sizeof(o->listen_host) || end == colon + 1 ||
-        *end != '\0' || port < 0 || port > 65535) {
-        cli_error(CMD, "--listen: expected HOST:PORT with a numeric host, got '%s'", v);
-        return 2;
+    if (colon == NULL || hlen == 0 || hlen >= sizeof(o->listen_host) ||
+        nu_parse_uint(colon + 1, 65535, &port) != 0) {
+        snprintf(msg, msgsz, "\"%s\" is not HOST:PORT with a numeric host", v);
+        return NU_EINVAL;
     }
     memcpy(o->listen_host, h, hlen);
     o->listen_host[hlen] = '\0';
@@ -113,104 +71,123 @@ static int parse_listen(const char *v, struct hc_opts *o)
     return 0;
 }
 
-static int apply_opt(int c, const char *v, struct hc_opts *o, bool *have_node)
+static int set_port(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
-    long n = 0;
-    int rc = 0;
-    switch (c) {
-    case 'n':
-        *have_node = true;
-        return parse_url("--node", v, o->node_url, sizeof(o->node_url));
-    case 'r':
-        return parse_url("--reference", v, o->reference_url, sizeof(o->reference_url));
-    case 'l':
-        return parse_listen(v, o);
-    case 's':
-        return parse_seconds("--stale", v, &o->stale_ms);
-    case 'm':
-        rc = parse_uint("--max-lag", v, 0, 1000000000, &n);
-        o->max_lag = (unsigned)n;
-        return rc;
-    case 'i':
-        rc = parse_uint("--interval", v, 10, 3600000, &n);
-        o->interval_ms = (unsigned)n;
-        return rc;
-    case 't':
-        rc = parse_uint("--timeout", v, 10, 600000, &n);
-        o->timeout_ms = (unsigned)n;
-        return rc;
-    case 'R':
-        rc = parse_uint("--rise", v, 1, 100, &n);
-        o->rise = (unsigned)n;
-        return rc;
-    case 'F':
-        rc = parse_uint("--fall", v, 1, 100, &n);
-        o->fall = (unsigned)n;
-        return rc;
-    case 'd':
-        rc = parse_uint("--drain-timeout", v, 1, 600000, &n);
-        o->drain_ms = (unsigned)n;
-        return rc;
-    case 'a':
-        rc = parse_uint("--agent-port", v, 0, 65535, &n);
-        o->agent_port = (int)n;
-        return rc;
-    default:
-        return 2;
+    uint64_t port;
+    if (nu_parse_uint(v, 65535, &port) != 0) {
+        snprintf(msg, msgsz, "\"%s\" is not a port (0-65535)", v);
+        return NU_EINVAL;
     }
+    *(int *)((char *)obj + s->off) = (int)port;
+    return 0;
 }
 
+#define O(field) NU_FIELD(struct health_args, field)
+
+static const struct nu_setting opts[] = {
+    {.name = "node",
+     .type = NU_T_TEXT,
+     O(o.node_url),
+     .metavar = "URL",
+     .set = set_url,
+     .help = "the node's JSON-RPC URL (http://127.0.0.1:3030); required"},
+    {.name = "listen",
+     .type = NU_T_TEXT,
+     O(o.listen_host),
+     .def = "127.0.0.1:3032",
+     .metavar = "ADDR",
+     .set = set_listen,
+     .help = "HTTP address; 0.0.0.0:PORT or [::]:PORT binds every interface"},
+    {.name = "reference",
+     .type = NU_T_TEXT,
+     O(o.reference_url),
+     .metavar = "URL",
+     .set = set_url,
+     .help = "JSON-RPC URL of a trusted node to measure lag against"},
+    {.name = "max-lag",
+     .type = NU_T_UINT,
+     O(o.max_lag),
+     .def = "20",
+     .max = 1000000000,
+     .help = "blocks behind the reference before 'lagging'"},
+    {.name = "stale",
+     .type = NU_T_MS_SECS,
+     O(o.stale_ms),
+     .def = "30",
+     .min = 10,
+     .max = 86400000,
+     .help = "a head older than this (seconds) is 'stale'"},
+    {.name = "interval",
+     .type = NU_T_MS,
+     O(o.interval_ms),
+     .def = "1s",
+     .min = 10,
+     .max = 3600000,
+     .help = "time between checks (a bare number is milliseconds)"},
+    {.name = "timeout",
+     .type = NU_T_MS,
+     O(o.timeout_ms),
+     .def = "1s",
+     .min = 10,
+     .max = 600000,
+     .help = "a check without an answer in time is 'down'"},
+    {.name = "rise",
+     .type = NU_T_UINT,
+     O(o.rise),
+     .def = "2",
+     .min = 1,
+     .max = 100,
+     .help = "OK checks in a row before healthy again"},
+    {.name = "fall",
+     .type = NU_T_UINT,
+     O(o.fall),
+     .def = "2",
+     .min = 1,
+     .max = 100,
+     .help = "failed checks in a row before unhealthy"},
+    {.name = "agent-port",
+     .type = NU_T_UINT,
+     O(o.agent_port),
+     .max = 65535,
+     .metavar = "PORT",
+     .set = set_port,
+     .help = "serve HAProxy agent-check on the --listen host, this port"},
+    {.name = "drain-timeout",
+     .type = NU_T_MS,
+     O(o.drain_ms),
+     .def = "1s",
+     .min = 1,
+     .max = 600000,
+     .help = "on SIGTERM/SIGINT, how long answers in flight may take"},
+    {.name = "log-level",
+     .type = NU_T_ENUM,
+     O(log_level),
+     .def = "info",
+     .choices = "debug|info|warn|error",
+     .help = "the sidecar's own log (stderr, logfmt)"},
+};
+
+const struct cli_doc cli_health_doc = {
+    .prog = CMD,
+    .summary = "health-check sidecar for one node (HTTP and HAProxy agent-check)",
+    .usage = "nearup health --node URL [options]",
+    .about = "Serves GET /healthcheck (200 or 503 with the reason), GET /metrics and, with\n"
+             "--agent-port, HAProxy's agent-check for one NEAR node. Runs until SIGTERM or\n"
+             "SIGINT; SIGHUP runs a check at once.\n",
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
+};
+
 /* Returns 0 to run, -1 after --help, 2 on a usage error. */
-static int parse_args(int argc, char **argv, struct hc_opts *o)
+static int parse_args(int argc, char **argv, struct health_args *a)
 {
-    static const struct option opts[] = {
-        {"node", required_argument, NULL, 'n'},
-        {"reference", required_argument, NULL, 'r'},
-        {"listen", required_argument, NULL, 'l'},
-        {"max-lag", required_argument, NULL, 'm'},
-        {"stale", required_argument, NULL, 's'},
-        {"interval", required_argument, NULL, 'i'},
-        {"timeout", required_argument, NULL, 't'},
-        {"rise", required_argument, NULL, 'R'},
-        {"fall", required_argument, NULL, 'F'},
-        {"agent-port", required_argument, NULL, 'a'},
-        {"drain-timeout", required_argument, NULL, 'd'},
-        {"log-level", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
-    bool have_node = false;
-    optind = 1;
-    opterr = 0;
-    int c, rc = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        enum nu_log_level level;
-        if (c == 'h') {
-            usage(stdout);
-            return -1;
-        } else if (c == ':') {
-            cli_error(CMD, "%s needs a value; see 'nearup health --help'", argv[optind - 1]);
-            rc = 2;
-        } else if (c == '?') {
-            cli_error(CMD, "unknown option '%s'; see 'nearup health --help'", argv[optind - 1]);
-            rc = 2;
-        } else if (c == 'L' && nu_log_parse_level(optarg, &level) != 0) {
-            cli_error(CMD, "--log-level: expected debug, info, warn or error, got '%s'", optarg);
-            rc = 2;
-        } else if (c == 'L') {
-            nu_log_set_level(level);
-        } else {
-            rc = apply_opt(c, optarg, o, &have_node);
-        }
-    }
-    if (rc == 0 && optind < argc) {
-        cli_error(CMD, "unexpected argument '%s'; see 'nearup health --help'", argv[optind]);
-        rc = 2;
-    }
-    if (rc == 0 && !have_node) {
-        cli_error(CMD, "--node URL is required (the node's JSON-RPC URL)");
-        rc = 2;
-    }
+    memset(a, 0, sizeof(*a));
+    a->o.agent_port = -1;
+    int rc = cli_parse(&cli_health_doc, argc, argv, a, NULL, 0, NULL);
+    if (rc == 0 && !a->have_node)
+        return cli_usage(CMD, "--node URL is required (the node's JSON-RPC URL)");
+    if (rc == 0)
+        nu_log_set_level((enum nu_log_level)a->log_level);
     return rc;
 }
 
@@ -269,13 +246,8 @@ static int start(struct run *r, const struct hc_opts *o)
         cli_error(CMD, "%s", errbuf);
         return 1;
     }
-    if (nu_httpc_global_init() != 0) {
-        cli_error(CMD, "cannot initialise libcurl");
-        return 1;
-    }
     if (hc_sidecar_new(&r->loop, o, &r->sc, errbuf) != 0) {
         cli_error(CMD, "%s; pick other addresses with --listen / --agent-port", errbuf);
-        nu_httpc_global_cleanup();
         return 1;
     }
     return 0;
@@ -296,7 +268,6 @@ static int run(const struct hc_opts *o)
     uv_run(&r.loop, UV_RUN_DEFAULT);
     nu_info("health sidecar stopped");
     int crc = uv_loop_close(&r.loop);
-    nu_httpc_global_cleanup();
     if (crc != 0) {
         cli_error(CMD, "event loop closed with handles still open");
         return 1;
@@ -306,10 +277,9 @@ static int run(const struct hc_opts *o)
 
 int cmd_health(int argc, char **argv)
 {
-    struct hc_opts o;
-    hc_opts_init(&o);
-    int rc = parse_args(argc, argv, &o);
+    struct health_args a;
+    int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    return run(&o);
+    return run(&a.o);
 }

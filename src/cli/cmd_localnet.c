@@ -5,8 +5,6 @@
  * address is bound to 127.0.0.1 unless --public. Each node gets a run.json,
  * is registered for --all, and is started under its own supervisor;
  * `nearup status/stop/logs --home <root>` act on all of them. */
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +29,129 @@ struct ln_args {
     const char *version;
     const char *release_url;
     const char *sha256;
-    const char *restart;
+    enum node_restart_policy restart;
+    bool restart_given;
     const char *env[NODE_MAX_ENV + 1];
-    size_t nenv;
     unsigned validators, rpc, archival;
     bool sizes_given; /* --nodes/--rpc/--archival on the command line */
     bool public_addrs, fast, reset_data;
 };
+
+/* --nodes, --rpc, --archival: noted, since they only shape a new localnet. */
+static int set_size(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                    size_t msgsz)
+{
+    ((struct ln_args *)obj)->sizes_given = true;
+    return nu_setting_store(s, obj, value, msg, msgsz);
+}
+
+static int set_restart(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                       size_t msgsz)
+{
+    ((struct ln_args *)obj)->restart_given = true;
+    return cli_set_restart(s, obj, value, msg, msgsz);
+}
+
+#define O(field) NU_FIELD(struct ln_args, field)
+
+static const struct nu_setting opts[] = {
+    {.name = "nodes",
+     .type = NU_T_UINT,
+     O(validators),
+     .def = "4",
+     .min = 1,
+     .max = NODE_LOCALNET_MAX_NODES,
+     .set = set_size,
+     .help = "validators of a new localnet"},
+    {.name = "rpc",
+     .type = NU_T_UINT,
+     O(rpc),
+     .max = NODE_LOCALNET_MAX_NODES,
+     .set = set_size,
+     .help = "non-validating RPC nodes of a new localnet"},
+    {.name = "archival",
+     .type = NU_T_UINT,
+     O(archival),
+     .max = NODE_LOCALNET_MAX_NODES,
+     .set = set_size,
+     .help = "archival RPC nodes of a new localnet"},
+    {.name = "home",
+     .type = NU_T_STR,
+     O(root),
+     .metavar = "DIR",
+     .help = "the localnet root, holding node0, node1, ... (default ~/.near/localnet)"},
+    {.name = "binary-path",
+     .type = NU_T_STR,
+     O(binary_path),
+     .metavar = "PATH",
+     .help = "run this neard instead of a downloaded release"},
+    {.name = "neard-version",
+     .type = NU_T_STR,
+     O(version),
+     .metavar = "VER",
+     .help = "the release to download and verify"},
+    {.name = "release-url",
+     .type = NU_T_STR,
+     O(release_url),
+     .metavar = "URL",
+     .help = "the release bucket"},
+    {.name = "neard-sha256",
+     .type = NU_T_STR,
+     O(sha256),
+     .metavar = "HEX",
+     .help = "the sha256 the downloaded neard must have"},
+    {.name = "restart",
+     .type = NU_T_ENUM,
+     O(restart),
+     .choices = "always|on-failure|no",
+     .metavar = "POLICY",
+     .set = set_restart,
+     .help = "when a supervisor starts its neard again (default: each node's run.json, else "
+             "always)"},
+    {.name = "env",
+     .type = NU_T_LIST,
+     O(env),
+     .max = NODE_MAX_ENV,
+     .metavar = "KEY=VAL",
+     .set = cli_set_env,
+     .help = "an environment variable for every neard (repeatable)"},
+    {.name = "public",
+     .type = NU_T_BOOL,
+     O(public_addrs),
+     .help = "listen on every interface instead of 127.0.0.1"},
+    {.name = "fast",
+     .type = NU_T_BOOL,
+     O(fast),
+     .help = "a new localnet produces blocks fast (short epochs, for tests)"},
+    {.name = "reset-data",
+     .type = NU_T_BOOL,
+     O(reset_data),
+     .help = "delete every node's data (data/, cold-data/) before it starts"},
+};
+
+const struct cli_doc cli_localnet_doc = {
+    .prog = CMD,
+    .summary = "run a local multi-node network",
+    .usage = "nearup localnet [--nodes N] [--rpc N] [--archival N] [--home DIR]\n"
+             "                       [--binary-path P | --neard-version V] [--release-url URL]\n"
+             "                       [--neard-sha256 HEX] [--public] [--fast] [--reset-data]\n"
+             "                       [--restart always|on-failure|no] [--env KEY=VAL]...",
+    .about = "The first run generates ROOT/node0.. through `neard localnet`; later runs reuse\n"
+             "it (data is deleted only with --reset-data). Each node runs under its own\n"
+             "supervisor; `nearup status/stop/logs --home ROOT` act on all of them.\n",
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
+};
+
+static int parse_args(int argc, char **argv, struct ln_args *a)
+{
+    int rc = cli_parse(&cli_localnet_doc, argc, argv, a, NULL, 0, NULL);
+    if (rc == 0 && a->binary_path != NULL && a->version != NULL)
+        return cli_usage(CMD, "--binary-path and --neard-version exclude each other");
+    if (rc == 0 && a->validators + a->rpc + a->archival > NODE_LOCALNET_MAX_NODES)
+        return cli_usage(CMD, "at most %d nodes in all", NODE_LOCALNET_MAX_NODES);
+    return rc;
+}
 
 /* The binary every node runs (explicit, or fetched), or none: keep run.json's. */
 struct ln_binary {
@@ -45,130 +159,6 @@ struct ln_binary {
     struct node_binary bin;
     char release_url[NODE_URL_MAX];
 };
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: nearup localnet [--nodes N] [--rpc N] [--archival N] [--home DIR]\n"
-            "                       [--binary-path P | --neard-version V] [--release-url URL]\n"
-            "                       [--neard-sha256 HEX] [--public] [--fast] [--reset-data]\n"
-            "                       [--restart always|on-failure|no] [--env KEY=VAL]...\n");
-}
-
-static int parse_count(const char *opt, const char *s, unsigned min, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < (long)min || v > NODE_LOCALNET_MAX_NODES) {
-        cli_error(CMD, "%s wants a number from %u to %d, not '%s'", opt, min,
-                  NODE_LOCALNET_MAX_NODES, s);
-        return 2;
-    }
-    *out = (unsigned)v;
-    return 0;
-}
-
-static int parse_opt(int c, struct ln_args *a)
-{
-    switch (c) {
-    case 'n':
-        a->sizes_given = true;
-        return parse_count("--nodes", optarg, 1, &a->validators);
-    case 'r':
-        a->sizes_given = true;
-        return parse_count("--rpc", optarg, 0, &a->rpc);
-    case 'A':
-        a->sizes_given = true;
-        return parse_count("--archival", optarg, 0, &a->archival);
-    case 'H':
-        a->root = optarg;
-        return 0;
-    case 'b':
-        a->binary_path = optarg;
-        return 0;
-    case 'v':
-        a->version = optarg;
-        return 0;
-    case 'u':
-        a->release_url = optarg;
-        return 0;
-    case 's':
-        a->sha256 = optarg;
-        return 0;
-    case 'R':
-        a->restart = optarg;
-        return 0;
-    case 'p':
-        a->public_addrs = true;
-        return 0;
-    case 'f':
-        a->fast = true;
-        return 0;
-    case 'D':
-        a->reset_data = true;
-        return 0;
-    case 'e':
-        if (a->nenv >= NODE_MAX_ENV || strchr(optarg, '=') == NULL || optarg[0] == '=') {
-            cli_error(CMD, "--env wants KEY=VAL (at most %d), not '%s'", NODE_MAX_ENV, optarg);
-            return 2;
-        }
-        a->env[a->nenv++] = optarg;
-        return 0;
-    }
-    return 2;
-}
-
-static int parse_args(int argc, char **argv, struct ln_args *a)
-{
-    static const struct option opts[] = {
-        {"nodes", required_argument, NULL, 'n'},
-        {"rpc", required_argument, NULL, 'r'},
-        {"archival", required_argument, NULL, 'A'},
-        {"home", required_argument, NULL, 'H'},
-        {"binary-path", required_argument, NULL, 'b'},
-        {"neard-version", required_argument, NULL, 'v'},
-        {"release-url", required_argument, NULL, 'u'},
-        {"neard-sha256", required_argument, NULL, 's'},
-        {"restart", required_argument, NULL, 'R'},
-        {"env", required_argument, NULL, 'e'},
-        {"public", no_argument, NULL, 'p'},
-        {"fast", no_argument, NULL, 'f'},
-        {"reset-data", no_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
-    a->validators = 4;
-    optind = 1;
-    opterr = 0;
-    int c, rc = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            return -1;
-        } else if (c == ':') {
-            cli_error(CMD, "%s needs a value; see 'nearup localnet --help'", argv[optind - 1]);
-            return 2;
-        } else if (c == '?') {
-            cli_error(CMD, "unknown option '%s'; see 'nearup localnet --help'", argv[optind - 1]);
-            return 2;
-        }
-        rc = parse_opt(c, a);
-    }
-    if (rc == 0 && optind < argc) {
-        cli_error(CMD, "unexpected argument '%s'; see 'nearup localnet --help'", argv[optind]);
-        rc = 2;
-    }
-    if (rc == 0 && a->binary_path != NULL && a->version != NULL) {
-        cli_error(CMD, "--binary-path and --neard-version exclude each other");
-        rc = 2;
-    }
-    if (rc == 0 && a->validators + a->rpc + a->archival > NODE_LOCALNET_MAX_NODES) {
-        cli_error(CMD, "at most %d nodes in all", NODE_LOCALNET_MAX_NODES);
-        rc = 2;
-    }
-    return rc;
-}
 
 /* --binary-path, or a fetched (usually cached) release when asked for one
  * or when some node has no run.json yet. */
@@ -217,16 +207,14 @@ static int fill_runcfg(const struct ln_args *a, const struct ln_binary *b,
         snprintf(c->neard_sha256, sizeof(c->neard_sha256), "%s", b->bin.sha256);
         snprintf(c->release_url, sizeof(c->release_url), "%s", b->release_url);
     }
-    if (a->restart != NULL && node_restart_policy_parse(a->restart, &c->restart) != 0) {
-        cli_error(CMD, "--restart wants always, on-failure or no, not '%s'", a->restart);
-        return 2;
-    }
-    if (a->nenv > 0) {
+    if (a->restart_given)
+        c->restart = a->restart;
+    if (a->env[0] != NULL) {
         for (size_t i = 0; i < NODE_MAX_ENV && c->env[i] != NULL; i++) {
             free(c->env[i]);
             c->env[i] = NULL;
         }
-        for (size_t i = 0; i < a->nenv; i++) {
+        for (size_t i = 0; a->env[i] != NULL; i++) {
             if ((c->env[i] = strdup(a->env[i])) == NULL) {
                 cli_error(CMD, "out of memory");
                 return 1;
@@ -419,7 +407,8 @@ static int run_localnet(struct ln_args *a, char (*homes)[PATH_MAX], bool *starte
 
 int cmd_localnet(int argc, char **argv)
 {
-    struct ln_args a = {0};
+    struct ln_args a;
+    memset(&a, 0, sizeof(a));
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
@@ -429,7 +418,6 @@ int cmd_localnet(int argc, char **argv)
         return 1;
     }
     a.root = root;
-    cli_catch_signals();
     char(*homes)[PATH_MAX] = calloc(NODE_LOCALNET_MAX_NODES, sizeof(*homes));
     bool started[NODE_LOCALNET_MAX_NODES] = {0};
     if (homes == NULL) {

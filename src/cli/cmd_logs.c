@@ -4,7 +4,6 @@
  * read before switching to the new one). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,51 +18,56 @@
 #include "state.h"
 
 #define DEFAULT_LINES 100
-#define MAX_LINES 10000000L
+#define MAX_LINES 10000000
 #define CHUNK 65536
 #define FOLLOW_POLL_MS 100
 
 struct logs_opts {
     const char *home_arg;
-    long node; /* -1: not given */
+    int64_t node; /* -1: not given */
     bool follow;
-    long lines;
+    unsigned lines;
+};
+
+static const struct nu_setting opts[] = {
+    {.name = "home",
+     .type = NU_T_STR,
+     NU_FIELD(struct logs_opts, home_arg),
+     .metavar = "DIR",
+     .help = "the node's home or a localnet root; default: the one running (or registered) node"},
+    {.name = "node",
+     .type = NU_T_I64,
+     NU_FIELD(struct logs_opts, node),
+     .max = NODE_MAX_HOMES - 1,
+     .metavar = "I",
+     .help = "which node of the localnet root --home names (node0 is 0)"},
+    {.name = "follow",
+     .short_name = 'f',
+     .type = NU_T_BOOL,
+     NU_FIELD(struct logs_opts, follow),
+     .help = "keep printing what is written, across log rotation (as tail -F)"},
+    {.name = "lines",
+     .short_name = 'n',
+     .type = NU_T_UINT,
+     NU_FIELD(struct logs_opts, lines),
+     .def = NU_TEXT(DEFAULT_LINES),
+     .max = MAX_LINES,
+     .help = "print the last N lines first"},
+};
+
+const struct cli_doc cli_logs_doc = {
+    .prog = "logs",
+    .summary = "print or follow a node's neard log across rotation",
+    .usage = "nearup logs [--home DIR] [--node I] [-f] [-n N]",
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
 };
 
 static int parse(int argc, char **argv, struct logs_opts *o)
 {
-    static const struct option options[] = {
-        {"home", required_argument, NULL, 'H'}, {"node", required_argument, NULL, 'i'},
-        {"follow", no_argument, NULL, 'f'},     {"lines", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
-    };
-    int c;
     memset(o, 0, sizeof(*o));
     o->node = -1;
-    o->lines = DEFAULT_LINES;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":fn:h", options, NULL)) != -1) {
-        if (c == 'H') {
-            o->home_arg = optarg;
-        } else if (c == 'f') {
-            o->follow = true;
-        } else if (c == 'n' && cli_parse_long(optarg, 0, MAX_LINES, &o->lines) == 0) {
-            continue;
-        } else if (c == 'i' && cli_parse_long(optarg, 0, NODE_MAX_HOMES - 1, &o->node) == 0) {
-            continue;
-        } else if (c == 'h') {
-            printf("usage: nearup logs [--home DIR] [--node I] [-f] [-n N]\n");
-            return -1;
-        } else {
-            cli_error("logs", "usage: nearup logs [--home DIR] [--node I] [-f] [-n N]");
-            return 2;
-        }
-    }
-    if (optind != argc) {
-        cli_error("logs", "usage: nearup logs [--home DIR] [--node I] [-f] [-n N]");
-        return 2;
-    }
-    return 0;
+    return cli_parse(&cli_logs_doc, argc, argv, o, NULL, 0, NULL);
 }
 
 /* ---- which home ---- */
@@ -79,7 +83,7 @@ static int pick_node(const struct logs_opts *o, const char *root, char (*homes)[
                      char *out)
 {
     if (o->node >= 0 && (size_t)o->node >= n) {
-        cli_error("logs", "--node %ld: %s has %zu node%s (0-%zu)", o->node, root, n,
+        cli_error("logs", "--node %lld: %s has %zu node%s (0-%zu)", (long long)o->node, root, n,
                   n == 1 ? "" : "s", n - 1);
         return 2;
     }
@@ -184,11 +188,11 @@ static int copy_rest(int fd)
 }
 
 /* Where the last n lines of fd start: scans backwards chunk by chunk. */
-static off_t tail_start(int fd, off_t size, long n)
+static off_t tail_start(int fd, off_t size, unsigned n)
 {
     char buf[CHUNK];
     off_t pos = size;
-    long seen = 0;
+    unsigned seen = 0;
     if (n == 0)
         return size;
     while (pos > 0) {

@@ -3,7 +3,6 @@
  * init, record run.json and start a supervisor for the home. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,21 +29,7 @@
 #include "supervisor.h"
 
 #define LOG_MIN_SIZE 1024u
-
-static const char usage_text[] =
-    "usage: nearup run NETWORK [--home DIR] [--account-id A] [--boot-nodes LIST]\n"
-    "                  [--binary-path PATH | --neard-version VER] [--neard-sha256 HEX]\n"
-    "                  [--release-url URL] [--archival] [--rpc-addr A] [--network-addr A]\n"
-    "                  [--foreground] [--restart always|on-failure|no] [--log-max-size N[K|M|G]]\n"
-    "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
-    "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
-    "                  [--ready-timeout SECONDS] [--from-snapshot STORE]\n"
-    "\n"
-    "NETWORK is mainnet, testnet, betanet, localnet or a custom chain id.\n"
-    "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
-    "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
-    "to answer /status; Ctrl-C meanwhile stops the node.\n"
-    "--from-snapshot restores STORE's latest snapshot first when the home has no data.\n";
+#define LOG_MAX_SIZE (1ull << 40) /* --log-max-size, at most (1 TiB) */
 
 struct run_opts {
     const char *network;
@@ -55,220 +40,164 @@ struct run_opts {
     enum node_restart_policy restart;
     uint64_t log_max_size;
     unsigned log_keep, stop_timeout, ready_timeout;
-    const char *env[NODE_MAX_ENV];
-    size_t nenv;
+    const char *env[NODE_MAX_ENV + 1];
     char home[PATH_MAX];
 };
 
-/* "1048576", "64K", "100M", "1G" (binary multiples). */
-static int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || s[0] == '-')
-        return NU_EINVAL;
-    unsigned shift = 0;
-    if (*end == 'K' || *end == 'k')
-        shift = 10;
-    else if (*end == 'M' || *end == 'm')
-        shift = 20;
-    else if (*end == 'G' || *end == 'g')
-        shift = 30;
-    if (shift > 0)
-        end++;
-    if (shift > 0 && (end[0] == 'i' && end[1] == 'B'))
-        end += 2;
-    else if (shift > 0 && end[0] == 'B')
-        end++;
-    if (*end != '\0' || v > (UINT64_MAX >> 31))
-        return NU_EINVAL;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
+#define O(field) NU_FIELD(struct run_opts, field)
 
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-    long v;
-    if (cli_parse_long(s, (long)lo, (long)hi, &v) < 0)
-        return NU_EINVAL;
-    *out = (unsigned)v;
-    return 0;
-}
-
-enum {
-    O_HOME = 256,
-    O_ACCOUNT,
-    O_BOOT,
-    O_BINARY,
-    O_VERSION,
-    O_SHA,
-    O_RELEASE,
-    O_ARCHIVAL,
-    O_RPC,
-    O_NET,
-    O_FG,
-    O_RESTART,
-    O_LOGSIZE,
-    O_LOGKEEP,
-    O_ENV,
-    O_RESET,
-    O_ALLOWMV,
-    O_STOPTO,
-    O_READYTO,
-    O_SNAPSHOT,
+static const struct nu_setting opts[] = {
+    {.name = "home",
+     .type = NU_T_STR,
+     O(home_arg),
+     .metavar = "DIR",
+     .help = "the node's home (default ~/.near/NETWORK); nearup's state is in HOME/.nearup"},
+    {.name = "account-id",
+     .type = NU_T_STR,
+     O(account_id),
+     .metavar = "A",
+     .help = "the validator account this node signs for (on mainnet only with "
+             "--allow-mainnet-validator)"},
+    {.name = "boot-nodes",
+     .type = NU_T_STR,
+     O(boot_nodes),
+     .metavar = "LIST",
+     .help = "peers to connect to first (neard's --boot-nodes: KEY@HOST:PORT,...)"},
+    {.name = "binary-path",
+     .type = NU_T_STR,
+     O(binary_path),
+     .metavar = "PATH",
+     .help = "run this neard instead of a downloaded release"},
+    {.name = "neard-version",
+     .type = NU_T_STR,
+     O(version),
+     .metavar = "VER",
+     .help = "the release to download and verify (default: the network's latest, or the build "
+             "this home ran)"},
+    {.name = "neard-sha256",
+     .type = NU_T_STR,
+     O(sha256),
+     .metavar = "HEX",
+     .help = "the sha256 the downloaded neard must have"},
+    {.name = "release-url",
+     .type = NU_T_STR,
+     O(release_url),
+     .metavar = "URL",
+     .help = "the release bucket (default " NODE_DEFAULT_RELEASE_URL ")"},
+    {.name = "archival",
+     .type = NU_T_BOOL,
+     O(archival),
+     .help = "keep every block (neard --archive)"},
+    {.name = "rpc-addr",
+     .type = NU_T_STR,
+     O(rpc_addr),
+     .metavar = "ADDR",
+     .help = "neard's JSON-RPC address (HOST:PORT)"},
+    {.name = "network-addr",
+     .type = NU_T_STR,
+     O(network_addr),
+     .metavar = "ADDR",
+     .help = "neard's peer-to-peer address (HOST:PORT)"},
+    {.name = "foreground",
+     .type = NU_T_BOOL,
+     O(foreground),
+     .help = "this process becomes the supervisor (for systemd); no detaching, no wait"},
+    {.name = "restart",
+     .type = NU_T_ENUM,
+     O(restart),
+     .def = "always",
+     .choices = "always|on-failure|no",
+     .metavar = "POLICY",
+     .set = cli_set_restart,
+     .help = "when the supervisor starts neard again after it exits"},
+    {.name = "log-max-size",
+     .type = NU_T_SIZE,
+     O(log_max_size),
+     .def = NU_TEXT(NODE_LOG_DEFAULT_MAX_SIZE_MIB) "MiB",
+     .min = LOG_MIN_SIZE,
+     .max = LOG_MAX_SIZE,
+     .help = "neard.log is rotated when it reaches this size"},
+    {.name = "log-keep",
+     .type = NU_T_UINT,
+     O(log_keep),
+     .def = NU_TEXT(NODE_LOG_DEFAULT_KEEP),
+     .max = 1000,
+     .help = "rotated logs kept (zstd-compressed)"},
+    {.name = "env",
+     .type = NU_T_LIST,
+     O(env),
+     .max = NODE_MAX_ENV,
+     .metavar = "KEY=VAL",
+     .set = cli_set_env,
+     .help = "an environment variable for neard (repeatable)"},
+    {.name = "reset-data",
+     .type = NU_T_BOOL,
+     O(reset_data),
+     .help = "delete the node's data (data/, cold-data/) before it starts"},
+    {.name = "allow-mainnet-validator",
+     .type = NU_T_BOOL,
+     O(allow_mainnet_validator),
+     .help = "allow --account-id on mainnet"},
+    {.name = "stop-timeout",
+     .type = NU_T_SECONDS,
+     O(stop_timeout),
+     .def = NU_TEXT(NODE_DEFAULT_STOP_TIMEOUT_S),
+     .min = 1,
+     .max = 86400,
+     .help = "seconds neard has after SIGTERM before SIGKILL"},
+    {.name = "ready-timeout",
+     .type = NU_T_SECONDS,
+     O(ready_timeout),
+     .def = NU_TEXT(CLI_READY_TIMEOUT_S),
+     .min = 1,
+     .max = 86400,
+     .help = "seconds to wait for neard to answer /status (not with --foreground)"},
+    {.name = "from-snapshot",
+     .type = NU_T_STR,
+     O(from_snapshot),
+     .metavar = "STORE",
+     .help = "a node without data restores STORE's latest snapshot first"},
 };
 
-static const struct option options[] = {
-    {"home", required_argument, NULL, O_HOME},
-    {"account-id", required_argument, NULL, O_ACCOUNT},
-    {"boot-nodes", required_argument, NULL, O_BOOT},
-    {"binary-path", required_argument, NULL, O_BINARY},
-    {"neard-version", required_argument, NULL, O_VERSION},
-    {"neard-sha256", required_argument, NULL, O_SHA},
-    {"release-url", required_argument, NULL, O_RELEASE},
-    {"archival", no_argument, NULL, O_ARCHIVAL},
-    {"rpc-addr", required_argument, NULL, O_RPC},
-    {"network-addr", required_argument, NULL, O_NET},
-    {"foreground", no_argument, NULL, O_FG},
-    {"restart", required_argument, NULL, O_RESTART},
-    {"log-max-size", required_argument, NULL, O_LOGSIZE},
-    {"log-keep", required_argument, NULL, O_LOGKEEP},
-    {"env", required_argument, NULL, O_ENV},
-    {"reset-data", no_argument, NULL, O_RESET},
-    {"allow-mainnet-validator", no_argument, NULL, O_ALLOWMV},
-    {"stop-timeout", required_argument, NULL, O_STOPTO},
-    {"ready-timeout", required_argument, NULL, O_READYTO},
-    {"from-snapshot", required_argument, NULL, O_SNAPSHOT},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+const struct cli_doc cli_run_doc = {
+    .prog = "run",
+    .summary = "initialise a home if needed and run neard under a supervisor",
+    .usage =
+        "nearup run NETWORK [--home DIR] [--account-id A] [--boot-nodes LIST]\n"
+        "                  [--binary-path PATH | --neard-version VER] [--neard-sha256 HEX]\n"
+        "                  [--release-url URL] [--archival] [--rpc-addr A] [--network-addr A]\n"
+        "                  [--foreground] [--restart always|on-failure|no] [--log-max-size "
+        "N[K|M|G]]\n"
+        "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
+        "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
+        "                  [--ready-timeout SECONDS] [--from-snapshot STORE]",
+    .about = "NETWORK is mainnet, testnet, betanet, localnet or a custom chain id.\n"
+             "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
+             "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
+             "to answer /status; Ctrl-C meanwhile stops the node.\n"
+             "--from-snapshot restores STORE's latest snapshot first when the home has no data.\n",
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
 };
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "nearup run: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "; see 'nearup run --help'\n");
-    return 2;
-}
-
-static int parse_value(struct run_opts *o, int c, const char *arg)
-{
-    switch (c) {
-    case O_RESTART:
-        return node_restart_policy_parse(arg, &o->restart) < 0
-                   ? usage_error("--restart must be always, on-failure or no, not '%s'", arg)
-                   : 0;
-    case O_LOGSIZE:
-        return parse_size(arg, &o->log_max_size) < 0 || o->log_max_size < LOG_MIN_SIZE
-                   ? usage_error("--log-max-size '%s' is not a size of at least 1K", arg)
-                   : 0;
-    case O_LOGKEEP:
-        return parse_uint(arg, 0, 1000, &o->log_keep) < 0
-                   ? usage_error("--log-keep '%s' is not a number from 0 to 1000", arg)
-                   : 0;
-    case O_STOPTO:
-        return parse_uint(arg, 1, 86400, &o->stop_timeout) < 0
-                   ? usage_error("--stop-timeout '%s' is not a number of seconds (1-86400)", arg)
-                   : 0;
-    case O_READYTO:
-        return parse_uint(arg, 1, 86400, &o->ready_timeout) < 0
-                   ? usage_error("--ready-timeout '%s' is not a number of seconds (1-86400)", arg)
-                   : 0;
-    case O_ENV:
-        if (strchr(arg, '=') == NULL || arg[0] == '=')
-            return usage_error("--env '%s' is not KEY=VALUE", arg);
-        if (o->nenv >= NODE_MAX_ENV)
-            return usage_error("too many --env (at most %s)", "32");
-        o->env[o->nenv++] = arg;
-        return 0;
-    }
-    return 0;
-}
-
-static int parse_opt(struct run_opts *o, int c, const char *arg)
-{
-    switch (c) {
-    case O_HOME:
-        o->home_arg = arg;
-        break;
-    case O_ACCOUNT:
-        o->account_id = arg;
-        break;
-    case O_BOOT:
-        o->boot_nodes = arg;
-        break;
-    case O_BINARY:
-        o->binary_path = arg;
-        break;
-    case O_VERSION:
-        o->version = arg;
-        break;
-    case O_SHA:
-        o->sha256 = arg;
-        break;
-    case O_RELEASE:
-        o->release_url = arg;
-        break;
-    case O_ARCHIVAL:
-        o->archival = true;
-        break;
-    case O_RPC:
-        o->rpc_addr = arg;
-        break;
-    case O_NET:
-        o->network_addr = arg;
-        break;
-    case O_FG:
-        o->foreground = true;
-        break;
-    case O_RESET:
-        o->reset_data = true;
-        break;
-    case O_ALLOWMV:
-        o->allow_mainnet_validator = true;
-        break;
-    case O_SNAPSHOT:
-        o->from_snapshot = arg;
-        break;
-    default:
-        return parse_value(o, c, arg);
-    }
-    return 0;
-}
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
-    int c;
-    o->restart = NODE_RESTART_ALWAYS;
-    o->log_max_size = NODE_LOG_DEFAULT_MAX_SIZE;
-    o->log_keep = NODE_LOG_DEFAULT_KEEP;
-    o->stop_timeout = NODE_DEFAULT_STOP_TIMEOUT_S;
-    o->ready_timeout = CLI_READY_TIMEOUT_S;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(usage_text, stdout);
-            return -1;
-        }
-        if (c == '?' || c == ':')
-            return usage_error(c == '?' ? "unknown option '%s'" : "option '%s' needs a value",
-                               argv[optind - 1]);
-        int rc = parse_opt(o, c, optarg);
-        if (rc != 0)
-            return rc;
-    }
-    if (optind + 1 != argc)
-        return usage_error("%s", optind == argc ? "which NETWORK? (mainnet, testnet, betanet, "
-                                                  "localnet or a chain id)"
-                                                : "too many arguments");
-    o->network = argv[optind];
+    char *pos[1];
+    size_t npos = 0;
+    int rc = cli_parse(&cli_run_doc, argc, argv, o, pos, 1, &npos);
+    if (rc != 0)
+        return rc;
+    if (npos == 0)
+        return cli_usage("run", "which NETWORK? (mainnet, testnet, betanet, localnet or a chain "
+                                "id)");
+    o->network = pos[0];
     if (node_network_find(o->network) == NULL && !node_chain_id_valid(o->network))
-        return usage_error("unknown network '%s'; use mainnet, testnet, betanet, localnet or a "
-                           "chain id of [a-z0-9._-]",
-                           o->network);
+        return cli_usage("run",
+                         "unknown network '%s'; use mainnet, testnet, betanet, localnet or a "
+                         "chain id of [a-z0-9._-]",
+                         o->network);
     if (o->binary_path != NULL && o->version != NULL)
-        return usage_error("%s", "--binary-path and --neard-version exclude each other");
+        return cli_usage("run", "--binary-path and --neard-version exclude each other");
     return 0;
 }
 
@@ -402,9 +331,10 @@ static int try_bind(const char *addr, char *err, const char *what, const char *f
     memset(&ss, 0, sizeof(ss));
     char host[128];
     const char *colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host))
+    uint64_t port;
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host) ||
+        nu_parse_uint(colon + 1, 65535, &port) != 0)
         return 0; /* not ours to judge; neard will say */
-    long port = strtol(colon + 1, NULL, 10);
     snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
     socklen_t len;
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {
@@ -494,7 +424,7 @@ static int build_runcfg(const struct run_opts *o, const struct chosen *b, struct
         rc = add_arg(c, &n, o->boot_nodes);
     if (rc == 0 && o->archival)
         rc = add_arg(c, &n, "--archive");
-    for (size_t i = 0; rc == 0 && i < o->nenv; i++)
+    for (size_t i = 0; rc == 0 && o->env[i] != NULL; i++)
         rc = (c->env[i] = strdup(o->env[i])) != NULL ? 0 : NU_ENOMEM;
     c->restart = o->restart;
     c->log_max_size = o->log_max_size;

@@ -1,7 +1,6 @@
 /* nearup service print|install|uninstall NETWORK: a systemd unit that runs
  * `nearup run NETWORK --foreground` as Type=notify. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -19,33 +18,11 @@
 
 #define CMD "service"
 #define RUN_ARGS_MAX 64
+#define RUN_FLAG_MAX 48 /* "--" and the longest run flag */
 
-/* `run` flags a unit passes through to `nearup run`. */
-static const struct run_flag {
-    const char *name;
-    bool has_value;
-} run_flags[] = {
-    {"--account-id", true},
-    {"--boot-nodes", true},
-    {"--binary-path", true},
-    {"--neard-version", true},
-    {"--neard-sha256", true},
-    {"--release-url", true},
-    {"--archival", false},
-    {"--rpc-addr", true},
-    {"--restart", true},
-    {"--log-max-size", true},
-    {"--log-keep", true},
-    {"--env", true},
-    {"--allow-mainnet-validator", false},
-};
-#define NRUN_FLAGS (sizeof(run_flags) / sizeof(run_flags[0]))
-#define RUN_FLAG_BASE 1000
-
-enum { OPT_HOME = 'H', OPT_USER = 'u', OPT_NAME = 'N', OPT_SVC_USER = 'U', OPT_STOP = 'T' };
+enum svc_action { SVC_PRINT, SVC_INSTALL, SVC_UNINSTALL };
 
 struct svc_args {
-    const char *action;
     const char *network;
     const char *home;
     const char *name;
@@ -54,144 +31,118 @@ struct svc_args {
     unsigned stop_timeout_s;
     const char *run_args[RUN_ARGS_MAX + 1];
     size_t nrun;
-    char abs_binary[PATH_MAX]; /* --binary-path made absolute (systemd runs in /) */
+    char abs_binary[PATH_MAX];              /* --binary-path made absolute (systemd runs in /) */
+    char flags[RUN_ARGS_MAX][RUN_FLAG_MAX]; /* "--name" of each pass-through flag */
+    size_t nflags;
 };
 
-static void usage(FILE *out)
-{
-    fprintf(
-        out,
-        "usage: nearup service print|install|uninstall NETWORK [--home DIR] [--user]\n"
-        "                      [--name UNIT] [--service-user USER] [--stop-timeout SECONDS]\n"
-        "                      [run flags: --binary-path P, --neard-version V, --release-url U,\n"
-        "                       --neard-sha256 H, --account-id A, --boot-nodes L, --archival,\n"
-        "                       --rpc-addr A, --network-addr A, --restart R, --log-max-size S,\n"
-        "                       --log-keep N, --env K=V, --allow-mainnet-validator]\n");
-}
-
-static int add_run_arg(struct svc_args *a, const char *s)
+static int add_run_arg(struct svc_args *a, const char *s, char *msg, size_t msgsz)
 {
     if (a->nrun >= RUN_ARGS_MAX) {
-        cli_error(CMD, "too many run flags (at most %d)", RUN_ARGS_MAX);
-        return 2;
+        snprintf(msg, msgsz, "too many run flags (at most %d)", RUN_ARGS_MAX);
+        return NU_EINVAL;
     }
     a->run_args[a->nrun++] = s;
     a->run_args[a->nrun] = NULL;
     return 0;
 }
 
-static int add_run_flag(struct svc_args *a, const struct run_flag *f, const char *val)
+/* A `run` flag the unit passes on to `nearup run`, in the order given. */
+static int pass_run(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                    size_t msgsz)
 {
-    int rc = add_run_arg(a, f->name);
-    if (rc != 0 || !f->has_value)
-        return rc;
-    if (strcmp(f->name, "--release-url") == 0 && nu_redact_needed(val)) {
-        cli_error(CMD,
-                  "--release-url %s: a unit file is readable by every user, so it gets no "
-                  "credentials; fetch the binary first (nearup bin fetch VERSION --release-url "
-                  "URL) and pass --neard-version VERSION",
-                  val); /* cli_error shows the URL redacted */
-        return 2;
+    struct svc_args *a = obj;
+    char errbuf[NU_ERRMSG_MAX];
+    if (strcmp(s->name, "release-url") == 0 && nu_redact_needed(value)) {
+        snprintf(msg, msgsz,
+                 "\"%s\": a unit file is readable by every user, so it gets no credentials; "
+                 "fetch the binary first (nearup bin fetch VERSION --release-url URL) and pass "
+                 "--neard-version VERSION",
+                 value); /* cli_usage shows the URL redacted */
+        return NU_EINVAL;
     }
-    if (strcmp(f->name, "--binary-path") == 0) {
-        char errbuf[NU_ERRMSG_MAX];
-        if (node_abspath(val, a->abs_binary, sizeof(a->abs_binary), errbuf) != 0) {
-            cli_error(CMD, "--binary-path: %s", errbuf);
-            return 2;
+    if (strcmp(s->name, "binary-path") == 0) {
+        if (node_abspath(value, a->abs_binary, sizeof(a->abs_binary), errbuf) != 0) {
+            snprintf(msg, msgsz, "%s", errbuf);
+            return NU_EINVAL;
         }
-        val = a->abs_binary;
+        value = a->abs_binary;
     }
-    return add_run_arg(a, val);
+    if (a->nflags >= RUN_ARGS_MAX) {
+        snprintf(msg, msgsz, "too many run flags (at most %d)", RUN_ARGS_MAX);
+        return NU_EINVAL;
+    }
+    char *flag = a->flags[a->nflags++];
+    snprintf(flag, RUN_FLAG_MAX, "--%s", s->name);
+    int rc = add_run_arg(a, flag, msg, msgsz);
+    if (rc == 0 && s->type != NU_T_BOOL)
+        rc = add_run_arg(a, value, msg, msgsz);
+    return rc;
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *out)
+/* The supervisor's stop timeout and TimeoutStopSec must agree: both. */
+static int set_stop_timeout(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                            size_t msgsz)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
+    int rc = nu_setting_store(s, obj, value, msg, msgsz);
+    if (rc == 0 && (rc = add_run_arg(obj, "--stop-timeout", msg, msgsz)) == 0)
+        rc = add_run_arg(obj, value, msg, msgsz);
+    return rc;
 }
 
-/* getopt's table: own options, then every pass-through run flag. */
-static void build_options(struct option *opts)
-{
-    static const struct option own[] = {
-        {"home", required_argument, NULL, OPT_HOME},
-        {"user", no_argument, NULL, OPT_USER},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"service-user", required_argument, NULL, OPT_SVC_USER},
-        {"stop-timeout", required_argument, NULL, OPT_STOP},
-        {"help", no_argument, NULL, 'h'},
-    };
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-        opts[n++] = own[i];
-    for (size_t i = 0; i < NRUN_FLAGS; i++) {
-        opts[n++] = (struct option){run_flags[i].name + 2,
-                                    run_flags[i].has_value ? required_argument : no_argument, NULL,
-                                    RUN_FLAG_BASE + (int)i};
+#define O(field) NU_FIELD(struct svc_args, field)
+#define RUN(flag, meta)                                                                            \
+    {                                                                                              \
+        .name = flag, .type = NU_T_STR, .metavar = meta, .set = pass_run,                          \
+        .help = "passed to nearup run (see nearup run --help)"                                     \
     }
-    opts[n] = (struct option){0};
-}
+#define RUN_BOOL(flag)                                                                             \
+    {                                                                                              \
+        .name = flag, .type = NU_T_BOOL, .set = pass_run,                                          \
+        .help = "passed to nearup run (see nearup run --help)"                                     \
+    }
 
-/* One parsed option: 0, 2 (usage error) or -1 (help printed). */
-static int handle_opt(int c, char **argv, struct svc_args *a)
-{
-    switch (c) {
-    case OPT_HOME:
-        a->home = optarg;
-        return 0;
-    case OPT_USER:
-        a->user = true;
-        return 0;
-    case OPT_NAME:
-        a->name = optarg;
-        return 0;
-    case OPT_SVC_USER:
-        a->run_user = optarg;
-        return 0;
-    case OPT_STOP:
-        if (parse_uint(optarg, 86400, &a->stop_timeout_s) != 0) {
-            cli_error(CMD, "--stop-timeout wants seconds (0..86400), not '%s'", optarg);
-            return 2;
-        }
-        /* The supervisor's stop timeout and TimeoutStopSec must agree. */
-        return add_run_arg(a, "--stop-timeout") == 0 ? add_run_arg(a, optarg) : 2;
-    case 'h':
-        usage(stdout);
-        return -1;
-    case ':':
-        cli_error(CMD, "%s needs a value; see 'nearup service --help'", argv[optind - 1]);
-        return 2;
-    case '?':
-        cli_error(CMD, "unknown option '%s'; see 'nearup service --help'", argv[optind - 1]);
-        return 2;
-    }
-    return add_run_flag(a, &run_flags[c - RUN_FLAG_BASE], optarg);
-}
-
-static int parse_args(int argc, char **argv, struct svc_args *a)
-{
-    struct option opts[NRUN_FLAGS + 7];
-    build_options(opts);
-    optind = 1;
-    opterr = 0;
-    int c, rc = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1)
-        rc = handle_opt(c, argv, a);
-    if (rc != 0)
-        return rc;
-    if (argc - optind != 2) {
-        usage(stderr);
-        return 2;
-    }
-    a->action = argv[optind];
-    a->network = argv[optind + 1];
-    return 0;
-}
+static const struct nu_setting opts[] = {
+    {.name = "home",
+     .type = NU_T_STR,
+     O(home),
+     .metavar = "DIR",
+     .help = "the node's home (default ~/.near/NETWORK of the account the unit runs as)"},
+    {.name = "user",
+     .type = NU_T_BOOL,
+     O(user),
+     .help = "a user unit (systemctl --user) instead of a system one"},
+    {.name = "name",
+     .type = NU_T_STR,
+     O(name),
+     .metavar = "UNIT",
+     .help = "the unit's name (default nearup-NETWORK)"},
+    {.name = "service-user",
+     .type = NU_T_STR,
+     O(run_user),
+     .metavar = "USER",
+     .help = "the account a system unit runs as (default: whoever runs this, also under sudo)"},
+    {.name = "stop-timeout",
+     .type = NU_T_SECONDS,
+     O(stop_timeout_s),
+     .max = 86400,
+     .set = set_stop_timeout,
+     .help = "seconds neard has to stop (the supervisor's and systemd's TimeoutStopSec)"},
+    RUN("account-id", "A"),
+    RUN("boot-nodes", "LIST"),
+    RUN("binary-path", "PATH"),
+    RUN("neard-version", "VER"),
+    RUN("neard-sha256", "HEX"),
+    RUN("release-url", "URL"),
+    RUN_BOOL("archival"),
+    RUN("rpc-addr", "ADDR"),
+    RUN("network-addr", "ADDR"),
+    RUN("restart", "POLICY"),
+    RUN("log-max-size", "SIZE"),
+    RUN("log-keep", "N"),
+    RUN("env", "KEY=VAL"),
+    RUN_BOOL("allow-mainnet-validator"),
+};
 
 /* The account a system unit runs as: whoever asked, also through sudo. */
 static const struct passwd *service_account(const struct svc_args *a)
@@ -374,26 +325,91 @@ static int do_uninstall(const struct svc_args *a)
     return 0;
 }
 
-int cmd_service(int argc, char **argv)
+#define SVC_USAGE(verb)                                                                            \
+    "nearup service " verb " NETWORK [--home DIR] [--user] [--name UNIT] [--service-user USER]\n"  \
+    "                      [--stop-timeout SECONDS] [run flags]"
+#define SVC_ABOUT                                                                                  \
+    "The unit runs `nearup run NETWORK --foreground` as Type=notify; run flags given here\n"       \
+    "(--binary-path, --neard-version, --release-url, --neard-sha256, --account-id,\n"              \
+    "--boot-nodes, --archival, --rpc-addr, --network-addr, --restart, --log-max-size,\n"           \
+    "--log-keep, --env, --allow-mainnet-validator) are passed on.\n"
+
+static const struct cli_doc print_doc = {
+    .prog = CMD,
+    .summary = "print the unit",
+    .usage = SVC_USAGE("print"),
+    .about = SVC_ABOUT,
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
+};
+
+static const struct cli_doc install_doc = {
+    .prog = CMD,
+    .summary = "write the unit and reload systemd",
+    .usage = SVC_USAGE("install"),
+    .about = SVC_ABOUT,
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
+};
+
+static const struct cli_doc uninstall_doc = {
+    .prog = CMD,
+    .summary = "stop, disable and remove the unit",
+    .usage = SVC_USAGE("uninstall"),
+    .about = SVC_ABOUT,
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
+};
+
+static int service(const struct cli_doc *doc, enum svc_action action, int argc, char **argv)
 {
-    struct svc_args a = {0};
-    int rc = parse_args(argc, argv, &a);
+    struct svc_args a;
+    char *network = NULL;
+    size_t npos = 0;
+    memset(&a, 0, sizeof(a));
+    int rc = cli_parse(doc, argc, argv, &a, &network, 1, &npos);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    bool print = strcmp(a.action, "print") == 0, install = strcmp(a.action, "install") == 0;
-    if (strcmp(a.action, "uninstall") == 0)
+    if (npos == 0)
+        return cli_usage(CMD, "which NETWORK? (mainnet, testnet, betanet, localnet or a chain id)");
+    a.network = network;
+    if (action == SVC_UNINSTALL)
         return do_uninstall(&a);
-    if (!print && !install) {
-        cli_error(CMD, "unknown action '%s'; use print, install or uninstall", a.action);
-        return 2;
-    }
     struct nu_buf unit;
     nu_buf_init(&unit, NODE_SERVICE_UNIT_MAX);
     rc = build_unit(&a, &unit);
-    if (rc == 0 && print)
+    if (rc == 0 && action == SVC_PRINT)
         fputs(unit.data, stdout);
     else if (rc == 0)
         rc = do_install(&a, &unit);
     nu_buf_release(&unit);
     return rc;
 }
+
+static int svc_print(int argc, char **argv)
+{
+    return service(&print_doc, SVC_PRINT, argc, argv);
+}
+
+static int svc_install(int argc, char **argv)
+{
+    return service(&install_doc, SVC_INSTALL, argc, argv);
+}
+
+static int svc_uninstall(int argc, char **argv)
+{
+    return service(&uninstall_doc, SVC_UNINSTALL, argc, argv);
+}
+
+static const struct cli_cmd subs[] = {
+    {"print", svc_print, 0, &print_doc},
+    {"install", svc_install, 0, &install_doc},
+    {"uninstall", svc_uninstall, 0, &uninstall_doc},
+};
+
+const struct cli_doc cli_service_doc = {
+    .prog = CMD,
+    .summary = "install, uninstall or print a systemd unit",
+    .subs = subs,
+    .nsubs = CLI_NOPTS(subs),
+};

@@ -1,7 +1,5 @@
 /* nearup snapshot create|restore|list|verify|prune: dispatch, flags and
  * reports. The work is in src/snapshot (snap.h). */
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +9,6 @@
 #include <jansson.h>
 
 #include "cmd.h"
-#include "httpc.h"
 #include "progress.h"
 #include "snap.h"
 #include "state.h"
@@ -24,219 +21,173 @@ static void note(void *ud, const char *msg)
     fprintf(stderr, "nearup snapshot %s: %s\n", (const char *)ud, msg);
 }
 
-/* Every flag of every subcommand; each subcommand accepts its own subset. */
-enum {
-    O_HOME = 256,
-    O_TO,
-    O_FROM,
-    O_NAME,
-    O_PARALLEL,
-    O_COMPRESS,
-    O_SIGN,
-    O_VERIFY,
-    O_REPLACE,
-    O_JSON,
-    O_KEEP,
-    O_GRACE,
-    O_STALE,
-    O_DRY,
-    O_ENDPOINT,
-    O_LAYOUT,
-    O_KIND,
-    O_STOPTO,
-    O_KEEPOLD,
-};
-
 struct opts {
     const char *home, *store, *name, *sign_key, *verify_key, *endpoint, *kind;
-    unsigned parallel, keep, stop_timeout;
-    bool compress, replace, keep_old, json, dry_run;
-    int64_t grace, stale;
+    unsigned parallel, keep, stop_timeout, grace, stale;
+    int compression; /* index in "zstd|none" */
+    bool replace, keep_old, json, dry_run;
     enum snap_layout layout;
     char abshome[PATH_MAX];
 };
 
-static const struct option all_options[] = {
-    {"home", required_argument, NULL, O_HOME},
-    {"to", required_argument, NULL, O_TO},
-    {"from", required_argument, NULL, O_FROM},
-    {"name", required_argument, NULL, O_NAME},
-    {"parallel", required_argument, NULL, O_PARALLEL},
-    {"compress", required_argument, NULL, O_COMPRESS},
-    {"sign-key", required_argument, NULL, O_SIGN},
-    {"verify-key", required_argument, NULL, O_VERIFY},
-    {"replace", no_argument, NULL, O_REPLACE},
-    {"json", no_argument, NULL, O_JSON},
-    {"keep", required_argument, NULL, O_KEEP},
-    {"grace", required_argument, NULL, O_GRACE},
-    {"stale-after", required_argument, NULL, O_STALE},
-    {"dry-run", no_argument, NULL, O_DRY},
-    {"s3-endpoint", required_argument, NULL, O_ENDPOINT},
-    {"layout", required_argument, NULL, O_LAYOUT},
-    {"kind", required_argument, NULL, O_KIND},
-    {"stop-timeout", required_argument, NULL, O_STOPTO},
-    {"keep-old", no_argument, NULL, O_KEEPOLD},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+#define O(field) NU_FIELD(struct opts, field)
+#define OPT_HOME(what)                                                                             \
+    {                                                                                              \
+        .name = "home", .type = NU_T_STR, O(home), .metavar = "DIR", .help = what                  \
+    }
+#define OPT_FROM                                                                                   \
+    {                                                                                              \
+        .name = "from", .type = NU_T_STR, O(store), .metavar = "STORE",                            \
+        .help = "the store: /path, file:///path, s3://bucket/prefix or http(s)://... (read-only)"  \
+    }
+#define OPT_NAME(what)                                                                             \
+    {                                                                                              \
+        .name = "name", .type = NU_T_STR, O(name), .metavar = "NAME", .help = what                 \
+    }
+#define OPT_PARALLEL                                                                               \
+    {                                                                                              \
+        .name = "parallel", .type = NU_T_UINT, O(parallel), .min = 1, .max = SNAP_PARALLEL_MAX,    \
+        .help = "transfers at once (default " NU_TEXT(SNAP_PARALLEL_DEFAULT) ")"                   \
+    }
+#define OPT_VERIFY_KEY                                                                             \
+    {                                                                                              \
+        .name = "verify-key", .type = NU_T_STR, O(verify_key), .metavar = "ed25519:PK",            \
+        .help = "the manifest must carry a valid signature of this key"                            \
+    }
+#define OPT_JSON                                                                                   \
+    {                                                                                              \
+        .name = "json", .type = NU_T_BOOL, O(json), .help = "one JSON document instead of text"    \
+    }
+#define OPT_ENDPOINT                                                                               \
+    {                                                                                              \
+        .name = "s3-endpoint", .type = NU_T_STR, O(endpoint), .metavar = "URL",                    \
+        .help = "an S3-compatible endpoint instead of AWS"                                         \
+    }
+
+static const struct nu_setting create_opts[] = {
+    OPT_HOME("the node home whose data is snapshotted (required)"),
+    {.name = "to",
+     .type = NU_T_STR,
+     O(store),
+     .metavar = "STORE",
+     .help = "the store: /path, file:///path or s3://bucket/prefix (required)"},
+    OPT_NAME("the snapshot's name (default: chain id, height and time)"),
+    OPT_PARALLEL,
+    {.name = "compress",
+     .type = NU_T_ENUM,
+     O(compression),
+     .def = "zstd",
+     .choices = "zstd|none",
+     .help = "how chunks are stored"},
+    {.name = "sign-key",
+     .type = NU_T_STR,
+     O(sign_key),
+     .metavar = "FILE",
+     .help = "sign the manifest with this ed25519 key file (a NEAR key JSON)"},
+    OPT_JSON,
+    OPT_ENDPOINT,
+    {.name = "stop-timeout",
+     .type = NU_T_SECONDS,
+     O(stop_timeout),
+     .min = 1,
+     .max = 86400,
+     .help = "seconds a running neard has to stop for the checkpoint"},
 };
 
-struct sub {
-    const char *name;
-    int (*fn)(struct opts *o);
-    const char *usage;
-    const int *flags; /* accepted, 0-terminated */
-    bool needs_home, needs_store;
+static const struct nu_setting restore_opts[] = {
+    OPT_HOME("the node home to restore into (required)"),
+    OPT_FROM,
+    OPT_NAME("the snapshot to restore (default: latest)"),
+    OPT_PARALLEL,
+    OPT_VERIFY_KEY,
+    {.name = "replace",
+     .type = NU_T_BOOL,
+     O(replace),
+     .help = "replace data the home has already (kept aside until the node opens the new)"},
+    {.name = "keep-old",
+     .type = NU_T_BOOL,
+     O(keep_old),
+     .help = "with --replace: keep the replaced data instead of removing it"},
+    OPT_JSON,
+    OPT_ENDPOINT,
+    {.name = "layout",
+     .type = NU_T_ENUM,
+     O(layout),
+     .def = "auto",
+     .choices = "auto|nearup|near|fastnear",
+     .help = "the store's layout: nearup's manifests, or a public NEAR or FastNEAR snapshot"},
+    {.name = "kind",
+     .type = NU_T_STR,
+     O(kind),
+     .metavar = "KIND",
+     .help = "which public snapshot (rpc, archival) with --layout near|fastnear"},
 };
 
-static int usage_error(const struct sub *s, const char *fmt, const char *arg)
-{
-    fprintf(stderr, "nearup snapshot %s: ", s->name);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: %s\n", s->usage);
-    return 2;
-}
+static const struct nu_setting list_opts[] = {OPT_FROM, OPT_JSON, OPT_ENDPOINT};
 
-static int parse_layout(const char *s, enum snap_layout *out)
-{
-    static const char *const names[] = {"auto", "nearup", "near", "fastnear"};
-    for (int i = 0; i < 4; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (enum snap_layout)i;
-            return 0;
-        }
-    }
-    return NU_EINVAL;
-}
+static const struct nu_setting verify_opts[] = {
+    OPT_FROM,
+    OPT_NAME("only this snapshot (default: every one)"),
+    OPT_PARALLEL,
+    OPT_VERIFY_KEY,
+    OPT_JSON,
+    OPT_ENDPOINT,
+    OPT_HOME("check this home's data against the snapshot instead of the store's chunks"),
+};
 
-static int set_value(const struct sub *s, struct opts *o, int c, const char *arg)
-{
-    long v = 0;
-    switch (c) {
-    case O_PARALLEL:
-        if (cli_parse_long(arg, 1, SNAP_PARALLEL_MAX, &v) < 0)
-            return usage_error(s, "--parallel '%s' is not a number from 1 to 64", arg);
-        o->parallel = (unsigned)v;
-        return 0;
-    case O_KEEP:
-        if (cli_parse_long(arg, 1, 1000000, &v) < 0)
-            return usage_error(s, "--keep '%s' is not a number of at least 1", arg);
-        o->keep = (unsigned)v;
-        return 0;
-    case O_GRACE:
-    case O_STALE:
-        if (cli_parse_long(arg, 0, 10L * 365 * 86400, &v) < 0)
-            return usage_error(s, "'%s' is not a number of seconds", arg);
-        *(c == O_GRACE ? &o->grace : &o->stale) = v;
-        return 0;
-    case O_STOPTO:
-        if (cli_parse_long(arg, 1, 86400, &v) < 0)
-            return usage_error(s, "--stop-timeout '%s' is not a number of seconds (1-86400)", arg);
-        o->stop_timeout = (unsigned)v;
-        return 0;
-    case O_COMPRESS:
-        if (strcmp(arg, "zstd") != 0 && strcmp(arg, "none") != 0)
-            return usage_error(s, "--compress must be zstd or none, not '%s'", arg);
-        o->compress = strcmp(arg, "zstd") == 0;
-        return 0;
-    case O_LAYOUT:
-        if (parse_layout(arg, &o->layout) < 0)
-            return usage_error(s, "--layout must be nearup, near or fastnear, not '%s'", arg);
-        return 0;
-    }
-    return 0;
-}
+static const struct nu_setting prune_opts[] = {
+    OPT_FROM,
+    {.name = "keep",
+     .type = NU_T_UINT,
+     O(keep),
+     .min = 1,
+     .max = 1000000,
+     .help = "snapshots kept, newest first (required)"},
+    {.name = "grace",
+     .type = NU_T_SECONDS,
+     O(grace),
+     .def = NU_TEXT(SNAP_GRACE_DEFAULT_S),
+     .max = 10u * 365 * 86400,
+     .help = "chunks younger than this are never deleted"},
+    {.name = "stale-after",
+     .type = NU_T_SECONDS,
+     O(stale),
+     .max = 10u * 365 * 86400,
+     .def = NU_TEXT(SNAP_MARKER_STALE_DEFAULT_S),
+     .help = "a create marker older than this belongs to a create that died"},
+    {.name = "dry-run", .type = NU_T_BOOL, O(dry_run), .help = "say what would be deleted"},
+    OPT_JSON,
+    OPT_PARALLEL,
+    OPT_ENDPOINT,
+};
 
-static int set_opt(const struct sub *s, struct opts *o, int c, const char *arg)
-{
-    switch (c) {
-    case O_HOME:
-        o->home = arg;
-        return 0;
-    case O_TO:
-    case O_FROM:
-        o->store = arg;
-        return 0;
-    case O_NAME:
-        o->name = arg;
-        return 0;
-    case O_SIGN:
-        o->sign_key = arg;
-        return 0;
-    case O_VERIFY:
-        o->verify_key = arg;
-        return 0;
-    case O_REPLACE:
-        o->replace = true;
-        return 0;
-    case O_KEEPOLD:
-        o->keep_old = true;
-        return 0;
-    case O_JSON:
-        o->json = true;
-        return 0;
-    case O_DRY:
-        o->dry_run = true;
-        return 0;
-    case O_ENDPOINT:
-        o->endpoint = arg;
-        return 0;
-    case O_KIND:
-        o->kind = arg;
-        return 0;
-    }
-    return set_value(s, o, c, arg);
-}
-
-static bool accepted(const struct sub *s, int c)
-{
-    for (const int *f = s->flags; *f != 0; f++) {
-        if (*f == c)
-            return true;
-    }
-    return false;
-}
-
-static int parse(const struct sub *s, int argc, char **argv, struct opts *o)
+/* After the flags: what each subcommand requires. 0 or exit code 2. */
+static int check(const struct cli_doc *doc, struct opts *o)
 {
     char err[NU_ERRMSG_MAX];
-    int c, rc, idx = -1;
-    memset(o, 0, sizeof(*o));
-    o->compress = true;
-    o->grace = SNAP_GRACE_DEFAULT_S;
-    o->stale = SNAP_MARKER_STALE_DEFAULT_S;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", all_options, &idx)) != -1) {
-        if (c == 'h') {
-            printf("usage: %s\n", s->usage);
-            return -1;
-        }
-        if (c != '?' && c != ':' && !accepted(s, c)) {
-            char flag[64];
-            snprintf(flag, sizeof(flag), "--%s", all_options[idx].name);
-            return usage_error(s, "unknown option '%s'", flag);
-        }
-        if (c == '?' || c == ':')
-            return usage_error(s, c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
-                               argv[optind - 1]);
-        if ((rc = set_opt(s, o, c, optarg)) != 0)
-            return rc;
-    }
-    if (optind != argc)
-        return usage_error(s, "unexpected argument '%s'", argv[optind]);
-    if (s->needs_store && o->store == NULL)
-        return usage_error(s, "%s",
-                           strcmp(s->name, "create") == 0 ? "--to STORE is required"
-                                                          : "--from STORE is required");
-    if (s->needs_home && o->home == NULL)
-        return usage_error(s, "%s", "--home DIR is required");
+    bool create = doc->opts == create_opts;
+    if (o->store == NULL)
+        return cli_usage(doc->prog, "%s",
+                         create ? "--to STORE is required" : "--from STORE is required");
+    if ((create || doc->opts == restore_opts) && o->home == NULL)
+        return cli_usage(doc->prog, "--home DIR is required");
     if (o->keep_old && !o->replace)
-        return usage_error(s, "%s", "--keep-old goes with --replace (it keeps the replaced data)");
-    if (strcmp(s->name, "prune") == 0 && o->keep == 0)
-        return usage_error(s, "%s", "--keep N is required");
+        return cli_usage(doc->prog, "--keep-old goes with --replace (it keeps the replaced data)");
+    if (doc->opts == prune_opts && o->keep == 0)
+        return cli_usage(doc->prog, "--keep N is required");
     if (o->home != NULL && node_abspath(o->home, o->abshome, sizeof(o->abshome), err) < 0)
-        return usage_error(s, "%s", err);
+        return cli_usage(doc->prog, "%s", err);
     return 0;
+}
+
+/* 0 to go on, else the exit code (0 after --help). */
+static int parse(const struct cli_doc *doc, int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    int rc = cli_parse(doc, argc, argv, o, NULL, 0, NULL);
+    if (rc != 0)
+        return rc < 0 ? -1 : rc;
+    return check(doc, o);
 }
 
 static struct snap_common common(const struct opts *o, const char *sub)
@@ -318,7 +269,7 @@ static int do_create(struct opts *o)
         .c = common(o, "create"),
         .home = o->abshome,
         .name = o->name,
-        .compress = o->compress,
+        .compress = o->compression == 0,
         .sign_key = o->sign_key,
         .stop_timeout_s = o->stop_timeout,
     };
@@ -514,8 +465,8 @@ static int do_prune(struct opts *o)
 {
     struct snap_prune_opts po = {.c = common(o, "prune"),
                                  .keep = o->keep,
-                                 .grace_s = o->grace,
-                                 .stale_s = o->stale,
+                                 .grace_s = (int64_t)o->grace,
+                                 .stale_s = (int64_t)o->stale,
                                  .dry_run = o->dry_run};
     struct snap_prune_result r;
     char err[NU_ERRMSG_MAX], size[32];
@@ -549,76 +500,81 @@ static int do_prune(struct opts *o)
 
 /* ---- dispatch ---- */
 
-static const int create_flags[] = {O_HOME, O_TO,   O_NAME,     O_PARALLEL, O_COMPRESS,
-                                   O_SIGN, O_JSON, O_ENDPOINT, O_STOPTO,   0};
-static const int restore_flags[] = {O_HOME,    O_FROM, O_NAME,     O_PARALLEL, O_VERIFY, O_REPLACE,
-                                    O_KEEPOLD, O_JSON, O_ENDPOINT, O_LAYOUT,   O_KIND,   0};
-static const int list_flags[] = {O_FROM, O_JSON, O_ENDPOINT, 0};
-static const int verify_flags[] = {O_FROM, O_NAME,     O_PARALLEL, O_VERIFY,
-                                   O_JSON, O_ENDPOINT, O_HOME,     0};
-static const int prune_flags[] = {O_FROM, O_KEEP,     O_GRACE,    O_STALE, O_DRY,
-                                  O_JSON, O_PARALLEL, O_ENDPOINT, 0};
-
-static const struct sub subs[] = {
-    {"create", do_create,
-     "nearup snapshot create --home DIR --to STORE [--name NAME] [--parallel N] "
-     "[--compress zstd|none] [--sign-key FILE] [--s3-endpoint URL] [--json]",
-     create_flags, true, true},
-    {"restore", do_restore,
-     "nearup snapshot restore --from STORE --home DIR [--name NAME|latest] [--parallel N] "
-     "[--verify-key ed25519:PK] [--replace [--keep-old]] "
-     "[--layout nearup|near|fastnear [--kind rpc]] [--s3-endpoint URL] [--json]",
-     restore_flags, true, true},
-    {"list", do_list, "nearup snapshot list --from STORE [--s3-endpoint URL] [--json]", list_flags,
-     false, true},
-    {"verify", do_verify,
-     "nearup snapshot verify --from STORE [--home DIR] [--name NAME] [--verify-key ed25519:PK] "
-     "[--parallel N] [--json]",
-     verify_flags, false, true},
-    {"prune", do_prune,
-     "nearup snapshot prune --from STORE --keep N [--grace SECONDS] [--stale-after SECONDS] "
-     "[--dry-run] [--json]",
-     prune_flags, false, true},
+static const struct cli_doc create_doc = {
+    .prog = "snapshot create",
+    .summary = "snapshot a node's data into a store (the node is down for the checkpoint only)",
+    .usage = "nearup snapshot create --home DIR --to STORE [--name NAME] [--parallel N]\n"
+             "                       [--compress zstd|none] [--sign-key FILE] [--s3-endpoint URL]\n"
+             "                       [--stop-timeout SECONDS] [--json]",
+    .opts = create_opts,
+    .nopts = CLI_NOPTS(create_opts),
 };
 
-#define NSUBS (sizeof(subs) / sizeof(subs[0]))
+static const struct cli_doc restore_doc = {
+    .prog = "snapshot restore",
+    .summary = "restore a snapshot into a home, verifying every chunk",
+    .usage = "nearup snapshot restore --from STORE --home DIR [--name NAME|latest] [--parallel N]\n"
+             "                        [--verify-key ed25519:PK] [--replace [--keep-old]]\n"
+             "                        [--layout nearup|near|fastnear [--kind rpc]]\n"
+             "                        [--s3-endpoint URL] [--json]",
+    .opts = restore_opts,
+    .nopts = CLI_NOPTS(restore_opts),
+};
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: nearup snapshot <create|restore|list|verify|prune> [<args>]\n");
-    for (size_t i = 0; i < NSUBS; i++)
-        fprintf(out, "  %s\n", subs[i].usage);
-    fprintf(out, "STORE: /path, file:///path, s3://bucket/prefix or http(s)://... (read-only)\n");
-}
+static const struct cli_doc list_doc = {
+    .prog = "snapshot list",
+    .summary = "the snapshots in a store, newest first",
+    .usage = "nearup snapshot list --from STORE [--s3-endpoint URL] [--json]",
+    .opts = list_opts,
+    .nopts = CLI_NOPTS(list_opts),
+};
 
-int cmd_snapshot(int argc, char **argv)
-{
-    struct opts o;
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+static const struct cli_doc verify_doc = {
+    .prog = "snapshot verify",
+    .summary = "check a store's chunks (or a home's data) against the manifests",
+    .usage = "nearup snapshot verify --from STORE [--home DIR] [--name NAME]\n"
+             "                       [--verify-key ed25519:PK] [--parallel N] [--s3-endpoint URL]\n"
+             "                       [--json]",
+    .opts = verify_opts,
+    .nopts = CLI_NOPTS(verify_opts),
+};
+
+static const struct cli_doc prune_doc = {
+    .prog = "snapshot prune",
+    .summary = "delete all but the newest N snapshots and the chunks only they used",
+    .usage = "nearup snapshot prune --from STORE --keep N [--grace SECONDS]\n"
+             "                      [--stale-after SECONDS] [--dry-run] [--parallel N]\n"
+             "                      [--s3-endpoint URL] [--json]",
+    .opts = prune_opts,
+    .nopts = CLI_NOPTS(prune_opts),
+};
+
+#define SNAP_SUB(sub)                                                                              \
+    static int run_##sub(int argc, char **argv)                                                    \
+    {                                                                                              \
+        struct opts o;                                                                             \
+        int rc = parse(&sub##_doc, argc, argv, &o);                                                \
+        return rc != 0 ? (rc < 0 ? 0 : rc) : do_##sub(&o);                                         \
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < NSUBS; i++) {
-        if (strcmp(subs[i].name, argv[1]) != 0)
-            continue;
-        int rc = parse(&subs[i], argc - 1, argv + 1, &o);
-        if (rc != 0)
-            return rc < 0 ? 0 : rc;
-        if (nu_httpc_global_init() < 0) {
-            cli_error(CMD, "cannot initialise libcurl");
-            return 1;
-        }
-        cli_catch_signals();
-        rc = subs[i].fn(&o);
-        nu_httpc_global_cleanup();
-        return rc;
-    }
-    fprintf(stderr, "nearup snapshot: unknown subcommand '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
-}
+
+SNAP_SUB(create)
+SNAP_SUB(restore)
+SNAP_SUB(list)
+SNAP_SUB(verify)
+SNAP_SUB(prune)
+
+static const struct cli_cmd subs[] = {
+    {"create", run_create, CLI_CURL | CLI_SIGNALS, &create_doc},
+    {"restore", run_restore, CLI_CURL | CLI_SIGNALS, &restore_doc},
+    {"list", run_list, CLI_CURL | CLI_SIGNALS, &list_doc},
+    {"verify", run_verify, CLI_CURL | CLI_SIGNALS, &verify_doc},
+    {"prune", run_prune, CLI_CURL | CLI_SIGNALS, &prune_doc},
+};
+
+const struct cli_doc cli_snapshot_doc = {
+    .prog = CMD,
+    .summary = "create, restore, list, verify or prune data snapshots",
+    .about = "STORE: /path, file:///path, s3://bucket/prefix or http(s)://... (read-only)\n",
+    .subs = subs,
+    .nsubs = CLI_NOPTS(subs),
+};

@@ -18,7 +18,6 @@
  *                              "restarts": int|null},
  *               "error": str|null}]}
  * Nodes are in the order of the registry (or of node_homes_expand). */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,55 +37,44 @@ struct status_args {
     bool json;
 };
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: nearup status [--home DIR | --all] [--json] [--reference URL]\n");
-}
+static const struct nu_setting opts[] = {
+    {.name = "home",
+     .type = NU_T_STR,
+     NU_FIELD(struct status_args, home),
+     .metavar = "DIR",
+     .help = "one node's home, or a localnet root (each of its nodes)"},
+    {.name = "all",
+     .type = NU_T_BOOL,
+     NU_FIELD(struct status_args, all),
+     .help = "every registered node (what no --home means too)"},
+    {.name = "json",
+     .type = NU_T_BOOL,
+     NU_FIELD(struct status_args, json),
+     .help = "one JSON object instead of the table"},
+    {.name = "reference",
+     .type = NU_T_STR,
+     NU_FIELD(struct status_args, reference),
+     .metavar = "URL",
+     .help = "JSON-RPC URL of a trusted node: each node's lag is measured "
+             "against its head"},
+};
+
+const struct cli_doc cli_status_doc = {
+    .prog = CMD,
+    .summary = "show each node's version, pid, head, sync, peers, health, lag",
+    .usage = "nearup status [--home DIR | --all] [--json] [--reference URL]",
+    .about = "One row per node; a node that is down is a row saying so. Lag is behind\n"
+             "--reference, else behind the highest local node of the same chain.\n",
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
+};
 
 static int parse_args(int argc, char **argv, struct status_args *a)
 {
-    static const struct option opts[] = {
-        {"home", required_argument, NULL, 'H'}, {"all", no_argument, NULL, 'a'},
-        {"json", no_argument, NULL, 'j'},       {"reference", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},       {0},
-    };
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'H':
-            a->home = optarg;
-            break;
-        case 'a':
-            a->all = true;
-            break;
-        case 'j':
-            a->json = true;
-            break;
-        case 'r':
-            a->reference = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return -1;
-        case ':':
-            cli_error(CMD, "%s needs a value; see 'nearup status --help'", argv[optind - 1]);
-            return 2;
-        default:
-            cli_error(CMD, "unknown option '%s'; see 'nearup status --help'", argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        cli_error(CMD, "unexpected argument '%s'; see 'nearup status --help'", argv[optind]);
-        return 2;
-    }
-    if (a->home != NULL && a->all) {
-        cli_error(CMD, "--home and --all exclude each other");
-        return 2;
-    }
-    return 0;
+    int rc = cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
+    if (rc == 0 && a->home != NULL && a->all)
+        return cli_usage(CMD, "--home and --all exclude each other");
+    return rc;
 }
 
 static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size_t *n)

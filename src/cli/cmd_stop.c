@@ -1,7 +1,6 @@
 /* nearup stop [--home DIR | --all] [--timeout S] and nearup restart
  * [--home DIR] [--timeout S] [--ready-timeout S]. A localnet root means each
  * of its nodes. Without --home: the one registered node that is running. */
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,67 +18,69 @@ struct stop_opts {
     unsigned ready_timeout; /* restart: the wait for neard to answer /status */
 };
 
-static const char stop_usage[] = "usage: nearup stop [--home DIR | --all] [--timeout SECONDS]";
-static const char restart_usage[] =
-    "usage: nearup restart [--home DIR] [--timeout SECONDS] [--ready-timeout SECONDS]";
-
-/* --timeout and --ready-timeout: seconds, 1-86400. Returns 0 or exit code 2. */
-static int parse_seconds(const char *cmd, const char *flag, const char *arg, unsigned *out)
-{
-    long v;
-    if (cli_parse_long(arg, 1, 86400, &v) < 0) {
-        cli_error(cmd, "%s must be a number of seconds (1-86400)", flag);
-        return 2;
+#define OPT_HOME                                                                                   \
+    {                                                                                              \
+        .name = "home", .type = NU_T_STR, NU_FIELD(struct stop_opts, home_arg), .metavar = "DIR",  \
+        .help = "the node's home, or a localnet root (each of its nodes); default: the one "       \
+                "registered node that runs"                                                        \
     }
-    *out = (unsigned)v;
-    return 0;
-}
+#define OPT_TIMEOUT                                                                                \
+    {                                                                                              \
+        .name = "timeout", .type = NU_T_SECONDS, NU_FIELD(struct stop_opts, timeout), .min = 1,    \
+        .max = 86400,                                                                              \
+        .help =                                                                                    \
+            "seconds neard has after SIGTERM before SIGKILL (default: the run's --stop-timeout)"   \
+    }
+
+static const struct nu_setting stop_opts[] = {
+    OPT_HOME,
+    {.name = "all",
+     .type = NU_T_BOOL,
+     NU_FIELD(struct stop_opts, all),
+     .help = "every node in the registry (each localnet root: all of its nodes)"},
+    OPT_TIMEOUT,
+};
+
+static const struct nu_setting restart_opts[] = {
+    OPT_HOME,
+    OPT_TIMEOUT,
+    {.name = "ready-timeout",
+     .type = NU_T_SECONDS,
+     NU_FIELD(struct stop_opts, ready_timeout),
+     .def = NU_TEXT(CLI_READY_TIMEOUT_S),
+     .min = 1,
+     .max = 86400,
+     .help = "seconds to wait for the restarted neard to answer /status"},
+};
+
+const struct cli_doc cli_stop_doc = {
+    .prog = "stop",
+    .summary = "stop a node (or --all) and wait until it is gone",
+    .usage = "nearup stop [--home DIR | --all] [--timeout SECONDS]",
+    .about = "Stops the supervisor and its neard (SIGTERM, then SIGKILL after the timeout) and\n"
+             "waits until both are gone. Node data is never touched.\n",
+    .opts = stop_opts,
+    .nopts = CLI_NOPTS(stop_opts),
+};
+
+const struct cli_doc cli_restart_doc = {
+    .prog = "restart",
+    .summary = "stop and start a node with its recorded settings",
+    .usage = "nearup restart [--home DIR] [--timeout SECONDS] [--ready-timeout SECONDS]",
+    .about = "Stops a node and starts it again with the settings its last 'nearup run'\n"
+             "recorded (HOME/.nearup/run.json); Ctrl-C while it starts stops it again.\n",
+    .opts = restart_opts,
+    .nopts = CLI_NOPTS(restart_opts),
+};
 
 /* Returns 0 to go on, -1 after --help, or exit code 2. */
-static int parse(const char *cmd, int argc, char **argv, struct stop_opts *o, bool is_restart)
+static int parse(const struct cli_doc *doc, int argc, char **argv, struct stop_opts *o)
 {
-    static const struct option options[] = {
-        {"home", required_argument, NULL, 'H'},    {"all", no_argument, NULL, 'a'},
-        {"timeout", required_argument, NULL, 't'}, {"ready-timeout", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-    };
-    const char *usage = is_restart ? restart_usage : stop_usage;
-    int c, rc = 0;
     memset(o, 0, sizeof(*o));
-    o->ready_timeout = CLI_READY_TIMEOUT_S;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
-        switch (c) {
-        case 'H':
-            o->home_arg = optarg;
-            break;
-        case 'a':
-            if (is_restart)
-                goto usage;
-            o->all = true;
-            break;
-        case 't':
-            rc = parse_seconds(cmd, "--timeout", optarg, &o->timeout);
-            break;
-        case 'R':
-            if (!is_restart)
-                goto usage;
-            rc = parse_seconds(cmd, "--ready-timeout", optarg, &o->ready_timeout);
-            break;
-        case 'h':
-            printf("%s\n", usage);
-            return -1;
-        default:
-            goto usage;
-        }
-    }
-    if (rc != 0)
-        return rc;
-    if (optind == argc && !(o->all && o->home_arg != NULL))
-        return 0;
-usage:
-    cli_error(cmd, "%s", usage);
-    return 2;
+    int rc = cli_parse(doc, argc, argv, o, NULL, 0, NULL);
+    if (rc == 0 && o->all && o->home_arg != NULL)
+        return cli_usage(doc->prog, "--home and --all exclude each other");
+    return rc;
 }
 
 static bool home_running(const char *home)
@@ -178,7 +179,7 @@ int cmd_stop(int argc, char **argv)
     static char homes[NODE_MAX_HOMES][PATH_MAX];
     struct stop_opts o;
     size_t n = 0;
-    int rc = parse("stop", argc, argv, &o, false);
+    int rc = parse(&cli_stop_doc, argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     rc = select_homes("stop", &o, homes, &n);
@@ -201,7 +202,7 @@ int cmd_restart(int argc, char **argv)
     struct node_run_config c;
     char err[NU_ERRMSG_MAX];
     size_t n = 0;
-    int rc = parse("restart", argc, argv, &o, true);
+    int rc = parse(&cli_restart_doc, argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     rc = select_homes("restart", &o, homes, &n);

@@ -7,6 +7,12 @@
 #include "cmd.h"
 #include "supervisor.h"
 
+const struct cli_doc cli_supervise_doc = {
+    .prog = "supervise",
+    .summary = "run a home's supervisor in the foreground (what units and detached runs exec)",
+    .usage = "nearup supervise --home DIR [--notify] [--ready-fd N]",
+};
+
 int cmd_supervise(int argc, char **argv)
 {
     char err[NU_ERRMSG_MAX];

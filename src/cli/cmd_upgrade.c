@@ -5,8 +5,6 @@
  * the height still ahead of its head), fetches and verifies the new binary
  * into the cache, and only then hands each node its upgrade (upgrade.h).
  * A stopped node has run.json switched at once. */
-#include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +14,6 @@
 
 #include "bincache.h"
 #include "cmd.h"
-#include "httpc.h"
 #include "network.h"
 #include "nodestatus.h"
 #include "sha256.h"
@@ -25,7 +22,6 @@
 #include "upgrade.h"
 
 #define CMD "upgrade"
-#define OPT_HELP 1000
 
 struct up_args {
     const char *to;
@@ -48,103 +44,69 @@ struct up_node {
     struct node_upgrade up;
 };
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: nearup upgrade --to VERSION [--at-height H] [--jitter SECONDS]\n"
-                 "                      [--home DIR | --all] [--release-url URL]\n"
-                 "                      [--neard-sha256 HEX] [--binary-path P]\n");
-}
+#define O(field) NU_FIELD(struct up_args, field)
 
-static int parse_int(const char *opt, const char *s, int64_t max, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max) {
-        cli_error(CMD, "%s wants a number from 0 to %lld, not '%s'", opt, (long long)max, s);
-        return 2;
-    }
-    *out = v;
-    return 0;
-}
+static const struct nu_setting opts[] = {
+    {.name = "to",
+     .type = NU_T_STR,
+     O(to),
+     .metavar = "VERSION",
+     .help = "the neard release to switch to (required)"},
+    {.name = "at-height",
+     .type = NU_T_I64,
+     O(at_height),
+     .max = INT64_MAX / 2,
+     .metavar = "H",
+     .help = "neard stops itself at this block height and the new one starts (default: now)"},
+    {.name = "jitter",
+     .type = NU_T_SECONDS,
+     O(jitter_s),
+     .max = NODE_UPGRADE_JITTER_MAX_S,
+     .help = "the supervisor waits a random delay of up to this before it switches"},
+    {.name = "home",
+     .type = NU_T_STR,
+     O(home),
+     .metavar = "DIR",
+     .help = "a node's home or a localnet root (default: the only registered node)"},
+    {.name = "all", .type = NU_T_BOOL, O(all), .help = "every registered node"},
+    {.name = "release-url",
+     .type = NU_T_STR,
+     O(release_url),
+     .metavar = "URL",
+     .help = "the release bucket (default: each node's own)"},
+    {.name = "neard-sha256",
+     .type = NU_T_STR,
+     O(sha256),
+     .metavar = "HEX",
+     .help = "the sha256 the new neard must have"},
+    {.name = "binary-path",
+     .type = NU_T_STR,
+     O(binary_path),
+     .metavar = "P",
+     .help = "a local neard that reports release --to, instead of a download"},
+};
 
-static int parse_opt(int c, struct up_args *a)
-{
-    int64_t v;
-    int rc = 0;
-    switch (c) {
-    case 't':
-        a->to = optarg;
-        break;
-    case 'H':
-        a->home = optarg;
-        break;
-    case 'a':
-        a->all = true;
-        break;
-    case 'u':
-        a->release_url = optarg;
-        break;
-    case 's':
-        a->sha256 = optarg;
-        break;
-    case 'b':
-        a->binary_path = optarg;
-        break;
-    case 'h':
-        rc = parse_int("--at-height", optarg, INT64_MAX / 2, &a->at_height);
-        break;
-    case 'j':
-        rc = parse_int("--jitter", optarg, NODE_UPGRADE_JITTER_MAX_S, &v);
-        a->jitter_s = (unsigned)v;
-        break;
-    default:
-        rc = 2;
-    }
-    return rc;
-}
+const struct cli_doc cli_upgrade_doc = {
+    .prog = CMD,
+    .summary = "switch neard versions, optionally at a block height",
+    .usage = "nearup upgrade --to VERSION [--at-height H] [--jitter SECONDS]\n"
+             "                      [--home DIR | --all] [--release-url URL]\n"
+             "                      [--neard-sha256 HEX] [--binary-path P]",
+    .about = "Checks every node first, fetches and verifies the new binary into the cache, and\n"
+             "only then hands each node its upgrade. A stopped node has run.json switched at\n"
+             "once.\n",
+    .opts = opts,
+    .nopts = CLI_NOPTS(opts),
+};
 
 static int parse_args(int argc, char **argv, struct up_args *a)
 {
-    static const struct option opts[] = {
-        {"to", required_argument, NULL, 't'},
-        {"at-height", required_argument, NULL, 'h'},
-        {"jitter", required_argument, NULL, 'j'},
-        {"home", required_argument, NULL, 'H'},
-        {"all", no_argument, NULL, 'a'},
-        {"release-url", required_argument, NULL, 'u'},
-        {"neard-sha256", required_argument, NULL, 's'},
-        {"binary-path", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, OPT_HELP},
-        {0},
-    };
     a->at_height = -1;
-    optind = 1;
-    opterr = 0;
-    int c, rc = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (c == OPT_HELP) {
-            usage(stdout);
-            return -1;
-        } else if (c == ':') {
-            cli_error(CMD, "%s needs a value; see 'nearup upgrade --help'", argv[optind - 1]);
-            return 2;
-        } else if (c == '?') {
-            cli_error(CMD, "unknown option '%s'; see 'nearup upgrade --help'", argv[optind - 1]);
-            return 2;
-        }
-        rc = parse_opt(c, a);
-    }
-    if (rc == 0 && optind < argc) {
-        cli_error(CMD, "unexpected argument '%s'; see 'nearup upgrade --help'", argv[optind]);
-        rc = 2;
-    } else if (rc == 0 && a->to == NULL) {
-        cli_error(CMD, "--to VERSION is required; see 'nearup upgrade --help'");
-        rc = 2;
-    } else if (rc == 0 && a->home != NULL && a->all) {
-        cli_error(CMD, "--home and --all exclude each other");
-        rc = 2;
-    }
+    int rc = cli_parse(&cli_upgrade_doc, argc, argv, a, NULL, 0, NULL);
+    if (rc == 0 && a->to == NULL)
+        return cli_usage(CMD, "--to VERSION is required");
+    if (rc == 0 && a->home != NULL && a->all)
+        return cli_usage(CMD, "--home and --all exclude each other");
     return rc;
 }
 
@@ -348,11 +310,10 @@ int cmd_upgrade(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    cli_catch_signals();
     char(*homes)[PATH_MAX] = calloc(NODE_MAX_HOMES, sizeof(*homes));
     struct up_node *nodes = calloc(NODE_MAX_HOMES, sizeof(*nodes));
     size_t n = 0;
-    if (homes == NULL || nodes == NULL || nu_httpc_global_init() != 0) {
+    if (homes == NULL || nodes == NULL) {
         cli_error(CMD, "out of memory");
         rc = 1;
         goto out;
@@ -366,7 +327,6 @@ int cmd_upgrade(int argc, char **argv)
         rc = upgrade_all(&a, nodes, n);
     for (size_t i = 0; i < n; i++)
         node_runcfg_release(&nodes[i].cfg);
-    nu_httpc_global_cleanup();
 out:
     free(homes);
     free(nodes);

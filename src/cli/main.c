@@ -3,52 +3,39 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "log.h"
-
-/* Subcommands land one by one; a weak reference is NULL until its file is
- * linked in, and such a command is reported as unknown. */
-#pragma weak cmd_run
-#pragma weak cmd_stop
-#pragma weak cmd_restart
-#pragma weak cmd_status
-#pragma weak cmd_logs
-#pragma weak cmd_localnet
-#pragma weak cmd_bin
-#pragma weak cmd_service
-#pragma weak cmd_upgrade
-#pragma weak cmd_supervise
-#pragma weak cmd_gateway
-#pragma weak cmd_health
-#pragma weak cmd_snapshot
-
-struct cmd {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *help;
-};
 
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
-static const struct cmd commands[] = {
-    {"run", cmd_run, "initialise a home if needed and run neard under a supervisor"},
-    {"stop", cmd_stop, "stop a node (or --all) and wait until it is gone"},
-    {"restart", cmd_restart, "stop and start a node with its recorded settings"},
-    {"status", cmd_status, "show each node's version, pid, head, sync, peers, health, lag"},
-    {"logs", cmd_logs, "print or follow a node's neard log across rotation"},
-    {"localnet", cmd_localnet, "run a local multi-node network"},
-    {"bin", cmd_bin, "list, fetch or prune cached neard binaries"},
-    {"service", cmd_service, "install, uninstall or print a systemd unit"},
-    {"upgrade", cmd_upgrade, "switch neard versions, optionally at a block height"},
-    {"gateway", cmd_gateway, "NEAR-aware JSON-RPC gateway in front of RPC nodes"},
-    {"health", cmd_health, "health-check sidecar for one node (HTTP and HAProxy agent-check)"},
-    {"snapshot", cmd_snapshot, "create, restore, list, verify or prune data snapshots"},
-    {"supervise", cmd_supervise, NULL},
-    {"version", cmd_version, "print nearup's version"},
-    {"help", cmd_help, "list commands"},
+static const struct cli_doc version_doc = {
+    .prog = "version", .summary = "print nearup's version", .usage = "nearup version"};
+static const struct cli_doc help_doc = {
+    .prog = "help", .summary = "list commands", .usage = "nearup help"};
+
+/* The flags say what a command needs set up before it runs: CLI_CURL
+ * loads libcurl (the only commands that pay for it), CLI_SIGNALS turns
+ * Ctrl-C into cli_cancelled. Commands that load libcurl only on some paths
+ * (run, localnet and status fetch or probe through src/node, which
+ * initialises it where it is used) are not flagged. */
+const struct cli_cmd cli_commands[] = {
+    {"run", cmd_run, CLI_SIGNALS, &cli_run_doc},
+    {"stop", cmd_stop, 0, &cli_stop_doc},
+    {"restart", cmd_restart, 0, &cli_restart_doc},
+    {"status", cmd_status, 0, &cli_status_doc},
+    {"logs", cmd_logs, 0, &cli_logs_doc},
+    {"localnet", cmd_localnet, CLI_SIGNALS, &cli_localnet_doc},
+    {"bin", NULL, 0, &cli_bin_doc},
+    {"service", NULL, 0, &cli_service_doc},
+    {"upgrade", cmd_upgrade, CLI_CURL | CLI_SIGNALS, &cli_upgrade_doc},
+    {"gateway", cmd_gateway, 0, &cli_gateway_doc},
+    {"health", cmd_health, CLI_CURL, &cli_health_doc},
+    {"snapshot", NULL, 0, &cli_snapshot_doc},
+    {"supervise", cmd_supervise, CLI_HIDDEN, &cli_supervise_doc},
+    {"version", cmd_version, 0, &version_doc},
+    {"help", cmd_help, 0, &help_doc},
 };
 
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+const size_t cli_ncommands = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
 static int cmd_version(int argc, char **argv)
 {
@@ -59,10 +46,11 @@ static int cmd_version(int argc, char **argv)
 static void usage(FILE *out)
 {
     fprintf(out, "usage: nearup [--version] [--help] <command> [<args>]\n\ncommands:\n");
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (commands[i].fn != NULL && commands[i].help != NULL)
-            fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        if (!(cli_commands[i].flags & CLI_HIDDEN))
+            fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].doc->summary);
     }
+    fprintf(out, "\nSee 'nearup <command> --help' for a command's flags.\n");
 }
 
 static int cmd_help(int argc, char **argv)
@@ -82,9 +70,13 @@ int main(int argc, char **argv)
         name = "version";
     else if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
         name = "help";
-    for (size_t i = 0; i < NCOMMANDS; i++) {
-        if (strcmp(commands[i].name, name) == 0 && commands[i].fn != NULL)
-            return commands[i].fn(argc - 1, argv + 1);
+    else if (strcmp(name, "--print-man") == 0)
+        return cli_print_man(argc > 2 ? argv[2] : NULL, stdout);
+    else if (strcmp(name, "--print-completion") == 0)
+        return cli_print_completion(argc > 2 ? argv[2] : "", stdout);
+    for (size_t i = 0; i < cli_ncommands; i++) {
+        if (strcmp(cli_commands[i].name, name) == 0)
+            return cli_dispatch(&cli_commands[i], argc - 1, argv + 1);
     }
     fprintf(stderr, "nearup: unknown command '%s'; see 'nearup help'\n", name);
     return 2;

@@ -1,31 +1,46 @@
-/* Helpers shared by the subcommands. */
-#include <errno.h>
+/* Helpers shared by the subcommands: error lines, signals, setting hooks. */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "error.h"
 #include "redact.h"
+#include "supervisor.h"
 
 volatile sig_atomic_t cli_cancelled;
 
 #define CLI_ERROR_MAX 4096
 
-/* The one error line of a command; URLs in it lose their credentials. */
-void cli_error(const char *cmd, const char *fmt, ...)
+static void error_line(const char *cmd, const char *tail, const char *fmt, va_list ap)
 {
     char text[CLI_ERROR_MAX], clean[CLI_ERROR_MAX];
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
     if (n < 0)
         text[0] = '\0';
     nu_redact(text, clean, sizeof(clean));
-    fprintf(stderr, "nearup %s: %s\n", cmd, clean);
+    fprintf(stderr, "nearup %s: %s%s\n", cmd, clean, tail);
+}
+
+/* The one error line of a command; URLs in it lose their credentials. */
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_line(cmd, "", fmt, ap);
+    va_end(ap);
+}
+
+int cli_usage(const char *prog, const char *fmt, ...)
+{
+    char tail[128];
+    snprintf(tail, sizeof(tail), "; see 'nearup %s --help'", prog);
+    va_list ap;
+    va_start(ap, fmt);
+    error_line(prog, tail, fmt, ap);
+    va_end(ap);
+    return 2;
 }
 
 static void on_signal(int sig)
@@ -44,13 +59,21 @@ void cli_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-int cli_parse_long(const char *s, long lo, long hi, long *out)
+int cli_set_restart(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                    size_t msgsz)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    enum node_restart_policy *p = (void *)((char *)obj + s->off);
+    if (node_restart_policy_parse(value, p) == 0)
+        return 0;
+    snprintf(msg, msgsz, "\"%s\" is not one of %s", value, s->choices);
+    return NU_EINVAL;
+}
+
+int cli_set_env(const struct nu_setting *s, void *obj, const char *value, char *msg, size_t msgsz)
+{
+    if (value[0] == '=' || strchr(value, '=') == NULL) {
+        snprintf(msg, msgsz, "\"%s\" is not KEY=VALUE", value);
         return NU_EINVAL;
-    *out = v;
-    return 0;
+    }
+    return nu_setting_store(s, obj, value, msg, msgsz);
 }

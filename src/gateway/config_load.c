@@ -176,7 +176,7 @@ static int set_upstream_num(const char *key, const char *v, uint64_t lo, uint64_
                             char *msg, size_t msgsz)
 {
     uint64_t n;
-    if (gw_parse_uint(v, UINT64_MAX, &n) != 0 || n < lo || n > hi) {
+    if (nu_parse_uint(v, UINT64_MAX, &n) != 0 || n < lo || n > hi) {
         snprintf(msg, msgsz, "%s: \"%s\" is not a whole number in [%llu, %llu]", key, v,
                  (unsigned long long)lo, (unsigned long long)hi);
         return NU_EINVAL;
@@ -209,7 +209,7 @@ static int upstream_key(struct gw_upstream_spec *u, const char *key, const char 
     if (strcmp(key, "max_inflight") == 0)
         return set_upstream_num(key, v, 0, 100000000, &u->max_inflight, msg, msgsz);
     if (strcmp(key, "archival") == 0) {
-        if (gw_parse_bool(v, &u->archival) != 0) {
+        if (nu_parse_bool(v, &u->archival) != 0) {
             snprintf(msg, msgsz, "archival: \"%s\" is not true or false", v);
             return NU_EINVAL;
         }
@@ -232,7 +232,7 @@ static int cost_set(struct gw_config *c, const char *method, const char *v, char
         return NU_EINVAL;
     }
     uint64_t n;
-    if (gw_parse_uint(v, 1000000, &n) != 0) {
+    if (nu_parse_uint(v, 1000000, &n) != 0) {
         snprintf(msg, msgsz, "method_cost %s: \"%s\" is not a whole number in [0, 1000000]", method,
                  v);
         return NU_EINVAL;
@@ -245,7 +245,7 @@ static void file_setting(struct load_ctx *x, const char *section, const char *na
                          const char *value)
 {
     char msg[NU_ERRMSG_MAX];
-    const struct gw_setting *s = gw_setting_find(name);
+    const struct nu_setting *s = nu_setting_find(gw_settings, gw_nsettings, name, strlen(name));
     if (!s || strchr(name, '-')) {
         add_err(x, x->file, x->line, "unknown setting \"%s\"%s%s%s", name,
                 section[0] ? " in [" : "", section, section[0] ? "]" : "");
@@ -261,8 +261,8 @@ static void file_setting(struct load_ctx *x, const char *section, const char *na
         return;
     }
     x->set_line[idx] = x->line;
-    if (gw_setting_set(x->c, s, value, msg, sizeof(msg)) != 0)
-        add_err(x, x->file, x->line, "%s", msg);
+    if (nu_setting_set(s, x->c, value, msg, sizeof(msg)) != 0)
+        add_err(x, x->file, x->line, "%s: %s", s->name, msg);
 }
 
 static void file_upstream(struct load_ctx *x, const char *section, const char *name,
@@ -373,16 +373,16 @@ static void apply_env(struct load_ctx *x)
 {
     char var[96], msg[NU_ERRMSG_MAX];
     for (size_t i = 0; i < gw_nsettings; i++) {
-        const struct gw_setting *s = &gw_settings[i];
+        const struct nu_setting *s = &gw_settings[i];
         int n = snprintf(var, sizeof(var), "NEARUP_GATEWAY_");
         for (const char *p = s->name; *p && n < (int)sizeof(var) - 1; p++)
             var[n++] = (char)toupper((unsigned char)*p);
         var[n] = '\0';
         const char *v = getenv(var);
-        if (v && gw_setting_set(x->c, s, v, msg, sizeof(msg)) != 0) {
+        if (v && nu_setting_set(s, x->c, v, msg, sizeof(msg)) != 0) {
             char where[120];
             snprintf(where, sizeof(where), "env %s", var);
-            add_err(x, where, 0, "%s", msg);
+            add_err(x, where, 0, "%s: %s", s->name, msg);
         }
     }
 }
@@ -412,8 +412,8 @@ static void flag_upstream(struct load_ctx *x, const char *v)
     if (eq && scheme && eq < scheme) {
         *eq = '\0';
         if (strlen(url) >= sizeof(name)) {
-            add_err(x, "flag --upstream", 0, "upstream name '%.32s...' is longer than %d characters",
-                    url, GW_NAME_MAX - 1);
+            add_err(x, "flag --upstream", 0,
+                    "upstream name '%.32s...' is longer than %d characters", url, GW_NAME_MAX - 1);
             return;
         }
         snprintf(name, sizeof(name), "%.*s", GW_NAME_MAX - 1, url);
@@ -445,7 +445,9 @@ static void flag_upstream(struct load_ctx *x, const char *v)
 static void apply_flag(struct load_ctx *x, const struct gw_flag *f)
 {
     char msg[NU_ERRMSG_MAX], where[96];
-    snprintf(where, sizeof(where), "flag --%s", f->name);
+    int n = snprintf(where, sizeof(where), "flag --%s", f->name);
+    for (int i = 7; i < n && i < (int)sizeof(where); i++)
+        where[i] = where[i] == '_' ? '-' : where[i]; /* as a flag is written */
     const char *v = f->value ? f->value : "";
     if (strcmp(f->name, "upstream") == 0) {
         flag_upstream(x, v);
@@ -463,11 +465,12 @@ static void apply_flag(struct load_ctx *x, const struct gw_flag *f)
             add_err(x, where, 0, "%s", msg);
         return;
     }
-    const struct gw_setting *s = gw_setting_find(f->name);
+    const struct nu_setting *s =
+        nu_setting_find(gw_settings, gw_nsettings, f->name, strlen(f->name));
     if (!s)
         add_err(x, where, 0, "unknown setting (see nearup gateway --help)");
-    else if (gw_setting_set(x->c, s, v, msg, sizeof(msg)) != 0)
-        add_err(x, where, 0, "%s", msg);
+    else if (nu_setting_set(s, x->c, v, msg, sizeof(msg)) != 0)
+        add_err(x, where, 0, "%s: %s", s->name, msg);
 }
 
 /* ---- validation ---- */
@@ -496,7 +499,7 @@ static void validate(struct load_ctx *x)
     validate_upstreams(x);
     if (gw_parse_hostport(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port))
         add_err(x, "config", 0, "listen: bad address");
-    c->deny = strcmp(c->deny_mode, "jsonrpc") == 0 ? GW_DENY_JSONRPC : GW_DENY_HTTP;
+    c->deny = (enum gw_deny_mode)c->deny_mode;
     c->allow_mask = ~0ull;
     if (c->allow_methods[0] &&
         gw_method_list_mask(c->allow_methods, &c->allow_mask, bad, sizeof(bad)) != 0)
@@ -510,9 +513,8 @@ static void validate(struct load_ctx *x)
 static void set_defaults(struct load_ctx *x)
 {
     char msg[NU_ERRMSG_MAX];
-    for (size_t i = 0; i < gw_nsettings; i++)
-        if (gw_setting_set(x->c, &gw_settings[i], gw_settings[i].def, msg, sizeof(msg)) != 0)
-            add_err(x, "default", 0, "%s", msg); /* a bug in the table */
+    if (nu_settings_defaults(gw_settings, gw_nsettings, x->c, msg, sizeof(msg)) != 0)
+        add_err(x, "default", 0, "%s", msg); /* a bug in the table */
     for (int m = 0; m < GW_NMETHODS; m++)
         x->c->method_cost[m] = 1;
 }

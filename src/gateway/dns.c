@@ -161,9 +161,9 @@ static struct dentry *find_or_add(struct gw_dns *d, const struct gw_upstream_spe
 
 void gw_dns_configure(struct gw_dns *d, const struct gw_config *cfg)
 {
-    int family = !strcmp(cfg->dns_family, "ipv4")   ? AF_INET
-                 : !strcmp(cfg->dns_family, "ipv6") ? AF_INET6
-                                                    : AF_UNSPEC;
+    int family = cfg->dns_family == GW_DNS_IPV4   ? AF_INET
+                 : cfg->dns_family == GW_DNS_IPV6 ? AF_INET6
+                                                  : AF_UNSPEC;
     for (struct dentry *e = d->list; e; e = e->next)
         e->seen = false;
     for (size_t i = 0; i < cfg->nups; i++) {

@@ -41,7 +41,9 @@ struct gw_upstream_spec {
     int line;              /* section line in the file, 0 for flags */
 };
 
+/* In the order of the settings' choices ("http|jsonrpc", "any|ipv4|ipv6"). */
 enum gw_deny_mode { GW_DENY_HTTP, GW_DENY_JSONRPC };
+enum gw_dns_family { GW_DNS_ANY, GW_DNS_IPV4, GW_DNS_IPV6 };
 
 struct gw_config {
     atomic_int refs;
@@ -53,12 +55,12 @@ struct gw_config {
     char zone[GW_NAME_MAX];
     unsigned drain_timeout_ms;
     char access_log[GW_PATH_MAX];
-    char log_level[16];
+    int log_level; /* enum nu_log_level */
     char chain_id[GW_NAME_MAX];
     /* [health] */
     unsigned health_interval_ms, health_timeout_ms, rise, fall, max_lag_blocks;
     unsigned stale_after_ms, min_healthy, passive_failures, dns_interval_ms;
-    char dns_family[8];
+    int dns_family; /* enum gw_dns_family */
     /* [proxy] */
     unsigned retries, retry_budget_percent, retry_budget_min;
     unsigned connect_timeout_ms, upstream_timeout_ms, max_batch, upstream_max_inflight;
@@ -69,7 +71,7 @@ struct gw_config {
     unsigned max_connections, idle_timeout_ms, header_timeout_ms, body_timeout_ms;
     unsigned write_timeout_ms, retry_after_s;
     char allow_methods[2048], deny_methods[2048];
-    char deny_mode[16];
+    int deny_mode; /* enum gw_deny_mode */
     /* [ratelimit] */
     unsigned rate_limit, rate_burst, ratelimit_clients;
 

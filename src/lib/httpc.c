@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include "fs.h"
 #include "httpc.h"
+#include "lazylib.h"
 
 #ifndef NU_VERSION
 #define NU_VERSION "dev"
@@ -45,6 +46,8 @@ void nu_httpc_opts_init(struct nu_httpc_opts *o)
 
 int nu_httpc_global_init(void)
 {
+    if (nu_lazylib_load(&nu_libcurl, NULL) != 0) /* libcurl is loaded on first use */
+        return NU_EIO;
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : NU_ENET;
 }
 

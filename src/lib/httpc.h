@@ -28,7 +28,8 @@ struct nu_httpc_opts {
 
 void nu_httpc_opts_init(struct nu_httpc_opts *o);
 
-/* One-time global init/cleanup (curl_global_init). */
+/* One-time global init/cleanup (curl_global_init); init loads libcurl
+ * first (lazylib.h): NU_EIO when it cannot. */
 NU_WUR int nu_httpc_global_init(void);
 void nu_httpc_global_cleanup(void);
 

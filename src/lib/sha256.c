@@ -1,4 +1,6 @@
-/* sha256 of a file (see sha256.h). */
+/* SHA-256 through OpenSSL's low-level functions (see sha256.h for why not
+ * EVP or libsodium). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "sha256.h"
 
 #include <errno.h>
@@ -8,17 +10,50 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sodium.h>
+#include <openssl/sha.h>
+
+_Static_assert(sizeof(struct nu_sha256) >= sizeof(SHA256_CTX), "nu_sha256 holds a SHA256_CTX");
+_Static_assert(_Alignof(struct nu_sha256) >= _Alignof(SHA256_CTX), "nu_sha256 alignment");
+
+void nu_sha256_init(struct nu_sha256 *h)
+{
+    SHA256_Init((SHA256_CTX *)h->opaque);
+}
+
+void nu_sha256_update(struct nu_sha256 *h, const void *data, size_t len)
+{
+    SHA256_Update((SHA256_CTX *)h->opaque, data, len);
+}
+
+void nu_sha256_final(struct nu_sha256 *h, uint8_t out[NU_SHA256_LEN])
+{
+    SHA256_Final(out, (SHA256_CTX *)h->opaque);
+}
+
+void nu_sha256(const void *data, size_t len, uint8_t out[NU_SHA256_LEN])
+{
+    SHA256(data, len, out);
+}
+
+void nu_sha256_hex(const uint8_t md[NU_SHA256_LEN], char out[NU_SHA256_HEX])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < NU_SHA256_LEN; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[NU_SHA256_HEX - 1] = '\0';
+}
 
 int nu_sha256_fd(int fd, const char *path, char out[NU_SHA256_HEX], char *errbuf)
 {
-    unsigned char md[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_state st;
+    uint8_t md[NU_SHA256_LEN];
+    struct nu_sha256 h;
     unsigned char *buf = malloc(NU_SHA256_CHUNK);
     if (buf == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
     int err = 0;
-    crypto_hash_sha256_init(&st);
+    nu_sha256_init(&h);
     for (;;) {
         ssize_t r = read(fd, buf, NU_SHA256_CHUNK);
         if (r < 0 && errno == EINTR)
@@ -29,10 +64,10 @@ int nu_sha256_fd(int fd, const char *path, char out[NU_SHA256_HEX], char *errbuf
         }
         if (r == 0)
             break;
-        crypto_hash_sha256_update(&st, buf, (unsigned long long)r);
+        nu_sha256_update(&h, buf, (size_t)r);
     }
-    crypto_hash_sha256_final(&st, md);
-    sodium_bin2hex(out, NU_SHA256_HEX, md, sizeof(md));
+    nu_sha256_final(&h, md);
+    nu_sha256_hex(md, out);
 out:
     free(buf);
     return err;

@@ -9,13 +9,14 @@
 #include <stdint.h>
 #include "error.h"
 
-#define NODE_LOG_DEFAULT_MAX_SIZE (100u << 20)
+#define NODE_LOG_DEFAULT_MAX_SIZE_MIB 100 /* plain, so a settings table can show it */
+#define NODE_LOG_DEFAULT_MAX_SIZE ((uint64_t)NODE_LOG_DEFAULT_MAX_SIZE_MIB << 20)
 #define NODE_LOG_DEFAULT_KEEP 5
 
 struct node_log;
 
-NU_WUR int node_log_open(const char *path, uint64_t max_size, unsigned keep,
-                         struct node_log **out, char *errbuf);
+NU_WUR int node_log_open(const char *path, uint64_t max_size, unsigned keep, struct node_log **out,
+                         char *errbuf);
 /* Appends; rotates first when needed (whole lines stay in one file where
  * possible). */
 NU_WUR int node_log_write(struct node_log *l, const void *data, size_t len, char *errbuf);

@@ -1,6 +1,7 @@
 /* The registry of homes (for --all) and the node homes behind a --home
- * argument (see state.h). Apart from state.c because the registry names
- * its entries by sha256 (OpenSSL), which nearup-supervisor does not link. */
+ * argument (see state.h). The registry names its entries by the sha256 of
+ * the path (libsodium's: a few bytes need no OpenSSL, which every
+ * `nearup stop` would then load; lazylib.h). */
 #include "state.h"
 
 #include <dirent.h>
@@ -10,9 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "fs.h"
+#include "sha256.h"
 
 #define REGISTRY_ENTRY_MAX (PATH_MAX + 16)
 
@@ -38,13 +38,11 @@ static int registry_dir(char *out, size_t outsz, char *errbuf)
 static int registry_entry(const char *home, char *out, size_t outsz, char *errbuf)
 {
     char dir[PATH_MAX];
-    unsigned char md[32];
-    unsigned int mdlen = 0;
+    uint8_t md[NU_SHA256_LEN];
     int rc = registry_dir(dir, sizeof(dir), errbuf);
     if (rc < 0)
         return rc;
-    if (EVP_Digest(home, strlen(home), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-        return nu_err_set(errbuf, NU_ECRYPTO, "sha256 failed");
+    nu_sha256(home, strlen(home), md);
     size_t n = (size_t)snprintf(out, outsz, "%s/", dir);
     for (unsigned i = 0; i < 16 && n + 2 < outsz; i++, n += 2)
         snprintf(out + n, outsz - n, "%02x", md[i]);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -251,8 +251,17 @@ const char *node_service_systemctl(void)
     return NULL;
 }
 
+/* sd_booted(3)'s test, without linking libsystemd for one lstat (nearup
+ * loads no library it does not use at start-up; bench/RESULTS.md): systemd
+ * is the init system when /run/systemd/system/ is a directory. */
+static bool systemd_booted(void)
+{
+    struct stat st;
+    return lstat("/run/systemd/system/", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 bool node_service_systemd_running(void)
 {
     const char *env = getenv("NEARUP_SYSTEMD_DIR");
-    return (env == NULL || env[0] == '\0') && sd_booted() > 0 && node_service_systemctl() != NULL;
+    return (env == NULL || env[0] == '\0') && systemd_booted() && node_service_systemctl() != NULL;
 }

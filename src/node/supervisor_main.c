@@ -9,8 +9,6 @@
  * OpenSSL, libsodium, libsystemd and RocksDB, which would make every
  * long-lived supervisor several MB larger. NAME is the nearup command its
  * errors are reported as ("nearup NAME: ..."; default supervise). */
-#include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -19,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "state.h"
 #include "supervisor.h"
 
@@ -55,55 +54,53 @@ static void tune_malloc(void)
 #endif
 }
 
-static int parse_fd(const char *arg, int *fd)
+struct args {
+    const char *home, *cmd;
+    bool notify;
+    unsigned ready_fd; /* 0: none */
+};
+
+#define A(f) NU_FIELD(struct args, f)
+
+static const struct nu_setting options[] = {
+    {.name = "home", .type = NU_T_STR, A(home), .metavar = "DIR"},
+    {.name = "notify", .type = NU_T_BOOL, A(notify)},
+    {.name = "ready-fd", .type = NU_T_UINT, A(ready_fd), .min = 3, .max = INT_MAX},
+    {.name = "cmd", .type = NU_T_STR, A(cmd), .def = "supervise"},
+};
+
+/* 0, or the exit code 2 after the usage error was printed. */
+static int parse(int argc, char **argv, struct args *a)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < 3 || v > INT_MAX)
-        return NU_EINVAL;
-    *fd = (int)v;
-    return 0;
+    char what[NU_ERRMSG_MAX + 100];
+    struct nu_args p = {.table = options, .n = sizeof(options) / sizeof(options[0]), .obj = a};
+    NU_BUG_ON(nu_settings_defaults(options, p.n, a, what, sizeof(what)) != 0);
+    if (nu_args_parse(&p, argc, argv, 1) != NU_ARGS_OK)
+        nu_args_describe(&p.err, what, sizeof(what));
+    else if (a->home == NULL)
+        snprintf(what, sizeof(what), "--home DIR is required");
+    else
+        return 0;
+    fprintf(stderr, "nearup %s: %s; %s\n", a->cmd, what, usage_text);
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"home", required_argument, NULL, 'H'},
-        {"notify", no_argument, NULL, 'n'},
-        {"ready-fd", required_argument, NULL, 'r'},
-        {"cmd", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *home_arg = NULL, *cmd = "supervise";
+    struct args a = {0};
     char home[PATH_MAX], err[NU_ERRMSG_MAX] = "";
-    struct node_sup_opts o = {.home = home, .notify = false, .ready_fd = -1};
-    bool bad = false;
-    int c;
     tune_malloc();
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        if (c == 'H')
-            home_arg = optarg;
-        else if (c == 'n')
-            o.notify = true;
-        else if (c == 'c')
-            cmd = optarg;
-        else if (c != 'r')
-            bad = true;
-        else if (parse_fd(optarg, &o.ready_fd) < 0)
-            return print_error(cmd, "--ready-fd must be a descriptor number >= 3"), 2;
-    }
-    if (bad || home_arg == NULL || optind != argc) {
-        fprintf(stderr, "nearup %s: %s\n", cmd, usage_text);
+    int rc = parse(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    struct node_sup_opts o = {
+        .home = home, .notify = a.notify, .ready_fd = a.ready_fd ? (int)a.ready_fd : -1};
+    if (node_abspath(a.home, home, sizeof(home), err) < 0) {
+        print_error(a.cmd, err);
         return 2;
     }
-    if (node_abspath(home_arg, home, sizeof(home), err) < 0) {
-        print_error(cmd, err);
-        return 2;
-    }
-    int rc = node_supervise(&o, err);
+    rc = node_supervise(&o, err);
     if (rc != 0 && err[0] != '\0')
-        print_error(cmd, err);
+        print_error(a.cmd, err);
     return rc;
 }

@@ -1,7 +1,6 @@
 /* Chunk objects: hashing, encoding and verified decoding (see chunker.h). */
 #include <stdio.h>
 #include <string.h>
-#include <openssl/sha.h>
 #include <zstd.h>
 
 #include "chunker.h"
@@ -12,11 +11,6 @@ static const char MAGIC[4] = {'N', 'U', 'S', 'C'};
 size_t snap_chunk_stored_max(size_t n)
 {
     return SNAP_CHUNK_HDR + ZSTD_compressBound(n);
-}
-
-void snap_sha256(const void *data, size_t len, uint8_t out[SNAP_SHA256_LEN])
-{
-    SHA256(data, len, out);
 }
 
 void snap_hex(const uint8_t *in, size_t len, char *out)
@@ -136,7 +130,7 @@ int snap_chunk_decode(const void *obj, size_t len, const uint8_t sha[SNAP_SHA256
             return nu_err_set(errbuf, NU_EVERIFY, "chunk %s: zstd: %s", key,
                               ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame");
     }
-    snap_sha256(plain, expect_size, got);
+    nu_sha256(plain, expect_size, got);
     if (memcmp(got, sha, SNAP_SHA256_LEN) != 0)
         return nu_err_set(errbuf, NU_EVERIFY, "chunk %s: sha256 does not match its content", key);
     return 0;

@@ -19,12 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "error.h"
+#include "sha256.h"
 
 #define SNAP_CHUNK_SIZE (4u << 20) /* how files are cut */
 #define SNAP_CHUNK_MAX (64u << 20) /* largest plain chunk a manifest may declare */
 #define SNAP_CHUNK_HDR 16
-#define SNAP_SHA256_LEN 32
-#define SNAP_SHA256_HEX 65
+#define SNAP_SHA256_LEN NU_SHA256_LEN
+#define SNAP_SHA256_HEX NU_SHA256_HEX
 #define SNAP_ZSTD_LEVEL 1 /* fast: uploads must keep up with the network */
 #define SNAP_CHUNK_KEY_MAX 80
 
@@ -33,8 +34,7 @@ enum snap_compression { SNAP_COMP_NONE = 0, SNAP_COMP_ZSTD = 1 };
 /* Bytes a stored object of a plain chunk of size n may take at most. */
 size_t snap_chunk_stored_max(size_t n);
 
-/* sha256 of data into out. */
-void snap_sha256(const void *data, size_t len, uint8_t out[SNAP_SHA256_LEN]);
+/* Lowercase hex of len bytes. */
 void snap_hex(const uint8_t *in, size_t len, char *out);
 /* Parses exactly 2*len lowercase hex digits. */
 NU_WUR int snap_unhex(const char *in, uint8_t *out, size_t len);

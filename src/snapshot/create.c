@@ -303,7 +303,7 @@ static int w_job(void *ctx, void *state, size_t job, char *errbuf)
     int rc = read_chunk(c, w, j, errbuf);
     if (rc < 0)
         return rc;
-    snap_sha256(w->plain, ch->size, ch->sha);
+    nu_sha256(w->plain, ch->size, ch->sha);
     snap_chunk_key(ch->sha, key);
     rc = lookup(c, w, ch, key, errbuf);
     if (rc == NU_ENOENT || rc == NU_EVERIFY)

@@ -154,7 +154,7 @@ static bool already_there(struct worker *w, const struct snap_chunk *c, uint64_t
             return false;
         got += (size_t)n;
     }
-    snap_sha256(w->plain, c->size, sha);
+    nu_sha256(w->plain, c->size, sha);
     return memcmp(sha, c->sha, SNAP_SHA256_LEN) == 0;
 }
 

@@ -192,7 +192,7 @@ static int sign(CURL *c, const struct snap_http_req *rq, struct curl_slist **hdr
 {
     char line[SNAP_SECRET_LINE_MAX], hex[SNAP_SHA256_HEX], provider[128];
     uint8_t sha[SNAP_SHA256_LEN];
-    snap_sha256(rq->body != NULL ? rq->body : "", rq->body != NULL ? rq->body_len : 0, sha);
+    nu_sha256(rq->body != NULL ? rq->body : "", rq->body != NULL ? rq->body_len : 0, sha);
     snap_hex(sha, sizeof(sha), hex);
     snprintf(line, sizeof(line), "x-amz-content-sha256: %s", hex);
     struct curl_slist *n = curl_slist_append(*hdrs, line);

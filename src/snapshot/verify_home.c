@@ -96,7 +96,7 @@ static void check_chunks(struct vhome *v, const struct snap_file *f, int fd, uin
                     (unsigned long long)off);
             return;
         }
-        snap_sha256(buf, c->size, sha);
+        nu_sha256(buf, c->size, sha);
         atomic_fetch_add(&v->progress.done, c->size);
         if (memcmp(sha, c->sha, SNAP_SHA256_LEN) != 0) {
             differs(v, "%s/%s differs from the snapshot at byte %llu", dir_path(v, f->dir), f->path,

@@ -154,6 +154,7 @@ def test_config_errors_name_file_and_line(tmp_path):
     r = nearup('--upstream', 'http://127.0.0.1:1', '--check')
     assert r.returncode == 0 and r.stdout == 'configuration ok: 1 upstreams\n'
     r = nearup('--no-such-flag', '1')
-    assert r.returncode == 2 and 'unknown option --no-such-flag' in r.stderr
+    assert r.returncode == 2 and r.stderr == ("nearup gateway: unknown option '--no-such-flag'; "
+                                              "see 'nearup gateway --help'\n")
     r = nearup('--help')
     assert r.returncode == 0 and '--health-interval DURATION' in r.stdout

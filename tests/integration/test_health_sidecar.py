@@ -516,13 +516,13 @@ def run_health(*args):
 
 @pytest.mark.parametrize('args,err', [
     ([], 'nearup health: --node URL is required'),
-    (['--node', 'ftp://x'], "nearup health: --node: expected an http:// or https:// URL, got "
-                            "'ftp://x'"),
-    (['--node', 'h:1', '--listen', 'localhost'], 'nearup health: --listen: expected HOST:PORT'),
-    (['--node', 'h:1', '--max-lag', '-1'], "nearup health: --max-lag: expected a whole number "
-                                           "from 0 to 1000000000, got '-1'"),
-    (['--node', 'h:1', '--stale', '0'], "nearup health: --stale: expected seconds"),
-    (['--node', 'h:1', '--rise', '0'], "nearup health: --rise: expected a whole number"),
+    (['--node', 'ftp://x'], 'nearup health: --node: "ftp://x" is not an http:// or https:// '
+                            'URL'),
+    (['--node', 'h:1', '--listen', 'localhost'],
+     'nearup health: --listen: "localhost" is not HOST:PORT with a numeric host'),
+    (['--node', 'h:1', '--max-lag', '-1'], 'nearup health: --max-lag: "-1" is not a whole number'),
+    (['--node', 'h:1', '--stale', '0'], "nearup health: --stale: 0 is out of range [10, 86400000] ms"),
+    (['--node', 'h:1', '--rise', '0'], "nearup health: --rise: 0 is out of range [1, 100]"),
     (['--node', 'h:1', '--interval'], 'nearup health: --interval needs a value'),
     (['--node', 'h:1', '--bogus'], "nearup health: unknown option '--bogus'"),
     (['--node', 'h:1', 'extra'], "nearup health: unexpected argument 'extra'"),

@@ -212,12 +212,17 @@ def test_root_with_other_files_is_not_overwritten(tmp_path, nu):
 
 
 @pytest.mark.parametrize('args,err', [
-    (['--nodes', '0'], "nearup localnet: --nodes wants a number from 1 to 64, not '0'\n"),
-    (['--rpc', 'x'], "nearup localnet: --rpc wants a number from 0 to 64, not 'x'\n"),
-    (['--nodes', '40', '--rpc', '30'], 'nearup localnet: at most 64 nodes in all\n'),
+    (['--nodes', '0'],
+     "nearup localnet: --nodes: 0 is out of range [1, 64]; see 'nearup localnet --help'\n"),
+    (['--rpc', 'x'],
+     "nearup localnet: --rpc: \"x\" is not a whole number; see 'nearup localnet --help'\n"),
+    (['--nodes', '40', '--rpc', '30'],
+     "nearup localnet: at most 64 nodes in all; see 'nearup localnet --help'\n"),
     (['--binary-path', 'a', '--neard-version', '2.4.0'],
-     'nearup localnet: --binary-path and --neard-version exclude each other\n'),
-    (['--env', 'NOEQUALS'], "nearup localnet: --env wants KEY=VAL (at most 32), not 'NOEQUALS'\n"),
+     'nearup localnet: --binary-path and --neard-version exclude each other; '
+     "see 'nearup localnet --help'\n"),
+    (['--env', 'NOEQUALS'],
+     "nearup localnet: --env: \"NOEQUALS\" is not KEY=VALUE; see 'nearup localnet --help'\n"),
     (['--frob'], "nearup localnet: unknown option '--frob'; see 'nearup localnet --help'\n"),
     (['extra'], "nearup localnet: unexpected argument 'extra'; see 'nearup localnet --help'\n"),
 ])

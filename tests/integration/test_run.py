@@ -342,7 +342,7 @@ def test_interrupt_while_waiting_stops_the_node(nu, tmp_path, sig):
 def test_ready_timeout_usage(nu, tmp_path):
     r = nu('run', 'simnet', '--home', tmp_path / 'h', '--ready-timeout', '0')
     assert r.returncode == 2
-    assert r.stderr == ("nearup run: --ready-timeout '0' is not a number of seconds (1-86400); "
+    assert r.stderr == ("nearup run: --ready-timeout: 0 is out of range [1, 86400] s; "
                         "see 'nearup run --help'\n")
 
 

@@ -186,9 +186,10 @@ def test_release_url_commands(w, bucket):
                f'{shown(down)}/nearcore-deploy/testnet/latest_release')
     assert w.fails('service', 'print', 'testnet', '--home', home, '--release-url', base,
                    code=2) == (
-        f'nearup service: --release-url {shown(bucket.url)}: a unit file is readable by '
+        f'nearup service: --release-url: "{shown(bucket.url)}": a unit file is readable by '
         'every user, so it gets no credentials; fetch the binary first (nearup bin fetch '
-        'VERSION --release-url URL) and pass --neard-version VERSION')
+        "VERSION --release-url URL) and pass --neard-version VERSION; see 'nearup service "
+        "--help'")
     assert w.clean() > 5
 
 

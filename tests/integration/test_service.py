@@ -203,13 +203,14 @@ def test_user_install_defaults_to_xdg_config(tmp_path, env):
 
 @pytest.mark.parametrize('args,code,err', [
     (['frob', 'testnet'], 2,
-     "nearup service: unknown action 'frob'; use print, install or uninstall\n"),
+     "nearup service: unknown subcommand 'frob'; see 'nearup service --help'\n"),
     (['print', 'testnet', '--bogus'], 2,
      "nearup service: unknown option '--bogus'; see 'nearup service --help'\n"),
     (['print', 'testnet', '--home'], 2,
      "nearup service: --home needs a value; see 'nearup service --help'\n"),
     (['print', 'testnet', '--stop-timeout', '-1'], 2,
-     "nearup service: --stop-timeout wants seconds (0..86400), not '-1'\n"),
+     "nearup service: --stop-timeout: \"-1\" is not a number of seconds (30, 30s, 5m, 1h); "
+     "see 'nearup service --help'\n"),
     (['install', 'testnet', '--name', 'a/b'], 1,
      "nearup service: 'a/b' cannot be part of a unit name\n"),
 ])
@@ -218,7 +219,8 @@ def test_usage_errors(env, args, code, err):
     assert (r.returncode, r.stderr, r.stdout) == (code, err, '')
 
 
-def test_missing_network_prints_usage(env):
+def test_missing_network_is_a_usage_error(env):
     r = nearup(env, 'service', 'print')
     assert r.returncode == 2
-    assert r.stderr.startswith('usage: nearup service print|install|uninstall NETWORK')
+    assert r.stderr == ("nearup service: which NETWORK? (mainnet, testnet, betanet, localnet or "
+                        "a chain id); see 'nearup service --help'\n")

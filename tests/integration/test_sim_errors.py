@@ -83,6 +83,44 @@ def test_unknown_request_field_is_parse_error(env):
         'data': 'JSON RPC Request format was expected'}, 'id': None}
 
 
+REQUEST_FORMAT = {'jsonrpc': '2.0', 'error': {
+    'name': 'REQUEST_VALIDATION_ERROR',
+    'cause': {'name': 'PARSE_ERROR',
+              'info': {'error_message': 'JSON RPC Request format was expected'}},
+    'code': -32700, 'message': 'Parse error',
+    'data': 'JSON RPC Request format was expected'}, 'id': None}
+
+
+@pytest.mark.parametrize('body', [
+    '{"jsonrpc":"2.0","id":1,"method":"status","method":"status","params":[]}',
+    '{"jsonrpc":"2.0","id":1,"method":"status","m\\u0065thod":"block","params":[]}',
+    '{"jsonrpc":"2.0","id":1,"id":2,"method":"status","params":[]}',
+])
+def test_repeated_request_field_is_no_request(env, body):
+    # serde's Request refuses a repeated field; neard's untagged Message then
+    # holds the object as no request at all
+    mode, node = env
+    status, reply = post(node, body)
+    assert status == expect(mode, 400)
+    assert reply == REQUEST_FORMAT
+
+
+def test_repeated_key_inside_params_takes_the_last(env):
+    mode, node = env
+    h = node.status()['sync_info']['latest_block_height']
+    body = ('{"jsonrpc":"2.0","id":7,"method":"block",'
+            f'"params":{{"block_id":"nonsense","block_id":{h}}}}}')
+    status, reply = post(node, body)
+    assert status == 200, reply
+    assert reply['id'] == 7 and reply['result']['header']['height'] == h
+    batch = ('[{"jsonrpc":"2.0","id":1,"method":"status","params":[]},'
+             '{"jsonrpc":"2.0","id":2,"method":"status","method":"status","params":[]}]')
+    status, reply = post(node, batch)
+    assert status == 200
+    assert reply[0]['id'] == 1 and 'result' in reply[0]
+    assert reply[1] == REQUEST_FORMAT
+
+
 def test_method_not_found(env):
     mode, node = env
     status, reply = node.rpc('foo', [])

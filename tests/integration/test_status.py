@@ -154,7 +154,8 @@ def test_home_without_node_is_error(tmp_path):
 @pytest.mark.parametrize('args,err', [
     (['--bogus'], "nearup status: unknown option '--bogus'; see 'nearup status --help'\n"),
     (['--home'], "nearup status: --home needs a value; see 'nearup status --help'\n"),
-    (['--home', 'x', '--all'], 'nearup status: --home and --all exclude each other\n'),
+    (['--home', 'x', '--all'],
+     "nearup status: --home and --all exclude each other; see 'nearup status --help'\n"),
     (['extra'], "nearup status: unexpected argument 'extra'; see 'nearup status --help'\n"),
 ])
 def test_usage_errors(tmp_path, args, err):

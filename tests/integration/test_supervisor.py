@@ -244,8 +244,10 @@ def test_restart_on_failure_restarts_crashes_but_not_clean_exits(nu, tmp_path):
     assert st['last_exit'] == {'code': 0, 'signal': None, 'at': st['last_exit']['at']}
     assert st['reason'] == 'neard exited (exit code 0); restart policy is on-failure'
     assert st['restarts'] == 1
+    # status.json says stopped just before the supervisor exits
     sup = read_pidfile(home, 'supervisor.pid')
-    assert sup is None or not alive(sup)
+    wait_until(lambda: sup is None or not alive(sup), 10, what='supervisor exit')
+    assert neards_of(home) == []
 
 
 def nu_height(port):
@@ -335,10 +337,11 @@ def test_restart_interrupted_while_waiting_stops_the_node(nu, tmp_path, sig):
 def test_restart_ready_timeout_usage(nu, tmp_path):
     r = nu('restart', '--home', tmp_path / 'h', '--ready-timeout', '0')
     assert (r.returncode, r.stderr) == (
-        2, 'nearup restart: --ready-timeout must be a number of seconds (1-86400)\n')
+        2, "nearup restart: --ready-timeout: 0 is out of range [1, 86400] s; "
+        "see 'nearup restart --help'\n")
     r = nu('stop', '--home', tmp_path / 'h', '--ready-timeout', '5')
     assert (r.returncode, r.stderr) == (
-        2, 'nearup stop: usage: nearup stop [--home DIR | --all] [--timeout SECONDS]\n')
+        2, "nearup stop: unknown option '--ready-timeout'; see 'nearup stop --help'\n")
 
 
 def test_stop_all_and_several_running_need_a_choice(nu, tmp_path):

@@ -338,11 +338,12 @@ def test_binary_changed_while_it_runs_is_not_restarted(tmp_path, nu, bucket, rel
 @pytest.mark.parametrize('args,code,err', [
     ([], 2, "nearup upgrade: --to VERSION is required; see 'nearup upgrade --help'\n"),
     (['--to', '2.5.0', '--at-height', '-5'], 2,
-     "nearup upgrade: --at-height wants a number from 0 to 4611686018427387903, not '-5'\n"),
+     "nearup upgrade: --at-height: \"-5\" is not a whole number; see 'nearup upgrade --help'\n"),
     (['--to', '2.5.0', '--jitter', '99999999'], 2,
-     "nearup upgrade: --jitter wants a number from 0 to 86400, not '99999999'\n"),
+     "nearup upgrade: --jitter: 99999999 is out of range [0, 86400] s; "
+     "see 'nearup upgrade --help'\n"),
     (['--to', '2.5.0', '--home', 'x', '--all'], 2,
-     'nearup upgrade: --home and --all exclude each other\n'),
+     "nearup upgrade: --home and --all exclude each other; see 'nearup upgrade --help'\n"),
     (['--to', '2.5.0'], 1,
      'nearup upgrade: no nodes registered; start one with `nearup run NETWORK`\n'),
 ])

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "gw_config.h"
+#include "log.h"
 
 #define ERRS_MAX 65536
 #define UP "[upstream a]\nurl = http://127.0.0.1:3030\n"
@@ -104,7 +105,7 @@ static void test_defaults(void **state)
     assert_string_equal(c->zone, "");
     assert_int_equal(c->drain_timeout_ms, 10000);
     assert_string_equal(c->access_log, "");
-    assert_string_equal(c->log_level, "info");
+    assert_int_equal(c->log_level, NU_LOG_INFO);
     assert_string_equal(c->chain_id, "");
     assert_int_equal(c->health_interval_ms, 1000);
     assert_int_equal(c->health_timeout_ms, 1000);
@@ -115,7 +116,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->min_healthy, 1);
     assert_int_equal(c->passive_failures, 3);
     assert_int_equal(c->dns_interval_ms, 5000);
-    assert_string_equal(c->dns_family, "any");
+    assert_int_equal(c->dns_family, GW_DNS_ANY);
     assert_int_equal(c->retries, 2);
     assert_int_equal(c->retry_budget_percent, 20);
     assert_int_equal(c->retry_budget_min, 10);
@@ -221,6 +222,7 @@ static void test_file_values_and_units(void **state)
     assert_int_equal(c->max_header_bytes, 2048);
     assert_int_equal(c->max_unsent_bytes, 3 * MiB); /* MB is binary too */
     assert_int_equal(c->deny, GW_DENY_JSONRPC);
+    assert_int_equal(c->deny_mode, GW_DENY_JSONRPC);
     assert_int_equal(c->allow_mask,
                      (1ull << GW_M_STATUS) | (1ull << GW_M_QUERY) | (1ull << GW_M_BLOCK));
     assert_int_equal(c->deny_mask, 1ull << GW_M_QUERY);
@@ -422,10 +424,12 @@ static void test_flags_alone(void **state)
         {"method-cost", "query=5"},
         {"rate_limit", "10"},
         {"rate-burst", "30"},
+        {"log-level", "warn"},
+        {"dns_family", "ipv6"},
     };
     struct gw_config *c = NULL;
     nu_buf_reset(&errs);
-    assert_int_equal(gw_config_load_string(NULL, NULL, flags, 6, &c, &errs), 0);
+    assert_int_equal(gw_config_load_string(NULL, NULL, flags, 8, &c, &errs), 0);
     assert_string_equal(c->file, "");
     assert_int_equal(c->nups, 2);
     assert_string_equal(c->ups[0].name, "127.0.0.1:3030");
@@ -440,6 +444,8 @@ static void test_flags_alone(void **state)
     assert_int_equal(c->method_cost[GW_M_QUERY], 5);
     assert_int_equal(c->rate_limit, 10);
     assert_int_equal(c->rate_burst, 30);
+    assert_int_equal(c->log_level, NU_LOG_WARN);
+    assert_int_equal(c->dns_family, GW_DNS_IPV6);
     gw_config_unref(c);
 
     const struct gw_flag bad[] = {

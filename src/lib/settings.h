@@ -1,0 +1,164 @@
+/* Settings tables: one static table per component describes each of its
+ * settings (name, type, default, bounds, help). The same table applies
+ * defaults, parses a value from a file, the environment or a flag into the
+ * component's struct, formats it back, and prints help; args.h parses a
+ * command line against it, and `nearup --print-man` / `--print-completion`
+ * turn it into man pages and shell completion.
+ *
+ * A setting names a field of the component's struct (NU_FIELD). The field's
+ * C type follows from the setting's type:
+ *
+ *   NU_T_BOOL     bool             true|false|yes|no|on|off|1|0; a flag
+ *                                  without value on a command line
+ *   NU_T_UINT     unsigned         whole number in [min, max]
+ *   NU_T_I64      int64_t          whole number in [min, max] (never
+ *                                  negative, so -1 can mean "not given")
+ *   NU_T_SIZE     uint64_t         bytes: 512, 64K, 16KiB, 10MiB, 1GiB
+ *                                  (K, M, G are binary, case and a B or iB
+ *                                  suffix do not matter)
+ *   NU_T_MS       unsigned         milliseconds: 250ms, 1.5s, 5m, 1h; a bare
+ *                                  number is milliseconds
+ *   NU_T_SECONDS  unsigned         seconds: 30, 30s, 5m, 1h; a bare number
+ *                                  is seconds
+ *   NU_T_MS_SECS  unsigned         milliseconds written as seconds: 0.5,
+ *                                  30, 2m; a bare number is seconds
+ *   NU_T_STR      const char *     the value itself (not copied: the caller
+ *                                  keeps it alive, e.g. argv)
+ *   NU_T_TEXT     char[size]       a copy of the value, at most size-1 bytes
+ *   NU_T_ENUM     int              index of the value in choices ("a|b|c")
+ *   NU_T_LIST     const char *[k]  each value is appended (not copied); the
+ *                                  array stays NULL-terminated, so it holds
+ *                                  k-1 values (max, when set, is lower)
+ *
+ * Bounds (min, max) are inclusive and in the field's unit. Names compare
+ * with '-' and '_' as the same character. */
+#ifndef NU_SETTINGS_H
+#define NU_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+enum nu_stype {
+    NU_T_BOOL,
+    NU_T_UINT,
+    NU_T_I64,
+    NU_T_SIZE,
+    NU_T_MS,
+    NU_T_SECONDS,
+    NU_T_MS_SECS,
+    NU_T_STR,
+    NU_T_TEXT,
+    NU_T_ENUM,
+    NU_T_LIST,
+};
+
+/* Setting flags. */
+#define NU_S_RESTART 0x1u  /* read at start only: a reload that changes it warns */
+#define NU_S_HIDDEN 0x2u   /* accepted, but not in help, man pages or completion */
+#define NU_S_OPTVALUE 0x4u /* command line: the value may be left out ("" then) */
+
+struct nu_setting;
+
+/* A setting's own parser, instead of the type's: stores value into obj's
+ * field (or wherever the component keeps it). 0, or NU_EINVAL with what is
+ * wrong in msg (without the setting's name). May call nu_setting_store for
+ * the type's parsing after its own checks. */
+typedef int (*nu_setting_set_fn)(const struct nu_setting *s, void *obj, const char *value,
+                                 char *msg, size_t msgsz);
+
+struct nu_setting {
+    const char *name; /* "max_lag" (files) or "max-lag" (flags) */
+    char short_name;  /* command lines: -x; 0 for none */
+    enum nu_stype type;
+    size_t off, size;    /* the field (NU_FIELD) */
+    const char *def;     /* default, as text; NULL: the field keeps its value */
+    uint64_t min, max;   /* numbers: bounds; NU_T_LIST: most values (0: capacity) */
+    const char *choices; /* NU_T_ENUM: "a|b|c"; other types: shown and completed only */
+    unsigned flags;      /* NU_S_* */
+    const char *metavar; /* help: what follows the flag; NULL: from the type */
+    const char *help;
+    const char *section; /* files: the [section] it belongs in; NULL: none */
+    const char *alias;   /* other accepted names, '|'-separated; never shown */
+    nu_setting_set_fn set;
+};
+
+/* A table with its length, where one is held by pointer. */
+struct nu_settings_table {
+    const struct nu_setting *t;
+    size_t n;
+};
+
+#define NU_FIELD(type, field) .off = offsetof(type, field), .size = sizeof(((type *)0)->field)
+/* A numeric macro as the text of a default: .def = NU_TEXT(NODE_LOG_DEFAULT_KEEP). */
+#define NU_TEXT(x) NU_TEXT_(x)
+#define NU_TEXT_(x) #x
+
+/* The setting named name (len bytes; '-' and '_' are the same, aliases
+ * count), or NULL. */
+const struct nu_setting *nu_setting_find(const struct nu_setting *t, size_t n, const char *name,
+                                         size_t len);
+
+/* Parses value into obj through s->set when there is one, else as
+ * nu_setting_store does. 0, or NU_EINVAL with what is wrong in msg. */
+NU_WUR int nu_setting_set(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                          size_t msgsz);
+/* The type's parsing and bounds: e.g. msg "\"x\" is not a whole number" or
+ * "0 is out of range [1, 100]". A failed store leaves the field as it was. */
+NU_WUR int nu_setting_store(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                            size_t msgsz);
+/* Applies every default (t[i].def) to obj. 0, or NU_EINVAL naming the
+ * setting whose default does not parse (a bug in the table). */
+NU_WUR int nu_settings_defaults(const struct nu_setting *t, size_t n, void *obj, char *msg,
+                                size_t msgsz);
+
+/* The field's value as text nu_setting_store reads back ("" for an empty
+ * list; list values joined by ','). */
+void nu_setting_format(const struct nu_setting *s, const void *obj, char *out, size_t outsz);
+/* What help shows after the flag: s->metavar, else "N", "SIZE",
+ * "DURATION", "TEXT" or "WORD" by type; NULL for a bool. */
+const char *nu_setting_metavar(const struct nu_setting *s);
+/* s's name with '_' written as '-' (the flag without its dashes). */
+void nu_setting_flag_name(const struct nu_setting *s, char *out, size_t outsz);
+/* "[1, 100]", "[10, 86400000] ms", "[1024, 4294967296] bytes", "[1, 86400] s"
+ * (the field's unit, as the gateway's errors have always read); "" when the
+ * type has none. */
+void nu_setting_bounds(const struct nu_setting *s, char *out, size_t outsz);
+
+/* What help says besides the help text: `default "D"; range [lo, hi]; one
+ * of a|b; read at start only` (the parts that apply; "" when none). */
+void nu_setting_notes(const struct nu_setting *s, char *out, size_t outsz);
+/* Help for every setting not hidden, two lines each:
+ *   "  -n, --name METAVAR (default "D", range [lo, hi]; one of a|b; read at start only)"
+ *   "      help"
+ * with a "\n[section]\n" line before each new section. */
+NU_WUR int nu_settings_help(const struct nu_setting *t, size_t n, struct nu_buf *out);
+/* "name = value" lines in table order with "[section]" headers, as a file
+ * that loads back to the same values. */
+NU_WUR int nu_settings_dump(const struct nu_setting *t, size_t n, const void *obj,
+                            struct nu_buf *out);
+/* The first setting with every bit of flags whose fields differ between a
+ * and b (byte for byte), or NULL. */
+const struct nu_setting *nu_settings_differ(const struct nu_setting *t, size_t n, const void *a,
+                                            const void *b, unsigned flags);
+
+/* ---- value codecs, also for values outside a table ---- */
+
+/* A whole decimal number (digits only, no sign or space) up to max. */
+NU_WUR int nu_parse_uint(const char *s, uint64_t max, uint64_t *out);
+NU_WUR int nu_parse_bool(const char *s, bool *out);
+/* Bytes: "512", "64K", "16KiB", "10 MiB", "1GB" (K, M, G binary). */
+NU_WUR int nu_parse_size(const char *s, uint64_t *out);
+/* Milliseconds: a number (a fraction of up to 3 decimals of ms allowed)
+ * and a unit (ms, s, m, h); a bare number counts bare_ms milliseconds per
+ * unit (1: milliseconds, 1000: seconds). Rounded to the nearest ms. */
+NU_WUR int nu_parse_duration_ms(const char *s, uint64_t bare_ms, uint64_t *out);
+/* "2h", "5m", "30s", "250ms": the largest unit that divides ms. */
+void nu_format_ms(uint64_t ms, char *out, size_t outsz);
+/* "4GiB", "10MiB", "16KiB", "512": the largest unit that divides bytes. */
+void nu_format_size(uint64_t bytes, char *out, size_t outsz);
+
+#endif

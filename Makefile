@@ -5,6 +5,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 20
 MESON ?= meson
+NINJAFLAGS ?=
+COVERAGE_MIN ?= 85
 
 .PHONY: all deps test demo install fuzz bench clean coverage
 
@@ -50,10 +52,18 @@ fuzz: deps
 bench: deps all
 	@/usr/bin/python3 bench/run.py --record
 
+# Line coverage (gcovr) of the unit and integration suites, per directory
+# of src/ and sim/; fails when a test fails or the total is below
+# COVERAGE_MIN percent. Counts start from zero on each run. NINJAFLAGS
+# (e.g. -j2) go to its ninja.
 coverage: deps
-	@test -f build-cov/build.ninja || $(MESON) setup build-cov --buildtype=debug -Db_coverage=true
-	ninja -C build-cov
-	$(MESON) test -C build-cov --num-processes 2 ; ninja -C build-cov coverage-text; tail -n 3 build-cov/meson-logs/coverage.txt
+	@test -f build-cov/build.ninja || $(MESON) setup build-cov --buildtype=debug \
+		-Db_coverage=true -Dtests=true
+	ninja $(NINJAFLAGS) -C build-cov
+	@find build-cov -name '*.gcda' -delete
+	@$(MESON) test -C build-cov --print-errorlogs --num-processes 2 ; rc=$$?; \
+	 /usr/bin/python3 scripts/coverage.py build-cov --min $(COVERAGE_MIN); crc=$$?; \
+	 [ $$rc -eq 0 ] && [ $$crc -eq 0 ]
 
 clean:
 	rm -rf build build-test build-werror build-fuzz build-cov

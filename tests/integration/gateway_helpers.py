@@ -175,9 +175,11 @@ class Gateway:
         return {u['name']: u for u in doc['upstreams']}
 
     def wait_states(self, want, timeout=20.0):
+        # An upstream not listed yet (a DNS member before the first
+        # resolution) is not in its state yet either.
         def ok():
             got = self.upstream_states()
-            return got if all(got[n]['state'] == s for n, s in want.items()) else None
+            return got if all(n in got and got[n]['state'] == s for n, s in want.items()) else None
         return wait_until(ok, timeout, what=f'upstream states {want}')
 
     def metrics(self):

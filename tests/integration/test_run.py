@@ -168,9 +168,14 @@ def as_other_user(nu):
     nobody through setpriv; otherwise the current user). Yields (run, dir)."""
     base = tempfile.mkdtemp(prefix='nearup-perm-')
     os.chmod(base, 0o755)
+    # GCOV_PREFIX: in a coverage build (make coverage) the counters of a
+    # run go to .gcda files in the root-owned build tree, which this user
+    # cannot write; libgcov would say so on stderr. They go to its own home
+    # instead (and are not counted). Other builds ignore the variable.
     env = dict(nu.env, HOME=os.path.join(base, 'userhome'),
                XDG_STATE_HOME=os.path.join(base, 'userhome', 'state'),
-               XDG_CACHE_HOME=os.path.join(base, 'userhome', 'cache'))
+               XDG_CACHE_HOME=os.path.join(base, 'userhome', 'cache'),
+               GCOV_PREFIX=os.path.join(base, 'userhome', 'gcov'))
     os.mkdir(env['HOME'], 0o777)
     os.chmod(env['HOME'], 0o777)
     locked = os.path.join(base, 'locked')

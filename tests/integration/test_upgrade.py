@@ -296,7 +296,10 @@ def test_tampered_immediate_upgrade_keeps_the_running_release(tmp_path, nu, buck
     def refused_now():
         return 'upgrade to 2.5.0 refused' in (status_json(home).get('reason') or '')
     wait_until(refused_now, 30, interval=0.2, what='the upgrade refused')
-    wait_until(lambda: version(url) == '2.4.0', 30, interval=0.2, what='2.4.0 running again')
+    # neard answering comes first; the supervisor says running once its own
+    # probe has had the answer.
+    wait_until(lambda: version(url) == '2.4.0' and status_json(home).get('state') == 'running',
+               30, interval=0.2, what='2.4.0 running again')
     st = status_json(home)
     assert st['reason'] == f'upgrade to 2.5.0 refused: {refused(path, new["sha256"], got)}'
     assert st['state'] == 'running' and st['neard_version'] == '2.4.0'

@@ -7,7 +7,6 @@
 #include <cmocka.h>
 
 #include <dirent.h>
-#include <ftw.h>
 #include <limits.h>
 #include <lzma.h>
 #include <signal.h>
@@ -19,34 +18,20 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "unit_tmp.h"
 
 static char tmpdir[PATH_MAX];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("NU_TEST_TMP");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_fs.XXXXXX", base ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int rm_rf(const char *path)
-{
-    return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return unit_tmp_make(tmpdir, sizeof(tmpdir), "test_fs");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return rm_rf(tmpdir) == 0 ? 0 : -1;
+    return unit_tmp_remove(tmpdir) == 0 ? 0 : -1;
 }
 
 static void path_in(char *out, const char *name)

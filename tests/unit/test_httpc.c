@@ -19,6 +19,7 @@
 #include "fs.h"
 #include "httpc.h"
 #include "httpd.h"
+#include "unit_tmp.h"
 
 #define FILE_LEN 100000
 
@@ -133,9 +134,7 @@ static int setup(void **state)
     pthread_mutex_init(&f->mu, NULL);
     uv_async_init(&f->loop, &f->stop, on_stop);
     f->stop.data = f;
-    const char *tmp = getenv("NU_TEST_TMP");
-    snprintf(f->dir, sizeof(f->dir), "%s/httpc-XXXXXX", tmp ? tmp : "/tmp");
-    assert_non_null(mkdtemp(f->dir));
+    assert_int_equal(unit_tmp_make(f->dir, sizeof(f->dir), "test_httpc"), 0);
     assert_int_equal(uv_thread_create(&f->th, run_loop, f), 0);
     F = f;
     *state = f;
@@ -149,16 +148,7 @@ static int teardown(void **state)
     uv_thread_join(&f->th);
     assert_int_equal(uv_loop_close(&f->loop), 0);
     pthread_mutex_destroy(&f->mu);
-    DIR *d = opendir(f->dir);
-    assert_non_null(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        char p[600];
-        snprintf(p, sizeof(p), "%s/%s", f->dir, e->d_name);
-        if (e->d_name[0] != '.')
-            assert_int_equal(unlink(p), 0);
-    }
-    closedir(d);
-    assert_int_equal(rmdir(f->dir), 0);
+    assert_int_equal(unit_tmp_remove(f->dir), 0);
     free(f);
     nu_httpc_global_cleanup();
     return 0;

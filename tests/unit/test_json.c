@@ -15,24 +15,21 @@
 
 #include "fs.h"
 #include "json.h"
+#include "unit_tmp.h"
 
 static char tmpdir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("NU_TEST_TMP");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_json.XXXXXX", base ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return unit_tmp_make(tmpdir, sizeof(tmpdir), "test_json");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/out.json", tmpdir);
-    unlink(p);
-    return rmdir(tmpdir);
+    static const char *const written[] = {"out.json", NULL}; /* and no temporary file */
+    return unit_tmp_remove_expecting(tmpdir, written);
 }
 
 static json_t *parse_ok(const char *text, bool comments)

@@ -14,6 +14,7 @@
 
 #include "fs.h"
 #include "keys.h"
+#include "unit_tmp.h"
 
 #define NODE1_PUB "ed25519:6DSjZ8mvsRZDvFqFxo8tCKePG96omXW7eVYVSySmDk8e"
 #define NODE1_SEC                                                                                  \
@@ -35,9 +36,7 @@ static char keypath[512];
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("NU_TEST_TMP");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_keys.XXXXXX", base ? base : "/tmp");
-    if (mkdtemp(tmpdir) == NULL)
+    if (unit_tmp_make(tmpdir, sizeof(tmpdir), "test_keys") != 0)
         return -1;
     snprintf(keypath, sizeof(keypath), "%s/node_key.json", tmpdir);
     return 0;
@@ -46,8 +45,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    unlink(keypath);
-    return rmdir(tmpdir);
+    static const char *const written[] = {"node_key.json", NULL}; /* and no temporary file */
+    return unit_tmp_remove_expecting(tmpdir, written);
 }
 
 static void test_from_seed_matches_neard(void **state)

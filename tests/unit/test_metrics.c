@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "metrics.h"
+#include "unit_tmp.h"
 
 static char *render(struct nu_metrics *r)
 {
@@ -260,15 +262,16 @@ static void test_promtool(void **state)
         skip();
     struct nu_metrics *r = sample();
     char *text = render(r);
-    char path[] = "/tmp/nu_metrics_XXXXXX";
-    int fd = mkstemp(path);
+    char dir[256], path[300], cmd[400];
+    assert_int_equal(unit_tmp_make(dir, sizeof(dir), "test_metrics"), 0);
+    snprintf(path, sizeof(path), "%s/metrics.txt", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "/usr/bin/promtool check metrics < %s", path);
+    snprintf(cmd, sizeof(cmd), "/usr/bin/promtool check metrics < '%s'", path);
     int st = system(cmd);
-    unlink(path);
+    assert_int_equal(unit_tmp_remove(dir), 0);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     free(text);

@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "dataswap.h"
 #include "fs.h"
 #include "state.h"
+#include "unit_tmp.h"
 
 static char tmpdir[PATH_MAX / 4];
 static char home[PATH_MAX / 2];
@@ -29,27 +29,17 @@ static char home[PATH_MAX / 2];
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("NU_TEST_TMP");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_node_dataswap.XXXXXX", base ? base : "/tmp");
-    if (mkdtemp(tmpdir) == NULL)
+    if (unit_tmp_make(tmpdir, sizeof(tmpdir), "test_node_dataswap") != 0)
         return -1;
     snprintf(home, sizeof(home), "%s/home", tmpdir);
     return node_state_init(home, NULL) == 0 ? 0 : -1;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 static int teardown(void **state)
 {
     (void)state;
     unsetenv(NODE_SWAP_KILL_ENV);
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+    return unit_tmp_remove(tmpdir) == 0 ? 0 : -1;
 }
 
 static void path_of(char *out, const char *dir, const char *name)

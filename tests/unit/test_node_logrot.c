@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "buf.h"
 #include "fs.h"
 #include "logrot.h"
+#include "unit_tmp.h"
 
 #define LINE_LEN 10 /* "line 0001\n" */
 
@@ -30,26 +30,16 @@ static char logpath[PATH_MAX];
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("NU_TEST_TMP");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_node_logrot.XXXXXX", base ? base : "/tmp");
-    if (mkdtemp(tmpdir) == NULL)
+    if (unit_tmp_make(tmpdir, sizeof(tmpdir), "test_node_logrot") != 0)
         return -1;
     snprintf(logpath, sizeof(logpath), "%s/neard.log", tmpdir);
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+    return unit_tmp_remove(tmpdir) == 0 ? 0 : -1;
 }
 
 static void gen_path(char *out, const char *suffix)

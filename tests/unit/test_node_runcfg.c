@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "fs.h"
 #include "state.h"
 #include "supervisor.h"
+#include "unit_tmp.h"
 
 static char tmpdir[PATH_MAX / 2]; /* room for the names put in it */
 static char home[PATH_MAX];
@@ -25,26 +25,16 @@ static char home[PATH_MAX];
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("NU_TEST_TMP");
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_node_runcfg.XXXXXX", base ? base : "/tmp");
-    if (mkdtemp(tmpdir) == NULL)
+    if (unit_tmp_make(tmpdir, sizeof(tmpdir), "test_node_runcfg") != 0)
         return -1;
     snprintf(home, sizeof(home), "%s/home", tmpdir);
     return node_state_init(home, NULL) == 0 ? 0 : -1;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+    return unit_tmp_remove(tmpdir) == 0 ? 0 : -1;
 }
 
 static char *read_runjson(void)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "proc.h"
+#include "unit_tmp.h"
 
 static int64_t now_ms(void)
 {
@@ -84,16 +85,15 @@ static void test_exec_failures_are_errors(void **state)
     assert_int_equal(nu_proc_spawn(bare, &o, &pid, err), NU_ECHILD);
     assert_string_equal(err, "exec true: No such file or directory");
     /* Not executable (even root needs an x bit). */
-    char file[256], want[NU_ERRMSG_MAX];
-    const char *base = getenv("NU_TEST_TMP");
-    snprintf(file, sizeof(file), "%s/test_proc.XXXXXX", base ? base : "/tmp");
-    int fd = mkstemp(file);
+    char dir[256], file[300], want[NU_ERRMSG_MAX];
+    assert_int_equal(unit_tmp_make(dir, sizeof(dir), "test_proc"), 0);
+    snprintf(file, sizeof(file), "%s/plain", dir);
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0644);
     assert_true(fd >= 0);
-    assert_int_equal(fchmod(fd, 0644), 0);
     close(fd);
     char *notexec[] = {file, NULL};
     int rc = nu_proc_spawn(notexec, NULL, &pid, err);
-    unlink(file);
+    assert_int_equal(unit_tmp_remove(dir), 0);
     assert_int_equal(rc, NU_ECHILD);
     snprintf(want, sizeof(want), "exec %s: Permission denied", file);
     assert_string_equal(err, want);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 
 #include "sha256.h"
+#include "unit_tmp.h"
 
 static const char ABC[] = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 static const char EMPTY[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -59,8 +61,10 @@ static void test_incremental_matches_one_shot(void **state)
 
 static void test_file_and_fd(void **state)
 {
-    char path[] = "/tmp/nu-sha256-XXXXXX";
-    int fd = mkstemp(path);
+    char dir[256], path[300];
+    assert_int_equal(unit_tmp_make(dir, sizeof(dir), "test_sha256"), 0);
+    snprintf(path, sizeof(path), "%s/data", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
     assert_true(fd >= 0);
     /* more than one read chunk, so the read loop runs several times */
     size_t n = 3 * NU_SHA256_CHUNK + 5;
@@ -85,6 +89,7 @@ static void test_file_and_fd(void **state)
     char msg[NU_ERRMSG_MAX];
     snprintf(msg, sizeof(msg), "open %s: No such file or directory", path);
     assert_string_equal(err, msg);
+    assert_int_equal(unit_tmp_remove(dir), 0);
 }
 
 int main(void)

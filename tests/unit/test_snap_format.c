@@ -20,6 +20,7 @@
 #include "store.h"
 #include "sysunit.h"
 #include "util.h"
+#include "unit_tmp.h"
 
 static void test_chunk_round_trip(void **state)
 {
@@ -299,9 +300,9 @@ static int count_keys(void *ud, const struct snap_obj_info *o)
 static void test_dir_store(void **state)
 {
     (void)state;
-    char root[4096], err[NU_ERRMSG_MAX];
-    const char *tmp = getenv("NU_TEST_TMP");
-    snprintf(root, sizeof(root), "%s/snapstore-%ld", tmp ? tmp : "/tmp", (long)getpid());
+    char tmp[2048], root[4096], err[NU_ERRMSG_MAX];
+    assert_int_equal(unit_tmp_make(tmp, sizeof(tmp), "test_snap_format"), 0);
+    snprintf(root, sizeof(root), "%s/store", tmp); /* the store makes it */
     struct snap_store_spec spec;
     struct snap_store *s;
     struct nu_buf b;
@@ -333,6 +334,7 @@ static void test_dir_store(void **state)
     nu_buf_release(&b);
     snap_store_free(s);
     assert_int_equal(nu_fs_rm_tree(root, err), 0);
+    assert_int_equal(unit_tmp_remove_expecting(tmp, NULL), 0);
 }
 
 static void test_cgroup_unit(void **state)

@@ -7,7 +7,7 @@
 #include "cmd.h"
 #include "error.h"
 #include "redact.h"
-#include "supervisor.h"
+#include "runcfg.h"
 
 volatile sig_atomic_t cli_cancelled;
 

@@ -16,6 +16,8 @@
 #include "logrot.h"
 #include "sigs.h"
 #include "sha256.h"
+#include "neard_version.h"
+#include "runcfg.h"
 #include "supervisor.h"
 
 #define SUP_TAIL_MAX (16u << 10) /* bytes of neard output kept for error reports */

@@ -1,4 +1,4 @@
-/* run.json: how to run one home (struct node_run_config, see supervisor.h). */
+/* run.json: how to run one home (struct node_run_config, see runcfg.h). */
 #include "runcfg.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* Internal to the config module: the settings table and the gateway's
- * own value checks (config.c), used by the loader (config_load.c) and by
+ * own value checks (gw_config.c), used by the loader (gw_config_load.c) and by
  * `nearup gateway`'s flags and help. */
 #ifndef GW_CONFIG_INT_H
 #define GW_CONFIG_INT_H
@@ -9,7 +9,7 @@
 #include "gw_config.h"
 #include "settings.h"
 
-/* The settings table (config.c). */
+/* The settings table (gw_config.c). */
 extern const struct nu_setting gw_settings[];
 extern const size_t gw_nsettings;
 extern const struct nu_settings_table gw_settings_table;

@@ -6,7 +6,7 @@
 
 #include "core.h"
 #include "../src/lib/buf.h"
-#include "../src/lib/fs.h"
+#include "../src/lib/xz.h"
 #include "../src/lib/httpc.h"
 
 int sim_download(const char *url, char **out, size_t *outlen, char *errbuf)

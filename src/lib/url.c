@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "redact.h"
+#include "settings.h"
 #include "url.h"
 
 #define SHOWN_MAX 300 /* what an error shows of the URL */
@@ -210,5 +211,22 @@ int nu_url_encode(const char *s, bool keep_slash, char *out, size_t outsz)
     if (n >= outsz)
         return NU_ETOOBIG;
     out[n] = '\0';
+    return 0;
+}
+
+int nu_parse_listen(const char *s, char *host, size_t hostsz, int *port)
+{
+    const char *colon = strrchr(s, ':'), *h = s;
+    size_t hlen = colon ? (size_t)(colon - s) : 0;
+    uint64_t p = 0;
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (colon == NULL || hlen == 0 || hlen >= hostsz || nu_parse_uint(colon + 1, 65535, &p) != 0)
+        return NU_EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
     return 0;
 }

@@ -39,6 +39,11 @@ void nu_url_host_header(const struct nu_url *u, char *out, size_t outsz);
  * "" without one. NU_ETOOBIG when out is too small. */
 NU_WUR int nu_url_basic_auth(const struct nu_url *u, char *out, size_t outsz);
 
+/* A listen address "HOST:PORT" or "[V6]:PORT" into host (without
+ * brackets) and port (0 to 65535); the host is not looked up. NU_EINVAL
+ * when it is not that or the host does not fit hostsz. */
+NU_WUR int nu_parse_listen(const char *s, char *host, size_t hostsz, int *port);
+
 /* Percent-encodes s (RFC 3986's unreserved characters pass; with
  * keep_slash '/' too) into out. NU_ETOOBIG when it does not fit. */
 NU_WUR int nu_url_encode(const char *s, bool keep_slash, char *out, size_t outsz);

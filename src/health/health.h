@@ -58,6 +58,7 @@ enum health_reply { HEALTH_REPLY_JSONRPC, HEALTH_REPLY_BARE };
 struct health_status {
     int64_t head;     /* sync_info.latest_block_height; -1 unknown */
     int64_t earliest; /* sync_info.earliest_block_height; -1 unknown */
+    int64_t protocol; /* protocol_version (changes at an upgrade: never a check); -1 unknown */
     int syncing;      /* sync_info.syncing: 1 or 0; -1 unknown */
     bool has_time;    /* sync_info.latest_block_time is a string ... */
     bool time_ok;     /* ... and valid RFC 3339 (nu_parse_rfc3339_ms), then in block_time_ms */

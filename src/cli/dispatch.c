@@ -101,14 +101,14 @@ static int cli_args_error(const char *prog, const struct nu_args_error *e)
     return cli_usage(prog, "%s", what);
 }
 
-int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
-              size_t maxpos, size_t *npos)
+static int parse(const struct cli_doc *doc, const struct nu_setting *t, size_t n, int argc,
+                 char **argv, void *obj, char **pos, size_t maxpos, size_t *npos)
 {
     char msg[NU_ERRMSG_MAX];
-    NU_BUG_ON(nu_settings_defaults(doc->opts, doc->nopts, obj, msg, sizeof(msg)) != 0);
+    NU_BUG_ON(nu_settings_defaults(t, n, obj, msg, sizeof(msg)) != 0);
     struct nu_args a = {
-        .table = doc->opts,
-        .n = doc->nopts,
+        .table = t,
+        .n = n,
         .obj = obj,
         .flags = NU_ARGS_HELP,
         .pos = pos,
@@ -122,4 +122,16 @@ int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char 
         return -1;
     }
     return st == NU_ARGS_OK ? 0 : cli_args_error(doc->prog, &a.err);
+}
+
+int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
+              size_t maxpos, size_t *npos)
+{
+    return parse(doc, doc->opts, doc->nopts, argc, argv, obj, pos, maxpos, npos);
+}
+
+int cli_parse_table(const struct cli_doc *doc, const struct nu_setting *t, size_t n, int argc,
+                    char **argv, void *obj)
+{
+    return parse(doc, t, n, argc, argv, obj, NULL, 0, NULL);
 }

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "error.h"
 
 #define HEALTH_REASON_MAX 256
@@ -76,6 +77,11 @@ struct health_status {
  * or "status reply is not an object". */
 NU_WUR int health_status_parse(const char *body, size_t len, enum health_reply form,
                                struct health_status *st, char *errbuf);
+
+/* Reads a status result object already parsed (the "result" of a
+ * JSON-RPC reply, or GET /status's body) into *st, as health_status_parse
+ * does. */
+void health_status_read(const json_t *result, struct health_status *st);
 
 /* 0 when st has what a check needs (head, syncing, a valid block time);
  * NU_EPARSE otherwise, errbuf naming what is missing or bad. */

@@ -290,17 +290,6 @@ static void serve_health(struct hc_sidecar *s, struct nu_http_req *req)
     nu_buf_release(&b);
 }
 
-static void serve_metrics(struct hc_sidecar *s, struct nu_http_req *req)
-{
-    struct nu_buf b;
-    nu_buf_init(&b, PAGE_MAX);
-    if (nu_metrics_render(s->m.reg, &b) != 0)
-        respond_text(req, 500, "text/plain", "cannot render metrics\n");
-    else
-        (void)nu_httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
-    nu_buf_release(&b);
-}
-
 static void on_request(struct nu_http_req *req, void *ud)
 {
     struct hc_sidecar *s = ud;
@@ -319,7 +308,7 @@ static void on_request(struct nu_http_req *req, void *ud)
     if (health)
         serve_health(s, req);
     else
-        serve_metrics(s, req);
+        nu_metrics_respond(s->m.reg, req);
 }
 
 static void agent_reply(void *ud, struct hc_agent_reply *r)

@@ -180,6 +180,26 @@ static void read_call(struct cn_probe *p, const json_t *r)
     nu_buf_release(&bytes);
 }
 
+/* ---- answers without a result ---- */
+
+/* The values of a check that got no result: the same keys, unknown
+ * values, so every report of a check has one shape. */
+static json_t *no_values(const struct cn_probe *p)
+{
+    const struct cn_config *cfg = &p->cn->cfg;
+    switch (p->check) {
+    case CN_STATUS:
+        return json_pack("{s:n,s:n,s:n,s:n,s:n,s:n}", "head", "head_age_ms", "syncing",
+                         "chain_id", "version", "protocol_version");
+    case CN_VIEW_ACCOUNT:
+        return json_pack("{s:s,s:n,s:n}", "account_id", cfg->account_id, "amount",
+                         "block_height");
+    default:
+        return json_pack("{s:s,s:s,s:n,s:n,s:n}", "contract", cfg->call.contract, "method",
+                         cfg->call.method, "result", "result_len", "block_height");
+    }
+}
+
 /* ---- requests ---- */
 
 static json_t *call_params(const struct cn_call *c)
@@ -232,7 +252,7 @@ void cn_on_answer(void *ud, struct nu_hcall *h, const struct nu_hc_resp *r)
     else if (p->check == CN_FINAL_LAG)
         read_final(p, result, rc ? err : NULL);
     else if (rc != 0)
-        cn_probe_fail(p, NULL, "%s", err);
+        cn_probe_fail(p, no_values(p), "%s", err);
     else if (p->check == CN_STATUS)
         read_status(p, result);
     else if (p->check == CN_VIEW_ACCOUNT)

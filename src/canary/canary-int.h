@@ -8,7 +8,7 @@
 #include "cn_tx.h"
 #include "hcall.h"
 
-#define CN_ERROR_MAX 400
+#define CN_ERROR_MAX NU_ERRMSG_MAX
 #define CN_REPLY_MAX (4u << 20) /* a reply larger than this fails its check */
 #define CN_REQUEST_MAX (16u << 10)
 

@@ -345,22 +345,12 @@ static int setup_probes(struct cn_canary *cn, char *errbuf)
     return rc;
 }
 
-static unsigned configured_checks(const struct cn_config *c, bool has_key)
-{
-    unsigned m = (1u << CN_STATUS) | (1u << CN_FINAL_LAG);
-    if (c->account_id[0])
-        m |= 1u << CN_VIEW_ACCOUNT;
-    if (c->call.text[0])
-        m |= 1u << CN_CALL_FUNCTION;
-    if (has_key)
-        m |= 1u << CN_TRANSFER;
-    return m;
-}
-
 int cn_canary_new(uv_loop_t *loop, const struct cn_config *cfg, const struct nu_keypair *key,
                   cn_round_fn round_done, void *ud, struct cn_canary **out, char *errbuf)
 {
     *out = NULL;
+    if ((cfg->transfer_key[0] != '\0') != (key != NULL))
+        return nu_err_set(errbuf, NU_EINVAL, "canary: a transfer needs its key, a key a transfer");
     struct cn_canary *cn = calloc(1, sizeof(*cn));
     if (cn == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "canary: out of memory");
@@ -375,7 +365,7 @@ int cn_canary_new(uv_loop_t *loop, const struct cn_config *cfg, const struct nu_
         cn->has_key = true;
         nu_key_pub_text(key, cn->key_pub, sizeof(cn->key_pub));
     }
-    cn->checks = configured_checks(cfg, cn->has_key);
+    cn->checks = cn_config_checks(cfg);
     cn->ref.height = -1;
     cn->tick.data = cn;
     (void)uv_timer_init(loop, &cn->tick); /* cannot fail for timers */

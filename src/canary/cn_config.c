@@ -4,6 +4,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "canary.h"
 #include "cn_config.h"
 #include "fs.h"
 #include "url.h"
@@ -302,4 +303,16 @@ int cn_config_check(const struct cn_config *c, char *errbuf)
                           "missing %s",
                           missing);
     return 0;
+}
+
+unsigned cn_config_checks(const struct cn_config *c)
+{
+    unsigned m = (1u << CN_STATUS) | (1u << CN_FINAL_LAG);
+    if (c->account_id[0])
+        m |= 1u << CN_VIEW_ACCOUNT;
+    if (c->call.text[0])
+        m |= 1u << CN_CALL_FUNCTION;
+    if (c->transfer_key[0])
+        m |= 1u << CN_TRANSFER;
+    return m;
 }

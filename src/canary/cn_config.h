@@ -75,6 +75,10 @@ NU_WUR int cn_config_load(const char *file, struct cn_config *c, struct nu_buf *
  * one line in errbuf naming the flag. */
 NU_WUR int cn_config_check(const struct cn_config *c, char *errbuf);
 
+/* A bit per enum cn_check (canary.h) that c configures: status and
+ * final_lag always, the others when their settings are given. */
+unsigned cn_config_checks(const struct cn_config *c);
+
 /* The URL without its userinfo (an endpoint's default name). */
 void cn_url_without_userinfo(const char *url, char *out, size_t outsz);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "canary.h"
 #include "cmd.h"
 #include "cn_config.h"
 #include "cn_server.h"
@@ -27,7 +28,7 @@
 struct args {
     struct cn_config cfg; /* the settings' fields: the table's offsets are shifted to here */
     const char *file;
-    bool once, json;
+    bool once, json, check;
 };
 
 static const struct nu_setting own_opts[] = {
@@ -47,6 +48,10 @@ static const struct nu_setting own_opts[] = {
      .type = NU_T_BOOL,
      NU_FIELD(struct args, json),
      .help = "with --once: the report as one JSON object"},
+    {.name = "check",
+     .type = NU_T_BOOL,
+     NU_FIELD(struct args, check),
+     .help = "validate the settings (and the key file) and exit"},
 };
 
 #define NOWN CLI_NOPTS(own_opts)
@@ -340,6 +345,19 @@ static int run_daemon(const struct args *a, const struct nu_keypair *key, int ar
     return rc != 0 ? 1 : 0;
 }
 
+/* --check: what would run. */
+static int print_check(const struct args *a)
+{
+    unsigned checks = cn_config_checks(&a->cfg);
+    printf("configuration ok: %zu endpoint%s; checks", a->cfg.endpoints.n,
+           a->cfg.endpoints.n == 1 ? "" : "s");
+    for (int c = 0, n = 0; c < CN_NCHECKS; c++)
+        if (checks & (1u << c))
+            printf("%s %s", n++ ? "," : "", cn_check_name(c));
+    printf("\n");
+    return 0;
+}
+
 int cmd_canary(int argc, char **argv)
 {
     struct args *a = malloc(sizeof(*a));
@@ -350,7 +368,9 @@ int cmd_canary(int argc, char **argv)
     }
     int rc = parse_args(argc, argv, a, &key);
     const struct nu_keypair *k = a->cfg.transfer_key[0] ? &key : NULL;
-    if (rc == 0)
+    if (rc == 0 && a->check)
+        rc = print_check(a);
+    else if (rc == 0)
         rc = a->once ? run_once(a, k) : run_daemon(a, k, argc, argv);
     free(a);
     sodium_memzero(&key, sizeof(key)); /* the secret key */

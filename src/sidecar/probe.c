@@ -9,7 +9,7 @@
 
 static void sample_error(struct hc_sample *sm, const char *what)
 {
-    snprintf(sm->error, sizeof(sm->error), "%s", what);
+    snprintf(sm->error, sizeof(sm->error), "%.*s", (int)sizeof(sm->error) - 1, what);
     sm->ok = false;
 }
 

@@ -608,3 +608,20 @@ def test_sighup_reloads_the_file(tmp_path, sim, daemons):
     wait_until(lambda: 'reload failed' in d.log(), what='reload refused')
     assert d.metrics()[1]['nearup_canary_success']['{check="view_account",endpoint="n"}'] == 1
     stop_clean(d)
+
+
+def test_example_config_and_systemd_unit(tmp_path):
+    from conftest import ROOT
+    ini = f'{ROOT}/deploy/canary.example.ini'
+    r = canary('-c', ini, '--check')
+    assert (r.returncode, r.stderr) == (0, '')
+    assert r.stdout == ('configuration ok: 3 endpoints; checks status, final_lag, view_account, '
+                        'call_function\n')
+    if shutil.which('systemd-analyze') is None:
+        return
+    unit = tmp_path / 'nearup-canary.service'
+    with open(f'{ROOT}/deploy/nearup-canary.service') as fh:
+        unit.write_text(fh.read().replace('/usr/local/bin/nearup', NEARUP))
+    r = subprocess.run(['systemd-analyze', 'verify', str(unit)], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr

@@ -84,11 +84,7 @@ void cn_server_close(struct cn_server *s, cn_closed_fn done, void *ud)
 static int start_listener(struct cn_server *s, char *errbuf)
 {
     struct nu_httpd_opts ho;
-    nu_httpd_opts_init(&ho);
-    ho.host = s->listen.host;
-    ho.port = s->listen.port;
-    ho.max_body_bytes = 4096; /* nothing here takes a body */
-    ho.max_connections = 1000;
+    nu_httpd_opts_status(&ho, s->listen.host, s->listen.port);
     int rc = nu_httpd_new(s->loop, &ho, on_request, s, &s->httpd, errbuf);
     if (rc == 0)
         s->port = nu_httpd_port(s->httpd);

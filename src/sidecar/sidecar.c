@@ -392,11 +392,7 @@ static int setup_probes(struct hc_sidecar *s, char *errbuf)
 static int setup_listeners(struct hc_sidecar *s, char *errbuf)
 {
     struct nu_httpd_opts ho;
-    nu_httpd_opts_init(&ho);
-    ho.host = s->o.listen_host;
-    ho.port = s->o.listen_port;
-    ho.max_body_bytes = 4096; /* nothing here takes a body */
-    ho.max_connections = 1000;
+    nu_httpd_opts_status(&ho, s->o.listen_host, s->o.listen_port);
     int rc = nu_httpd_new(s->loop, &ho, on_request, s, &s->httpd, errbuf);
     if (rc != 0)
         return rc;

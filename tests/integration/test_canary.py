@@ -19,9 +19,9 @@ import time
 import pytest
 
 from conftest import NEARUP, edit_genesis, free_port, init_local, load_json, wait_until
+from daemon_helpers import Daemon
 
 PROMTOOL = '/usr/bin/promtool'
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
 CONTRACT = 'echo.near'  # has code: neard-sim answers its built-in views (echo, block_height)
 WATCHED = 'watched.near'  # nothing sends to it: its amount stays exact
 FEES = 2 * 223182562500 * 100000000  # neard-sim's gas per transfer (twice) at min_gas_price
@@ -82,75 +82,23 @@ def sim(home, sim_nodes):
     return n
 
 
-class Daemon:
+class Canary(Daemon):
     """One `nearup canary` daemon with /metrics on a free 127.0.0.1 port."""
 
     def __init__(self, log_dir, *args):
-        self.port = free_port()
-        self.log_path = log_dir / f'canary-{self.port}.log'
-        self._log = open(self.log_path, 'wb')
-        self.proc = subprocess.Popen([NEARUP, 'canary', '--listen', f'127.0.0.1:{self.port}',
-                                      *[str(a) for a in args]],
-                                     stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL)
-        wait_until(self.listening, 15, what='nearup canary listening')
-
-    def listening(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f'nearup canary exited {self.proc.returncode}:\n{self.log()}')
-        try:
-            with socket.create_connection(('127.0.0.1', self.port), timeout=0.2):
-                return True
-        except OSError:
-            return False
-
-    def log(self):
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors='replace')
-
-    def request(self, method, path):
-        import http.client
-        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=10)
-        try:
-            conn.request(method, path)
-            r = conn.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            conn.close()
+        port = free_port()
+        super().__init__('nearup canary', [NEARUP, 'canary', '--listen', f'127.0.0.1:{port}',
+                                           *[str(a) for a in args]],
+                         port, log_dir / f'canary-{port}.log')
 
     def metrics(self):
-        """(text, {name: {labels string: value}})."""
-        status, headers, body = self.request('GET', '/metrics')
-        assert status == 200
-        assert headers['content-type'] == 'text/plain; version=0.0.4; charset=utf-8'
-        text = body.decode()
-        samples = {}
-        for line in text.splitlines():
-            if line and not line.startswith('#'):
-                m = SAMPLE.match(line)
-                assert m, line
-                samples.setdefault(m.group(1), {})[m.group(2) or ''] = float(m.group(3))
-        return text, samples
-
-    def stop(self):
-        """SIGTERM; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError('nearup canary did not stop on SIGTERM')
-        self._log.close()
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if not self._log.closed:
-            self._log.close()
+        """(text, {name: {labels: value}})."""
+        text, flat = self.samples()
+        grouped = {}
+        for key, value in flat.items():
+            name, _, labels = key.partition('{')
+            grouped.setdefault(name, {})['{' + labels if labels else ''] = value
+        return text, grouped
 
 
 @pytest.fixture
@@ -158,7 +106,7 @@ def daemons(tmp_path):
     made = []
 
     def make(*args):
-        d = Daemon(tmp_path, *args)
+        d = Canary(tmp_path, *args)
         made.append(d)
         return d
     yield make

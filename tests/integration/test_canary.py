@@ -19,9 +19,8 @@ import time
 import pytest
 
 from conftest import NEARUP, edit_genesis, free_port, init_local, load_json, wait_until
-from daemon_helpers import Daemon
+from daemon_helpers import Daemon, promtool_ok
 
-PROMTOOL = '/usr/bin/promtool'
 CONTRACT = 'echo.near'  # has code: neard-sim answers its built-in views (echo, block_height)
 WATCHED = 'watched.near'  # nothing sends to it: its amount stays exact
 FEES = 2 * 223182562500 * 100000000  # neard-sim's gas per transfer (twice) at min_gas_price
@@ -115,16 +114,8 @@ def daemons(tmp_path):
 
 
 def stop_clean(d):
-    rc = d.stop()
-    log = d.log()
-    assert rc == 0, log
-    assert 'Sanitizer' not in log, log
-    assert 'msg="canary stopped"' in log, log
+    d.stop_clean('msg="canary stopped"')
 
-
-def promtool_ok(text):
-    r = subprocess.run([PROMTOOL, 'check', 'metrics'], input=text, capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
 
 
 # ---- every check ----

@@ -14,9 +14,8 @@ import threading
 import pytest
 
 from conftest import (NEARUP, init_local, localnet_node, run_sim, wait_until, free_port)
-from daemon_helpers import Daemon
+from daemon_helpers import Daemon, promtool_ok
 
-PROMTOOL = '/usr/bin/promtool'
 
 
 class Sidecar(Daemon):
@@ -75,12 +74,7 @@ def sidecars(tmp_path):
 
 
 def stop_clean(sc):
-    """SIGTERM: exit 0 (a leak found by LeakSanitizer would make it non-zero)."""
-    rc = sc.stop()
-    log = sc.log()
-    assert rc == 0, log
-    assert 'Sanitizer' not in log, log
-    assert 'msg="health sidecar stopped"' in log, log
+    sc.stop_clean('msg="health sidecar stopped"')
 
 
 def url(node):
@@ -92,10 +86,6 @@ def control(node, **kw):
     assert status == 200, body
     return json.loads(body)
 
-
-def promtool_ok(text):
-    r = subprocess.run([PROMTOOL, 'check', 'metrics'], input=text, capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.fixture

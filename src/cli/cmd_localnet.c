@@ -32,9 +32,11 @@ struct ln_args {
     enum node_restart_policy restart;
     bool restart_given;
     const char *env[NODE_MAX_ENV + 1];
-    unsigned validators, rpc, archival;
+    unsigned validators, rpc, archival, shards;
     bool sizes_given; /* --nodes/--rpc/--archival on the command line */
     bool public_addrs, fast, reset_data;
+    const char *tracked_shards;
+    bool override, archival_nodes, fixed_shards, interactive; /* the Python nearup's */
 };
 
 /* --nodes, --rpc, --archival: noted, since they only shape a new localnet. */
@@ -127,6 +129,41 @@ static const struct nu_setting opts[] = {
      .type = NU_T_BOOL,
      O(reset_data),
      .help = "delete every node's data (data/, cold-data/) before it starts"},
+    {.name = "shards",
+     .type = NU_T_UINT,
+     O(shards),
+     .min = 1,
+     .max = NODE_LOCALNET_MAX_SHARDS,
+     .help = "shards of a new localnet (neard localnet --shards; default neard's, 1)"},
+    {.name = "tracked-shards",
+     .type = NU_T_STR,
+     O(tracked_shards),
+     .metavar = "SPEC",
+     .help = "what each node of a new localnet tracks: all, none or shard ids 0,1,... "
+             "(neard localnet --tracked-shards; default neard's, all)"},
+    {.name = "override",
+     .type = NU_T_BOOL,
+     O(override),
+     .help = "the Python nearup's: delete the localnet in ROOT (keys and data) and generate a "
+             "new one"},
+    {.name = "archival-nodes",
+     .type = NU_T_BOOL,
+     O(archival_nodes),
+     .help = "the Python nearup's: every node of a new localnet keeps every block (an older "
+             "neard's localnet --archival-nodes)"},
+    {.name = "fix-accounts",
+     .type = NU_T_BOOL,
+     O(fixed_shards),
+     .help = "the Python nearup's: with --shards above 1, a new localnet's accounts are fixed "
+             "to shards (an older neard's localnet --fixed-shards)"},
+    {.name = "interactive",
+     .type = NU_T_BOOL,
+     O(interactive),
+     .help = "the Python nearup's: ask on the terminal for --nodes when the localnet is new"},
+    {.name = "num-nodes", .alias_of = "nodes", .help = "the Python nearup's spelling"},
+    {.name = "num-shards", .alias_of = "shards", .help = "the Python nearup's spelling"},
+    CLI_PY_VERBOSE,
+    CLI_PY_NO_WATCHER,
 };
 
 const struct cli_doc cli_localnet_doc = {
@@ -135,7 +172,9 @@ const struct cli_doc cli_localnet_doc = {
     .usage = "nearup localnet [--nodes N] [--rpc N] [--archival N] [--home DIR]\n"
              "                       [--binary-path P | --neard-version V] [--release-url URL]\n"
              "                       [--neard-sha256 HEX] [--public] [--fast] [--reset-data]\n"
-             "                       [--restart always|on-failure|no] [--env KEY=VAL]...",
+             "                       [--restart always|on-failure|no] [--env KEY=VAL]...\n"
+             "                       [--shards N] [--tracked-shards SPEC] [--override]\n"
+             "                       [--archival-nodes] [--fix-accounts] [--interactive]",
     .about = "The first run generates ROOT/node0.. through `neard localnet`; later runs reuse\n"
              "it (data is deleted only with --reset-data). Each node runs under its own\n"
              "supervisor; `nearup status/stop/logs --home ROOT` act on all of them.\n",
@@ -168,7 +207,7 @@ static int choose_binary(const struct ln_args *a, bool need, struct ln_binary *b
     snprintf(b->release_url, sizeof(b->release_url), "%s",
              a->release_url ? a->release_url : NODE_DEFAULT_RELEASE_URL);
     if (a->binary_path != NULL) {
-        if (node_abspath(a->binary_path, b->bin.path, sizeof(b->bin.path), errbuf) != 0 ||
+        if (cli_binary_path(a->binary_path, b->bin.path, sizeof(b->bin.path), errbuf) != 0 ||
             access(b->bin.path, X_OK) != 0) {
             cli_error(CMD, "no executable neard at %s; check --binary-path", a->binary_path);
             return 1;
@@ -375,6 +414,10 @@ static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (
         .validators = a->validators,
         .rpc = a->rpc,
         .archival = a->archival,
+        .shards = a->shards,
+        .tracked_shards = a->tracked_shards,
+        .archival_nodes = a->archival_nodes,
+        .fixed_shards = a->fixed_shards && a->shards > 1, /* as the Python nearup passed it */
     };
     if (node_localnet_generate(&o, errbuf) != 0 ||
         node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, n, errbuf) != 0) {
@@ -390,12 +433,68 @@ static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (
     return 0;
 }
 
+/* --override: the localnet in root goes, unless one of its nodes runs. */
+static int override(const struct ln_args *a, char (*homes)[PATH_MAX])
+{
+    char errbuf[NU_ERRMSG_MAX];
+    size_t n = 0;
+    if (node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, &n, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (node_state_locked(homes[i])) {
+            cli_error(CMD,
+                      "node%zu of %s is running; stop it (nearup stop --home %s) before "
+                      "--override",
+                      i, a->root, a->root);
+            return 1;
+        }
+    }
+    if (n > 0 && nu_fs_rm_tree(a->root, errbuf) != 0) {
+        cli_error(CMD, "--override: %s", errbuf);
+        return 1;
+    }
+    return 0;
+}
+
+/* --interactive: a new localnet asks how many nodes it has, as the Python
+ * nearup did. Returns 0 to go on, else the exit code. */
+static int ask_nodes(struct ln_args *a, char (*homes)[PATH_MAX])
+{
+    char answer[32], errbuf[NU_ERRMSG_MAX];
+    size_t n = 0;
+    uint64_t v;
+    if (!a->interactive || a->sizes_given ||
+        node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, &n, errbuf) != 0 || n > 0)
+        return 0;
+    int rc = cli_prompt("number of nodes [4]: ", answer, sizeof(answer));
+    if (rc == NU_ESTATE)
+        return cli_usage(CMD, "--interactive asks on a terminal, and stdin is not one; pass "
+                              "--nodes N instead");
+    if (rc != 0) {
+        cli_error(CMD, "no answer to --interactive's question; nothing was started");
+        return 1;
+    }
+    if (answer[0] == '\0')
+        return 0;
+    if (nu_parse_uint(answer, NODE_LOCALNET_MAX_NODES, &v) != 0 || v == 0)
+        return cli_usage(CMD, "--interactive: \"%s\" is not a number of nodes (1-%d)", answer,
+                         NODE_LOCALNET_MAX_NODES);
+    a->validators = (unsigned)v;
+    return 0;
+}
+
 static int run_localnet(struct ln_args *a, char (*homes)[PATH_MAX], bool *started)
 {
     struct ln_binary b = {0};
     size_t n = 0;
     bool generated = false;
-    int rc = find_or_generate(a, &b, homes, &n, &generated);
+    int rc = a->override ? override(a, homes) : 0;
+    if (rc == 0)
+        rc = ask_nodes(a, homes);
+    if (rc == 0)
+        rc = find_or_generate(a, &b, homes, &n, &generated);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = prepare_node(a, &b, homes[i], generated);
     if (rc == 0)
@@ -418,6 +517,8 @@ int cmd_localnet(int argc, char **argv)
         return 1;
     }
     a.root = root;
+    if (cli_refuse_python_node(CMD) != 0)
+        return 1;
     char(*homes)[PATH_MAX] = calloc(NODE_LOCALNET_MAX_NODES, sizeof(*homes));
     bool started[NODE_LOCALNET_MAX_NODES] = {0};
     if (homes == NULL) {

@@ -127,6 +127,29 @@ static enum nu_args_status short_options(struct nu_args *a, int argc, char **arg
     return NU_ARGS_OK;
 }
 
+int nu_args_first_positional(const struct nu_settings_table *tables, size_t ntables, int argc,
+                             char **argv, int start)
+{
+    for (int i = start; i < argc; i++) {
+        const char *w = argv[i];
+        if (strcmp(w, "--") == 0)
+            return i + 1;
+        if (w[0] != '-' || w[1] == '\0')
+            return i;
+        if (w[1] != '-' || strchr(w, '=') != NULL)
+            continue;
+        for (size_t k = 0; k < ntables; k++) {
+            struct named n;
+            n.s = nu_setting_lookup(tables[k].t, tables[k].n, w + 2, strlen(w + 2), &n.alias);
+            if (n.s != NULL) {
+                i += !takes_no_value(&n) && !(n.s->flags & NU_S_OPTVALUE);
+                break;
+            }
+        }
+    }
+    return argc;
+}
+
 static enum nu_args_status positional(struct nu_args *a, char *w)
 {
     if (a->npos >= a->maxpos)

@@ -68,6 +68,13 @@ struct nu_args {
  * nu_settings_defaults). Returns NU_ARGS_OK or the status in a->err. */
 NU_WUR enum nu_args_status nu_args_parse(struct nu_args *a, int argc, char **argv, int start);
 
+/* The index of the first positional of argv[start..argc-1] (argc when
+ * there is none), skipping the options and the values of those the tables
+ * say take one (long options only; one unknown to them takes none). For a
+ * command that looks at a positional before it knows its table. */
+int nu_args_first_positional(const struct nu_settings_table *tables, size_t ntables, int argc,
+                             char **argv, int start);
+
 /* How alias row alias of t reads on a command line and what it spells, for
  * a hint: "--num-nodes N" and "--nodes N", "--no-watcher" and "--restart
  * no", "-l N" and "-n N" (the setting's short name when the alias has only

@@ -39,11 +39,13 @@ struct ln_args {
     bool override, archival_nodes, fixed_shards, interactive; /* the Python nearup's */
 };
 
-/* --nodes, --rpc, --archival: noted, since they only shape a new localnet. */
+/* --nodes, --rpc, --archival: noted, since they only shape a new localnet
+ * (the table's default is applied through here too, as s->def itself). */
 static int set_size(const struct nu_setting *s, void *obj, const char *value, char *msg,
                     size_t msgsz)
 {
-    ((struct ln_args *)obj)->sizes_given = true;
+    if (value != s->def)
+        ((struct ln_args *)obj)->sizes_given = true;
     return nu_setting_store(s, obj, value, msg, msgsz);
 }
 

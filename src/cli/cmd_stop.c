@@ -164,6 +164,22 @@ static void dedupe(char (*homes)[PATH_MAX], size_t *n)
     *n = out;
 }
 
+/* True when the homes are the nodes of one localnet: node0, node1, ...
+ * of one root. */
+static bool one_localnet(char (*homes)[PATH_MAX], size_t n)
+{
+    const char *slash0 = strrchr(homes[0], '/');
+    for (size_t i = 0; i < n; i++) {
+        const char *slash = strrchr(homes[i], '/');
+        uint64_t k;
+        if (slash == NULL || slash0 == NULL || slash - homes[i] != slash0 - homes[0] ||
+            strncmp(homes[i], homes[0], (size_t)(slash0 - homes[0])) != 0 ||
+            strncmp(slash + 1, "node", 4) != 0 || nu_parse_uint(slash + 5, 1u << 20, &k) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* The registered homes (all, or those running) and those of the nodes
  * the Python nearup runs; *native counts the former. */
 static int registered_homes(const char *cmd, const struct stop_opts *o, const struct node_legacy *l,
@@ -203,8 +219,10 @@ static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes
     else
         rc = registered_homes(cmd, o, l, homes, n, &native);
     node_legacy_free(l);
-    /* The Python nearup's nodes alone stop together, as its stop did. */
-    if (rc >= 0 || o->home_arg != NULL || o->all || *n <= 1 || native == 0)
+    /* The nodes of one localnet stop together, and so do the Python
+     * nearup's nodes alone, as its stop did. */
+    if (rc >= 0 || o->home_arg != NULL || o->all || *n <= 1 || native == 0 ||
+        (native == *n && one_localnet(homes, *n)))
         return rc;
     cli_error(cmd, "%zu nodes are running (%s, %s%s); pass --home DIR%s", *n, homes[0], homes[1],
               *n > 2 ? ", ..." : "", strcmp(cmd, "stop") == 0 ? " or --all" : "");

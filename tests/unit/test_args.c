@@ -234,6 +234,28 @@ static void test_alias_words(void **state)
     }
 }
 
+static void test_first_positional(void **state)
+{
+    (void)state;
+    static const struct nu_setting other[] = {
+        {.name = "nodes", .type = NU_T_UINT, F(lines)},
+    };
+    const struct nu_settings_table both[] = {{table, sizeof(table) / sizeof(table[0])}, {other, 1}};
+    /* Values of options that take one are skipped, whichever table knows them. */
+    assert_int_equal(
+        nu_args_first_positional(both, 2, 6, WORDS("--home", "h", "--nodes", "2", "net"), 1), 5);
+    assert_int_equal(
+        nu_args_first_positional(both, 1, 6, WORDS("--home", "h", "--nodes", "2", "net"), 1),
+        4); /* --nodes unknown to the first table: takes none */
+    assert_int_equal(nu_args_first_positional(both, 2, 5, WORDS("--all", "--dir=x", "-f", "n"), 1),
+                     4);
+    assert_int_equal(nu_args_first_positional(both, 2, 4, WORDS("--debug", "--verbose", "n"), 1),
+                     3); /* a switch, an optional value: neither takes the next word */
+    assert_int_equal(nu_args_first_positional(both, 2, 4, WORDS("--all", "--", "--x"), 1), 3);
+    assert_int_equal(nu_args_first_positional(both, 2, 3, WORDS("-f", "-"), 1), 2);
+    assert_int_equal(nu_args_first_positional(both, 2, 3, WORDS("--all", "--tail"), 1), 3);
+}
+
 static void test_describe(void **state)
 {
     (void)state;
@@ -270,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_optional_value_and_stop),
         cmocka_unit_test(test_alias_rows),
         cmocka_unit_test(test_alias_words),
+        cmocka_unit_test(test_first_positional),
         cmocka_unit_test(test_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -207,7 +207,7 @@ static void option_name(const struct nu_setting *s, char *out, size_t outsz)
 void nu_args_alias_words(const struct nu_setting *t, size_t n, const struct nu_setting *alias,
                          char *written, size_t wsz, char *spelled, size_t ssz)
 {
-    char a[80], s[80];
+    char a[96], s[96]; /* "--" and a flag name */
     const struct nu_setting *target = nu_setting_target(t, n, alias);
     struct nu_setting shown;
     nu_setting_display(t, n, alias, &shown);
@@ -231,7 +231,7 @@ void nu_args_alias_words(const struct nu_setting *t, size_t n, const struct nu_s
 
 void nu_args_describe(const struct nu_args_error *e, char *out, size_t outsz)
 {
-    char flag[80] = "";
+    char flag[96] = "";
     const struct nu_setting *named = e->alias != NULL ? e->alias : e->s;
     if (named != NULL)
         option_name(named, flag, sizeof(flag));

@@ -128,6 +128,13 @@ int cli_set_env(const struct nu_setting *s, void *obj, const char *value, char *
  * (the usage error reads "--flag: <help>"). */
 int cli_set_refused(const struct nu_setting *s, void *obj, const char *value, char *msg,
                     size_t msgsz);
+/* Such a row (hidden: no help, page or completion offers it). field is
+ * an NU_FIELD of the command's struct, never written. */
+#define CLI_PY_REFUSED(flag, stype, field, why)                                                    \
+    {                                                                                              \
+        .name = flag, .type = stype, field, .flags = NU_S_HIDDEN, .set = cli_set_refused,          \
+        .help = "the Python nearup's: " why                                                        \
+    }
 /* 1 after an error line when a neard the Python nearup started still runs
  * (its ~/.nearup/node.pid), so that cmd does not start a second node
  * beside it; else 0. */

@@ -164,12 +164,8 @@ static const struct nu_setting opts[] = {
      .help = "the Python nearup's: ask on the terminal for --account-id when the home is new"},
     CLI_PY_VERBOSE,
     CLI_PY_NO_WATCHER,
-    {.name = "neard-log",
-     .type = NU_T_STR,
-     O(refused),
-     .flags = NU_S_HIDDEN,
-     .set = cli_set_refused,
-     .help = "the Python nearup's deprecated flag; pass --env RUST_LOG=FILTER (or --verbose)"},
+    CLI_PY_REFUSED("neard-log", NU_T_STR, O(refused),
+                   "deprecated there already; pass --env RUST_LOG=FILTER (or --verbose)"),
 };
 
 const struct cli_doc cli_run_doc = {

@@ -42,13 +42,9 @@ static const struct nu_setting stop_opts[] = {
      NU_FIELD(struct stop_opts, all),
      .help = "every node in the registry (each localnet root: all of its nodes)"},
     OPT_TIMEOUT,
-    {.name = "keep-watcher",
-     .type = NU_T_BOOL,
-     NU_FIELD(struct stop_opts, unused),
-     .flags = NU_S_HIDDEN,
-     .set = cli_set_refused,
-     .help = "the Python nearup's: there is no watcher to keep; a node's supervisor always stops "
-             "with it, so leave the flag out"},
+    CLI_PY_REFUSED("keep-watcher", NU_T_BOOL, NU_FIELD(struct stop_opts, unused),
+                   "there is no watcher to keep; a node's supervisor always stops with it, so "
+                   "leave the flag out"),
 };
 
 static const struct nu_setting restart_opts[] = {
@@ -65,13 +61,9 @@ static const struct nu_setting restart_opts[] = {
      .type = NU_T_BOOL,
      NU_FIELD(struct stop_opts, unused),
      .help = "the Python nearup's: a node's supervisor always restarts with it"},
-    {.name = "verbose",
-     .type = NU_T_BOOL,
-     NU_FIELD(struct stop_opts, unused),
-     .flags = NU_S_HIDDEN,
-     .set = cli_set_refused,
-     .help = "the Python nearup's: restart keeps the settings of the node's last 'nearup run'; "
-             "stop it and run it again with --verbose"},
+    CLI_PY_REFUSED("verbose", NU_T_BOOL, NU_FIELD(struct stop_opts, unused),
+                   "restart keeps the settings of the node's last 'nearup run'; stop it and run "
+                   "it again with --verbose"),
 };
 
 const struct cli_doc cli_stop_doc = {

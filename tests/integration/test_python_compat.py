@@ -202,8 +202,8 @@ def test_interactive_localnet_asks_for_the_nodes(nu, tmp_path, bindir):
 def test_refused_flags_say_what_to_use(nu, tmp_path):
     r = nu('run', 'simnet', '--neard-log', 'debug')
     assert (r.returncode, r.stdout) == (2, '')
-    assert r.stderr == ("nearup run: --neard-log: the Python nearup's deprecated flag; pass --env "
-                        "RUST_LOG=FILTER (or --verbose); see 'nearup run --help'\n")
+    assert r.stderr == ("nearup run: --neard-log: the Python nearup's: deprecated there already; "
+                        "pass --env RUST_LOG=FILTER (or --verbose); see 'nearup run --help'\n")
     r = nu('stop', '--keep-watcher')
     assert r.returncode == 2
     assert r.stderr == ("nearup stop: --keep-watcher: the Python nearup's: there is no watcher to "

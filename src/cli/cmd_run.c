@@ -26,7 +26,9 @@
 #include "redact.h"
 #include "snap.h"
 #include "state.h"
-#include "supervisor.h"
+#include "neard_version.h"
+#include "runcfg.h"
+#include "supctl.h"
 
 #define LOG_MIN_SIZE 1024u
 #define LOG_MAX_SIZE (1ull << 40) /* --log-max-size, at most (1 TiB) */
@@ -682,7 +684,6 @@ int cmd_run(int argc, char **argv)
         return 1;
     if ((rc = ask_account(&o, account, sizeof(account))) != 0)
         return rc;
-    cli_catch_signals();
     rc = prepare_all(&o, err);
     if (rc < 0) {
         print_error("run", err);

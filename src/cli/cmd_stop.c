@@ -10,7 +10,8 @@
 #include "cmd_run.h"
 #include "legacy.h"
 #include "state.h"
-#include "supervisor.h"
+#include "runcfg.h"
+#include "supctl.h"
 
 struct stop_opts {
     const char *home_arg;

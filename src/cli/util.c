@@ -11,8 +11,8 @@
 #include "fs.h"
 #include "legacy.h"
 #include "redact.h"
+#include "runcfg.h"
 #include "state.h"
-#include "supervisor.h"
 
 volatile sig_atomic_t cli_cancelled;
 

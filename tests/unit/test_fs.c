@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "xz.h"
 #include "unit_tmp.h"
 
 static char tmpdir[PATH_MAX];

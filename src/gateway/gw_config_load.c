@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <ini.h>
 #include <uv.h>
-#include "gw_config_int.h"
+#include "gw_config-int.h"
 #include "redact.h"
 
 #define INFLIGHT_UNSET 0xffffffffu

@@ -56,6 +56,15 @@ static const char *home_arg(const char *argv, size_t len)
     return NULL;
 }
 
+/* The --home of a running neard's command line (NUL-separated words,
+ * len bytes) into e->home, when it runs a program named e->name. */
+static bool named_home(const char *argv, size_t len, struct node_legacy_node *e)
+{
+    const char *slash = strrchr(argv, '/'), *home = home_arg(argv, len);
+    return strcmp(slash != NULL ? slash + 1 : argv, e->name) == 0 && home != NULL &&
+           node_abspath(home, e->home, sizeof(e->home), NULL) == 0;
+}
+
 /* Running: alive (not a zombie), its program named as recorded, and that
  * name a neard's; then its start time and --home are recorded. */
 static void check_running(struct node_legacy_node *e)
@@ -64,20 +73,15 @@ static void check_running(struct node_legacy_node *e)
     size_t len = 0;
     uint64_t start;
     snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)e->pid);
-    if (strncmp(e->name, "neard", 5) != 0 || nu_proc_start_time(e->pid, &start) != 0 ||
-        !nu_proc_is_same(e->pid, start) ||
-        nu_fs_read_file(path, CMDLINE_MAX, &argv, &len, NULL) != 0 || len == 0)
-        goto out;
-    argv[len - 1] = '\0'; /* the kernel ends each word with a NUL; be sure of the last */
-    const char *slash = strrchr(argv, '/'), *home = home_arg(argv, len);
-    if (strcmp(slash != NULL ? slash + 1 : argv, e->name) != 0 || home == NULL ||
-        node_abspath(home, e->home, sizeof(e->home), NULL) != 0) {
-        e->home[0] = '\0';
-        goto out;
+    if (strncmp(e->name, "neard", 5) == 0 && nu_proc_start_time(e->pid, &start) == 0 &&
+        nu_proc_is_same(e->pid, start) &&
+        nu_fs_read_file(path, CMDLINE_MAX, &argv, &len, NULL) == 0 && len > 0) {
+        argv[len - 1] = '\0'; /* the kernel ends each word with a NUL; be sure of the last */
+        e->running = named_home(argv, len, e);
+        e->start_time = e->running ? start : 0;
     }
-    e->start_time = start;
-    e->running = true;
-out:
+    if (!e->running)
+        e->home[0] = '\0';
     free(argv);
 }
 

@@ -148,6 +148,15 @@ def test_run_testnet_with_account_binary_dir_and_boot_nodes(nu, tmp_path, bindir
     assert load_json(home / 'genesis.json')['chain_id'] == 'testnet'
     rc = run_json(home)
     assert (rc['binary'], rc['args']) == (str(bindir / 'neard'), ['--boot-nodes', boot])
+    assert (rc['env'], rc['restart']) == ([], 'always')
+    nu.ok('stop', '--home', home)
+    # Run again the Python nearup's way, louder and without restarts.
+    r = nu('run', 'testnet', '--verbose', '--no-watcher', '--home', home)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == hint('--verbose', f'--env {RUST_LOG}') + hint('--no-watcher',
+                                                                      '--restart no')
+    rc = run_json(home)
+    assert (rc['env'], rc['restart'], rc['binary']) == ([RUST_LOG], 'no', str(bindir / 'neard'))
     nu.ok('stop', '--home', home)
 
 

@@ -403,7 +403,7 @@ static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (
         cli_error(CMD, "%s", errbuf);
         return 1;
     }
-    int rc = choose_binary(a, some_node_new(homes, *n), b);
+    int rc = b->chosen ? 0 : choose_binary(a, some_node_new(homes, *n), b);
     if (rc != 0 || *n > 0) {
         if (rc == 0 && a->sizes_given && *n != a->validators + a->rpc + a->archival)
             printf("reusing the localnet of %zu nodes in %s (--nodes/--rpc/--archival apply to a "
@@ -436,8 +436,9 @@ static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (
     return 0;
 }
 
-/* --override: the localnet in root goes, unless one of its nodes runs. */
-static int override(const struct ln_args *a, char (*homes)[PATH_MAX])
+/* --override's first check, before the binary is looked for: no node of
+ * the localnet in root runs. */
+static int refuse_running(const struct ln_args *a, char (*homes)[PATH_MAX])
 {
     char errbuf[NU_ERRMSG_MAX];
     size_t n = 0;
@@ -446,7 +447,7 @@ static int override(const struct ln_args *a, char (*homes)[PATH_MAX])
         return 1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (node_state_locked(homes[i])) {
+        if (node_home_lock_owner(homes[i], NULL)) {
             cli_error(CMD,
                       "node%zu of %s is running; stop it (nearup stop --home %s) before "
                       "--override",
@@ -454,11 +455,46 @@ static int override(const struct ln_args *a, char (*homes)[PATH_MAX])
             return 1;
         }
     }
-    if (n > 0 && nu_fs_rm_tree(a->root, errbuf) != 0) {
-        cli_error(CMD, "--override: %s", errbuf);
+    return 0;
+}
+
+/* --override: the localnet in root goes, unless one of its nodes runs.
+ * Called once the binary is known to be good (a bad --binary-path loses
+ * nothing), and removes the nodes while holding every node's home lock,
+ * so none starts on what is being removed. */
+static int override(const struct ln_args *a, char (*homes)[PATH_MAX])
+{
+    char errbuf[NU_ERRMSG_MAX];
+    int locks[NODE_LOCALNET_MAX_NODES];
+    size_t n = 0, held = 0;
+    if (node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, &n, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
         return 1;
     }
-    return 0;
+    int rc = 0;
+    for (; rc == 0 && held < n; held++) {
+        int lrc = node_state_init(homes[held], errbuf);
+        if (lrc == 0)
+            lrc = node_home_lock(homes[held], NODE_LOCK_RUN, &locks[held], errbuf);
+        if (lrc == NU_EEXIST)
+            cli_error(CMD,
+                      "node%zu of %s is running; stop it (nearup stop --home %s) before "
+                      "--override",
+                      held, a->root, a->root);
+        else if (lrc != 0)
+            cli_error(CMD, "--override: %s", errbuf);
+        if (lrc != 0)
+            rc = 1;
+    }
+    if (rc != 0)
+        held--; /* the failed one holds no lock */
+    if (rc == 0 && n > 0 && nu_fs_rm_tree(a->root, errbuf) != 0) {
+        cli_error(CMD, "--override: %s", errbuf);
+        rc = 1;
+    }
+    while (held > 0)
+        node_state_unlock(locks[--held]);
+    return rc;
 }
 
 /* --interactive: a new localnet asks how many nodes it has, as the Python
@@ -493,7 +529,11 @@ static int run_localnet(struct ln_args *a, char (*homes)[PATH_MAX], bool *starte
     struct ln_binary b = {0};
     size_t n = 0;
     bool generated = false;
-    int rc = a->override ? override(a, homes) : 0;
+    int rc = a->override ? refuse_running(a, homes) : 0;
+    if (rc == 0 && a->override)
+        rc = choose_binary(a, true, &b);
+    if (rc == 0 && a->override)
+        rc = override(a, homes);
     if (rc == 0)
         rc = ask_nodes(a, homes);
     if (rc == 0)

@@ -137,6 +137,22 @@ def test_override_makes_a_new_localnet(nu, tmp_path, bindir):
     nu.ok('stop', '--home', root)
 
 
+def test_override_with_a_bad_binary_keeps_the_localnet(nu, tmp_path, bindir):
+    root = tmp_path / 'localnet'
+    nu.homes.add(str(root))
+    nu.ok('run', 'localnet', '--num-nodes', '2', '--binary-path', bindir, '--home', root)
+    nu.ok('stop', '--home', root)
+    marker = root / 'node1' / 'marker'
+    marker.write_text('kept')
+    missing = tmp_path / 'no-such-dir'
+    r = nu('localnet', '--override', '--binary-path', missing, '--home', root)
+    assert r.returncode == 1
+    assert r.stderr == (f'nearup localnet: no executable neard at {missing}; '
+                        'check --binary-path\n')
+    assert sorted(os.listdir(root)) == ['node0', 'node1']
+    assert marker.read_text() == 'kept'
+
+
 def test_run_testnet_with_account_binary_dir_and_boot_nodes(nu, tmp_path, bindir, bucket):
     home = tmp_path / 'near' / 'testnet'
     boot = 'ed25519:6DSjZ8mvsRZDvFqFxo8tCKePG96omXW7eVYVSySmDk8e@127.0.0.1:1'

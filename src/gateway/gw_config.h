@@ -120,4 +120,10 @@ NU_WUR int gw_config_help(struct nu_buf *out);
 bool gw_config_restart_needed(const struct gw_config *a, const struct gw_config *b,
                               const char **name);
 
+/* The settings table (gw_config.c): the config file's keys and, through
+ * it, `nearup gateway`'s flags, help, man page and completion. */
+extern const struct nu_setting gw_settings[];
+extern const size_t gw_nsettings;
+extern const struct nu_settings_table gw_settings_table;
+
 #endif

@@ -151,6 +151,8 @@ void nu_settings_parse_env(struct nu_settings_load *l, const char *prefix)
     char var[96], msg[NU_ERRMSG_MAX], where[120];
     for (size_t i = 0; i < l->n; i++) {
         const struct nu_setting *s = &l->t[i];
+        if (s->name == NULL || s->alias_of != NULL)
+            continue; /* an alias row: the setting's own name is its variable */
         int n = snprintf(var, sizeof(var), "%s", prefix);
         for (const char *p = s->name; *p && n < (int)sizeof(var) - 1; p++)
             var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);

@@ -3,19 +3,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "canary-int.h"
 #include "cn_rpc.h"
 #include "health.h"
 #include "json.h"
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static json_t *int_or_null(int64_t v)
 {
@@ -72,7 +64,7 @@ static void read_status(struct cn_probe *p, const json_t *r)
     struct health_check c;
     const struct health_limits lim = {.stale_ms = p->cn->cfg.max_block_age_ms};
     health_status_read(r, &st);
-    health_classify(&st, -1, wall_ms(), &lim, &c);
+    health_classify(&st, -1, cn_wall_ms(), &lim, &c);
     json_t *v =
         json_pack("{s:o,s:o,s:o,s:s,s:s,s:o}", "head", int_or_null(st.head), "head_age_ms",
                   int_or_null(c.age_ms), "syncing",
@@ -189,11 +181,10 @@ static json_t *no_values(const struct cn_probe *p)
     const struct cn_config *cfg = &p->cn->cfg;
     switch (p->check) {
     case CN_STATUS:
-        return json_pack("{s:n,s:n,s:n,s:n,s:n,s:n}", "head", "head_age_ms", "syncing",
-                         "chain_id", "version", "protocol_version");
+        return json_pack("{s:n,s:n,s:n,s:n,s:n,s:n}", "head", "head_age_ms", "syncing", "chain_id",
+                         "version", "protocol_version");
     case CN_VIEW_ACCOUNT:
-        return json_pack("{s:s,s:n,s:n}", "account_id", cfg->account_id, "amount",
-                         "block_height");
+        return json_pack("{s:s,s:n,s:n}", "account_id", cfg->account_id, "amount", "block_height");
     default:
         return json_pack("{s:s,s:s,s:n,s:n,s:n}", "contract", cfg->call.contract, "method",
                          cfg->call.method, "result", "result_len", "block_height");

@@ -16,6 +16,15 @@ int cn_rpc_request(struct nu_buf *b, const char *method, json_t *params)
     return rc;
 }
 
+/* Control characters in what a server sent become spaces: an error is
+ * one line (neard's own data reads "...: 123 \n Cause: Unknown"). */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
 /* "JSON-RPC error NAME: DATA" from a reply's error object. */
 static int rpc_error(const json_t *err, char *errbuf)
 {
@@ -29,6 +38,8 @@ static int rpc_error(const json_t *err, char *errbuf)
                                             CN_RPC_DATA_SHOWN, shown)
                                : nu_err_set(errbuf, NU_EPARSE, "JSON-RPC error %s", name);
     free(text);
+    if (errbuf != NULL)
+        one_line(errbuf);
     return rc;
 }
 
@@ -39,9 +50,11 @@ int cn_rpc_result(const char *shown, int status, const char *body, size_t len, j
     json_t *root = NULL;
     *result = NULL;
     bool http_ok = status >= 200 && status <= 299;
-    if (nu_json_parse("reply", body, len, false, &root, err) != 0)
+    if (nu_json_parse("reply", body, len, false, &root, err) != 0) {
+        one_line(err);
         return http_ok ? nu_err_set(errbuf, NU_EPARSE, "malformed reply: %.400s", err)
                        : nu_err_set(errbuf, NU_EPARSE, "%s answered HTTP %d", shown, status);
+    }
     const json_t *e = json_object_get(root, "error");
     json_t *r = json_object_get(root, "result");
     int rc = 0;

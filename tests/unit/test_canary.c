@@ -141,6 +141,15 @@ static void test_rpc_replies(void **state)
                                &r, err),
                      NU_EPARSE);
     assert_string_equal(err, "JSON-RPC error TIMEOUT_ERROR: {\"x\":[1]}");
+    /* one line whatever the server sent: neard's own data holds "\n" */
+    assert_int_equal(result_of(422,
+                               "{\"error\":{\"cause\":{\"name\":\"UNKNOWN_BLOCK\"},"
+                               "\"data\":\"DB Not Found Error: BLOCK HEIGHT: 9 \\n Cause: "
+                               "Unknown\"}}",
+                               &r, err),
+                     NU_EPARSE);
+    assert_string_equal(err, "JSON-RPC error UNKNOWN_BLOCK: DB Not Found Error: BLOCK HEIGHT: 9   "
+                             "Cause: Unknown");
     assert_int_equal(result_of(503, "", &r, err), NU_EPARSE);
     assert_string_equal(err, "http://n:3030 answered HTTP 503");
     assert_int_equal(result_of(502, "{\"result\":1}", &r, err), NU_EPARSE);

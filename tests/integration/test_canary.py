@@ -351,6 +351,22 @@ def test_hung_endpoint_times_out_without_delaying_the_other(sim, daemons):
         hung.close()
 
 
+def test_credentials_never_show(sim, daemons):
+    secret = 's3cr3t-pw'
+    ep = f'http://canary:{secret}@{sim.rpc_addr}'
+    r, rep = once('--endpoint', ep, '--reference', ep, '--account-id', 'nope.near')
+    assert r.returncode == 1
+    assert secret not in r.stdout + r.stderr
+    assert rep['endpoints'][0]['name'] == url(sim)  # the default name drops the userinfo
+    assert rep['endpoints'][0]['url'] == f'http://***@{sim.rpc_addr}'
+    assert rep['reference']['url'] == f'http://***@{sim.rpc_addr}'
+    d = daemons('--endpoint', ep, '--interval', '200ms')
+    wait_until(lambda: 'nearup_canary_success' in d.metrics()[1], what='a round')
+    assert secret not in d.metrics()[0]
+    stop_clean(d)
+    assert secret not in d.log()
+
+
 # ---- metrics ----
 
 CONTRACT_NAMES = {'nearup_canary_success', 'nearup_canary_duration_seconds',

@@ -37,6 +37,17 @@ int64_t cn_wall_ms(void)
 static const double duration_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                           0.5,   1,    2.5,   5,    10,  30};
 
+/* Every outcome of every configured check from the start: rate() needs a 0. */
+static void runs_from_zero(struct cn_canary *cn)
+{
+    for (size_t i = 0; i < cn->neps; i++)
+        for (int c = 0; c < CN_NCHECKS; c++)
+            for (int ok = 0; ok < 2 && (cn->checks & (1u << c)); ok++) {
+                const char *lv[] = {check_names[c], cn->eps[i].spec->name, ok ? "ok" : "fail"};
+                nu_metric_add(cn->m.runs, lv, 0);
+            }
+}
+
 static int metrics_init(struct cn_canary *cn, char *errbuf)
 {
     static const char *const check_l[] = {"check", "endpoint", NULL};
@@ -74,12 +85,7 @@ static int metrics_init(struct cn_canary *cn, char *errbuf)
             return rc;
     }
     nu_metric_set(m->up, NULL, 1);
-    for (size_t i = 0; i < cn->neps; i++)
-        for (int c = 0; c < CN_NCHECKS; c++)
-            for (int ok = 0; ok < 2 && (cn->checks & (1u << c)); ok++) {
-                const char *lv[] = {check_names[c], cn->eps[i].spec->name, ok ? "ok" : "fail"};
-                nu_metric_add(m->runs, lv, 0); /* every outcome from the start: rate() needs a 0 */
-            }
+    runs_from_zero(cn);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "redact.h"
 
@@ -125,14 +126,10 @@ static void put(char *line, size_t size, size_t *pos, const char *s)
 
 static void put_timestamp(char *line, size_t size, size_t *pos)
 {
-    struct timespec ts;
-    struct tm tm;
-    char when[32], full[64];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(full, sizeof(full), "ts=%s.%03ldZ", when, ts.tv_nsec / 1000000L);
-    put(line, size, pos, full);
+    char when[NU_UTC_TEXT_MAX];
+    nu_utc_text(nu_real_ms(), when, sizeof(when));
+    put(line, size, pos, "ts=");
+    put(line, size, pos, when);
 }
 
 static void put_pair(char *line, size_t size, size_t *pos, const char *key, const char *value)

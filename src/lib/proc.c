@@ -1,4 +1,5 @@
 /* Process helpers (see proc.h). */
+#include "clock.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -174,13 +175,6 @@ int nu_proc_spawn(char *const argv[], const struct nu_spawn_opts *o, pid_t *pid,
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* waitpid(WNOHANG): 1 when reaped, 0 while running, <0 on error. */
 static int try_reap(pid_t pid, int *status)
 {
@@ -223,7 +217,7 @@ int nu_proc_wait(pid_t pid, int timeout_ms, int *status)
         *status = st;
         return 0;
     }
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = (int64_t)nu_mono_ms() + timeout_ms;
     for (;;) {
         int rc = try_reap(pid, &st);
         if (rc < 0)
@@ -232,7 +226,7 @@ int nu_proc_wait(pid_t pid, int timeout_ms, int *status)
             *status = st;
             return 0;
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - (int64_t)nu_mono_ms();
         if (left <= 0)
             return NU_ETIMEDOUT;
         nap(pid, left > INT_MAX ? INT_MAX : (int)left);

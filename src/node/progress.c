@@ -5,19 +5,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "progress.h"
 
 #define REDRAW_NS 100000000ull /* 10 redraws per second are plenty */
 #define DEFAULT_WIDTH 80
 #define BAR_MIN 10 /* narrower than this, the bar is dropped */
 #define NS 1000000000ull
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
 
 void node_progress_init(struct node_progress *p, const char *label, int fd, bool tty,
                         const volatile sig_atomic_t *cancel)
@@ -137,7 +131,7 @@ int node_progress_update(void *ud, uint64_t done, uint64_t total)
         return 1;
     if (!p->tty)
         return 0;
-    uint64_t now = now_ns();
+    uint64_t now = nu_mono_ns();
     if (p->start_ns == 0) {
         p->start_ns = now;
         p->start_done = done;

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "json.h"
 #include "proc.h"
 #include "state.h"
@@ -28,13 +29,6 @@
 #define STUCK_SUPERVISOR_GRACE_MS 10000 /* after the timeout, before SIGKILLing a supervisor */
 #define SUPERVISOR_KILL_MARGIN_MS 5000  /* let the supervisor's own SIGKILL timer act first */
 #define KILLED_WAIT_MS 10000
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void nap(int ms)
 {
@@ -178,11 +172,11 @@ static void take_pid_line(struct report *r)
 static int read_report(int fd, unsigned timeout_s, const volatile sig_atomic_t *cancel,
                        const sigset_t *waitmask, struct report *r)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000u;
+    uint64_t deadline = nu_mono_ms() + (uint64_t)timeout_s * 1000u;
     r->len = 0;
     r->buf[0] = '\0';
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = nu_mono_ms();
         if (cancel != NULL && *cancel)
             return NU_ESTATE;
         if (now >= deadline)
@@ -356,7 +350,7 @@ static void refresh(struct stop_ctx *c)
 
 static void kill_neard_if_due(struct stop_ctx *c)
 {
-    if (c->neard_alive && !c->res->killed && now_ms() >= c->neard_kill_at) {
+    if (c->neard_alive && !c->res->killed && nu_mono_ms() >= c->neard_kill_at) {
         kill(c->neard.pid, SIGKILL);
         c->res->killed = true;
     }
@@ -369,7 +363,7 @@ static void wait_supervisor(struct stop_ctx *c, uint64_t deadline)
     kill(c->sup.pid, SIGTERM);
     for (refresh(c); c->sup_alive; refresh(c)) {
         kill_neard_if_due(c);
-        if (now_ms() >= deadline + STUCK_SUPERVISOR_GRACE_MS) {
+        if (nu_mono_ms() >= deadline + STUCK_SUPERVISOR_GRACE_MS) {
             kill(c->sup.pid, SIGKILL);
             for (int i = 0; i < KILLED_WAIT_MS / STOP_POLL_MS && c->sup_alive; i++, refresh(c))
                 nap(STOP_POLL_MS);
@@ -388,7 +382,7 @@ static void stop_orphan(struct stop_ctx *c)
             c->neard_termed = true;
         }
         kill_neard_if_due(c);
-        if (c->res->killed && now_ms() >= c->neard_kill_at + KILLED_WAIT_MS)
+        if (c->res->killed && nu_mono_ms() >= c->neard_kill_at + KILLED_WAIT_MS)
             break;
         nap(STOP_POLL_MS);
     }
@@ -407,7 +401,7 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
     c.res->was_running = c.sup_alive || c.neard_alive;
     c.res->supervisor_pid = c.sup_alive ? c.sup.pid : 0;
     c.res->neard_pid = c.neard_alive ? c.neard.pid : 0;
-    uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000u;
+    uint64_t deadline = nu_mono_ms() + (uint64_t)timeout_s * 1000u;
     c.neard_kill_at = deadline;
     if (c.sup_alive && timeout_s >= cfg_timeout)
         c.neard_kill_at += SUPERVISOR_KILL_MARGIN_MS;

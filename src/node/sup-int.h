@@ -147,7 +147,6 @@ struct sup {
 };
 
 /* supervisor.c */
-uint64_t sup_now_ms(void);
 void sup_log(struct sup *s, const char *level, const char *msg, ...) __attribute__((sentinel));
 void sup_set_state(struct sup *s, enum sup_state st);
 void sup_write_status(struct sup *s);

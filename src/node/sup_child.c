@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "clock.h"
 #include "proc.h"
 #include "state.h"
 
@@ -285,7 +286,7 @@ int sup_child_spawn(struct sup *s, char *errbuf)
         return rc;
     }
     s->child.pid = pid;
-    s->child.started_ms = sup_now_ms();
+    s->child.started_ms = nu_mono_ms();
     s->child.started_at = (int64_t)time(NULL);
     nu_buf_reset(&s->tail);
     return 0;

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -35,11 +36,6 @@ static const char *const state_names[] = {
     [SUP_STOPPING] = "stopping",   [SUP_STOPPED] = "stopped", [SUP_GAVE_UP] = "gave_up",
     [SUP_UPGRADING] = "upgrading",
 };
-
-uint64_t sup_now_ms(void)
-{
-    return uv_hrtime() / 1000000u;
-}
 
 /* snprintf where cutting a long message short is fine. */
 static void format_cut(char *out, size_t outsz, const char *fmt, ...)
@@ -261,7 +257,7 @@ static void on_prev_timer(uv_timer_t *t)
         spawn_now(s);
         return;
     }
-    uint64_t waited = sup_now_ms() - s->prev_since_ms;
+    uint64_t waited = nu_mono_ms() - s->prev_since_ms;
     if (!s->prev_termed) {
         kill(s->prev_pid, SIGTERM);
         s->prev_termed = true;
@@ -283,7 +279,7 @@ void sup_start_neard(struct sup *s)
     if (node_pidfile_alive(s->home, "neard.pid", &pf)) {
         s->prev_pid = pf.pid;
         s->prev_start = pf.start_time;
-        s->prev_since_ms = sup_now_ms();
+        s->prev_since_ms = nu_mono_ms();
         s->prev_termed = s->prev_killed = false;
         snprintf(pid, sizeof(pid), "%ld", (long)pf.pid);
         sup_log(s, "warn", "waiting for a previous neard of this home to exit", "pid", pid, NULL);
@@ -357,7 +353,7 @@ static void record_exit(struct sup *s, uint64_t *ran_ms, char *how, size_t howsz
     s->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
     s->exit_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
     s->exit_at = (int64_t)time(NULL);
-    *ran_ms = sup_now_ms() - s->child.started_ms;
+    *ran_ms = nu_mono_ms() - s->child.started_ms;
     describe_exit(s, how, howsz);
     snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
     snprintf(ran, sizeof(ran), "%.1f", (double)*ran_ms / 1000.0);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "clock.h"
 #include "dataswap.h"
 #include "fs.h"
 #include "httpc.h"
@@ -40,7 +41,7 @@ static void note(const struct snap_create_opts *o, const char *msg)
 
 static uint64_t ms_since(uint64_t start_ns)
 {
-    return (snap_now_ns() - start_ns) / 1000000u;
+    return (nu_mono_ns() - start_ns) / 1000000u;
 }
 
 /* ---- the node's own account of its head ---- */
@@ -319,7 +320,7 @@ static int restart(const struct snap_create_opts *o, const struct snap_unit *uni
                    struct snap_create_result *r, char *errbuf)
 {
     unsigned timeout = o->start_timeout_s ? o->start_timeout_s : START_TIMEOUT_DEFAULT_S;
-    uint64_t t = snap_now_ns();
+    uint64_t t = nu_mono_ns();
     int rc = by_unit ? snap_unit_start(unit, timeout, errbuf)
                      : node_supervisor_start(o->home, timeout, errbuf);
     r->start_ms = ms_since(t);
@@ -368,14 +369,14 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
                           dirs->hot);
     if (r->was_running)
         read_status(o->home, info);
-    uint64_t t0 = snap_now_ns();
+    uint64_t t0 = nu_mono_ns();
     if (r->was_running) {
         int rc = stop(o, &unit, &by_unit, errbuf);
         r->stop_ms = ms_since(t0);
         if (rc < 0)
             return rc;
     }
-    uint64_t t1 = snap_now_ns();
+    uint64_t t1 = nu_mono_ns();
     int rc = take_locked(o, dirs, cp, &w);
     r->checkpoint_ms = ms_since(t1);
     if (rc == NU_EEXIST) /* someone started the node meanwhile: it runs, leave it */

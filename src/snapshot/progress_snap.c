@@ -6,18 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "progress.h"
 #include "workers.h"
 
 #define REDRAW_NS 200000000ull
 #define DEFAULT_WIDTH 80
-
-uint64_t snap_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void snap_progress_init(struct snap_progress *p, const char *label, int fd, bool tty,
                         uint64_t total)
@@ -27,7 +21,7 @@ void snap_progress_init(struct snap_progress *p, const char *label, int fd, bool
     p->fd = fd;
     p->tty = tty;
     atomic_store(&p->total, total);
-    p->start_ns = snap_now_ns();
+    p->start_ns = nu_mono_ns();
 }
 
 static unsigned term_width(int fd)
@@ -43,7 +37,7 @@ void snap_progress_draw(struct snap_progress *p, bool force)
     char line[NODE_PROGRESS_LINE_MAX + 4];
     if (!p->tty)
         return;
-    uint64_t now = snap_now_ns();
+    uint64_t now = nu_mono_ns();
     if (!force && p->drawn && now - p->last_draw_ns < REDRAW_NS)
         return;
     p->last_draw_ns = now;

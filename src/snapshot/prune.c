@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "snap.h"
 #include "util.h"
 #include "workers.h"
@@ -86,7 +87,7 @@ static int check_markers(struct prune *p, char *errbuf)
 static void refresh_marker(void *ctx)
 {
     struct prune *p = ctx;
-    uint64_t now = snap_now_ns();
+    uint64_t now = nu_mono_ns();
     if (now - p->marker_ns < (uint64_t)SNAP_PRUNE_REFRESH_S * 1000000000ull)
         return;
     p->marker_ns = now;
@@ -310,7 +311,7 @@ static int run(struct prune *p, char *errbuf)
     if (!p->o->dry_run) {
         if ((rc = snap_marker_put(p->store, p->marker, errbuf)) < 0)
             return rc;
-        p->marker_ns = snap_now_ns();
+        p->marker_ns = nu_mono_ns();
     }
     rc = check_markers(p, errbuf);
     if (rc == 0)

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fs.h"
 #include "home.h"
 #include "httpc.h"
@@ -418,13 +419,13 @@ static int restore_nearup(const struct snap_restore_opts *o, struct snap_restore
 
 int snap_restore(const struct snap_restore_opts *o, struct snap_restore_result *res, char *errbuf)
 {
-    uint64_t t0 = snap_now_ns();
+    uint64_t t0 = nu_mono_ns();
     memset(res, 0, sizeof(*res));
     res->height = -1;
     int rc = o->layout == SNAP_LAYOUT_NEAR || o->layout == SNAP_LAYOUT_FASTNEAR
                  ? snap_restore_public(o, res, errbuf)
                  : restore_nearup(o, res, errbuf);
-    res->total_ms = (snap_now_ns() - t0) / 1000000u;
+    res->total_ms = (nu_mono_ns() - t0) / 1000000u;
     return rc;
 }
 

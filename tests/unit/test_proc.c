@@ -18,15 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proc.h"
 #include "unit_tmp.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -179,9 +173,9 @@ static void test_wait_timeout_then_stop(void **state)
     int st = 0;
     char err[NU_ERRMSG_MAX];
     assert_int_equal(nu_proc_spawn(argv, NULL, &pid, err), 0);
-    int64_t t0 = now_ms();
+    int64_t t0 = (int64_t)nu_mono_ms();
     assert_int_equal(nu_proc_wait(pid, 100, &st), NU_ETIMEDOUT);
-    int64_t took = now_ms() - t0;
+    int64_t took = (int64_t)nu_mono_ms() - t0;
     assert_true(took >= 100);
     assert_true(took < 1000);
     assert_int_equal(nu_proc_wait(pid, 0, &st), NU_ETIMEDOUT);
@@ -230,9 +224,9 @@ static void test_stop_escalates_to_sigkill(void **state)
     close(out[0]);
     assert_string_equal(buf, "ready\n");
     int st = 0;
-    int64_t t0 = now_ms();
+    int64_t t0 = (int64_t)nu_mono_ms();
     assert_int_equal(nu_proc_stop(pid, SIGTERM, 200, &st), 0);
-    assert_true(now_ms() - t0 >= 200);
+    assert_true((int64_t)nu_mono_ms() - t0 >= 200);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGKILL);
 }

@@ -158,20 +158,6 @@ static int choose_home(const struct logs_opts *o, char *out)
 
 /* ---- output ---- */
 
-static int write_all(const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(1, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1; /* a closed pipe (`| head`) ends us quietly */
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Copies from fd's position to its end onto stdout. */
 static int copy_rest(int fd)
 {
@@ -182,7 +168,7 @@ static int copy_rest(int fd)
             continue;
         if (r <= 0)
             return r < 0 ? -1 : 0;
-        if (write_all(buf, (size_t)r) < 0)
+        if (nu_write_all(1, buf, (size_t)r) < 0) /* a closed pipe (`| head`) ends us quietly */
             return -1;
     }
 }

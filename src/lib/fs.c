@@ -49,25 +49,40 @@ static int dir_of(const char *path, char *out, size_t outsz)
     return n < 0 || (size_t)n >= outsz ? NU_ETOOBIG : 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+/* The one write loop: at offset off, or at fd's position when off < 0. */
+static int write_loop(int fd, const char *p, size_t len, int64_t off)
 {
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0)
-            return -1;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO; /* no progress and no error: do not spin */
+            return NU_EIO;
+        }
         p += w;
         len -= (size_t)w;
+        off = off < 0 ? off : off + w;
     }
     return 0;
+}
+
+int nu_write_all(int fd, const void *buf, size_t len)
+{
+    return write_loop(fd, buf, len, -1);
+}
+
+int nu_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    return write_loop(fd, buf, len, (int64_t)off);
 }
 
 /* Fills the temp file and makes it durable; errno is kept on failure. */
 static int fill_tmp(int fd, const void *data, size_t len, mode_t mode, const char **what)
 {
     *what = "write";
-    if (write_all(fd, data, len) < 0)
+    if (nu_write_all(fd, data, len) < 0)
         return -1;
     *what = "chmod";
     if (fchmod(fd, mode) < 0)

@@ -5,8 +5,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+
+/* Writes all len bytes of buf to fd, again after EINTR and short writes.
+ * 0, or NU_EIO with errno saying why (EIO when write(2) wrote nothing). */
+NU_WUR int nu_write_all(int fd, const void *buf, size_t len);
+/* nu_write_all at offset off (pwrite(2)): fd's file position stays. */
+NU_WUR int nu_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 NU_WUR int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                               char *errbuf);

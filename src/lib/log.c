@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "fs.h"
 #include "redact.h"
 
 enum nu_log_level nu_log_level_current = NU_LOG_INFO;
@@ -142,19 +143,6 @@ static void put_pair(char *line, size_t size, size_t *pos, const char *key, cons
     put(line, size, pos, v);
 }
 
-static void write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* nowhere to report a failing log sink */
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
 void nu_log_emit(enum nu_log_level level, const char *msg, ...)
 {
     if (!nu_log_enabled(level) || level >= NU_LOG_OFF)
@@ -180,6 +168,6 @@ void nu_log_emit(enum nu_log_level level, const char *msg, ...)
     }
     va_end(ap);
     line[pos++] = '\n';
-    write_all(log_fd, line, pos);
+    (void)!nu_write_all(log_fd, line, pos); /* nowhere to report a failing log sink */
     errno = saved_errno;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fs.h"
 #include "progress.h"
 
 #define REDRAW_NS 100000000ull /* 10 redraws per second are plenty */
@@ -119,7 +120,7 @@ static void draw(struct node_progress *p, uint64_t done, uint64_t total, uint64_
                        line, sizeof(line));
     /* \r and erase-to-end-of-line redraw in place */
     int n = snprintf(buf, sizeof(buf), "\r%s\033[K", line);
-    if (n > 0 && write(p->fd, buf, (size_t)n) < 0)
+    if (n > 0 && nu_write_all(p->fd, buf, (size_t)n) < 0)
         p->tty = false; /* a terminal that went away: stop drawing */
     p->drawn = true;
 }
@@ -147,7 +148,7 @@ int node_progress_update(void *ud, uint64_t done, uint64_t total)
 
 void node_progress_finish(struct node_progress *p)
 {
-    if (p->tty && p->drawn && write(p->fd, "\n", 1) < 0)
+    if (p->tty && p->drawn && nu_write_all(p->fd, "\n", 1) < 0)
         p->tty = false;
     p->drawn = false;
     p->drew_end = false;

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "clock.h"
+#include "fs.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -144,15 +145,8 @@ void sup_report_ready(struct sup *s, const char *line)
 {
     if (s->ready_fd < 0)
         return;
-    for (size_t len = strlen(line); len > 0;) {
-        ssize_t w = write(s->ready_fd, line, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break; /* the starter is gone (SIGPIPE is ignored) */
-        line += w;
-        len -= (size_t)w;
-    }
+    (void)!nu_write_all(s->ready_fd, line, strlen(line)); /* the starter may be gone (SIGPIPE is
+                                                               ignored) */
     close(s->ready_fd);
     s->ready_fd = -1;
 }

@@ -121,12 +121,8 @@ static int copy_fd(int in, int out)
             continue;
         if (n <= 0)
             return (int)n;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno != EINTR)
-                return -1;
-            off += w > 0 ? w : 0;
-        }
+        if (nu_write_all(out, buf, (size_t)n) < 0)
+            return -1;
     }
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fs.h"
 #include "progress.h"
 #include "workers.h"
 
@@ -48,7 +49,7 @@ void snap_progress_draw(struct snap_progress *p, bool force)
     size_t len = strlen(line);
     /* Clear what a longer previous line left behind. */
     snprintf(line + len, sizeof(line) - len, "\033[K");
-    if (write(p->fd, line, strlen(line)) < 0)
+    if (nu_write_all(p->fd, line, strlen(line)) < 0)
         p->tty = false;
 }
 
@@ -57,6 +58,6 @@ void snap_progress_finish(struct snap_progress *p)
     if (!p->tty)
         return;
     snap_progress_draw(p, true);
-    if (write(p->fd, "\n", 1) < 0)
+    if (nu_write_all(p->fd, "\n", 1) < 0)
         p->tty = false;
 }

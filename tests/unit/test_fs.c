@@ -1,5 +1,5 @@
-/* Tests for fs.c: atomic writes (including failure paths), reads with a
- * cap, mkdir -p, join. */
+/* Tests for fs.c: the write-all loop, atomic writes (including failure
+ * paths), reads with a cap, mkdir -p, join, removing trees. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lzma.h>
 #include <signal.h>
@@ -15,6 +17,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -50,6 +54,99 @@ static int count_entries(const char *dir)
             n++;
     closedir(d);
     return n;
+}
+
+static void test_write_all_and_pwrite_all(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], *text = NULL;
+    size_t len = 0;
+    path_in(p, "w");
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(nu_write_all(fd, "hello world", 11), 0);
+    assert_int_equal(nu_pwrite_all(fd, "W", 1, 6), 0);
+    assert_int_equal(lseek(fd, 0, SEEK_CUR), 11); /* pwrite leaves the position */
+    assert_int_equal(nu_write_all(fd, "!", 1), 0);
+    assert_int_equal(nu_pwrite_all(fd, "", 0, 100), 0);
+    close(fd);
+    assert_int_equal(nu_fs_read_file(p, 100, &text, &len, NULL), 0);
+    assert_int_equal(len, 12);
+    assert_string_equal(text, "hello World!");
+    free(text);
+}
+
+static void test_write_all_reports_errno(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    errno = 0;
+    assert_int_equal(nu_write_all(fds[1], "x", 1), NU_EIO);
+    assert_int_equal(errno, EPIPE);
+    signal(SIGPIPE, old);
+    close(fds[1]);
+    errno = 0;
+    assert_int_equal(nu_write_all(fds[1], "x", 1), NU_EIO);
+    assert_int_equal(errno, EBADF);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* Reads a pipe slowly and exits 0 when it got exactly n bytes of i % 251. */
+static void slow_reader(int fd, size_t n)
+{
+    unsigned char buf[4096];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r <= 0)
+            _exit(r == 0 && got == n ? 0 : 1);
+        for (ssize_t i = 0; i < r; i++, got++) {
+            if (buf[i] != got % 251)
+                _exit(2);
+        }
+        usleep(200);
+    }
+}
+
+/* A write interrupted by a signal after part of it went out returns a
+ * short count (no SA_RESTART): the loop goes on with the rest. */
+static void test_write_all_after_short_writes(void **state)
+{
+    (void)state;
+    enum { N = 1u << 20 };
+    unsigned char *data = malloc(N);
+    assert_non_null(data);
+    for (size_t i = 0; i < N; i++)
+        data[i] = (unsigned char)(i % 251);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        slow_reader(fds[0], N);
+    }
+    close(fds[0]);
+    struct sigaction sa = {.sa_handler = on_alarm}, old;
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval it = {{0, 500}, {0, 500}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int rc = nu_write_all(fds[1], data, N);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    close(fds[1]);
+    int st = -1;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(rc, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    free(data);
 }
 
 static void test_write_then_read(void **state)
@@ -282,6 +379,9 @@ static void test_xz_large_output_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_all_and_pwrite_all, setup, teardown),
+        cmocka_unit_test(test_write_all_reports_errno),
+        cmocka_unit_test(test_write_all_after_short_writes),
         cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_sets_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_file, setup, teardown),

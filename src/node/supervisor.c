@@ -145,8 +145,8 @@ void sup_report_ready(struct sup *s, const char *line)
 {
     if (s->ready_fd < 0)
         return;
-    (void)!nu_write_all(s->ready_fd, line, strlen(line)); /* the starter may be gone (SIGPIPE is
-                                                               ignored) */
+    /* The starter may be gone: SIGPIPE is ignored and nothing is lost. */
+    (void)!nu_write_all(s->ready_fd, line, strlen(line));
     close(s->ready_fd);
     s->ready_fd = -1;
 }

@@ -304,7 +304,8 @@ int nu_fs_rm_tree(const char *path, char *errbuf)
     if (fd < 0)
         return errno == ENOENT ? 0
                                : nu_err_set(errbuf, NU_EIO, "open %s: %s", parent, strerror(errno));
-    int rc = rm_at(fd, base != NULL ? base + 1 : path, 0, errbuf);
+    char why[NU_ERRMSG_MAX];
+    int rc = rm_at(fd, base != NULL ? base + 1 : path, 0, why);
     close(fd);
-    return rc;
+    return rc < 0 ? nu_err_set(errbuf, rc, "remove %s: %s", path, why) : 0;
 }

@@ -35,7 +35,8 @@ NU_WUR int nu_fs_fsync_dir(const char *dir, char *errbuf);
  * An absent name is not an error. NU_ETOOBIG past RM_DEPTH_MAX levels. */
 NU_WUR int nu_fs_rm_tree_at(int dirfd, const char *name, char *errbuf);
 /* nu_fs_rm_tree_at for a path (its last component may not be a symlink
- * to follow either: it is removed as the link it is). */
+ * to follow either: it is removed as the link it is). The one rm -rf of
+ * nearup; errors read "remove PATH: unlink NAME: why". */
 NU_WUR int nu_fs_rm_tree(const char *path, char *errbuf);
 /* Decompresses an xz stream (NEAR ships genesis.json.xz). *out is
  * NUL-terminated, caller frees; NU_ETOOBIG past max bytes of output. */

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,19 +39,6 @@ int node_localnet_nodes(const char *root, char (*out)[PATH_MAX], size_t max, siz
             break;
         *n = i + 1;
     }
-    return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* rm -rf path (no symlink is followed). */
-static int remove_tree(const char *path, char *errbuf)
-{
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return nu_err_set(errbuf, NU_EIO, "cannot delete %s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -149,7 +135,7 @@ int node_localnet_generate(const struct node_localnet_opts *o, char *errbuf)
         rc = install_tree(tmp, o->root, parent, errbuf);
     if (rc != 0) {
         char ignored[NU_ERRMSG_MAX];
-        (void)!remove_tree(tmp, ignored);
+        (void)!nu_fs_rm_tree(tmp, ignored);
     }
     return rc;
 }
@@ -310,7 +296,7 @@ int node_reset_data(const char *home, char *errbuf)
         char path[PATH_MAX];
         if (nu_fs_join(path, sizeof(path), home, dirs[i]) != 0)
             return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", home);
-        int rc = remove_tree(path, errbuf);
+        int rc = nu_fs_rm_tree(path, errbuf);
         if (rc != 0)
             return rc;
     }

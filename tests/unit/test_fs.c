@@ -376,6 +376,96 @@ static void test_xz_large_output_and_errors(void **state)
     free(text);
 }
 
+static void join(char *out, const char *a, const char *b)
+{
+    assert_int_equal(nu_fs_join(out, PATH_MAX, a, b), 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    assert_int_equal(nu_fs_write_atomic(path, text, strlen(text), 0644, NULL), 0);
+}
+
+static void assert_file_is(const char *path, const char *text)
+{
+    char *got = NULL;
+    assert_int_equal(nu_fs_read_file(path, 1024, &got, NULL, NULL), 0);
+    assert_string_equal(got, text);
+    free(got);
+}
+
+/* Links inside the tree to a directory and a file outside it: the links
+ * go, what they point to stays as it was. */
+static void test_rm_tree_never_follows_symlinks(void **state)
+{
+    (void)state;
+    char tree[PATH_MAX], out[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+    path_in(tree, "tree");
+    path_in(out, "outside");
+    assert_int_equal(nu_fs_mkdir_p(out, 0755, NULL), 0);
+    join(p, out, "keep");
+    write_file(p, "outside data");
+    join(p, tree, "a/b");
+    assert_int_equal(nu_fs_mkdir_p(p, 0755, NULL), 0);
+    join(p, tree, "a/b/file");
+    write_file(p, "inside");
+    join(p, tree, "a/to_dir");
+    assert_int_equal(symlink(out, p), 0);
+    join(p, tree, "a/b/to_file");
+    join(q, out, "keep");
+    assert_int_equal(symlink(q, p), 0);
+    join(p, tree, "dangling");
+    assert_int_equal(symlink("/nonexistent/nearup-test", p), 0);
+
+    char err[NU_ERRMSG_MAX] = "";
+    assert_int_equal(nu_fs_rm_tree(tree, err), 0);
+    assert_string_equal(err, "");
+    assert_false(nu_fs_exists(tree));
+    assert_int_equal(count_entries(out), 1);
+    assert_file_is(q, "outside data");
+    assert_int_equal(count_entries(tmpdir), 1); /* only "outside" */
+}
+
+/* The path itself a symlink to a directory: the link is removed, not the
+ * directory's contents. */
+static void test_rm_tree_of_a_symlink_removes_the_link(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], link[PATH_MAX], p[PATH_MAX];
+    struct stat st;
+    path_in(out, "outside");
+    path_in(link, "link");
+    assert_int_equal(nu_fs_mkdir_p(out, 0755, NULL), 0);
+    join(p, out, "keep");
+    write_file(p, "x");
+    assert_int_equal(symlink(out, link), 0);
+    assert_int_equal(nu_fs_rm_tree(link, NULL), 0);
+    assert_int_equal(lstat(link, &st), -1);
+    assert_file_is(p, "x");
+}
+
+static void test_rm_tree_absent_and_too_deep(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], tree[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "absent");
+    assert_int_equal(nu_fs_rm_tree(p, err), 0);
+    path_in(tree, "deep");
+    size_t n = (size_t)snprintf(p, sizeof(p), "%s", tree);
+    for (int i = 0; i < 66; i++)
+        n += (size_t)snprintf(p + n, sizeof(p) - n, "/d");
+    assert_int_equal(nu_fs_mkdir_p(p, 0755, NULL), 0);
+    assert_int_equal(nu_fs_rm_tree(tree, err), NU_ETOOBIG);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof(want), "remove %s: d: directories nested too deep", tree);
+    assert_string_equal(err, want);
+    assert_true(nu_fs_is_dir(tree)); /* nothing above the limit was touched */
+    snprintf(p + strlen(tree) + 2 * 60, sizeof(p) - strlen(tree) - 2 * 60, "%s", "");
+    assert_int_equal(nu_fs_rm_tree(p, err), 0); /* the bottom 6 levels, then the rest */
+    assert_int_equal(nu_fs_rm_tree(tree, err), 0);
+    assert_false(nu_fs_exists(tree));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +481,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),
         cmocka_unit_test(test_join),
+        cmocka_unit_test_setup_teardown(test_rm_tree_never_follows_symlinks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rm_tree_of_a_symlink_removes_the_link, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rm_tree_absent_and_too_deep, setup, teardown),
         cmocka_unit_test(test_xz_round_trip),
         cmocka_unit_test(test_xz_large_output_and_errors),
     };

@@ -18,23 +18,6 @@
 #define TMP_SUFFIX ".tmp.XXXXXX"
 #define RM_DEPTH_MAX 64 /* directory levels nu_fs_rm_tree descends */
 
-static int errno_code(int e)
-{
-    switch (e) {
-    case ENOENT:
-        return NU_ENOENT;
-    case EEXIST:
-        return NU_EEXIST;
-    case EACCES:
-    case EPERM:
-        return NU_EPERM;
-    case ENOMEM:
-        return NU_ENOMEM;
-    default:
-        return NU_EIO;
-    }
-}
-
 /* Directory part of path into out ("." when there is none). */
 static int dir_of(const char *path, char *out, size_t outsz)
 {
@@ -99,7 +82,7 @@ int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mo
         return nu_err_set(errbuf, NU_EINVAL, "%s: path too long", path);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno_code(errno), "create temp file for %s: %s", path,
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "create temp file for %s: %s", path,
                           strerror(errno));
     const char *what = "write";
     int rc = fill_tmp(fd, data, len, mode, &what);
@@ -116,7 +99,8 @@ int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mo
     }
     if (rc < 0) {
         unlink(tmp);
-        return nu_err_set(errbuf, errno_code(saved), "%s %s: %s", what, path, strerror(saved));
+        return nu_err_set(errbuf, nu_err_from_errno(saved), "%s %s: %s", what, path,
+                          strerror(saved));
     }
     return nu_fs_fsync_dir(dir, errbuf);
 }
@@ -125,7 +109,7 @@ int nu_fs_fsync_dir(const char *dir, char *errbuf)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno_code(errno), "open %s: %s", dir, strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", dir, strerror(errno));
     int rc = fsync(fd);
     int saved = errno;
     close(fd);
@@ -159,7 +143,7 @@ int nu_fs_read_file(const char *path, size_t max, char **out, size_t *outlen, ch
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno_code(errno), "open %s: %s", path, strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
     struct nu_buf b;
     nu_buf_init(&b, max);
     int rc = read_fd(fd, path, max, &b, errbuf);
@@ -186,7 +170,7 @@ static int mkdir_one(const char *path, mode_t mode, char *errbuf)
         return 0;
     if (saved == EEXIST)
         saved = ENOTDIR;
-    return nu_err_set(errbuf, errno_code(saved), "mkdir %s: %s", path, strerror(saved));
+    return nu_err_set(errbuf, nu_err_from_errno(saved), "mkdir %s: %s", path, strerror(saved));
 }
 
 int nu_fs_mkdir_p(const char *path, mode_t mode, char *errbuf)

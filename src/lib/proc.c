@@ -269,7 +269,7 @@ static int read_stat(pid_t pid, char *state, uint64_t *start)
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT || errno == ESRCH ? NU_ENOENT : NU_EIO;
+        return nu_err_from_errno(errno);
     ssize_t n;
     do
         n = read(fd, buf, sizeof(buf) - 1);
@@ -277,7 +277,7 @@ static int read_stat(pid_t pid, char *state, uint64_t *start)
     int e = errno;
     close(fd);
     if (n < 0)
-        return e == ESRCH ? NU_ENOENT : NU_EIO;
+        return nu_err_from_errno(e);
     buf[n] = '\0';
     return nu_proc_parse_stat(buf, state, start);
 }
@@ -306,7 +306,7 @@ int nu_proc_stop(pid_t pid, int sig, int timeout_ms, int *status)
         return NU_EINVAL;
     /* ESRCH is fine: it may already be a zombie waiting to be reaped. */
     if (kill(pid, sig) < 0 && errno != ESRCH)
-        return errno == EPERM ? NU_EPERM : NU_EINVAL;
+        return nu_err_from_errno(errno);
     int rc = nu_proc_wait(pid, timeout_ms, status);
     if (rc != NU_ETIMEDOUT)
         return rc;

@@ -243,7 +243,7 @@ static int init_home(const struct node_home_opts *o, char *errbuf)
     if (snprintf(tmp, sizeof(tmp), "%s/.%s.init-XXXXXX", parent, base) >= (int)sizeof(tmp))
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", o->home);
     if (mkdtemp(tmp) == NULL)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO,
+        return nu_err_set(errbuf, nu_err_from_errno(errno),
                           "no permission to create %s (%s); choose another --home", o->home,
                           strerror(errno));
     chmod(tmp, 0755); /* mkdtemp's 0700; a home is as neard would make it */

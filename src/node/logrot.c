@@ -151,9 +151,11 @@ static int open_current(struct node_log *l, char *errbuf)
 {
     struct stat st;
     l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (l->fd < 0)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO, "open %s: %s", l->path,
-                          strerror(errno));
+    if (l->fd < 0) {
+        /* With O_CREAT, ENOENT is a missing directory, not an absent log. */
+        int code = errno == ENOENT ? NU_EIO : nu_err_from_errno(errno);
+        return nu_err_set(errbuf, code, "open %s: %s", l->path, strerror(errno));
+    }
     l->size = fstat(l->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     return 0;
 }

@@ -166,8 +166,7 @@ int node_homes_expand(const char *home, char (*out)[PATH_MAX], size_t max, size_
     }
     DIR *d = opendir(home);
     if (d == NULL)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_ENOENT, "%s: %s", home,
-                          strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "%s: %s", home, strerror(errno));
     struct dirent *de;
     while ((de = readdir(d)) != NULL && *n < max) {
         if (de->d_name[0] != '.' && child_has_runcfg(home, de->d_name, out[*n], PATH_MAX))

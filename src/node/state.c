@@ -206,8 +206,7 @@ int node_home_lock(const char *home, enum node_lock_role role, int *fd, char *er
         return rc;
     int lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lfd < 0)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO, "open %s: %s", path,
-                          strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
     if ((rc = take_lock(home, lfd, path, errbuf)) < 0) {
         close(lfd);
         return rc;

@@ -70,7 +70,7 @@ static void verify_work(uv_work_t *req)
     j->rc = 0;
     int fd = open(j->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        j->rc = errno == ENOENT ? NU_ENOENT : NU_EIO;
+        j->rc = nu_err_from_errno(errno);
         snprintf(why, sizeof(why), "open: %s", strerror(errno));
     } else if (fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
         j->rc = NU_EIO;

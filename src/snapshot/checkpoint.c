@@ -236,7 +236,7 @@ static int checkpoint_dir(const char *dir, char *out, size_t outsz, struct cp_wa
         return nu_err_set(w->errbuf, NU_ETOOBIG, "checkpoint path too long");
     int sdir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sdir < 0)
-        return nu_err_set(w->errbuf, errno == ENOENT ? NU_ENOENT : NU_EIO, "data dir %s: %s", dir,
+        return nu_err_set(w->errbuf, nu_err_from_errno(errno), "data dir %s: %s", dir,
                           strerror(errno));
     int rc = 0, ddir = -1;
     if (fstat(sdir, &st) < 0 || mkdir(out, st.st_mode & 0777) < 0 ||

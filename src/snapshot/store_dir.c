@@ -39,7 +39,7 @@ static int key_path(struct snap_store *s, const char *key, char *out, size_t out
 static int io_err(char *errbuf, const char *what, const char *path)
 {
     int e = errno;
-    int code = e == ENOENT ? NU_ENOENT : e == EACCES || e == EPERM ? NU_EPERM : NU_EIO;
+    int code = nu_err_from_errno(e);
     return nu_err_set(errbuf, code, "%s %s: %s", what, path, strerror(e));
 }
 

@@ -98,7 +98,7 @@ static int pick_node(const struct logs_opts *o, const char *root, char (*homes)[
 static bool has_log(const char *home)
 {
     char path[PATH_MAX];
-    return node_state_path(home, "logs/neard.log", path, sizeof(path)) == 0 && nu_fs_exists(path);
+    return node_state_path(home, NODE_NEARD_LOG, path, sizeof(path)) == 0 && nu_fs_exists(path);
 }
 
 /* Without --home: the one running node, else the one registered node. */
@@ -112,7 +112,7 @@ static int default_home(char *out)
         return 1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (node_pidfile_alive(reg[i], "supervisor.pid", NULL)) {
+        if (node_pidfile_alive(reg[i], NODE_SUPERVISOR_PID, NULL)) {
             running++;
             last = i;
         }
@@ -243,7 +243,7 @@ int cmd_logs(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     if ((rc = choose_home(&o, home)) != 0)
         return rc;
-    if (node_state_path(home, "logs/neard.log", path, sizeof(path)) < 0)
+    if (node_state_path(home, NODE_NEARD_LOG, path, sizeof(path)) < 0)
         return cli_error("logs", "%s: path too long", home), 1;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {

@@ -375,7 +375,7 @@ static int check_ports(const struct run_opts *o, char *err)
     json_t *cfg = NULL;
     const char *rpc = o->rpc_addr, *net = o->network_addr;
     /* A neard of this home still stopping holds them; the supervisor waits for it. */
-    if (node_pidfile_alive(o->home, "neard.pid", NULL))
+    if (node_pidfile_alive(o->home, NODE_NEARD_PID, NULL))
         return 0;
     if (nu_fs_join(path, sizeof(path), o->home, "config.json") == 0 &&
         nu_json_load_file(path, true, &cfg, NULL) == 0) {
@@ -478,9 +478,9 @@ int cli_start_detached_ex(const char *cmd, const char *home, unsigned ready_time
             snprintf(rpc, sizeof(rpc), "disabled");
         node_runcfg_release(&c);
     }
-    if (node_state_path(home, "logs/neard.log", log, sizeof(log)) < 0)
+    if (node_state_path(home, NODE_NEARD_LOG, log, sizeof(log)) < 0)
         log[0] = '\0';
-    long pid = node_pidfile_read(home, "neard.pid", &pf, NULL) == 0 ? (long)pf.pid : 0;
+    long pid = node_pidfile_read(home, NODE_NEARD_PID, &pf, NULL) == 0 ? (long)pf.pid : 0;
     printf("nearup %s: neard %s running for %s (pid %ld), rpc %s%s, logs %s\n", cmd, version, home,
            pid, strcmp(rpc, "disabled") == 0 ? "" : "http://", rpc, log);
     return 0;

@@ -83,12 +83,6 @@ static int parse(const struct cli_doc *doc, int argc, char **argv, struct stop_o
     return rc;
 }
 
-static bool home_running(const char *home)
-{
-    return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL);
-}
-
 /* Appends the node homes behind one path (a localnet root expands). */
 static void add_expanded(const char *home, char (*out)[PATH_MAX], size_t max, size_t *n)
 {
@@ -133,7 +127,7 @@ static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes
     if (node_registry_list(reg, NODE_MAX_HOMES, &nreg, err) < 0)
         return cli_error(cmd, "%s", err), 1;
     for (size_t i = 0; i < nreg; i++) {
-        if (o->all || home_running(reg[i]))
+        if (o->all || node_running(reg[i]))
             add_expanded(reg[i], homes, NODE_MAX_HOMES, n);
     }
     dedupe(homes, n);

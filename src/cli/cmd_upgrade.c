@@ -147,7 +147,7 @@ static int check_node(const struct up_args *a, struct up_node *u)
         cli_error(CMD, "%s is not run by nearup (%s); start it with `nearup run`", u->home, errbuf);
         return 1;
     }
-    u->running = node_pidfile_alive(u->home, "supervisor.pid", &pf);
+    u->running = node_pidfile_alive(u->home, NODE_SUPERVISOR_PID, &pf);
     u->head = -1;
     if (a->at_height < 0)
         return 0;

@@ -439,8 +439,7 @@ static int hold_db(const struct node_swap_dir *d, int *fd, char *errbuf)
 static int recheck(const char *home, struct node_swap *sw, const struct journal *j, int *dbfd,
                    char *errbuf)
 {
-    if (node_pidfile_alive(home, "supervisor.pid", NULL) ||
-        node_pidfile_alive(home, "neard.pid", NULL))
+    if (node_running(home))
         return nu_err_set(errbuf, NU_ESTATE,
                           "the node of %.150s started while the restore ran; nothing was "
                           "changed: stop it with 'nearup stop --home %.150s', then rerun the "

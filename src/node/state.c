@@ -41,7 +41,7 @@ pid_t node_state_lock_holder(const char *home)
 {
     struct node_pidfile pf;
     for (int i = 0; i < LOCK_WAIT_TRIES; i++) {
-        if (node_pidfile_alive(home, "supervisor.pid", &pf))
+        if (node_pidfile_alive(home, NODE_SUPERVISOR_PID, &pf))
             return pf.pid;
         usleep(LOCK_WAIT_US);
     }
@@ -299,6 +299,12 @@ bool node_pidfile_alive(const char *home, const char *name, struct node_pidfile 
     if (node_pidfile_read(home, name, pf, NULL) < 0)
         return false;
     return nu_proc_is_same(pf->pid, pf->start_time);
+}
+
+bool node_running(const char *home)
+{
+    return node_pidfile_alive(home, NODE_SUPERVISOR_PID, NULL) ||
+           node_pidfile_alive(home, NODE_NEARD_PID, NULL);
 }
 
 void node_pidfile_remove(const char *home, const char *name)

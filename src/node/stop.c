@@ -396,8 +396,8 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
     unsigned cfg_timeout = default_timeout(home);
     if (timeout_s == 0)
         timeout_s = cfg_timeout;
-    c.sup_alive = node_pidfile_alive(home, "supervisor.pid", &c.sup);
-    c.neard_alive = node_pidfile_alive(home, "neard.pid", &c.neard);
+    c.sup_alive = node_pidfile_alive(home, NODE_SUPERVISOR_PID, &c.sup);
+    c.neard_alive = node_pidfile_alive(home, NODE_NEARD_PID, &c.neard);
     c.res->was_running = c.sup_alive || c.neard_alive;
     c.res->supervisor_pid = c.sup_alive ? c.sup.pid : 0;
     c.res->neard_pid = c.neard_alive ? c.neard.pid : 0;
@@ -409,7 +409,7 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
         wait_supervisor(&c, deadline);
         c.res->killed = c.res->killed || (c.res->neard_pid != 0 && status_says_killed(home));
         /* It may have started a neard we had not seen yet. */
-        if (!c.neard_alive && node_pidfile_alive(home, "neard.pid", &c.neard))
+        if (!c.neard_alive && node_pidfile_alive(home, NODE_NEARD_PID, &c.neard))
             c.neard_alive = true;
     }
     stop_orphan(&c);
@@ -419,10 +419,10 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
     if (c.sup_alive)
         return nu_err_set(errbuf, NU_ETIMEDOUT, "the supervisor (pid %ld) did not exit",
                           (long)c.sup.pid);
-    if (!node_pidfile_alive(home, "supervisor.pid", NULL))
-        node_pidfile_remove(home, "supervisor.pid");
-    if (!node_pidfile_alive(home, "neard.pid", NULL))
-        node_pidfile_remove(home, "neard.pid");
+    if (!node_pidfile_alive(home, NODE_SUPERVISOR_PID, NULL))
+        node_pidfile_remove(home, NODE_SUPERVISOR_PID);
+    if (!node_pidfile_alive(home, NODE_NEARD_PID, NULL))
+        node_pidfile_remove(home, NODE_NEARD_PID);
     return 0;
 }
 

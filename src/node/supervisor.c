@@ -166,7 +166,7 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
         int status; /* never leave neard behind (not reached in normal flows) */
         kill(s->child.pid, SIGKILL);
         waitpid(s->child.pid, &status, 0);
-        node_pidfile_remove(s->home, "neard.pid");
+        node_pidfile_remove(s->home, NODE_NEARD_PID);
     }
     s->exit_rc = rc;
     s->state = st;
@@ -226,7 +226,7 @@ static void spawn_checked(struct sup *s)
         sup_finish(s, SUP_GAVE_UP, 1);
         return;
     }
-    if (node_pidfile_write(s->home, "neard.pid", s->child.pid, err) < 0)
+    if (node_pidfile_write(s->home, NODE_NEARD_PID, s->child.pid, err) < 0)
         sup_log(s, "warn", "cannot write neard.pid", "error", err, NULL);
     snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
     sup_log(s, "info", "started neard", "pid", pid, "binary", s->cfg.binary, "version", s->version,
@@ -246,7 +246,7 @@ static void on_prev_timer(uv_timer_t *t)
     if (!nu_proc_is_same(s->prev_pid, s->prev_start)) {
         uv_timer_stop(t);
         s->prev_pid = 0;
-        node_pidfile_remove(s->home, "neard.pid");
+        node_pidfile_remove(s->home, NODE_NEARD_PID);
         sup_log(s, "info", "previous neard is gone", "pid", pid, NULL);
         spawn_now(s);
         return;
@@ -270,7 +270,7 @@ void sup_start_neard(struct sup *s)
     if (s->closing || s->stop_requested)
         return;
     s->reason[0] = '\0';
-    if (node_pidfile_alive(s->home, "neard.pid", &pf)) {
+    if (node_pidfile_alive(s->home, NODE_NEARD_PID, &pf)) {
         s->prev_pid = pf.pid;
         s->prev_start = pf.start_time;
         s->prev_since_ms = nu_mono_ms();
@@ -281,7 +281,7 @@ void sup_start_neard(struct sup *s)
         uv_timer_start(&s->t_prev, on_prev_timer, 0, SUP_PREV_POLL_MS);
         return;
     }
-    node_pidfile_remove(s->home, "neard.pid"); /* stale after a reboot or kill -9 */
+    node_pidfile_remove(s->home, NODE_NEARD_PID); /* stale after a reboot or kill -9 */
     spawn_now(s);
 }
 
@@ -354,7 +354,7 @@ static void record_exit(struct sup *s, uint64_t *ran_ms, char *how, size_t howsz
     sup_log(s, s->stop_requested ? "info" : "warn", "neard exited", "pid", pid, "how", how,
             "after_s", ran, NULL);
     s->child.pid = 0;
-    node_pidfile_remove(s->home, "neard.pid");
+    node_pidfile_remove(s->home, NODE_NEARD_PID);
     uv_timer_stop(&s->t_stop);
     uv_timer_stop(&s->t_probe);
 }
@@ -505,7 +505,7 @@ static int init_handles(struct sup *s, char *errbuf)
 static int open_log(struct sup *s, char *errbuf)
 {
     char path[PATH_MAX];
-    if (node_state_path(s->home, "logs/neard.log", path, sizeof(path)) < 0)
+    if (node_state_path(s->home, NODE_NEARD_LOG, path, sizeof(path)) < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", s->home);
     return node_log_open(path, s->cfg.log_max_size, s->cfg.log_keep, &s->log, errbuf);
 }
@@ -529,7 +529,7 @@ static int setup(struct sup *s, char *errbuf)
         rc = node_state_lock(s->home, &s->lock_fd, errbuf);
     if (rc < 0)
         return rc;
-    rc = node_pidfile_write(s->home, "supervisor.pid", getpid(), errbuf);
+    rc = node_pidfile_write(s->home, NODE_SUPERVISOR_PID, getpid(), errbuf);
     if (rc == 0)
         rc = node_runcfg_load(s->home, &s->cfg, errbuf);
     if (rc == 0)
@@ -549,7 +549,7 @@ static void teardown(struct sup *s)
     node_log_close(s->log);
     s->log = NULL;
     if (s->lock_fd >= 0) /* else the pid file is another supervisor's */
-        node_pidfile_remove(s->home, "supervisor.pid");
+        node_pidfile_remove(s->home, NODE_SUPERVISOR_PID);
     node_runcfg_release(&s->cfg);
     nu_buf_release(&s->tail);
     node_state_unlock(s->lock_fd);

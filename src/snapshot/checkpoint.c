@@ -287,12 +287,6 @@ static int take(const struct snap_home_dirs *dirs, struct snap_checkpoint *cp, s
     return rc;
 }
 
-static bool node_running(const char *home)
-{
-    return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL);
-}
-
 /* Stops the node: through its systemd unit when it has one (*unit set),
  * else through its supervisor. */
 static int stop(const struct snap_create_opts *o, struct snap_unit *unit, bool *by_unit,

@@ -14,13 +14,6 @@
 
 #define DEPTH_MAX SNAP_DEPTH_MAX
 
-static bool node_running(const char *home, const struct snap_home_dirs *dirs)
-{
-    return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL) || node_data_locked(dirs->hot) ||
-           (dirs->cold[0] != '\0' && node_data_locked(dirs->cold));
-}
-
 static int running_error(const char *home, char *errbuf)
 {
     return nu_err_set(errbuf, NU_ESTATE,
@@ -30,9 +23,11 @@ static int running_error(const char *home, char *errbuf)
 
 /* ---- locks and an interrupted swap ---- */
 
+/* Running by its pid files, or a neard (ours or not) holding the data. */
 bool snap_home_in_use(const char *home, const struct snap_home_dirs *dirs)
 {
-    return node_running(home, dirs);
+    return node_running(home) || node_data_locked(dirs->hot) ||
+           (dirs->cold[0] != '\0' && node_data_locked(dirs->cold));
 }
 
 static int lock_home(const char *home, enum node_lock_role role, bool home_locked,
@@ -150,7 +145,7 @@ int snap_staging_open(struct snap_staging *st, const char *home, const struct sn
     st->home = home;
     st->replace = replace;
     snprintf(st->tag, sizeof(st->tag), "%s", tag);
-    if (node_running(home, dirs))
+    if (snap_home_in_use(home, dirs))
         return running_error(home, errbuf);
     if (use[SNAP_DIR_COLD] && dirs->cold[0] == '\0')
         return nu_err_set(errbuf, NU_EINVAL,

@@ -100,7 +100,7 @@ int snap_systemd_unit(const char *home, struct snap_unit *u)
     char path[64], mainpid[SYSTEMCTL_OUT_MAX], *text = NULL;
     size_t len;
     memset(u, 0, sizeof(*u));
-    if (!node_pidfile_alive(home, "supervisor.pid", &pf))
+    if (!node_pidfile_alive(home, NODE_SUPERVISOR_PID, &pf))
         return NU_ENOENT;
     snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pf.pid);
     if (nu_fs_read_file(path, CGROUP_MAX, &text, &len, NULL) < 0)

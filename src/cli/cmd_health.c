@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "cmd.h"
+#include "hostport.h"
 #include "log.h"
 #include "sidecar.h"
 #include "sigs.h"
@@ -61,21 +62,16 @@ static int set_url(const struct nu_setting *s, void *obj, const char *v, char *m
 static int set_listen(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     struct hc_opts *o = &((struct health_args *)obj)->o;
-    const char *colon = strrchr(v, ':'), *h = v;
-    size_t hlen = colon ? (size_t)(colon - v) : 0;
-    uint64_t port = 0;
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (colon == NULL || hlen == 0 || hlen >= sizeof(o->listen_host) ||
-        nu_parse_uint(colon + 1, 65535, &port) != 0) {
+    struct nu_hostport hp;
+    const char *why;
+    size_t hlen = 0;
+    if (nu_hostport_parse(v, strlen(v), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0 ||
+        (hlen = strlen(hp.host)) >= sizeof(o->listen_host)) {
         snprintf(msg, msgsz, "\"%s\" is not HOST:PORT with a numeric host", v);
         return NU_EINVAL;
     }
-    memcpy(o->listen_host, h, hlen);
-    o->listen_host[hlen] = '\0';
-    o->listen_port = (int)port;
+    memcpy(o->listen_host, hp.host, hlen + 1);
+    o->listen_port = hp.port;
     return 0;
 }
 

@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "error.h"
+#include "hostport.h"
 
-#define NU_URL_HOST_MAX 256
+#define NU_URL_HOST_MAX NU_HOST_MAX
 #define NU_URL_PATH_MAX 1024
 #define NU_URL_CRED_MAX 256 /* user or password, decoded */
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "hostport.h"
 #include "json.h"
 #include "proc.h"
 
@@ -140,14 +141,14 @@ int node_localnet_generate(const struct node_localnet_opts *o, char *errbuf)
     return rc;
 }
 
-/* "host:port" with host replaced; the port is after the last ':'. */
+/* "host:port" with host replaced. */
 static int with_host(const char *addr, const char *host, char *out, size_t outsz)
 {
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon[1] == '\0')
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(addr, strlen(addr), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0)
         return NU_EINVAL;
-    int n = snprintf(out, outsz, "%s%s", host, colon);
-    return n < 0 || (size_t)n >= outsz ? NU_ETOOBIG : 0;
+    return nu_hostport_format(host, hp.port, out, outsz);
 }
 
 /* Sets a string field to value when it differs; *changed records it. */

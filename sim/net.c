@@ -17,6 +17,7 @@
 
 #include "core.h"
 #include "hostport.h"
+#include "settings.h"
 
 #define SIM_NET_LINE_MAX 16384
 #define SIM_NET_TIMER_MS 500
@@ -358,9 +359,8 @@ static void on_line(struct conn *c, char *line)
     } else if (!c->handshaken) {
         conn_close(c, strncmp(line, "BYE", 3) == 0 ? line : "no handshake");
     } else if (strncmp(line, "HEAD ", 5) == 0) {
-        char *end;
-        unsigned long long h = strtoull(line + 5, &end, 10);
-        if (*end == '\0') {
+        uint64_t h;
+        if (nu_parse_uint(line + 5, UINT64_MAX, &h) == 0) {
             c->head = h;
             sync_peers(c->net);
         }

@@ -78,10 +78,8 @@ static int set_listen(const struct nu_setting *s, void *obj, const char *v, char
 static int set_port(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     uint64_t port;
-    if (nu_parse_uint(v, 65535, &port) != 0) {
-        snprintf(msg, msgsz, "\"%s\" is not a port (0-65535)", v);
+    if (nu_parse_uint_in(v, 0, 65535, &port, msg, msgsz) != 0)
         return NU_EINVAL;
-    }
     *(int *)((char *)obj + s->off) = (int)port;
     return 0;
 }

@@ -160,9 +160,9 @@ static int set_upstream_num(const char *key, const char *v, uint64_t lo, uint64_
                             char *msg, size_t msgsz)
 {
     uint64_t n;
-    if (nu_parse_uint(v, UINT64_MAX, &n) != 0 || n < lo || n > hi) {
-        snprintf(msg, msgsz, "%s: \"%s\" is not a whole number in [%llu, %llu]", key, v,
-                 (unsigned long long)lo, (unsigned long long)hi);
+    char why[NU_ERRMSG_MAX];
+    if (nu_parse_uint_in(v, lo, hi, &n, why, sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "%s: %s", key, why);
         return NU_EINVAL;
     }
     *out = (unsigned)n;
@@ -216,9 +216,9 @@ static int cost_set(struct gw_config *c, const char *method, const char *v, char
         return NU_EINVAL;
     }
     uint64_t n;
-    if (nu_parse_uint(v, 1000000, &n) != 0) {
-        snprintf(msg, msgsz, "method_cost %s: \"%s\" is not a whole number in [0, 1000000]", method,
-                 v);
+    char why[NU_ERRMSG_MAX];
+    if (nu_parse_uint_in(v, 0, 1000000, &n, why, sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "method_cost %s: %s", method, why);
         return NU_EINVAL;
     }
     c->method_cost[m] = (unsigned)n;

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "json.h"
 #include "proc.h"
+#include "settings.h"
 #include "state.h"
 
 #define READY_MAX 8192
@@ -156,9 +157,12 @@ struct report {
 static void take_pid_line(struct report *r)
 {
     char *nl = memchr(r->buf, '\n', r->len);
+    uint64_t pid;
     if (strncmp(r->buf, "pid ", 4) != 0 || nl == NULL)
         return;
-    r->supervisor = (pid_t)strtol(r->buf + 4, NULL, 10);
+    *nl = '\0';
+    if (nu_parse_uint(r->buf + 4, INT32_MAX, &pid) == 0)
+        r->supervisor = (pid_t)pid;
     size_t line = (size_t)(nl + 1 - r->buf);
     memmove(r->buf, nl + 1, r->len - line);
     r->len -= line;

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "settings.h"
 #include "util.h"
 
 #define MARKER_MAX 16384
@@ -74,10 +75,8 @@ void snap_markers_release(struct snap_markers *m)
 /* A test hook's delay from env var name: 1 ms to 60 s, else 0. */
 static long hook_ms(const char *name)
 {
-    const char *e = getenv(name);
-    char *end;
-    long v = e != NULL ? strtol(e, &end, 10) : 0;
-    return e != NULL && *end == '\0' && v > 0 && v < 60000 ? v : 0;
+    uint64_t v;
+    return nu_parse_uint(getenv(name), 59999, &v) == 0 ? (long)v : 0;
 }
 
 static void sleep_ms(long ms)

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "home.h"
+#include "settings.h"
 #include "snap.h"
 #include "httpc.h"
 #include "s3xml.h"
@@ -484,9 +485,8 @@ static void summarize(struct pub *p, const char *chain, struct snap_restore_resu
     r->chunks_downloaded = atomic_load(&p->downloaded);
     r->bytes_downloaded = r->bytes;
     if (p->layout == SNAP_LAYOUT_FASTNEAR) {
-        char *end;
-        long long h = strtoll(r->name, &end, 10);
-        r->height = *end == '\0' ? (int64_t)h : -1;
+        uint64_t h;
+        r->height = nu_parse_uint(r->name, INT64_MAX, &h) == 0 ? (int64_t)h : -1;
         snprintf(r->checks, sizeof(r->checks),
                  "weaker: file count against files.txt and HTTP lengths only (the layout "
                  "publishes no sizes, hashes or signature; chain taken from the home)");

@@ -104,29 +104,17 @@ static bool has_log(const char *home)
 /* Without --home: the one running node, else the one registered node. */
 static int default_home(char *out)
 {
-    static char reg[NODE_MAX_HOMES][PATH_MAX];
-    char err[NU_ERRMSG_MAX];
-    size_t n = 0, running = 0, last = 0;
-    if (node_registry_list(reg, NODE_MAX_HOMES, &n, err) < 0) {
-        cli_error("logs", "%s", err);
-        return 1;
+    static char homes[NODE_MAX_HOMES][PATH_MAX];
+    struct cli_homes_sel sel = {.pick = CLI_HOMES_RUNNING};
+    size_t n = 0;
+    int rc = cli_select_homes("logs", &sel, homes, &n);
+    if (rc == 0 && n == 0) {
+        sel.pick = CLI_HOMES_ONE;
+        rc = cli_select_homes("logs", &sel, homes, &n);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (node_pidfile_alive(reg[i], NODE_SUPERVISOR_PID, NULL)) {
-            running++;
-            last = i;
-        }
-    }
-    if (running == 1 || (running == 0 && n == 1)) {
-        copy_path(out, reg[running == 1 ? last : 0]);
-        return 0;
-    }
-    if (n == 0)
-        cli_error("logs", "no node has been run with nearup yet; pass --home DIR");
-    else
-        cli_error("logs", "%zu nodes are %s; pass --home DIR", running > 0 ? running : n,
-                  running > 0 ? "running" : "registered");
-    return running > 0 || n > 0 ? 2 : 1;
+    if (rc == 0)
+        copy_path(out, homes[0]);
+    return rc;
 }
 
 static int choose_home(const struct logs_opts *o, char *out)

@@ -71,28 +71,14 @@ const struct cli_doc cli_status_doc = {
 
 static int parse_args(int argc, char **argv, struct status_args *a)
 {
-    int rc = cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
-    if (rc == 0 && a->home != NULL && a->all)
-        return cli_usage(CMD, "--home and --all exclude each other");
-    return rc;
+    return cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
 }
 
 static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size_t *n)
 {
-    char errbuf[NU_ERRMSG_MAX], abs[PATH_MAX];
-    if (a->home == NULL) {
-        if (node_registry_list(homes, NODE_MAX_HOMES, n, errbuf) != 0) {
-            cli_error(CMD, "cannot read the node registry: %s", errbuf);
-            return 1;
-        }
-        return 0;
-    }
-    if (node_abspath(a->home, abs, sizeof(abs), errbuf) != 0 ||
-        node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf) != 0) {
-        cli_error(CMD, "no node in %s: %s; pass a node home or a localnet root", a->home, errbuf);
-        return 1;
-    }
-    return 0;
+    struct cli_homes_sel sel = {
+        .home = a->home, .all = a->all, .has_all = true, .pick = CLI_HOMES_REGISTERED};
+    return cli_select_homes(CMD, &sel, homes, n);
 }
 
 static void fmt_uptime(char *out, size_t outsz, int64_t s)

@@ -77,65 +77,19 @@ const struct cli_doc cli_restart_doc = {
 static int parse(const struct cli_doc *doc, int argc, char **argv, struct stop_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    int rc = cli_parse(doc, argc, argv, o, NULL, 0, NULL);
-    if (rc == 0 && o->all && o->home_arg != NULL)
-        return cli_usage(doc->prog, "--home and --all exclude each other");
-    return rc;
+    return cli_parse(doc, argc, argv, o, NULL, 0, NULL);
 }
 
-/* Appends the node homes behind one path (a localnet root expands). */
-static void add_expanded(const char *home, char (*out)[PATH_MAX], size_t max, size_t *n)
-{
-    size_t got = 0;
-    if (*n < max && node_homes_expand(home, out + *n, max - *n, &got, NULL) == 0) {
-        *n += got;
-    } else if (*n < max) {
-        snprintf(out[*n], PATH_MAX, "%s", home);
-        (*n)++;
-    }
-}
-
-/* A home registered both alone and under its localnet root appears once. */
-static void dedupe(char (*homes)[PATH_MAX], size_t *n)
-{
-    size_t out = 0;
-    for (size_t i = 0; i < *n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < out && !seen; j++)
-            seen = strcmp(homes[j], homes[i]) == 0;
-        if (!seen && out != i)
-            memcpy(homes[out], homes[i], strnlen(homes[i], PATH_MAX - 1) + 1);
-        out += !seen;
-    }
-    *n = out;
-}
-
-/* Which homes the command acts on; returns an exit code when it is done. */
+/* Which homes the command acts on: 0, or the exit code. */
 static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes)[PATH_MAX],
                         size_t *n)
 {
-    static char reg[NODE_MAX_HOMES][PATH_MAX];
-    char home[PATH_MAX], err[NU_ERRMSG_MAX];
-    size_t nreg = 0;
-    *n = 0;
-    if (o->home_arg != NULL) {
-        if (node_abspath(o->home_arg, home, sizeof(home), err) < 0)
-            return cli_error(cmd, "%s", err), 2;
-        add_expanded(home, homes, NODE_MAX_HOMES, n);
-        return -1;
-    }
-    if (node_registry_list(reg, NODE_MAX_HOMES, &nreg, err) < 0)
-        return cli_error(cmd, "%s", err), 1;
-    for (size_t i = 0; i < nreg; i++) {
-        if (o->all || node_running(reg[i]))
-            add_expanded(reg[i], homes, NODE_MAX_HOMES, n);
-    }
-    dedupe(homes, n);
-    if (o->all || *n <= 1)
-        return -1;
-    cli_error(cmd, "%zu nodes are running (%s, %s%s); pass --home DIR%s", *n, homes[0], homes[1],
-              *n > 2 ? ", ..." : "", strcmp(cmd, "stop") == 0 ? " or --all" : "");
-    return 2;
+    struct cli_homes_sel sel = {.home = o->home_arg,
+                                .all = o->all,
+                                .has_all = strcmp(cmd, "stop") == 0,
+                                .pick = CLI_HOMES_RUNNING,
+                                .any_home = true};
+    return cli_select_homes(cmd, &sel, homes, n);
 }
 
 static int stop_one(const char *cmd, const char *home, unsigned timeout)
@@ -176,8 +130,7 @@ int cmd_stop(int argc, char **argv)
     int rc = parse(&cli_stop_doc, argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    rc = select_homes("stop", &o, homes, &n);
-    if (rc >= 0)
+    if ((rc = select_homes("stop", &o, homes, &n)) != 0)
         return rc;
     if (n == 0) {
         printf("nearup stop: nothing running\n");
@@ -199,8 +152,7 @@ int cmd_restart(int argc, char **argv)
     int rc = parse(&cli_restart_doc, argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    rc = select_homes("restart", &o, homes, &n);
-    if (rc >= 0)
+    if ((rc = select_homes("restart", &o, homes, &n)) != 0)
         return rc;
     if (n == 0) {
         cli_error("restart", "no node is running; pass --home DIR (of a node started once with "

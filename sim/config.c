@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "core.h"
-#include "../src/lib/buf.h"
-#include "../src/lib/fs.h"
-#include "../src/lib/json.h"
+#include "buf.h"
+#include "fs.h"
+#include "json.h"
 
 #define MIB (1024u * 1024u)
 #define PAYLOAD_MAX (64u * MIB) /* sim.block_payload_bytes upper bound */

@@ -8,8 +8,8 @@
 
 #include "clock.h"
 #include "core.h"
-#include "../src/lib/fs.h"
-#include "../src/lib/json.h"
+#include "fs.h"
+#include "json.h"
 
 static bool is_public_chain(const char *chain_id)
 {

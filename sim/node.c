@@ -12,7 +12,7 @@
 
 #include "clock.h"
 #include "node-int.h"
-#include "../src/lib/fs.h"
+#include "fs.h"
 
 static void close_cb(uv_handle_t *h)
 {
@@ -235,4 +235,14 @@ int sim_node_run(const struct sim_run_opts *o)
     release(c);
     free(c);
     return code;
+}
+
+bool sim_node_is_validator(const struct sim_node *n)
+{
+    if (!n->has_validator_key)
+        return false;
+    for (size_t i = 0; i < n->gen.nvalidators; i++)
+        if (strcmp(n->gen.validators[i].account_id, n->validator_key.account_id) == 0)
+            return true;
+    return false;
 }

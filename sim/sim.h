@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <uv.h>
-#include "../src/lib/error.h"
-#include "../src/lib/keys.h"
+#include "error.h"
+#include "keys.h"
 
 /* What `neard-sim --version` reports (build is always "sim"). */
 #define SIM_RELEASE "2.4.0"
@@ -185,6 +185,10 @@ NU_WUR int sim_store_height_by_hash(struct sim_store *s, const char *hash, uint6
  * get returns a malloc'd value (caller frees). */
 NU_WUR int sim_store_put(struct sim_store *s, const char *key, const void *val, size_t len);
 NU_WUR int sim_store_get(struct sim_store *s, const char *key, char **val, size_t *len);
+
+/* True when the node's validator key is one of the genesis validators
+ * (neard's near_is_validator and its "Validator |" status line). */
+bool sim_node_is_validator(const struct sim_node *n);
 
 /* Failure injection entry points used by /sim/control. */
 void sim_node_set_stalled(struct sim_node *n, bool stalled);

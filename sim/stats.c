@@ -60,16 +60,6 @@ static void sync_part(struct sim_core *c, char *out, size_t outsz)
     }
 }
 
-static bool is_validator(const struct sim_node *n)
-{
-    if (!n->has_validator_key)
-        return false;
-    for (size_t i = 0; i < n->gen.nvalidators; i++)
-        if (strcmp(n->gen.validators[i].account_id, n->validator_key.account_id) == 0)
-            return true;
-    return false;
-}
-
 static uint64_t cpu_us(void)
 {
     struct rusage ru;
@@ -102,7 +92,7 @@ void sim_stats_log(struct sim_core *c)
     sync_part(c, sync, sizeof(sync));
     if (n->sync_status == SIM_SYNC_NO_SYNC) {
         size_t nv = n->gen.nvalidators;
-        snprintf(vals, sizeof(vals), " %s%zu validator%s", is_validator(n) ? "Validator | " : "",
+        snprintf(vals, sizeof(vals), " %s%zu validator%s", sim_node_is_validator(n) ? "Validator | " : "",
                  nv, nv == 1 ? "" : "s");
     }
     pretty((uint64_t)((double)(n->received_bytes - c->st_recv) / secs), "B/s", down, sizeof(down));

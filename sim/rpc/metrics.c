@@ -103,16 +103,6 @@ void rpc_metrics_timeout(struct sim_rpc *rpc)
     nu_metric_add(rpc->m.rpc_timeouts, NULL, 1);
 }
 
-static bool is_validator(const struct sim_node *n)
-{
-    if (!n->has_validator_key)
-        return false;
-    for (size_t i = 0; i < n->gen.nvalidators; i++)
-        if (strcmp(n->gen.validators[i].account_id, n->validator_key.account_id) == 0)
-            return true;
-    return false;
-}
-
 /* Counters fed from the node's running totals grow by the difference. */
 static void add_delta(struct nu_metric *m, uint64_t now, uint64_t *last)
 {
@@ -134,7 +124,7 @@ static void refresh(struct sim_rpc *rpc)
     nu_metric_set(m->tail, NULL, (double)n->earliest);
     nu_metric_set(m->sync_status, NULL, (double)n->sync_status);
     nu_metric_set(m->peers, NULL, (double)n->npeers);
-    nu_metric_set(m->is_validator, NULL, is_validator(n) ? 1 : 0);
+    nu_metric_set(m->is_validator, NULL, sim_node_is_validator(n) ? 1 : 0);
     nu_metric_set(m->protocol, NULL, SIM_PROTOCOL);
     nu_metric_set(m->db_version, NULL, SIM_DB_VERSION);
     nu_metric_set(m->epoch_height, NULL,

@@ -18,7 +18,8 @@
 #include "localnet.h"
 #include "network.h"
 #include "state.h"
-#include "supervisor.h"
+#include "runcfg.h"
+#include "supctl.h"
 
 #define CMD "localnet"
 #define READY_TIMEOUT_S 60

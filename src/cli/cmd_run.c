@@ -25,7 +25,9 @@
 #include "redact.h"
 #include "snap.h"
 #include "state.h"
-#include "supervisor.h"
+#include "neard_version.h"
+#include "runcfg.h"
+#include "supctl.h"
 
 #define LOG_MIN_SIZE 1024u
 #define LOG_MAX_SIZE (1ull << 40) /* --log-max-size, at most (1 TiB) */

@@ -9,7 +9,8 @@
 #include "cmd.h"
 #include "cmd_run.h"
 #include "state.h"
-#include "supervisor.h"
+#include "runcfg.h"
+#include "supctl.h"
 
 struct stop_opts {
     const char *home_arg;

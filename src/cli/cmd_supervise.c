@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "cmd.h"
-#include "supervisor.h"
+#include "supctl.h"
 
 const struct cli_doc cli_supervise_doc = {
     .prog = "supervise",

@@ -18,7 +18,8 @@
 #include "nodestatus.h"
 #include "sha256.h"
 #include "state.h"
-#include "supervisor.h"
+#include "neard_version.h"
+#include "runcfg.h"
 #include "upgrade.h"
 
 #define CMD "upgrade"

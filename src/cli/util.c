@@ -8,8 +8,8 @@
 #include "cmd.h"
 #include "error.h"
 #include "redact.h"
+#include "runcfg.h"
 #include "state.h"
-#include "supervisor.h"
 
 volatile sig_atomic_t cli_cancelled;
 

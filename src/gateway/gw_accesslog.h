@@ -8,7 +8,7 @@
 #define GW_ACCESSLOG_H
 
 #include <stdint.h>
-#include "gw_gateway-t.h"
+#include "gw_gateway-int.h"
 
 #define GW_ALOG_BUF_MAX (1u << 20) /* per worker; lines beyond are dropped */
 

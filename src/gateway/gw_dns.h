@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
-#include "gw_gateway-t.h"
+#include "gw_gateway-int.h"
 
 typedef void (*gw_dns_change_fn)(struct gw_gateway *gw);
 

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 #include "httpd.h"
-#include "gw_gateway-t.h"
+#include "gw_gateway-int.h"
 
 /* Answers req when its path is one of the endpoints; false otherwise. */
 bool gw_endpoints_handle(struct gw_worker *w, struct nu_http_req *req);

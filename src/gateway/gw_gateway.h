@@ -1,6 +1,6 @@
 /* nearup gateway: the NEAR-aware JSON-RPC gateway in front of neard RPC
  * nodes (see docs/gateway.md). This is the entry point cmd_gateway.c uses;
- * the runtime types are in gw_gateway-t.h. */
+ * the runtime types are in gw_gateway-int.h. */
 #ifndef GW_GATEWAY_H
 #define GW_GATEWAY_H
 

@@ -15,7 +15,7 @@
 #ifndef GW_HEALTH_H
 #define GW_HEALTH_H
 
-#include "gw_gateway-t.h"
+#include "gw_gateway-int.h"
 
 struct gw_health *gw_health_new(struct gw_gateway *gw);
 /* Polls the upstreams of set with cfg's settings from now on (takes its

@@ -1,5 +1,5 @@
 /* The gateway's in-place JSON scanner, shared by the request and reply
- * peeks (rpcpeek.c). It validates while it walks, never allocates and
+ * peeks (gw_rpcpeek.c). It validates while it walks, never allocates and
  * never builds a tree. Strings are checked the way serde_json reads them
  * into Rust strings (neard's request parser): well-formed UTF-8, and a
  * \uXXXX leading surrogate must be followed by a trailing one. A string is

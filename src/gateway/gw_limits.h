@@ -1,5 +1,5 @@
 /* Admission: method allow/deny lists, per-method costs and the per-client
- * token buckets (ratelimit.c). */
+ * token buckets (gw_ratelimit.c). */
 #ifndef GW_LIMITS_H
 #define GW_LIMITS_H
 
@@ -21,7 +21,7 @@ size_t gw_client_key(const char *peer, char *key, size_t keysz);
 bool gw_limits_charge(struct gw_ratelimit *rl, const struct gw_config *c, const char *peer,
                       unsigned cost, uint64_t now_ns, unsigned *retry_after);
 
-/* ---- ratelimit.c: token buckets per client, shared by all workers ---- */
+/* ---- gw_ratelimit.c: token buckets per client, shared by all workers ---- */
 
 /* A table of about capacity clients in striped, mutex-guarded slots. When
  * a stripe is full the least recently seen client in its probe window is

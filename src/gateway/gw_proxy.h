@@ -5,7 +5,7 @@
 #define GW_PROXY_H
 
 #include "httpd.h"
-#include "gw_gateway-t.h"
+#include "gw_gateway-int.h"
 
 /* Handles one POST / on worker w; answers req now or later. */
 void gw_proxy_handle(struct gw_worker *w, struct nu_http_req *req);

@@ -5,7 +5,7 @@
 #ifndef GW_WORKER_H
 #define GW_WORKER_H
 
-#include "gw_gateway-t.h"
+#include "gw_gateway-int.h"
 
 /* Starts worker idx: loop, listener, thread. Worker 0 binds the
  * configured port (0: ephemeral) and stores the bound one in gw->port;

@@ -102,3 +102,12 @@ void nu_bug(const char *file, int line, const char *what)
     fflush(stderr);
     abort();
 }
+
+int nu_err_prefix(char *errbuf, int rc, const char *prefix)
+{
+    char tmp[NU_ERRMSG_MAX];
+    if (errbuf == NULL)
+        return rc;
+    snprintf(tmp, sizeof(tmp), "%s", errbuf);
+    return nu_err_set(errbuf, rc, "%s: %s", prefix, tmp);
+}

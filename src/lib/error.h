@@ -45,6 +45,9 @@ int nu_err_from_errno(int e);
  * message is replaced by "***" (redact.h), so no error shows a password. */
 int nu_err_set(char *errbuf, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Prefixes errbuf's message with "prefix: " and returns rc (errbuf may be NULL). */
+int nu_err_prefix(char *errbuf, int rc, const char *prefix);
+
 /* Invariant check: aborts with file:line when cond is true. Never for bad input. */
 #define NU_BUG_ON(cond)                                                                            \
     do {                                                                                           \

@@ -38,11 +38,5 @@ NU_WUR int nu_fs_rm_tree_at(int dirfd, const char *name, char *errbuf);
  * to follow either: it is removed as the link it is). The one rm -rf of
  * nearup; errors read "remove PATH: unlink NAME: why". */
 NU_WUR int nu_fs_rm_tree(const char *path, char *errbuf);
-/* Decompresses an xz stream (NEAR ships genesis.json.xz). *out is
- * NUL-terminated, caller frees; NU_ETOOBIG past max bytes of output. */
-NU_WUR int nu_xz_decompress(const void *in, size_t inlen, size_t max, char **out, size_t *outlen,
-                            char *errbuf);
-/* True if data starts with the xz magic bytes FD 37 7A 58 5A 00. */
-bool nu_xz_is_xz(const void *data, size_t len);
 
 #endif

@@ -49,24 +49,14 @@
     X(ERR_clear_error, (void), ())                                                                 \
     X(OPENSSL_cleanse, (void *p, size_t n), (p, n))
 
-#define INDEX(name, ...) I_##name,
-#define NAME(name, ...) #name,
-enum { CRYPTO_FUNCS(INDEX) CRYPTO_VFUNCS(INDEX) NFUNCS };
-static const char *const names[] = {CRYPTO_FUNCS(NAME) CRYPTO_VFUNCS(NAME)};
+enum { CRYPTO_FUNCS(NU_LAZY_INDEX) CRYPTO_VFUNCS(NU_LAZY_INDEX) NFUNCS };
+static const char *const names[] = {CRYPTO_FUNCS(NU_LAZY_NAME) CRYPTO_VFUNCS(NU_LAZY_NAME)};
 static void *syms[NFUNCS];
 
 struct nu_lazylib nu_libcrypto = NU_LAZYLIB(NU_LIBCRYPTO_SONAME, names, syms);
 
-#define FORWARD(name, ret, params, args)                                                           \
-    ret name params                                                                                \
-    {                                                                                              \
-        return ((ret(*) params)nu_lazylib_sym(&nu_libcrypto, I_##name))args;                       \
-    }
-#define VFORWARD(name, params, args)                                                               \
-    void name params                                                                               \
-    {                                                                                              \
-        ((void(*) params)nu_lazylib_sym(&nu_libcrypto, I_##name)) args;                            \
-    }
+#define FORWARD(...) NU_LAZY_FORWARD(nu_libcrypto, __VA_ARGS__)
+#define VFORWARD(...) NU_LAZY_VFORWARD(nu_libcrypto, __VA_ARGS__)
 
 CRYPTO_FUNCS(FORWARD)
 CRYPTO_VFUNCS(VFORWARD)

@@ -31,24 +31,14 @@
 
 #define CURL_VARFUNCS(X) X(curl_easy_setopt) X(curl_easy_getinfo)
 
-#define INDEX(name, ...) I_##name,
-#define NAME(name, ...) #name,
-enum { CURL_FUNCS(INDEX) CURL_VFUNCS(INDEX) CURL_VARFUNCS(INDEX) NFUNCS };
-static const char *const names[] = {CURL_FUNCS(NAME) CURL_VFUNCS(NAME) CURL_VARFUNCS(NAME)};
+enum { CURL_FUNCS(NU_LAZY_INDEX) CURL_VFUNCS(NU_LAZY_INDEX) CURL_VARFUNCS(NU_LAZY_INDEX) NFUNCS };
+static const char *const names[] = {CURL_FUNCS(NU_LAZY_NAME) CURL_VFUNCS(NU_LAZY_NAME) CURL_VARFUNCS(NU_LAZY_NAME)};
 static void *syms[NFUNCS];
 
 struct nu_lazylib nu_libcurl = NU_LAZYLIB(NU_LIBCURL_SONAME, names, syms);
 
-#define FORWARD(name, ret, params, args)                                                           \
-    ret name params                                                                                \
-    {                                                                                              \
-        return ((ret(*) params)nu_lazylib_sym(&nu_libcurl, I_##name))args;                         \
-    }
-#define VFORWARD(name, params, args)                                                               \
-    void name params                                                                               \
-    {                                                                                              \
-        ((void(*) params)nu_lazylib_sym(&nu_libcurl, I_##name)) args;                              \
-    }
+#define FORWARD(...) NU_LAZY_FORWARD(nu_libcurl, __VA_ARGS__)
+#define VFORWARD(...) NU_LAZY_VFORWARD(nu_libcurl, __VA_ARGS__)
 
 CURL_FUNCS(FORWARD)
 CURL_VFUNCS(VFORWARD)

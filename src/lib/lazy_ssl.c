@@ -34,24 +34,14 @@
     X(SSL_set_bio, (SSL * s, BIO *r, BIO *w), (s, r, w))                                           \
     X(SSL_set_connect_state, (SSL * s), (s))
 
-#define INDEX(name, ...) I_##name,
-#define NAME(name, ...) #name,
-enum { SSL_FUNCS(INDEX) SSL_VFUNCS(INDEX) NFUNCS };
-static const char *const names[] = {SSL_FUNCS(NAME) SSL_VFUNCS(NAME)};
+enum { SSL_FUNCS(NU_LAZY_INDEX) SSL_VFUNCS(NU_LAZY_INDEX) NFUNCS };
+static const char *const names[] = {SSL_FUNCS(NU_LAZY_NAME) SSL_VFUNCS(NU_LAZY_NAME)};
 static void *syms[NFUNCS];
 
 struct nu_lazylib nu_libssl = NU_LAZYLIB(NU_LIBSSL_SONAME, names, syms);
 
-#define FORWARD(name, ret, params, args)                                                           \
-    ret name params                                                                                \
-    {                                                                                              \
-        return ((ret(*) params)nu_lazylib_sym(&nu_libssl, I_##name))args;                          \
-    }
-#define VFORWARD(name, params, args)                                                               \
-    void name params                                                                               \
-    {                                                                                              \
-        ((void(*) params)nu_lazylib_sym(&nu_libssl, I_##name)) args;                               \
-    }
+#define FORWARD(...) NU_LAZY_FORWARD(nu_libssl, __VA_ARGS__)
+#define VFORWARD(...) NU_LAZY_VFORWARD(nu_libssl, __VA_ARGS__)
 
 SSL_FUNCS(FORWARD)
 SSL_VFUNCS(VFORWARD)

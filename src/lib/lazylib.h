@@ -38,6 +38,22 @@ struct nu_lazylib {
         .n = sizeof(names_) / sizeof((names_)[0]), .lock = PTHREAD_MUTEX_INITIALIZER               \
     }
 
+/* The pieces a lazy_<lib>.c builds from its X-macro lists of functions
+ * (name, return type, parameters, arguments): an index per function, the
+ * names table, and the forwarding definitions. */
+#define NU_LAZY_INDEX(name, ...) I_##name,
+#define NU_LAZY_NAME(name, ...) #name,
+#define NU_LAZY_FORWARD(lib, name, ret, params, args)                                              \
+    ret name params                                                                                \
+    {                                                                                              \
+        return ((ret(*) params)nu_lazylib_sym(&(lib), I_##name))args;                              \
+    }
+#define NU_LAZY_VFORWARD(lib, name, params, args)                                                  \
+    void name params                                                                               \
+    {                                                                                              \
+        ((void(*) params)nu_lazylib_sym(&(lib), I_##name)) args;                                   \
+    }
+
 extern struct nu_lazylib nu_libcurl, nu_libcrypto, nu_libssl;
 
 /* Loads l once (thread-safe). 0, or NU_EIO with the loader's words in

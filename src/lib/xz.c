@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "fs.h"
+#include "xz.h"
 
 #define XZ_CHUNK 65536
 

@@ -14,7 +14,7 @@
 #include "proc.h"
 #include "redact.h"
 #include "state.h"
-#include "supervisor.h"
+#include "runcfg.h"
 
 #define STATUS_FILE_MAX (64u << 10)
 

@@ -1,5 +1,5 @@
-/* run.json: how to run one home (struct node_run_config, see supervisor.h). */
-#include "supervisor.h"
+/* run.json: how to run one home (struct node_run_config, see runcfg.h). */
+#include "runcfg.h"
 
 #include <stdio.h>
 #include <stdlib.h>

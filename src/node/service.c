@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "fs.h"
-#include "supervisor.h"
+#include "runcfg.h"
 
 /* Characters an ExecStart= word may hold without quoting. */
 static bool plain_char(char c)

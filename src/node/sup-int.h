@@ -1,5 +1,6 @@
-/* Private to the supervisor's files (supervisor.c, sup_child.c,
- * sup_probe.c, sup_upgrade.c): the state of one running supervisor. */
+/* Private to the supervisor's files (supervisor.c and the sup_*.c files:
+ * child, probe, notify, swap, verify, upgrade): the state of one running
+ * supervisor. */
 #ifndef NODE_SUP_INT_H
 #define NODE_SUP_INT_H
 
@@ -16,6 +17,8 @@
 #include "logrot.h"
 #include "sigs.h"
 #include "sha256.h"
+#include "neard_version.h"
+#include "runcfg.h"
 #include "supervisor.h"
 
 #define SUP_TAIL_MAX (16u << 10) /* bytes of neard output kept for error reports */

@@ -9,7 +9,7 @@
 #include "home.h"
 #include "json.h"
 #include "state.h"
-#include "supervisor.h"
+#include "runcfg.h"
 
 #define UPGRADE_FILE "upgrade.json"
 

@@ -17,9 +17,10 @@
 #include "httpc.h"
 #include "json.h"
 #include "state.h"
-#include "supervisor.h"
+#include "runcfg.h"
+#include "supctl.h"
 #include "sysunit.h"
-#include "util.h"
+#include "testhooks.h"
 #include "workers.h"
 
 #define START_TIMEOUT_DEFAULT_S 60
@@ -327,7 +328,7 @@ static int take_locked(const struct snap_create_opts *o, const struct snap_home_
     int lock = -1;
     int rc = node_home_lock(o->home, NODE_LOCK_CHECKPOINT, &lock, w->errbuf);
     if (rc == NU_EEXIST)
-        return snap_err_prefix(w->errbuf, rc, "the node was started again before the checkpoint");
+        return nu_err_prefix(w->errbuf, rc, "the node was started again before the checkpoint");
     if (rc < 0)
         return rc;
     snap_test_checkpoint_delay();

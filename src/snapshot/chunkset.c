@@ -1,9 +1,10 @@
 /* Open-addressing hash set of chunks keyed by their sha256 (already
  * uniformly distributed, so its first 8 bytes are the hash). */
+#include "chunkset.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
 
 #define INITIAL_CAP 1024
 

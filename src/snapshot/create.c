@@ -24,7 +24,11 @@
 #include "home.h"
 #include "snap.h"
 #include "state.h"
-#include "util.h"
+#include "chunkset.h"
+#include "fetch.h"
+#include "locks.h"
+#include "sign.h"
+#include "testhooks.h"
 #include "workers.h"
 
 #define WALK_DEPTH_MAX 16

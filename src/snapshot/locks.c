@@ -1,5 +1,6 @@
-/* Store markers for create/prune coordination (see util.h), and the
- * chunk-job delay hook for tests. */
+/* Store markers for create/prune coordination (the protocol is in locks.h). */
+#include "locks.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -8,8 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "settings.h"
-#include "util.h"
 
 #define MARKER_MAX 16384
 
@@ -70,46 +69,4 @@ void snap_markers_release(struct snap_markers *m)
 {
     free(m->m);
     memset(m, 0, sizeof(*m));
-}
-
-/* A test hook's delay from env var name: 1 ms to 60 s, else 0. */
-static long hook_ms(const char *name)
-{
-    uint64_t v;
-    return nu_parse_uint(getenv(name), 59999, &v) == 0 ? (long)v : 0;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-void snap_test_checkpoint_delay(void)
-{
-    long ms = hook_ms("NEARUP_SNAPSHOT_TEST_CHECKPOINT_DELAY_MS");
-    if (ms > 0)
-        sleep_ms(ms);
-}
-
-void snap_test_delay(void)
-{
-    static atomic_long cached = -1;
-    long delay_ms = atomic_load(&cached);
-    if (delay_ms < 0) {
-        delay_ms = hook_ms("NEARUP_SNAPSHOT_TEST_DELAY_MS");
-        atomic_store(&cached, delay_ms);
-    }
-    if (delay_ms > 0)
-        sleep_ms(delay_ms);
-}
-
-int snap_err_prefix(char *errbuf, int rc, const char *prefix)
-{
-    char tmp[NU_ERRMSG_MAX];
-    if (errbuf == NULL)
-        return rc;
-    snprintf(tmp, sizeof(tmp), "%s", errbuf);
-    return nu_err_set(errbuf, rc, "%s: %s", prefix, tmp);
 }

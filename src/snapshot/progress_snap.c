@@ -9,7 +9,7 @@
 #include "clock.h"
 #include "fs.h"
 #include "progress.h"
-#include "workers.h"
+#include "progress_snap.h"
 
 #define REDRAW_NS 200000000ull
 #define DEFAULT_WIDTH 80

@@ -2,7 +2,7 @@
  * (never the one `latest` names), then every chunk no remaining manifest
  * references, except chunks younger than the grace period. While a create
  * marker is live no chunk is deleted at all (see the marker protocol in
- * util.h): the create may have decided to reuse any of them. */
+ * locks.h): the create may have decided to reuse any of them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +11,10 @@
 
 #include "clock.h"
 #include "snap.h"
-#include "util.h"
+#include "chunkset.h"
+#include "fetch.h"
+#include "locks.h"
+#include "testhooks.h"
 #include "workers.h"
 
 struct snap {

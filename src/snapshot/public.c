@@ -10,6 +10,8 @@
  *             Checks: the file count and HTTP lengths.
  *
  * The chain is the home's: neither layout says which chain its files are. */
+#include "public.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,9 +26,10 @@
 #include "snap.h"
 #include "httpc.h"
 #include "s3xml.h"
+#include "store.h"
 #include "url.h"
 #include "staging.h"
-#include "util.h"
+#include "testhooks.h"
 #include "workers.h"
 
 #define PART_SUFFIX ".nearup-part"

@@ -18,7 +18,9 @@
 #include "httpc.h"
 #include "snap.h"
 #include "staging.h"
-#include "util.h"
+#include "fetch.h"
+#include "public.h"
+#include "testhooks.h"
 #include "workers.h"
 
 #define FETCH_ATTEMPTS 5
@@ -44,49 +46,6 @@ struct restore {
     atomic_uint_fast64_t bytes_downloaded;
     struct snap_progress progress;
 };
-
-/* ---- fetching one chunk (shared with verify) ---- */
-
-static void nap_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static bool transient(int rc)
-{
-    return rc == NU_ENET || rc == NU_EHTTP || rc == NU_EIO || rc == NU_ETIMEDOUT;
-}
-
-int snap_fetch_chunk(struct snap_store *s, const struct snap_chunk *c, struct nu_buf *obj,
-                     uint8_t *plain, char *errbuf)
-{
-    char key[SNAP_CHUNK_KEY_MAX];
-    int rc = NU_EIO;
-    snap_chunk_key(c->sha, key);
-    for (int attempt = 0; attempt < FETCH_ATTEMPTS; attempt++) {
-        if (attempt > 0)
-            nap_ms(RETRY_BASE_MS << (attempt - 1));
-        nu_buf_reset(obj);
-        rc = snap_store_get(s, key, snap_chunk_stored_max(c->size), obj, errbuf);
-        if (rc == NU_ENOENT)
-            return nu_err_set(errbuf, rc, "chunk %s is missing from the store", key);
-        if (rc == NU_ETOOBIG)
-            return nu_err_set(errbuf, NU_EVERIFY, "chunk %s is larger than its size allows", key);
-        if (rc == 0) {
-            rc = snap_chunk_decode(obj->data, obj->len, c->sha, c->size, plain, key, errbuf);
-            /* One more read settles a transfer that went wrong; a damaged
-             * object stays damaged. */
-            if (rc == NU_EVERIFY && attempt + 2 < FETCH_ATTEMPTS)
-                attempt = FETCH_ATTEMPTS - 2;
-            else if (rc == NU_EVERIFY)
-                return rc;
-        }
-        if (rc == 0 || (!transient(rc) && rc != NU_EVERIFY))
-            return rc;
-    }
-    return rc;
-}
 
 /* ---- workers ---- */
 
@@ -176,7 +135,7 @@ static int w_job(void *ctx, void *state, size_t job, char *errbuf)
     }
     snap_test_delay();
     if ((rc = snap_fetch_chunk(w->store, c, &w->obj, w->plain, errbuf)) < 0)
-        return snap_err_prefix(errbuf, rc, f->path);
+        return nu_err_prefix(errbuf, rc, f->path);
     if (nu_pwrite_all(w->fd, w->plain, c->size, j->offset) < 0)
         return nu_err_set(errbuf, NU_EIO, "write %s: %s", f->path, strerror(errno));
     atomic_fetch_add(&r->downloaded, 1);

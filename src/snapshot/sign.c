@@ -1,6 +1,8 @@
 /* Manifest signatures with NEAR key files (ed25519 over the exact manifest
  * bytes, stored beside it as manifests/<name>.sig), and fetching a
  * manifest from a store with the checks restore and verify share. */
+#include "sign.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -9,7 +11,6 @@
 #include "base58.h"
 #include "json.h"
 #include "keys.h"
-#include "util.h"
 
 #define SIG_MAX 4096
 #define LATEST_MAX 1024
@@ -70,69 +71,4 @@ int snap_verify_sig(const char *pubkey, const void *data, size_t len, const char
                         "after signing");
     json_decref(o);
     return rc;
-}
-
-int snap_read_latest(struct snap_store *s, char *out, size_t outsz, char *errbuf)
-{
-    struct nu_buf b;
-    nu_buf_init(&b, LATEST_MAX);
-    int rc = snap_store_get(s, "latest", LATEST_MAX, &b, errbuf);
-    if (rc == NU_ENOENT)
-        rc = nu_err_set(errbuf, rc, "store %s has no snapshot (no 'latest')", s->spec->text);
-    while (rc == 0 && b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
-        b.data[--b.len] = '\0';
-    if (rc == 0 && (strlen(b.data) != b.len || !snap_name_valid(b.data) || b.len >= outsz))
-        rc = nu_err_set(errbuf, NU_EPARSE, "store %s: 'latest' does not name a snapshot",
-                        s->spec->text);
-    if (rc == 0)
-        snprintf(out, outsz, "%s", b.data);
-    nu_buf_release(&b);
-    return rc;
-}
-
-static int check_sig(struct snap_store *s, const char *name, const char *verify_key,
-                     const struct nu_buf *raw, char *errbuf)
-{
-    char key[SNAP_KEY_MAX];
-    struct nu_buf sig;
-    nu_buf_init(&sig, SIG_MAX);
-    snap_signature_key(name, key, sizeof(key));
-    int rc = snap_store_get(s, key, SIG_MAX, &sig, errbuf);
-    if (rc == NU_ENOENT)
-        rc = nu_err_set(errbuf, NU_EVERIFY,
-                        "snapshot %s is not signed, and --verify-key "
-                        "requires a signature",
-                        name);
-    if (rc == 0)
-        rc = snap_verify_sig(verify_key, raw->data, raw->len, sig.data, sig.len, errbuf);
-    nu_buf_release(&sig);
-    return rc;
-}
-
-int snap_fetch_manifest(struct snap_store *s, const char *name, const char *verify_key,
-                        struct nu_buf *raw, struct snap_manifest *m, char *errbuf)
-{
-    char key[SNAP_KEY_MAX];
-    snap_manifest_init(m);
-    if (!snap_name_valid(name))
-        return nu_err_set(errbuf, NU_EINVAL, "'%.200s' is not a snapshot name", name);
-    snap_manifest_key(name, key, sizeof(key));
-    int rc = snap_store_get(s, key, SNAP_MANIFEST_MAX, raw, errbuf);
-    if (rc == NU_ENOENT)
-        return nu_err_set(errbuf, rc, "store %s has no snapshot %s", s->spec->text, name);
-    if (rc == NU_ETOOBIG)
-        return nu_err_set(errbuf, rc,
-                          "manifest of %s is larger than the limit of %u bytes "
-                          "(SNAP_MANIFEST_MAX)",
-                          name, SNAP_MANIFEST_MAX);
-    if (rc < 0)
-        return rc;
-    /* The signature covers the bytes: check it before parsing them. */
-    if (verify_key != NULL && (rc = check_sig(s, name, verify_key, raw, errbuf)) < 0)
-        return rc;
-    if ((rc = snap_manifest_parse(raw->data, raw->len, m, errbuf)) < 0)
-        return rc;
-    if (strcmp(m->name, name) != 0)
-        return nu_err_set(errbuf, NU_EVERIFY, "manifest %s names itself %s", name, m->name);
-    return 0;
 }

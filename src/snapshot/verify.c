@@ -7,62 +7,10 @@
 #include <string.h>
 
 #include "snap.h"
-#include "util.h"
+#include "chunkset.h"
+#include "fetch.h"
+#include "verify_home.h"
 #include "workers.h"
-
-static int add_name(void *ud, const struct snap_obj_info *o)
-{
-    struct snap_names *ns = ud;
-    const char *base = o->key + strlen("manifests/");
-    size_t len = strlen(base);
-    bool sig = len > 4 && strcmp(base + len - 4, ".sig") == 0;
-    if (!sig && (len <= 5 || strcmp(base + len - 5, ".json") != 0))
-        return 0;
-    len -= sig ? 4 : 5;
-    if (len >= SNAP_NAME_MAX || ns->n >= SNAP_NAMES_MAX)
-        return 0;
-    char name[SNAP_NAME_MAX];
-    memcpy(name, base, len);
-    name[len] = '\0';
-    if (!snap_name_valid(name))
-        return 0;
-    for (size_t i = 0; i < ns->n; i++) {
-        if (strcmp(ns->v[i], name) == 0) {
-            ns->flags[i] |= sig ? SNAP_NAME_HAS_SIG : SNAP_NAME_HAS_MANIFEST;
-            return 0;
-        }
-    }
-    if (ns->n == ns->cap) {
-        size_t cap = ns->cap ? ns->cap * 2 : 16;
-        void *v = realloc(ns->v, cap * sizeof(*ns->v)), *s = realloc(ns->flags, cap);
-        if (v != NULL)
-            ns->v = v;
-        if (s != NULL)
-            ns->flags = s;
-        if (v == NULL || s == NULL)
-            return NU_ENOMEM;
-        ns->cap = cap;
-    }
-    snprintf(ns->v[ns->n], SNAP_NAME_MAX, "%s", name);
-    ns->flags[ns->n++] = sig ? SNAP_NAME_HAS_SIG : SNAP_NAME_HAS_MANIFEST;
-    return 0;
-}
-
-int snap_names_list(struct snap_store *s, struct snap_names *ns, char *errbuf)
-{
-    memset(ns, 0, sizeof(*ns));
-    int rc = snap_store_list(s, "manifests/", add_name, ns, errbuf);
-    if (rc == NU_ENOMEM)
-        nu_err_set(errbuf, rc, "out of memory");
-    return rc;
-}
-
-void snap_names_release(struct snap_names *ns)
-{
-    free(ns->v);
-    free(ns->flags);
-    memset(ns, 0, sizeof(*ns));
-}
 
 static void fill_info(struct snap_store *s, const char *name, struct snap_info *in)
 {
@@ -218,7 +166,7 @@ static int collect(struct verify *v, struct snap_store *s, const char *name, con
     }
     snap_manifest_release(&m);
     nu_buf_release(&raw);
-    return rc < 0 && rc != NU_ENOMEM ? snap_err_prefix(errbuf, rc, name) : rc;
+    return rc < 0 && rc != NU_ENOMEM ? nu_err_prefix(errbuf, rc, name) : rc;
 }
 
 static int collect_all(struct verify *v, struct snap_store *s, const struct snap_verify_opts *o,

@@ -5,6 +5,8 @@
  * restored data as neard opening it would, and then the old data a
  * --replace kept aside is removed (dataswap.h). Every difference is
  * counted; the first is reported. */
+#include "verify_home.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,7 +21,7 @@
 #include "home.h"
 #include "snap.h"
 #include "staging.h"
-#include "util.h"
+#include "fetch.h"
 #include "workers.h"
 
 struct vhome {

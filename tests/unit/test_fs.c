@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "xz.h"
 #include "unit_tmp.h"
 
 static char tmpdir[PATH_MAX];

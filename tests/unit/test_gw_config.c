@@ -1,5 +1,5 @@
-/* Tests for loading the gateway config from a string (config_load.c,
- * config.c): every default, the value codecs (durations, sizes, lists,
+/* Tests for loading the gateway config from a string (gw_config_load.c,
+ * gw_config.c): every default, the value codecs (durations, sizes, lists,
  * addresses), upstream sections and flags, errors as "file:line: what",
  * several at once and capped, precedence defaults < file < environment <
  * flags, the dump that loads back to itself, and which changes need a

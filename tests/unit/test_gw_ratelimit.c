@@ -1,4 +1,4 @@
-/* Tests for the gateway's admission checks (ratelimit.c, limits.c): token
+/* Tests for the gateway's admission checks (gw_ratelimit.c, gw_limits.c): token
  * buckets that start full, refill at the rate and stop at the burst, the
  * wait until a call would fit, buckets per client IP with the least
  * recently seen client forgotten when its stripe is full; method costs and

@@ -1,4 +1,4 @@
-/* Tests for the gateway's upstream choice (router.c): candidates by block
+/* Tests for the gateway's upstream choice (gw_router.c): candidates by block
  * height, head and archival (relaxed to archival, then to all), the best
  * health rank (fail open), the gateway's own zone among OK upstreams,
  * power of two choices by outstanding requests per weight, max_inflight

@@ -1,4 +1,4 @@
-/* Tests for the gateway's JSON-RPC peeks (rpcpeek.c, jsonscan.c): names
+/* Tests for the gateway's JSON-RPC peeks (gw_rpcpeek.c, gw_jsonscan.c): names
  * are read decoded as neard reads them, repeated request fields and
  * strings neard cannot read are refused, block references take each key's
  * last occurrence. */

@@ -16,7 +16,7 @@
 
 #include "fs.h"
 #include "state.h"
-#include "supervisor.h"
+#include "runcfg.h"
 #include "unit_tmp.h"
 
 static char tmpdir[PATH_MAX / 2]; /* room for the names put in it */

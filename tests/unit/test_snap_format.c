@@ -19,7 +19,7 @@
 #include "s3xml.h"
 #include "store.h"
 #include "sysunit.h"
-#include "util.h"
+#include "chunkset.h"
 #include "unit_tmp.h"
 
 static void test_chunk_round_trip(void **state)

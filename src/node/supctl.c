@@ -2,7 +2,7 @@
  * nearup-supervisor program, starting one detached (node_supervisor_start)
  * and stopping it and neard (node_stop). Every process is named by a pid
  * file with its start time, so a recycled pid is never signalled. */
-#include "supervisor.h"
+#include "supctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "json.h"
 #include "proc.h"
+#include "runcfg.h"
 #include "settings.h"
 #include "state.h"
 

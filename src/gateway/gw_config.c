@@ -1,11 +1,11 @@
 /* The gateway's settings table (see gw_config.h; the machinery is
  * src/lib/settings.h) and its own checks; the loader (file, environment,
- * flags, validation) is config_load.c. */
+ * flags, validation) is gw_config_load.c. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "gw_config_int.h"
+#include "gw_config-int.h"
 
 #define F(field) NU_FIELD(struct gw_config, field)
 #define MS_MAX (24u * 3600 * 1000)

@@ -1,6 +1,6 @@
 /* Fast JSON peeks for the request path (see gw_rpcpeek.h).
  *
- * The scanner (jsonscan.c) validates and walks JSON in place; the member
+ * The scanner (gw_jsonscan.c) validates and walks JSON in place; the member
  * hooks here pick out method, id and params in a single pass without
  * building a tree. Keys and the string values that matter (method,
  * finality, error names) are compared decoded, as neard's serde_json reads

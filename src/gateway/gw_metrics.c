@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include "gw_gateway-t.h"
+#include "gw_gateway-int.h"
 #include "gw_metrics.h"
 #include "metrics.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <ini.h>
-#include "gw_config_int.h"
+#include "gw_config-int.h"
 #include "redact.h"
 
 #define INFLIGHT_UNSET 0xffffffffu

@@ -10,8 +10,8 @@
  *   gw_view     a worker's hold on a snapshot; requests pin the view they
  *               started with (a worker-local count, no atomics), so a swap
  *               never pulls a config out from under a request. */
-#ifndef GW_GATEWAY_T_H
-#define GW_GATEWAY_T_H
+#ifndef GW_GATEWAY_INT_H
+#define GW_GATEWAY_INT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -110,7 +110,7 @@ struct gw_gateway {
     bool stopping;
 };
 
-/* Snapshot helpers (gateway.c). */
+/* Snapshot helpers (gw_gateway.c). */
 struct gw_snap *gw_snap_ref(struct gw_snap *s);
 void gw_snap_unref(struct gw_snap *s);
 /* The published snapshot, with a reference for the caller. */

@@ -1,5 +1,5 @@
 /* Admission checks: method lists, costs and the per-client rate limit
- * (see gw_limits.h; the token buckets are in ratelimit.c). */
+ * (see gw_limits.h; the token buckets are in gw_ratelimit.c). */
 #include <math.h>
 #include <string.h>
 #include "gw_limits.h"

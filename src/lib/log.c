@@ -143,31 +143,41 @@ static void put_pair(char *line, size_t size, size_t *pos, const char *key, cons
     put(line, size, pos, v);
 }
 
-void nu_log_emit(enum nu_log_level level, const char *msg, ...)
+size_t nu_log_vformat(char *out, size_t outsz, enum nu_log_level level, const char *component,
+                      const char *msg, va_list ap)
 {
-    if (!nu_log_enabled(level) || level >= NU_LOG_OFF)
-        return;
-    /* One buffer and one write(2) so concurrent lines never interleave. */
-    char line[NU_LOG_LINE_MAX];
-    size_t size = sizeof(line) - 1, pos = 0;
-    int saved_errno = errno;
-    put_timestamp(line, size, &pos);
-    put(line, size, &pos, " level=");
-    put(line, size, &pos, level_names[level]);
-    put_pair(line, size, &pos, "msg", msg);
-    va_list ap;
-    va_start(ap, msg);
+    size_t size = outsz - 2, pos = 0; /* room for '\n' and NUL */
+    put_timestamp(out, size, &pos);
+    put(out, size, &pos, " level=");
+    put(out, size, &pos, level_names[level < NU_LOG_OFF ? level : NU_LOG_ERROR]);
+    if (component != NULL)
+        put_pair(out, size, &pos, "component", component);
+    put_pair(out, size, &pos, "msg", msg);
     for (;;) {
         const char *key = va_arg(ap, const char *);
         if (key == NULL)
             break;
         const char *value = va_arg(ap, const char *);
-        put_pair(line, size, &pos, key, value);
+        put_pair(out, size, &pos, key, value);
         if (value == NULL)
             break; /* an odd argument count ends here instead of reading past */
     }
+    out[pos++] = '\n';
+    out[pos] = '\0';
+    return pos;
+}
+
+void nu_log_emit(enum nu_log_level level, const char *msg, ...)
+{
+    if (!nu_log_enabled(level) || level >= NU_LOG_OFF)
+        return;
+    /* One buffer and one write(2) so concurrent lines never interleave. */
+    char line[NU_LOG_LINE_MAX + 1]; /* the NUL after the line's NU_LOG_LINE_MAX bytes */
+    int saved_errno = errno;
+    va_list ap;
+    va_start(ap, msg);
+    size_t len = nu_log_vformat(line, sizeof(line), level, NULL, msg, ap);
     va_end(ap);
-    line[pos++] = '\n';
-    (void)!nu_write_all(log_fd, line, pos); /* nowhere to report a failing log sink */
+    (void)!nu_write_all(log_fd, line, len); /* nowhere to report a failing log sink */
     errno = saved_errno;
 }

@@ -42,7 +42,7 @@ static void on_ready(struct sup *s)
     s->ready = true;
     sup_set_state(s, SUP_RUNNING);
     snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
-    sup_log(s, "info", "neard answers /status", "pid", pid, NULL);
+    sup_log(s, NU_LOG_INFO, "neard answers /status", "pid", pid, NULL);
     snprintf(line, sizeof(line), "ok %ld\n", (long)s->child.pid);
     sup_report_ready(s, line);
     sup_notify(s, "READY=1\nSTATUS=neard %s running (pid %ld)", s->version, (long)s->child.pid);

@@ -204,6 +204,14 @@ bool nu_fs_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int nu_fs_opendir(const char *path, DIR **d, char *errbuf)
+{
+    *d = opendir(path);
+    if (*d == NULL && errno != ENOENT)
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
+    return 0;
+}
+
 bool nu_fs_dir_empty(const char *path)
 {
     DIR *dir = opendir(path);

@@ -3,6 +3,7 @@
 #ifndef NU_FS_H
 #define NU_FS_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,9 @@ NU_WUR int nu_fs_read_file(const char *path, size_t max, char **out, size_t *out
 NU_WUR int nu_fs_mkdir_p(const char *path, mode_t mode, char *errbuf);
 bool nu_fs_exists(const char *path);
 bool nu_fs_is_dir(const char *path);
+/* opendir(path) where a directory that does not exist yet is an empty
+ * one: 0 with *d NULL. Else "open PATH: why" in errbuf. */
+NU_WUR int nu_fs_opendir(const char *path, DIR **d, char *errbuf);
 /* True when path is a directory with no entries, or does not exist. */
 bool nu_fs_dir_empty(const char *path);
 /* Joins a and b with one '/', into out. NU_ETOOBIG when it does not fit. */

@@ -111,17 +111,23 @@ static bool held(int fd)
     return errno == EWOULDBLOCK;
 }
 
-bool node_home_lock_owner(const char *home, struct node_lock_owner *o)
+/* The home lock file, opened to look at (not to take); -1 without one. */
+static int open_lock(const char *home)
 {
     char path[PATH_MAX];
+    if (lock_path(home, path, sizeof(path), NULL) < 0)
+        return -1;
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+bool node_home_lock_owner(const char *home, struct node_lock_owner *o)
+{
     struct node_lock_owner tmp;
     if (o == NULL)
         o = &tmp;
     o->role = NODE_LOCK_SUPERVISOR;
     o->pid = 0;
-    if (lock_path(home, path, sizeof(path), NULL) < 0)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_lock(home);
     if (fd < 0)
         return false;
     bool locked = held(fd);
@@ -232,10 +238,7 @@ void node_state_unlock(int fd)
 
 bool node_state_locked(const char *home)
 {
-    char path[PATH_MAX];
-    if (lock_path(home, path, sizeof(path), NULL) < 0)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_lock(home);
     if (fd < 0)
         return false;
     bool locked = held(fd);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "snap.h"
 #include "chunkset.h"
@@ -228,14 +229,10 @@ static int sweep_one(void *ud, const struct snap_obj_info *o)
         p->r->chunks_young++;
         return 0;
     }
-    if (p->ncand == p->capcand) {
-        size_t cap = p->capcand ? p->capcand * 2 : 1024;
-        struct candidate *c = realloc(p->cand, cap * sizeof(*c));
-        if (c == NULL)
-            return NU_ENOMEM;
-        p->cand = c;
-        p->capcand = cap;
-    }
+    struct candidate *c = nu_grow(p->cand, p->ncand, &p->capcand, sizeof(*c), 1024);
+    if (c == NULL)
+        return NU_ENOMEM;
+    p->cand = c;
     memcpy(p->cand[p->ncand].sha, sha, SNAP_SHA256_LEN);
     p->cand[p->ncand++].size = o->size;
     return 0;

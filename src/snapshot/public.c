@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "home.h"
 #include "settings.h"
 #include "snap.h"
@@ -78,14 +79,10 @@ static int add_file(struct pub *p, const char *rel, uint64_t size, const char *e
                           p->layout == SNAP_LAYOUT_NEAR ? "bucket" : "files.txt", rel);
     if (p->n >= SNAP_FILES_MAX)
         return nu_err_set(errbuf, NU_ETOOBIG, "more than %u files listed", SNAP_FILES_MAX);
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 256;
-        struct pfile *f = realloc(p->files, cap * sizeof(*f));
-        if (f == NULL)
-            return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
-        p->files = f;
-        p->cap = cap;
-    }
+    struct pfile *grown = nu_grow(p->files, p->n, &p->cap, sizeof(*grown), 256);
+    if (grown == NULL)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    p->files = grown;
     struct pfile *f = &p->files[p->n];
     memset(f, 0, sizeof(*f));
     f->key = strdup(key);

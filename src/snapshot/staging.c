@@ -206,16 +206,25 @@ static bool wanted(const char *rel, bool is_dir, char *const *sorted, size_t n)
     return false;
 }
 
+/* A listing of dfd through a dup of it, so closedir leaves dfd open. */
+static int list_dir(int dfd, DIR **dir, char *errbuf)
+{
+    int fd = dup(dfd);
+    *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (*dir != NULL)
+        return 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    return nu_err_set(errbuf, NU_EIO, "read staging dir: %s", strerror(e));
+}
+
 static int clean_at(int dfd, char *rel, size_t rellen, char *const *sorted, size_t n, int depth,
                     char *errbuf)
 {
-    int fd = dup(dfd);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return nu_err_set(errbuf, NU_EIO, "read staging dir: %s", strerror(errno));
-    }
+    DIR *dir;
+    if (list_dir(dfd, &dir, errbuf) < 0)
+        return NU_EIO;
     struct dirent *de;
     int rc = 0;
     while (rc == 0 && (de = readdir(dir)) != NULL) {
@@ -259,13 +268,9 @@ int snap_staging_clean(struct snap_staging *st, enum snap_dir d, char *const *so
 
 static int sync_at(int dfd, int depth, char *errbuf)
 {
-    int fd = dup(dfd);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return nu_err_set(errbuf, NU_EIO, "read staging dir: %s", strerror(errno));
-    }
+    DIR *dir;
+    if (list_dir(dfd, &dir, errbuf) < 0)
+        return NU_EIO;
     struct dirent *de;
     int rc = 0;
     while (rc == 0 && depth < DEPTH_MAX && (de = readdir(dir)) != NULL) {

@@ -290,6 +290,25 @@ static void test_mkdir_p(void **state)
     assert_non_null(strstr(err, "a/f: Not a directory"));
 }
 
+static void test_opendir_absent_is_empty(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX], want[PATH_MAX + 64];
+    DIR *d = (DIR *)&d;
+    path_in(p, "absent");
+    assert_int_equal(nu_fs_opendir(p, &d, err), 0);
+    assert_null(d);
+    assert_int_equal(nu_fs_opendir(tmpdir, &d, err), 0);
+    assert_non_null(d);
+    closedir(d);
+    path_in(p, "file");
+    assert_int_equal(nu_fs_write_atomic(p, "x", 1, 0644, NULL), 0);
+    assert_int_equal(nu_fs_opendir(p, &d, err), NU_EIO);
+    assert_null(d);
+    snprintf(want, sizeof(want), "open %s: Not a directory", p);
+    assert_string_equal(err, want);
+}
+
 static void test_join(void **state)
 {
     (void)state;
@@ -481,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opendir_absent_is_empty, setup, teardown),
         cmocka_unit_test(test_join),
         cmocka_unit_test_setup_teardown(test_rm_tree_never_follows_symlinks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rm_tree_of_a_symlink_removes_the_link, setup,

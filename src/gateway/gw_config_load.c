@@ -160,7 +160,7 @@ static int set_upstream_num(const char *key, const char *v, uint64_t lo, uint64_
                             char *msg, size_t msgsz)
 {
     uint64_t n;
-    char why[NU_ERRMSG_MAX];
+    char why[160]; /* "\"V\" is not a whole number", cut for a long V */
     if (nu_parse_uint_in(v, lo, hi, &n, why, sizeof(why)) != 0) {
         snprintf(msg, msgsz, "%s: %s", key, why);
         return NU_EINVAL;
@@ -216,7 +216,7 @@ static int cost_set(struct gw_config *c, const char *method, const char *v, char
         return NU_EINVAL;
     }
     uint64_t n;
-    char why[NU_ERRMSG_MAX];
+    char why[160]; /* "\"V\" is not a whole number", cut for a long V */
     if (nu_parse_uint_in(v, 0, 1000000, &n, why, sizeof(why)) != 0) {
         snprintf(msg, msgsz, "method_cost %s: %s", method, why);
         return NU_EINVAL;

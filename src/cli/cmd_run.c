@@ -593,7 +593,6 @@ int cmd_run(int argc, char **argv)
     }
     if (refuse_busy(o.home) != 0)
         return 1;
-    cli_catch_signals();
     rc = prepare_all(&o, err);
     if (rc < 0) {
         print_error("run", err);

@@ -15,6 +15,8 @@
 
 #include "cmd.h"
 #include "fs.h"
+#include "legacy.h"
+#include "localnet.h"
 #include "state.h"
 
 #define DEFAULT_LINES 100
@@ -53,6 +55,7 @@ static const struct nu_setting opts[] = {
      .def = NU_TEXT(DEFAULT_LINES),
      .max = MAX_LINES,
      .help = "print the last N lines first"},
+    {.short_name = 'l', .alias_of = "lines", .help = "the Python nearup's spelling"},
 };
 
 const struct cli_doc cli_logs_doc = {
@@ -101,33 +104,59 @@ static bool has_log(const char *home)
     return node_state_path(home, NODE_NEARD_LOG, path, sizeof(path)) == 0 && nu_fs_exists(path);
 }
 
-/* Without --home: the one running node, else the one registered node. */
-static int default_home(char *out)
+/* No node was run with nearup: the log the Python nearup left, if any,
+ * into log. */
+static int python_default_log(char *log)
 {
-    static char homes[NODE_MAX_HOMES][PATH_MAX];
-    struct cli_homes_sel sel = {.pick = CLI_HOMES_RUNNING};
-    size_t n = 0;
-    int rc = cli_select_homes("logs", &sel, homes, &n);
-    if (rc == 0 && n == 0) {
-        sel.pick = CLI_HOMES_ONE;
-        rc = cli_select_homes("logs", &sel, homes, &n);
-    }
-    if (rc == 0)
-        copy_path(out, homes[0]);
-    return rc;
+    char err[NU_ERRMSG_MAX];
+    int rc = node_legacy_default_log(log, PATH_MAX, err);
+    if (rc == NU_EEXIST)
+        cli_error("logs", "%s", err);
+    else if (rc != 0)
+        cli_error("logs", "no node has been run with nearup yet; pass --home DIR");
+    return rc == 0 ? 0 : rc == NU_EEXIST ? 2 : 1;
 }
 
-static int choose_home(const struct logs_opts *o, char *out)
+/* Without --home: the one running node (the Python nearup's too), else
+ * the one registered node, else (into log, out left "") the log the
+ * Python nearup left. */
+static int default_home(char *out, char *log)
+{
+    static char homes[NODE_MAX_HOMES][PATH_MAX];
+    struct cli_homes_sel sel = {.pick = CLI_HOMES_RUNNING, .python = true};
+    size_t n = 0, native = 0;
+    int rc = cli_list_homes("logs", &sel, homes, &n, &native);
+    if (rc == 0 && (native == 1 || (native == 0 && n == 1))) {
+        copy_path(out, homes[0]); /* nearup's nodes come first */
+        return 0;
+    }
+    if (rc == 0 && native > 1)
+        return cli_homes_ambiguous("logs", "running", homes, native, false);
+    sel = (struct cli_homes_sel){.pick = CLI_HOMES_REGISTERED};
+    if (rc == 0)
+        rc = cli_list_homes("logs", &sel, homes, &n, &native);
+    if (rc == 0 && n == 1)
+        copy_path(out, homes[0]);
+    if (rc != 0 || n == 1)
+        return rc;
+    return n == 0 ? python_default_log(log)
+                  : cli_homes_ambiguous("logs", "registered", homes, n, false);
+}
+
+/* The home whose log to show into out, or (out "") the log itself into
+ * log. */
+static int choose_home(const struct logs_opts *o, char *out, char *log)
 {
     static char homes[NODE_MAX_HOMES][PATH_MAX];
     char root[PATH_MAX], err[NU_ERRMSG_MAX];
     size_t n = 0;
+    out[0] = log[0] = '\0';
     if (o->home_arg == NULL) {
         if (o->node >= 0) {
             cli_error("logs", "--node needs --home (the localnet root)");
             return 2;
         }
-        return default_home(out);
+        return default_home(out, log);
     }
     if (node_abspath(o->home_arg, root, sizeof(root), err) < 0) {
         cli_error("logs", "%s", err);
@@ -137,11 +166,33 @@ static int choose_home(const struct logs_opts *o, char *out)
         copy_path(out, root);
         return 0;
     }
-    if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0) {
+    /* A localnet nearup did not start (the Python nearup's) has nodes
+     * without a run.json. */
+    if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0 &&
+        (node_localnet_nodes(root, homes, NODE_MAX_HOMES, &n, NULL) < 0 || n == 0)) {
         cli_error("logs", "%s", err);
         return 1;
     }
     return pick_node(o, root, homes, n, out);
+}
+
+/* home's neard.log, else the log the Python nearup keeps for it. */
+static int open_log(const char *home, char *path)
+{
+    char legacy[PATH_MAX];
+    if (node_state_path(home, NODE_NEARD_LOG, path, PATH_MAX) < 0) {
+        copy_path(path, home);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC), e = errno;
+    if (fd < 0 && node_legacy_log(home, legacy, sizeof(legacy)) == 0) {
+        copy_path(path, legacy);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        e = errno;
+    }
+    errno = e; /* for the caller's message */
+    return fd;
 }
 
 /* ---- output ---- */
@@ -229,11 +280,9 @@ int cmd_logs(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if ((rc = choose_home(&o, home)) != 0)
+    if ((rc = choose_home(&o, home, path)) != 0)
         return rc;
-    if (node_state_path(home, NODE_NEARD_LOG, path, sizeof(path)) < 0)
-        return cli_error("logs", "%s: path too long", home), 1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = home[0] != '\0' ? open_log(home, path) : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
         cli_error("logs", "no log at %s (%s); start the node with 'nearup run'", path,
                   strerror(errno));

@@ -74,10 +74,14 @@ static int parse_args(int argc, char **argv, struct status_args *a)
     return cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
 }
 
+/* --home's nodes, else every registered one; the Python nearup's too. */
 static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size_t *n)
 {
-    struct cli_homes_sel sel = {
-        .home = a->home, .all = a->all, .has_all = true, .pick = CLI_HOMES_REGISTERED};
+    struct cli_homes_sel sel = {.home = a->home,
+                                .all = a->all,
+                                .has_all = true,
+                                .pick = CLI_HOMES_REGISTERED,
+                                .python = true};
     return cli_select_homes(CMD, &sel, homes, n);
 }
 

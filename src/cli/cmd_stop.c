@@ -17,6 +17,8 @@ struct stop_opts {
     bool all;
     unsigned timeout;       /* 0: run.json's stop_timeout */
     unsigned ready_timeout; /* restart: the wait for neard to answer /status */
+    bool unused;            /* the Python nearup's flags that change nothing */
+    char home[PATH_MAX];    /* restart NETWORK: ~/.near/NETWORK */
 };
 
 #define OPT_HOME                                                                                   \
@@ -40,6 +42,9 @@ static const struct nu_setting stop_opts[] = {
      NU_FIELD(struct stop_opts, all),
      .help = "every node in the registry (each localnet root: all of its nodes)"},
     OPT_TIMEOUT,
+    CLI_PY_REFUSED("keep-watcher", NU_T_BOOL, NU_FIELD(struct stop_opts, unused),
+                   "there is no watcher to keep; a node's supervisor always stops with it, so "
+                   "leave the flag out"),
 };
 
 static const struct nu_setting restart_opts[] = {
@@ -52,6 +57,13 @@ static const struct nu_setting restart_opts[] = {
      .min = 1,
      .max = 86400,
      .help = "seconds to wait for the restarted neard to answer /status"},
+    {.name = "restart-watcher",
+     .type = NU_T_BOOL,
+     NU_FIELD(struct stop_opts, unused),
+     .help = "the Python nearup's: a node's supervisor always restarts with it"},
+    CLI_PY_REFUSED("verbose", NU_T_BOOL, NU_FIELD(struct stop_opts, unused),
+                   "restart keeps the settings of the node's last 'nearup run'; stop it and run "
+                   "it again with --verbose"),
 };
 
 const struct cli_doc cli_stop_doc = {
@@ -69,19 +81,41 @@ const struct cli_doc cli_restart_doc = {
     .summary = "stop and start a node with its recorded settings",
     .usage = "nearup restart [--home DIR] [--timeout SECONDS] [--ready-timeout SECONDS]",
     .about = "Stops a node and starts it again with the settings its last 'nearup run'\n"
-             "recorded (HOME/.nearup/run.json); Ctrl-C while it starts stops it again.\n",
+             "recorded (HOME/.nearup/run.json); Ctrl-C while it starts stops it again.\n"
+             "'nearup restart NETWORK' (the Python nearup's) is --home ~/.near/NETWORK.\n",
     .opts = restart_opts,
     .nopts = CLI_NOPTS(restart_opts),
 };
 
+/* `nearup restart NETWORK` (the Python nearup's) is the node of
+ * ~/.near/NETWORK unless --home says which. Returns 0 or exit code 2. */
+static int restart_network(struct stop_opts *o, const char *network)
+{
+    char err[NU_ERRMSG_MAX], def[PATH_MAX];
+    if (o->home_arg != NULL) {
+        cli_hint("nearup restart %s --home DIR is spelled nearup restart --home DIR here", network);
+        return 0;
+    }
+    snprintf(def, sizeof(def), "~/.near/%s", network);
+    if (node_abspath(def, o->home, sizeof(o->home), err) < 0)
+        return cli_error("restart", "%s", err), 2;
+    o->home_arg = o->home;
+    cli_hint("nearup restart %s is spelled nearup restart --home %s here", network, def);
+    return 0;
+}
+
 /* Returns 0 to go on, -1 after --help, or exit code 2. */
 static int parse(const struct cli_doc *doc, int argc, char **argv, struct stop_opts *o)
 {
+    char *pos[1];
+    size_t npos = 0;
     memset(o, 0, sizeof(*o));
-    return cli_parse(doc, argc, argv, o, NULL, 0, NULL);
+    int rc = cli_parse(doc, argc, argv, o, pos, doc == &cli_restart_doc, &npos);
+    return rc == 0 && npos > 0 ? restart_network(o, pos[0]) : rc;
 }
 
-/* Which homes the command acts on: 0, or the exit code. */
+/* Which homes the command acts on (the Python nearup's nodes too): 0,
+ * or the exit code. */
 static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes)[PATH_MAX],
                         size_t *n)
 {
@@ -89,7 +123,8 @@ static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes
                                 .all = o->all,
                                 .has_all = strcmp(cmd, "stop") == 0,
                                 .pick = CLI_HOMES_RUNNING,
-                                .any_home = true};
+                                .any_home = true,
+                                .python = true};
     return cli_select_homes(cmd, &sel, homes, n);
 }
 

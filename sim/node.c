@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "node-int.h"
 #include "fs.h"
 
@@ -211,7 +212,7 @@ int sim_node_run(const struct sim_run_opts *o)
     snprintf(n->home, sizeof(n->home), "%s", o->home);
     n->sim_control = o->sim_control;
     n->config_correct = true;
-    n->boot_time_ns = sim_now_ns();
+    n->boot_time_ns = nu_real_ns();
     n->sync_status = SIM_SYNC_AWAITING_PEERS;
     uv_loop_init(&c->loop);
     n->loop = &c->loop;

@@ -170,7 +170,6 @@ struct sim_node {
 
 /* ---- provided by the node core (sim/chain.c, sim/store.c, sim/node.c) ---- */
 
-uint64_t sim_now_ns(void); /* CLOCK_REALTIME in ns */
 /* Height of the chain's head at time now_ns, from genesis time and block time. */
 uint64_t sim_chain_network_head(const struct sim_node *n, uint64_t now_ns);
 /* Derives block `height` of the chain (no storage access). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../src/lib/settings.h"
+#include "clock.h"
 #include "core.h"
 
 #define SIM_LOG_LINE_MAX 8192
@@ -38,12 +39,12 @@ void sim_log_set_enabled(bool on)
 
 void sim_log_timestamp(char *out, size_t outsz)
 {
-    struct timespec ts;
+    int64_t ns = nu_real_ns();
+    time_t secs = (time_t)(ns / 1000000000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ns % 1000000000 / 1000));
 }
 
 void sim_log(const char *level, const char *target, const char *fmt, ...)

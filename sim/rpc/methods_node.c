@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "base58.h"
+#include "clock.h"
 #include "json.h"
 #include "rpc.h"
 #include "sha256.h"
@@ -98,7 +99,7 @@ static json_t *status_object(const struct sim_node *n, uint64_t uptime)
 int rpc_status_json(struct sim_rpc *rpc, const char **json, size_t *len)
 {
     const struct sim_node *n = rpc->n;
-    uint64_t now = sim_now_ns();
+    uint64_t now = nu_real_ns();
     uint64_t uptime = now > n->boot_time_ns ? (now - n->boot_time_ns) / 1000000000ull : 0;
     if (!rpc->status_valid || rpc->status_head != n->head || rpc->status_earliest != n->earliest ||
         rpc->status_sync != (int)n->sync_status || rpc->status_uptime != uptime) {
@@ -125,7 +126,7 @@ json_t *rpc_health_error(const struct sim_node *n)
 {
     struct sim_block head;
     sim_chain_block(n, n->head, &head);
-    uint64_t now = sim_now_ns();
+    uint64_t now = nu_real_ns();
     uint64_t elapsed = now > head.timestamp_ns ? now - head.timestamp_ns : 0;
     uint64_t limit = n->cfg.max_block_production_delay_ms * 1000000ull * SIM_RPC_HEALTH_MULTIPLIER;
     if (elapsed > limit) {
@@ -150,7 +151,7 @@ json_t *rpc_network_info(const struct sim_node *n)
             json_array_append_new(producers, json_pack("{s:s,s:s,s:s}", "account_id", p->account_id,
                                                        "addr", p->addr, "peer_id", p->id));
     }
-    uint64_t now = sim_now_ns();
+    uint64_t now = nu_real_ns();
     uint64_t up = now > n->boot_time_ns ? (now - n->boot_time_ns) / 1000000000ull : 0;
     if (up == 0)
         up = 1;

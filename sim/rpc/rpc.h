@@ -37,7 +37,7 @@ struct rpc_call {
     const char *method; /* borrowed; "" when missing */
     json_t *params;     /* borrowed; NULL when absent or null */
     char label[64];     /* near_rpc_* metrics label */
-    uint64_t start_ns;  /* uv_hrtime() at dispatch */
+    uint64_t start_ns;  /* nu_mono_ns() at dispatch */
     bool done;
     bool repeated_field;   /* its object repeats a key: not a Request to serde */
     struct nu_buf reply;   /* serialized {"jsonrpc","result"|"error","id"} */

@@ -117,8 +117,7 @@ json_t *cn_json_ms(double ms);
 void cn_check_done(struct cn_probe *p);
 /* The reference's or an endpoint's final block fetch is over. */
 void cn_final_fetched(struct cn_probe *p);
+/* Milliseconds since ns (nu_mono_ns). */
 double cn_ms_since(uint64_t ns);
-/* Wall-clock time in unix milliseconds (block times, last success). */
-int64_t cn_wall_ms(void);
 
 #endif

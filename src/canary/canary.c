@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "canary-int.h"
+#include "clock.h"
 #include "cn_report.h"
 #include "log.h"
 #include "redact.h"
@@ -22,14 +22,7 @@ const char *cn_check_name(int check)
 
 double cn_ms_since(uint64_t ns)
 {
-    return (double)(uv_hrtime() - ns) / 1e6;
-}
-
-int64_t cn_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (double)(nu_mono_ns() - ns) / 1e6;
 }
 
 /* ---- metrics (the names are the contract of docs/canary.md) ---- */
@@ -97,7 +90,7 @@ static void metrics_record(struct cn_canary *cn, const struct cn_probe *p)
     nu_metric_observe(m->duration, lv, p->res.duration_ms / 1000);
     nu_metric_inc(m->runs, lv);
     if (p->res.ok)
-        nu_metric_set(m->last_success, lv, (double)cn_wall_ms() / 1000);
+        nu_metric_set(m->last_success, lv, (double)nu_real_ms() / 1000);
     if (p->check == CN_FINAL_LAG) {
         const char *el[] = {p->ep->spec->name};
         json_t *lag = json_object_get(p->res.values, "lag");

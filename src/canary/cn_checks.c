@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "canary-int.h"
+#include "clock.h"
 #include "cn_rpc.h"
 #include "health.h"
 #include "json.h"
@@ -47,7 +48,7 @@ void cn_probe_fail(struct cn_probe *p, json_t *values, const char *fmt, ...)
 
 void cn_probe_send(struct cn_probe *p, const char *method, json_t *params, unsigned flags)
 {
-    p->step_ns = uv_hrtime();
+    p->step_ns = nu_mono_ns();
     if (cn_rpc_request(&p->req, method, params) != 0) {
         cn_probe_fail(p, NULL, "cannot build the %s request (larger than %u bytes)", method,
                       CN_REQUEST_MAX);
@@ -64,7 +65,7 @@ static void read_status(struct cn_probe *p, const json_t *r)
     struct health_check c;
     const struct health_limits lim = {.stale_ms = p->cn->cfg.max_block_age_ms};
     health_status_read(r, &st);
-    health_classify(&st, -1, cn_wall_ms(), &lim, &c);
+    health_classify(&st, -1, nu_real_ms(), &lim, &c);
     json_t *v =
         json_pack("{s:o,s:o,s:o,s:s,s:s,s:o}", "head", int_or_null(st.head), "head_age_ms",
                   int_or_null(c.age_ms), "syncing",
@@ -208,7 +209,7 @@ void cn_check_start(struct cn_probe *p)
     json_decref(p->res.values);
     p->res = (struct cn_result){0};
     p->height = -1;
-    p->started_ns = p->step_ns = uv_hrtime();
+    p->started_ns = p->step_ns = nu_mono_ns();
     switch (p->check) {
     case CN_STATUS:
         cn_probe_send(p, "status", json_array(), NU_HC_REPLAYABLE);

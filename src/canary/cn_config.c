@@ -7,6 +7,7 @@
 #include "canary.h"
 #include "cn_config.h"
 #include "fs.h"
+#include "hostport.h"
 #include "url.h"
 
 #define F(field) NU_FIELD(struct cn_config, field)
@@ -139,14 +140,20 @@ static int set_amount(const struct nu_setting *s, void *obj, const char *v, char
     return 0;
 }
 
+/* HOST:PORT or [V6]:PORT; port 0 binds any free one. */
 static int set_listen(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     struct cn_listen *l = field(s, obj);
-    if (nu_parse_listen(v, l->host, sizeof(l->host), &l->port) != 0) {
+    struct nu_hostport hp;
+    const char *why;
+    size_t hlen = 0;
+    if (nu_hostport_parse(v, strlen(v), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0 ||
+        (hlen = strlen(hp.host)) >= sizeof(l->host)) {
         snprintf(msg, msgsz, "\"%s\" is not HOST:PORT with a numeric host", v);
-        l->host[0] = '\0';
         return NU_EINVAL;
     }
+    memcpy(l->host, hp.host, hlen + 1);
+    l->port = hp.port;
     return 0;
 }
 

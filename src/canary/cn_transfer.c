@@ -14,6 +14,7 @@
 
 #include "base58.h"
 #include "canary-int.h"
+#include "clock.h"
 #include "json.h"
 
 enum { T_ACCESS_KEY, T_BLOCK, T_COMMIT, T_FINAL };
@@ -70,7 +71,7 @@ static void send_tx(struct cn_probe *p)
     cn_base64((const uint8_t *)tx.data, tx.len, b64);
     nu_buf_release(&tx);
     p->step = T_COMMIT;
-    p->sent_ns = uv_hrtime();
+    p->sent_ns = nu_mono_ns();
     cn_probe_send(p, "broadcast_tx_commit", json_pack("[s]", b64), 0);
 }
 

@@ -9,7 +9,9 @@
 #ifndef CLI_CMD_H
 #define CLI_CMD_H
 
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "args.h"
@@ -111,6 +113,46 @@ void cli_catch_signals(void);
 int cli_set_restart(const struct nu_setting *s, void *obj, const char *value, char *msg,
                     size_t msgsz);
 int cli_set_env(const struct nu_setting *s, void *obj, const char *value, char *msg, size_t msgsz);
+
+/* ---- which nodes a command acts on (util.c) ---- */
+
+/* What a command takes without --home (or with --all: every registered
+ * node, whichever the pick). */
+enum cli_homes_pick {
+    CLI_HOMES_REGISTERED, /* every registered node (status) */
+    CLI_HOMES_RUNNING,    /* the registered nodes that run; two or more need --home (stop) */
+    CLI_HOMES_ONE,        /* the registered node; none is an error, two or more need --home */
+};
+
+struct cli_homes_sel {
+    const char *home; /* --home: a node home, or a localnet root (each of its nodes); or NULL */
+    bool all;         /* --all */
+    bool has_all;     /* the command has --all (its messages offer it) */
+    enum cli_homes_pick pick;
+    bool any_home; /* a --home that holds no node is taken as it is (stop: nothing runs there) */
+    bool python;   /* the nodes the Python nearup runs count too (legacy.h) */
+};
+
+/* The node homes a command acts on, into homes (NODE_MAX_HOMES of
+ * PATH_MAX bytes), *n of them: --home's nodes, else the registry's by
+ * sel->pick (a node registered both alone and under its localnet root
+ * once), then with sel->python the Python nearup's running nodes (under
+ * --home: those of the localnet root it names). 0, or the exit code after
+ * the error line was printed: 2 for --home with --all, an unusable --home
+ * path, or more nodes than the pick takes without --home (CLI_HOMES_RUNNING
+ * takes the nodes of one localnet, or the Python nearup's alone); 1 when
+ * the registry cannot be read, --home holds no node, or CLI_HOMES_ONE
+ * finds none. */
+int cli_select_homes(const char *cmd, const struct cli_homes_sel *sel, char (*homes)[PATH_MAX],
+                     size_t *n);
+/* The same list without the pick's checks; *native of them (the first)
+ * are nearup's, the rest the Python nearup's. 0 or an exit code. */
+int cli_list_homes(const char *cmd, const struct cli_homes_sel *sel, char (*homes)[PATH_MAX],
+                   size_t *n, size_t *native);
+/* The one error line for two or more nodes where one is wanted: "N nodes
+ * are <what> (a, b, ...); pass --home DIR[ or --all]". Returns 2. */
+int cli_homes_ambiguous(const char *cmd, const char *what, char (*homes)[PATH_MAX], size_t n,
+                        bool has_all);
 
 /* ---- the Python nearup's command surface (docs/python-nearup.md) ---- */
 

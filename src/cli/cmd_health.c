@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "cmd.h"
+#include "hostport.h"
 #include "log.h"
 #include "sidecar.h"
 #include "sigs.h"
@@ -42,20 +43,24 @@ static int set_url(const struct nu_setting *s, void *obj, const char *v, char *m
 static int set_listen(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     struct hc_opts *o = &((struct health_args *)obj)->o;
-    if (nu_parse_listen(v, o->listen_host, sizeof(o->listen_host), &o->listen_port) != 0) {
+    struct nu_hostport hp;
+    const char *why;
+    size_t hlen = 0;
+    if (nu_hostport_parse(v, strlen(v), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0 ||
+        (hlen = strlen(hp.host)) >= sizeof(o->listen_host)) {
         snprintf(msg, msgsz, "\"%s\" is not HOST:PORT with a numeric host", v);
         return NU_EINVAL;
     }
+    memcpy(o->listen_host, hp.host, hlen + 1);
+    o->listen_port = hp.port;
     return 0;
 }
 
 static int set_port(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     uint64_t port;
-    if (nu_parse_uint(v, 65535, &port) != 0) {
-        snprintf(msg, msgsz, "\"%s\" is not a port (0-65535)", v);
+    if (nu_parse_uint_in(v, 0, 65535, &port, msg, msgsz) != 0)
         return NU_EINVAL;
-    }
     *(int *)((char *)obj + s->off) = (int)port;
     return 0;
 }

@@ -384,7 +384,7 @@ static void print_nodes(const char *root, char (*homes)[PATH_MAX], size_t n, con
         if (node_runcfg_rpc_addr(homes[i], NULL, addr, sizeof(addr), errbuf) != 0)
             snprintf(addr, sizeof(addr), "-");
         snprintf(url, sizeof(url), "http://%s", addr);
-        bool alive = node_pidfile_alive(homes[i], "neard.pid", &pf);
+        bool alive = node_pidfile_alive(homes[i], NODE_NEARD_PID, &pf);
         printf("  node%-3zu %-9s %-28s %s, neard pid %ld\n", i, node_localnet_role(homes[i]), url,
                started[i] ? "started" : "already running", alive ? (long)pf.pid : 0L);
     }

@@ -101,7 +101,7 @@ static int pick_node(const struct logs_opts *o, const char *root, char (*homes)[
 static bool has_log(const char *home)
 {
     char path[PATH_MAX];
-    return node_state_path(home, "logs/neard.log", path, sizeof(path)) == 0 && nu_fs_exists(path);
+    return node_state_path(home, NODE_NEARD_LOG, path, sizeof(path)) == 0 && nu_fs_exists(path);
 }
 
 /* No node was run with nearup: the log the Python nearup left, if any,
@@ -117,50 +117,30 @@ static int python_default_log(char *log)
     return rc == 0 ? 0 : rc == NU_EEXIST ? 2 : 1;
 }
 
-/* The home of the one node the Python nearup runs, into out. */
-static bool python_home(char *out)
-{
-    struct node_legacy *l;
-    char homes[2][PATH_MAX];
-    size_t n = 0;
-    if (node_legacy_load(&l, NULL) != 0)
-        return false;
-    node_legacy_homes(l, NULL, homes, 2, &n);
-    node_legacy_free(l);
-    if (n == 1)
-        copy_path(out, homes[0]);
-    return n == 1;
-}
-
 /* Without --home: the one running node (the Python nearup's too), else
  * the one registered node, else (into log, out left "") the log the
  * Python nearup left. */
 static int default_home(char *out, char *log)
 {
-    static char reg[NODE_MAX_HOMES][PATH_MAX];
-    char err[NU_ERRMSG_MAX];
-    size_t n = 0, running = 0, last = 0;
-    if (node_registry_list(reg, NODE_MAX_HOMES, &n, err) < 0) {
-        cli_error("logs", "%s", err);
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (node_pidfile_alive(reg[i], "supervisor.pid", NULL)) {
-            running++;
-            last = i;
-        }
-    }
-    if (running == 0 && python_home(out))
-        return 0;
-    if (running == 1 || (running == 0 && n == 1)) {
-        copy_path(out, reg[running == 1 ? last : 0]);
+    static char homes[NODE_MAX_HOMES][PATH_MAX];
+    struct cli_homes_sel sel = {.pick = CLI_HOMES_RUNNING, .python = true};
+    size_t n = 0, native = 0;
+    int rc = cli_list_homes("logs", &sel, homes, &n, &native);
+    if (rc == 0 && (native == 1 || (native == 0 && n == 1))) {
+        copy_path(out, homes[0]); /* nearup's nodes come first */
         return 0;
     }
-    if (n == 0)
-        return python_default_log(log);
-    cli_error("logs", "%zu nodes are %s; pass --home DIR", running > 0 ? running : n,
-              running > 0 ? "running" : "registered");
-    return 2;
+    if (rc == 0 && native > 1)
+        return cli_homes_ambiguous("logs", "running", homes, native, false);
+    sel = (struct cli_homes_sel){.pick = CLI_HOMES_REGISTERED};
+    if (rc == 0)
+        rc = cli_list_homes("logs", &sel, homes, &n, &native);
+    if (rc == 0 && n == 1)
+        copy_path(out, homes[0]);
+    if (rc != 0 || n == 1)
+        return rc;
+    return n == 0 ? python_default_log(log)
+                  : cli_homes_ambiguous("logs", "registered", homes, n, false);
 }
 
 /* The home whose log to show into out, or (out "") the log itself into
@@ -200,7 +180,7 @@ static int choose_home(const struct logs_opts *o, char *out, char *log)
 static int open_log(const char *home, char *path)
 {
     char legacy[PATH_MAX];
-    if (node_state_path(home, "logs/neard.log", path, PATH_MAX) < 0) {
+    if (node_state_path(home, NODE_NEARD_LOG, path, PATH_MAX) < 0) {
         copy_path(path, home);
         errno = ENAMETOOLONG;
         return -1;
@@ -217,20 +197,6 @@ static int open_log(const char *home, char *path)
 
 /* ---- output ---- */
 
-static int write_all(const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(1, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1; /* a closed pipe (`| head`) ends us quietly */
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Copies from fd's position to its end onto stdout. */
 static int copy_rest(int fd)
 {
@@ -241,7 +207,7 @@ static int copy_rest(int fd)
             continue;
         if (r <= 0)
             return r < 0 ? -1 : 0;
-        if (write_all(buf, (size_t)r) < 0)
+        if (nu_write_all(1, buf, (size_t)r) < 0) /* a closed pipe (`| head`) ends us quietly */
             return -1;
     }
 }

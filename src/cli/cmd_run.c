@@ -1,9 +1,7 @@
 /* nearup run NETWORK: pick a neard (a given path, the cached version this
  * home ran, or a verified download), prepare the home through neard's own
  * init, record run.json and start a supervisor for the home. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include "dataswap.h"
 #include "fs.h"
 #include "home.h"
+#include "hostport.h"
 #include "json.h"
 #include "logrot.h"
 #include "network.h"
@@ -341,31 +340,12 @@ static int choose_binary(const struct run_opts *o, struct chosen *b, char *err)
 static int try_bind(const char *addr, char *err, const char *what, const char *flag)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    char host[128];
-    const char *colon = strrchr(addr, ':');
-    uint64_t port;
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host) ||
-        nu_parse_uint(colon + 1, 65535, &port) != 0)
-        return 0; /* not ours to judge; neard will say */
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    struct nu_hostport hp;
+    const char *why;
     socklen_t len;
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-        host[strlen(host) - 1] = '\0';
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-            return 0;
-        len = sizeof(*a6);
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-            return 0;
-        len = sizeof(*a4);
-    }
+    if (nu_hostport_parse(addr, strlen(addr), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0 ||
+        nu_ip_sockaddr(hp.host, hp.port, &ss, &len) != 0)
+        return 0; /* not ours to judge; neard will say */
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0)
@@ -388,7 +368,7 @@ static int check_ports(const struct run_opts *o, char *err)
     json_t *cfg = NULL;
     const char *rpc = o->rpc_addr, *net = o->network_addr;
     /* A neard of this home still stopping holds them; the supervisor waits for it. */
-    if (node_pidfile_alive(o->home, "neard.pid", NULL))
+    if (node_pidfile_alive(o->home, NODE_NEARD_PID, NULL))
         return 0;
     if (nu_fs_join(path, sizeof(path), o->home, "config.json") == 0 &&
         nu_json_load_file(path, true, &cfg, NULL) == 0) {
@@ -491,9 +471,9 @@ int cli_start_detached_ex(const char *cmd, const char *home, unsigned ready_time
             snprintf(rpc, sizeof(rpc), "disabled");
         node_runcfg_release(&c);
     }
-    if (node_state_path(home, "logs/neard.log", log, sizeof(log)) < 0)
+    if (node_state_path(home, NODE_NEARD_LOG, log, sizeof(log)) < 0)
         log[0] = '\0';
-    long pid = node_pidfile_read(home, "neard.pid", &pf, NULL) == 0 ? (long)pf.pid : 0;
+    long pid = node_pidfile_read(home, NODE_NEARD_PID, &pf, NULL) == 0 ? (long)pf.pid : 0;
     printf("nearup %s: neard %s running for %s (pid %ld), rpc %s%s, logs %s\n", cmd, version, home,
            pid, strcmp(rpc, "disabled") == 0 ? "" : "http://", rpc, log);
     return 0;

@@ -24,7 +24,6 @@
 
 #include "cmd.h"
 #include "json.h"
-#include "legacy.h"
 #include "nodestatus.h"
 #include "state.h"
 
@@ -72,44 +71,18 @@ const struct cli_doc cli_status_doc = {
 
 static int parse_args(int argc, char **argv, struct status_args *a)
 {
-    int rc = cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
-    if (rc == 0 && a->home != NULL && a->all)
-        return cli_usage(CMD, "--home and --all exclude each other");
-    return rc;
+    return cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
 }
 
-/* Appends the homes of the nodes the Python nearup runs (under NULL: all
- * of them, else those in or under that localnet root). */
-static void add_python_homes(const char *under, char (*homes)[PATH_MAX], size_t *n)
-{
-    struct node_legacy *l;
-    if (node_legacy_load(&l, NULL) != 0)
-        return; /* an unreadable file of the Python nearup's: nearup's nodes still show */
-    node_legacy_homes(l, under, homes, NODE_MAX_HOMES, n);
-    node_legacy_free(l);
-}
-
+/* --home's nodes, else every registered one; the Python nearup's too. */
 static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size_t *n)
 {
-    char errbuf[NU_ERRMSG_MAX], abs[PATH_MAX];
-    if (a->home == NULL) {
-        if (node_registry_list(homes, NODE_MAX_HOMES, n, errbuf) != 0) {
-            cli_error(CMD, "cannot read the node registry: %s", errbuf);
-            return 1;
-        }
-        add_python_homes(NULL, homes, n);
-        return 0;
-    }
-    int rc = node_abspath(a->home, abs, sizeof(abs), errbuf);
-    if (rc == 0 && (rc = node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf)) != 0) {
-        add_python_homes(abs, homes, n); /* a localnet the Python nearup runs */
-        rc = *n > 0 ? 0 : rc;
-    }
-    if (rc != 0) {
-        cli_error(CMD, "no node in %s: %s; pass a node home or a localnet root", a->home, errbuf);
-        return 1;
-    }
-    return 0;
+    struct cli_homes_sel sel = {.home = a->home,
+                                .all = a->all,
+                                .has_all = true,
+                                .pick = CLI_HOMES_REGISTERED,
+                                .python = true};
+    return cli_select_homes(CMD, &sel, homes, n);
 }
 
 static void fmt_uptime(char *out, size_t outsz, int64_t s)

@@ -8,7 +8,6 @@
 
 #include "cmd.h"
 #include "cmd_run.h"
-#include "legacy.h"
 #include "state.h"
 #include "runcfg.h"
 #include "supctl.h"
@@ -112,114 +111,21 @@ static int parse(const struct cli_doc *doc, int argc, char **argv, struct stop_o
     size_t npos = 0;
     memset(o, 0, sizeof(*o));
     int rc = cli_parse(doc, argc, argv, o, pos, doc == &cli_restart_doc, &npos);
-    if (rc == 0 && o->all && o->home_arg != NULL)
-        return cli_usage(doc->prog, "--home and --all exclude each other");
     return rc == 0 && npos > 0 ? restart_network(o, pos[0]) : rc;
 }
 
-static bool home_running(const char *home)
-{
-    return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL);
-}
-
-/* Appends the node homes behind one path (a localnet root expands, also
- * to the nodes of a localnet the Python nearup runs there, from l). */
-static void add_expanded(const char *home, const struct node_legacy *l, char (*out)[PATH_MAX],
-                         size_t max, size_t *n)
-{
-    size_t got = 0;
-    if (*n < max && node_homes_expand(home, out + *n, max - *n, &got, NULL) == 0) {
-        *n += got;
-        return;
-    }
-    size_t before = *n;
-    if (l != NULL)
-        node_legacy_homes(l, home, out, max, n);
-    if (*n == before && *n < max) {
-        snprintf(out[*n], PATH_MAX, "%s", home);
-        (*n)++;
-    }
-}
-
-/* A home registered both alone and under its localnet root appears once. */
-static void dedupe(char (*homes)[PATH_MAX], size_t *n)
-{
-    size_t out = 0;
-    for (size_t i = 0; i < *n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < out && !seen; j++)
-            seen = strcmp(homes[j], homes[i]) == 0;
-        if (!seen && out != i)
-            memcpy(homes[out], homes[i], strnlen(homes[i], PATH_MAX - 1) + 1);
-        out += !seen;
-    }
-    *n = out;
-}
-
-/* True when the homes are the nodes of one localnet: node0, node1, ...
- * of one root. */
-static bool one_localnet(char (*homes)[PATH_MAX], size_t n)
-{
-    const char *slash0 = strrchr(homes[0], '/');
-    for (size_t i = 0; i < n; i++) {
-        const char *slash = strrchr(homes[i], '/');
-        uint64_t k;
-        if (slash == NULL || slash0 == NULL || slash - homes[i] != slash0 - homes[0] ||
-            strncmp(homes[i], homes[0], (size_t)(slash0 - homes[0])) != 0 ||
-            strncmp(slash + 1, "node", 4) != 0 || nu_parse_uint(slash + 5, 1u << 20, &k) != 0)
-            return false;
-    }
-    return true;
-}
-
-/* The registered homes (all, or those running) and those of the nodes
- * the Python nearup runs; *native counts the former. */
-static int registered_homes(const char *cmd, const struct stop_opts *o, const struct node_legacy *l,
-                            char (*homes)[PATH_MAX], size_t *n, size_t *native)
-{
-    static char reg[NODE_MAX_HOMES][PATH_MAX];
-    char err[NU_ERRMSG_MAX];
-    size_t nreg = 0;
-    if (node_registry_list(reg, NODE_MAX_HOMES, &nreg, err) < 0)
-        return cli_error(cmd, "%s", err), 1;
-    for (size_t i = 0; i < nreg; i++) {
-        if (o->all || home_running(reg[i]))
-            add_expanded(reg[i], NULL, homes, NODE_MAX_HOMES, n);
-    }
-    dedupe(homes, n);
-    *native = *n;
-    if (l != NULL)
-        node_legacy_homes(l, NULL, homes, NODE_MAX_HOMES, n);
-    return -1;
-}
-
-/* Which homes the command acts on; returns an exit code when it is done. */
+/* Which homes the command acts on (the Python nearup's nodes too): 0,
+ * or the exit code. */
 static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes)[PATH_MAX],
                         size_t *n)
 {
-    char home[PATH_MAX], err[NU_ERRMSG_MAX];
-    struct node_legacy *l = NULL;
-    size_t native = 0;
-    int rc = -1;
-    *n = 0;
-    if (node_legacy_load(&l, NULL) != 0)
-        l = NULL; /* an unreadable file of the Python nearup's does not stop nearup's */
-    if (o->home_arg != NULL && node_abspath(o->home_arg, home, sizeof(home), err) < 0)
-        rc = (cli_error(cmd, "%s", err), 2);
-    else if (o->home_arg != NULL)
-        add_expanded(home, l, homes, NODE_MAX_HOMES, n);
-    else
-        rc = registered_homes(cmd, o, l, homes, n, &native);
-    node_legacy_free(l);
-    /* The nodes of one localnet stop together, and so do the Python
-     * nearup's nodes alone, as its stop did. */
-    if (rc >= 0 || o->home_arg != NULL || o->all || *n <= 1 || native == 0 ||
-        (native == *n && one_localnet(homes, *n)))
-        return rc;
-    cli_error(cmd, "%zu nodes are running (%s, %s%s); pass --home DIR%s", *n, homes[0], homes[1],
-              *n > 2 ? ", ..." : "", strcmp(cmd, "stop") == 0 ? " or --all" : "");
-    return 2;
+    struct cli_homes_sel sel = {.home = o->home_arg,
+                                .all = o->all,
+                                .has_all = strcmp(cmd, "stop") == 0,
+                                .pick = CLI_HOMES_RUNNING,
+                                .any_home = true,
+                                .python = true};
+    return cli_select_homes(cmd, &sel, homes, n);
 }
 
 static int stop_one(const char *cmd, const char *home, unsigned timeout)
@@ -260,8 +166,7 @@ int cmd_stop(int argc, char **argv)
     int rc = parse(&cli_stop_doc, argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    rc = select_homes("stop", &o, homes, &n);
-    if (rc >= 0)
+    if ((rc = select_homes("stop", &o, homes, &n)) != 0)
         return rc;
     if (n == 0) {
         printf("nearup stop: nothing running\n");
@@ -283,8 +188,7 @@ int cmd_restart(int argc, char **argv)
     int rc = parse(&cli_restart_doc, argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    rc = select_homes("restart", &o, homes, &n);
-    if (rc >= 0)
+    if ((rc = select_homes("restart", &o, homes, &n)) != 0)
         return rc;
     if (n == 0) {
         cli_error("restart", "no node is running; pass --home DIR (of a node started once with "

@@ -3,13 +3,16 @@
 #ifndef GW_CONFIG_INT_H
 #define GW_CONFIG_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "gw_config.h"
+#include "hostport.h"
 #include "settings.h"
 
-/* host:port. host gets the host without brackets (hostsz bytes). */
-NU_WUR int gw_parse_hostport(const char *s, char *host, size_t hostsz, int *port);
+/* True for an IP address (no brackets) or "localhost": a host the gateway
+ * takes without a name lookup. */
+bool gw_host_numeric(const char *h);
 /* Method list into a bit mask over enum gw_method; NU_EINVAL and the
  * offending name in bad when a name is unknown. */
 NU_WUR int gw_method_list_mask(const char *list, uint64_t *mask, char *bad, size_t badsz);

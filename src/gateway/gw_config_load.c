@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <uv.h>
 #include "gw_config-int.h"
 #include "redact.h"
 
@@ -77,13 +75,6 @@ static struct gw_upstream_spec *new_upstream(struct load_ctx *x, const char *nam
     return u;
 }
 
-static bool numeric_or_localhost(const char *h)
-{
-    struct sockaddr_storage ss;
-    return strcmp(h, "localhost") == 0 || uv_ip4_addr(h, 0, (struct sockaddr_in *)&ss) == 0 ||
-           uv_ip6_addr(h, 0, (struct sockaddr_in6 *)&ss) == 0;
-}
-
 #define GW_URL_SHOWN_MAX 300 /* an upstream url as an error message shows it */
 
 /* http://HOST[:PORT][/PATH] with a numeric host or localhost; no userinfo. */
@@ -107,22 +98,15 @@ static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, siz
                  shown);
         return NU_EINVAL;
     }
-    const char *hp = url + 7, *slash = strchr(hp, '/');
-    char auth[GW_HOST_MAX + 8];
-    size_t alen = slash ? (size_t)(slash - hp) : strlen(hp);
-    if (alen == 0 || alen >= sizeof(auth) || strlen(slash ? slash : "/") >= sizeof(u->path))
+    const char *auth = url + 7, *slash = strchr(auth, '/'), *why;
+    size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
+    struct nu_hostport hp;
+    if (strlen(slash ? slash : "/") >= sizeof(u->path) ||
+        nu_hostport_parse(auth, alen, 80, 0, &hp, &why) != 0)
         goto bad;
-    memcpy(auth, hp, alen);
-    auth[alen] = '\0';
-    if (gw_parse_hostport(auth, u->host, sizeof(u->host), &u->port) != 0) {
-        /* no port: 80 */
-        if (strchr(auth, ':') && auth[0] != '[')
-            goto bad;
-        snprintf(auth + alen, sizeof(auth) - alen, ":80");
-        if (gw_parse_hostport(auth, u->host, sizeof(u->host), &u->port) != 0)
-            goto bad;
-    }
-    if (!numeric_or_localhost(u->host)) {
+    snprintf(u->host, sizeof(u->host), "%s", hp.host);
+    u->port = hp.port;
+    if (!gw_host_numeric(u->host)) {
         snprintf(msg, msgsz,
                  "url %s: host must be an IP address or localhost (use dns = %s:%d "
                  "for names)",
@@ -132,8 +116,6 @@ static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, siz
     for (const char *c = slash ? slash : ""; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 0x7f)
             goto bad; /* the path goes into the request line as is */
-    if (u->port == 0)
-        goto bad;
     snprintf(u->path, sizeof(u->path), "%s", slash ? slash : "/");
     snprintf(u->url, sizeof(u->url), "%s", url);
     return 0;
@@ -144,16 +126,18 @@ bad:
 
 static int parse_dns(struct gw_upstream_spec *u, const char *v, char *msg, size_t msgsz)
 {
-    if (gw_parse_hostport(v, u->host, sizeof(u->host), &u->port) != 0 || u->port == 0) {
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(v, strlen(v), 0, 0, &hp, &why) != 0) {
         snprintf(msg, msgsz, "dns \"%s\": expected NAME:PORT", v);
         return NU_EINVAL;
     }
-    for (const char *p = u->host; *p; p++) {
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_') {
-            snprintf(msg, msgsz, "dns \"%s\": bad character in the name", v);
-            return NU_EINVAL;
-        }
+    if (!nu_host_name_ok(hp.host)) {
+        snprintf(msg, msgsz, "dns \"%s\": bad character in the name", v);
+        return NU_EINVAL;
     }
+    snprintf(u->host, sizeof(u->host), "%s", hp.host);
+    u->port = hp.port;
     u->is_dns = true;
     return 0;
 }
@@ -162,9 +146,9 @@ static int set_upstream_num(const char *key, const char *v, uint64_t lo, uint64_
                             char *msg, size_t msgsz)
 {
     uint64_t n;
-    if (nu_parse_uint(v, UINT64_MAX, &n) != 0 || n < lo || n > hi) {
-        snprintf(msg, msgsz, "%s: \"%s\" is not a whole number in [%llu, %llu]", key, v,
-                 (unsigned long long)lo, (unsigned long long)hi);
+    char why[160]; /* "\"V\" is not a whole number", cut for a long V */
+    if (nu_parse_uint_in(v, lo, hi, &n, why, sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "%s: %s", key, why);
         return NU_EINVAL;
     }
     *out = (unsigned)n;
@@ -218,9 +202,9 @@ static int cost_set(struct gw_config *c, const char *method, const char *v, char
         return NU_EINVAL;
     }
     uint64_t n;
-    if (nu_parse_uint(v, 1000000, &n) != 0) {
-        snprintf(msg, msgsz, "method_cost %s: \"%s\" is not a whole number in [0, 1000000]", method,
-                 v);
+    char why[160]; /* "\"V\" is not a whole number", cut for a long V */
+    if (nu_parse_uint_in(v, 0, 1000000, &n, why, sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "method_cost %s: %s", method, why);
         return NU_EINVAL;
     }
     c->method_cost[m] = (unsigned)n;
@@ -376,8 +360,12 @@ static void validate(struct load_ctx *x)
     struct gw_config *c = x->c;
     char bad[80];
     validate_upstreams(x);
-    if (gw_parse_hostport(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port))
-        add_err(x, "config", 0, "listen: bad address");
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(c->listen, strlen(c->listen), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0)
+        add_err(x, "config", 0, "listen: %s", why);
+    snprintf(c->listen_host, sizeof(c->listen_host), "%s", hp.host);
+    c->listen_port = hp.port;
     c->deny = (enum gw_deny_mode)c->deny_mode;
     c->allow_mask = ~0ull;
     if (c->allow_methods[0] &&

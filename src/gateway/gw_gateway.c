@@ -13,6 +13,7 @@
 #include "gw_health.h"
 #include "gw_limits.h"
 #include "gw_worker.h"
+#include "hostport.h"
 #include "log.h"
 #include "proc.h"
 #include "sigs.h"
@@ -375,10 +376,8 @@ static void teardown(struct gw_gateway *gw)
 static void log_listening(const struct gw_gateway *gw)
 {
     const struct gw_config *cfg = gw->cfg;
-    char addr[GW_HOST_MAX + 16], nw[16], nu[16];
-    bool v6 = strchr(cfg->listen_host, ':') != NULL;
-    snprintf(addr, sizeof(addr), "%s%s%s:%d", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
-             gw->port);
+    char addr[NU_HOSTPORT_MAX], nw[16], nu[16];
+    (void)!nu_hostport_format(cfg->listen_host, gw->port, addr, sizeof(addr)); /* fits */
     snprintf(nw, sizeof(nw), "%u", gw->nworkers);
     snprintf(nu, sizeof(nu), "%zu", cfg->nups);
     nu_info("gateway listening", "addr", addr, "workers", nw, "upstreams", nu);

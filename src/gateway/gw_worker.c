@@ -1,6 +1,7 @@
 /* Worker threads (see gw_worker.h). */
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "gw_accesslog.h"
 #include "gw_endpoints.h"
 #include "hclient.h"
@@ -284,7 +285,7 @@ int gw_worker_start(struct gw_gateway *gw, unsigned idx, struct gw_worker **out,
     }
     w->gw = gw;
     w->idx = idx;
-    w->rng = uv_hrtime() ^ ((uint64_t)(idx + 1) * 0x9e3779b97f4a7c15ull);
+    w->rng = nu_mono_ns() ^ ((uint64_t)(idx + 1) * 0x9e3779b97f4a7c15ull);
     gw_alogbuf_init(&w->alog);
     uv_async_init(&w->loop, &w->async, on_async);
     uv_timer_init(&w->loop, &w->tick);

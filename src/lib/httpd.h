@@ -77,7 +77,7 @@ struct nu_http_req {
     const char *body; /* NUL-terminated (NUL not counted) */
     size_t body_len;
     bool keep_alive;            /* client wants the connection kept */
-    uint64_t start_ns;          /* uv_hrtime() when the first byte arrived */
+    uint64_t start_ns;          /* nu_mono_ns() when the first byte arrived */
     const char *peer;           /* "ip:port" of the client */
     void *ud;                   /* free for the handler */
     struct nu_httpd_conn *conn; /* private */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "buf.h"
 #include "httpd.h"
 #include "metrics.h"
 
@@ -145,14 +146,10 @@ static int index_rebuild(struct nu_metric *m, size_t cap)
 
 static int series_add(struct nu_metric *m, const char *const *v, uint64_t h)
 {
-    if (m->nseries == m->series_cap) {
-        size_t n = m->series_cap ? m->series_cap * 2 : 4;
-        struct series *ns = realloc(m->series, n * sizeof(*ns));
-        if (!ns)
-            return NU_ENOMEM;
-        m->series = ns;
-        m->series_cap = n;
-    }
+    struct series *ns = nu_grow(m->series, m->nseries, &m->series_cap, sizeof(*ns), 4);
+    if (!ns)
+        return NU_ENOMEM;
+    m->series = ns;
     if ((m->nseries + 1) * 2 > m->index_cap &&
         index_rebuild(m, m->index_cap ? m->index_cap * 2 : 16) != 0)
         return NU_ENOMEM;

@@ -258,19 +258,44 @@ static int parse_number(enum nu_stype t, const char *v, uint64_t *n)
     }
 }
 
+/* The one wording of a number that does not parse, or is out of bounds. */
+static int refuse_number(char *msg, size_t msgsz, const char *v, const char *kind)
+{
+    snprintf(msg, msgsz, "\"%s\" is not %s", v, kind);
+    return NU_EINVAL;
+}
+
+static int refuse_range(char *msg, size_t msgsz, const char *v, const char *bounds)
+{
+    snprintf(msg, msgsz, "%s is out of range %s", v, bounds);
+    return NU_EINVAL;
+}
+
+int nu_parse_uint_in(const char *v, uint64_t lo, uint64_t hi, uint64_t *out, char *msg,
+                     size_t msgsz)
+{
+    uint64_t n;
+    char bounds[48];
+    if (nu_parse_uint(v, UINT64_MAX, &n) != 0)
+        return refuse_number(msg, msgsz, v, number_kind(NU_T_UINT));
+    snprintf(bounds, sizeof(bounds), "[%llu, %llu]", (unsigned long long)lo,
+             (unsigned long long)hi);
+    if (n < lo || n > hi)
+        return refuse_range(msg, msgsz, v, bounds);
+    *out = n;
+    return 0;
+}
+
 static int store_number(const struct nu_setting *s, void *obj, const char *v, char *msg,
                         size_t msgsz)
 {
     uint64_t n;
-    if (parse_number(s->type, v, &n) != 0) {
-        snprintf(msg, msgsz, "\"%s\" is not %s", v, number_kind(s->type));
-        return NU_EINVAL;
-    }
+    if (parse_number(s->type, v, &n) != 0)
+        return refuse_number(msg, msgsz, v, number_kind(s->type));
     if (n < s->min || n > s->max) {
         char bounds[80];
         nu_setting_bounds(s, bounds, sizeof(bounds));
-        snprintf(msg, msgsz, "%s is out of range %s", v, bounds);
-        return NU_EINVAL;
+        return refuse_range(msg, msgsz, v, bounds);
     }
     if (s->type == NU_T_SIZE)
         *(uint64_t *)field(s, obj) = n;

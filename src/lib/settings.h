@@ -224,6 +224,10 @@ void nu_settings_parse_env(struct nu_settings_load *l, const char *prefix);
 
 /* A whole decimal number (digits only, no sign or space) up to max. */
 NU_WUR int nu_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* nu_parse_uint within [lo, hi], worded as every setting's error:
+ * msg "\"x\" is not a whole number" or "0 is out of range [1, 100]". */
+NU_WUR int nu_parse_uint_in(const char *s, uint64_t lo, uint64_t hi, uint64_t *out, char *msg,
+                            size_t msgsz);
 NU_WUR int nu_parse_bool(const char *s, bool *out);
 /* Bytes: "512", "64K", "16KiB", "10 MiB", "1GB" (K, M, G binary). */
 NU_WUR int nu_parse_size(const char *s, uint64_t *out);

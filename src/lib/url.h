@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "error.h"
+#include "hostport.h"
 
-#define NU_URL_HOST_MAX 256
+#define NU_URL_HOST_MAX NU_HOST_MAX
 #define NU_URL_PATH_MAX 1024
 #define NU_URL_CRED_MAX 256 /* user or password, decoded */
 
@@ -45,11 +46,6 @@ NU_WUR int nu_url_basic_auth(const struct nu_url *u, char *out, size_t outsz);
  * then): "\"x\" is not an http:// or https:// URL", "URL longer than N
  * bytes", or nu_url_parse's message. */
 NU_WUR int nu_url_from_user(const char *in, char *out, size_t outsz, char *msg, size_t msgsz);
-
-/* A listen address "HOST:PORT" or "[V6]:PORT" into host (without
- * brackets) and port (0 to 65535); the host is not looked up. NU_EINVAL
- * when it is not that or the host does not fit hostsz. */
-NU_WUR int nu_parse_listen(const char *s, char *host, size_t hostsz, int *port);
 
 /* Percent-encodes s (RFC 3986's unreserved characters pass; with
  * keep_slash '/' too) into out. NU_ETOOBIG when it does not fit. */

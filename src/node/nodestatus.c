@@ -156,7 +156,7 @@ static void read_supervisor(struct node_status *st)
 {
     char path[PATH_MAX], errbuf[NU_ERRMSG_MAX];
     struct node_pidfile pf;
-    if (node_pidfile_alive(st->home, "supervisor.pid", &pf)) {
+    if (node_pidfile_alive(st->home, NODE_SUPERVISOR_PID, &pf)) {
         st->supervised = true;
         st->supervisor_pid = pf.pid;
     }
@@ -223,7 +223,7 @@ static void probe_one(const char *home, struct node_status *st)
         return;
     }
     struct node_pidfile pf;
-    if (!node_pidfile_alive(home, "neard.pid", &pf) && !python_neard(st, &pf)) {
+    if (!node_pidfile_alive(home, NODE_NEARD_PID, &pf) && !python_neard(st, &pf)) {
         /* Never probe the port of a node that is not running: another
          * process may hold it now. */
         snprintf(st->error, sizeof(st->error), "neard is not running%s%s",

@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "buf.h"
+#include "clock.h"
 #include "httpd.h"
 #include "json.h"
 #include "log.h"
@@ -166,13 +167,6 @@ static void metrics_update(struct hc_sidecar *s)
 
 /* ---- check rounds ---- */
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One line per change of the verdict (not per check: reasons carry heads
  * and ages that change every time), and when the reference stops or starts answering. */
 static void log_change(const struct hc_sidecar *s, const struct health_verdict *was,
@@ -200,7 +194,7 @@ static void round_finish(struct hc_sidecar *s)
         return;
     struct health_verdict was = s->v;
     struct hc_check was_check = s->last;
-    hc_classify(&s->o, &s->node.sample, s->has_ref ? &s->ref.sample : NULL, wall_ms(), &s->last);
+    hc_classify(&s->o, &s->node.sample, s->has_ref ? &s->ref.sample : NULL, nu_real_ms(), &s->last);
     health_verdict_apply(&s->v, &s->last.c, s->o.rise, s->o.fall);
     metrics_update(s);
     log_change(s, &was, &was_check);

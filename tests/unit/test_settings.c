@@ -147,6 +147,29 @@ static void test_parse_uint(void **state)
     assert_int_equal(v, 7);
 }
 
+/* Bounds worded as a setting's are: the values outside any table. */
+static void test_parse_uint_in(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    char msg[128] = "";
+    assert_int_equal(nu_parse_uint_in("1", 1, 1000, &v, msg, sizeof(msg)), 0);
+    assert_int_equal(v, 1);
+    assert_string_equal(msg, "");
+    assert_int_equal(nu_parse_uint_in("65535", 0, 65535, &v, msg, sizeof(msg)), 0);
+    assert_int_equal(v, 65535);
+    v = 7;
+    assert_int_equal(nu_parse_uint_in("0", 1, 1000, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "0 is out of range [1, 1000]");
+    assert_int_equal(nu_parse_uint_in("65536", 0, 65535, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "65536 is out of range [0, 65535]");
+    assert_int_equal(nu_parse_uint_in("lots", 0, 10, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "\"lots\" is not a whole number");
+    assert_int_equal(nu_parse_uint_in("-1", 0, 10, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "\"-1\" is not a whole number");
+    assert_int_equal(v, 7);
+}
+
 static void test_parse_bool(void **state)
 {
     (void)state;
@@ -473,12 +496,19 @@ static void test_bounds_and_metavar(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_uint),           cmocka_unit_test(test_parse_bool),
-        cmocka_unit_test(test_parse_size),           cmocka_unit_test(test_parse_duration),
-        cmocka_unit_test(test_format_round_trips),   cmocka_unit_test(test_find_names_and_aliases),
-        cmocka_unit_test(test_numbers_and_messages), cmocka_unit_test(test_text_enum_list_bool),
-        cmocka_unit_test(test_defaults_and_format),  cmocka_unit_test(test_help),
-        cmocka_unit_test(test_dump_and_differ),      cmocka_unit_test(test_bounds_and_metavar),
+        cmocka_unit_test(test_parse_uint),
+        cmocka_unit_test(test_parse_uint_in),
+        cmocka_unit_test(test_parse_bool),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_format_round_trips),
+        cmocka_unit_test(test_find_names_and_aliases),
+        cmocka_unit_test(test_numbers_and_messages),
+        cmocka_unit_test(test_text_enum_list_bool),
+        cmocka_unit_test(test_defaults_and_format),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_dump_and_differ),
+        cmocka_unit_test(test_bounds_and_metavar),
         cmocka_unit_test(test_alias_help_and_dump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

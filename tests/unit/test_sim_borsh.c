@@ -13,6 +13,7 @@
 #include "../../sim/rpc/borsh.h"
 #include "../../sim/rpc/rpc.h"
 #include "../../src/lib/base58.h"
+#include "clock.h"
 
 /* ---- a small Borsh writer ---- */
 
@@ -266,7 +267,7 @@ static int setup_node(void **state)
     snprintf(n->gen.chain_id, sizeof(n->gen.chain_id), "unitnet");
     snprintf(n->gen.genesis_hash, sizeof(n->gen.genesis_hash), "%s",
              "9mZB8JyQ3UUbCCuMuAdrBGAJzMT8CRqCYdKXGXwBkyRa");
-    n->gen.genesis_time_ns = sim_now_ns() - (uint64_t)HEAD * 120 * 1000000ull;
+    n->gen.genesis_time_ns = nu_real_ns() - (uint64_t)HEAD * 120 * 1000000ull;
     n->gen.epoch_length = 60;
     n->gen.num_shards = 1;
     n->gen.protocol_version = SIM_PROTOCOL;
@@ -292,7 +293,7 @@ static int setup_node(void **state)
     n->earliest = EARLIEST;
     n->header_head = HEAD;
     n->sync_status = SIM_SYNC_NO_SYNC;
-    n->boot_time_ns = sim_now_ns();
+    n->boot_time_ns = nu_real_ns();
     assert_int_equal(sim_rpc_state_init(n, err), 0);
     *state = f;
     return 0;

@@ -156,34 +156,12 @@ static void test_encode(void **state)
     assert_int_equal(nu_url_encode("a b", false, enc, 6), 0);
 }
 
-/* Listen addresses of the sidecar and the canary. */
-static void test_listen(void **state)
-{
-    (void)state;
-    char host[16];
-    int port = -1;
-    assert_int_equal(nu_parse_listen("127.0.0.1:3032", host, sizeof(host), &port), 0);
-    assert_string_equal(host, "127.0.0.1");
-    assert_int_equal(port, 3032);
-    assert_int_equal(nu_parse_listen("[::1]:0", host, sizeof(host), &port), 0);
-    assert_string_equal(host, "::1");
-    assert_int_equal(port, 0);
-    static const char *const bad[] = {
-        "127.0.0.1", ":80", "[]:80", "h:65536", "h:-1", "h:", "0123456789abcdef:1", "h:8x"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        port = -1;
-        if (nu_parse_listen(bad[i], host, sizeof(host), &port) != NU_EINVAL || port != -1)
-            fail_msg("%s was accepted", bad[i]);
-    }
-    assert_int_equal(nu_parse_listen("0123456789abcde:1", host, sizeof(host), &port), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain),    cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_userinfo), cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_encode),   cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

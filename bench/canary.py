@@ -17,42 +17,17 @@ answers on the same machine, so the rates are bounded by it too.
 import argparse
 import datetime
 import os
-import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from run import ROOT, cpu_seconds, free_port, machine, wait_port
 ENDPOINTS = (1, 8, 32)
 CHECKS = 3  # status, final_lag, view_account
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(('127.0.0.1', port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f'port {port} did not open')
-
-
-def cpu_seconds(pid):
-    with open(f'/proc/{pid}/stat') as fh:
-        fields = fh.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
 def memory_kib(pid):
@@ -115,19 +90,6 @@ def measure(args):
             sim.terminate()
             sim.wait(30)
         shutil.rmtree(home, ignore_errors=True)
-
-
-def machine():
-    cpu = 'unknown cpu'
-    try:
-        with open('/proc/cpuinfo') as fh:
-            for line in fh:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f'{os.cpu_count()} cores, {cpu}, Linux {platform.release()}'
 
 
 def report(args, rows):

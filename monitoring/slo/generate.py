@@ -38,11 +38,9 @@ WINDOWS = ['5m', '30m', '1h', '6h', '3d']
 BURN_ALERTS = [('page', '14.4', '1h', '5m', '2% of the 30-day budget in 1 hour'),
                ('page', '6', '6h', '30m', '5% of the 30-day budget in 6 hours'),
                ('ticket', '1', '3d', '6h', '10% of the 30-day budget in 3 days')]
-OBJECTIVES = ('availability', 'latency')
 ALERT_NAMES = {'availability': 'NearupSLOAvailabilityBurn', 'latency': 'NearupSLOLatencyBurn'}
 LATENCY_ALERT = 'NearupGatewayHighLatency'
 GROUP_LABELS = 'cluster'  # an SLO is the service of a cluster, all its gateways together
-METHOD_LABELS = 'cluster, zone, instance, job, method'  # gateway.yml's records
 
 
 class ConfigError(Exception):
@@ -91,6 +89,8 @@ def load(path):
         lat = slo.get('latency')
         if 'latency' in slo and (not isinstance(lat, dict) or set(lat) != {'target', 'threshold'}):
             raise ConfigError(f'{path}: slos[{i}]: latency needs target and threshold')
+    if not isinstance(cfg['classes'], dict):
+        raise ConfigError(f'{path}: classes is not a mapping of class names to method lists')
     seen = {}
     for name, methods in cfg['classes'].items():
         for m in methods:

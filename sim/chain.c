@@ -15,7 +15,7 @@
 #include <sodium.h>
 
 #include "core.h"
-#include "../src/lib/base58.h"
+#include "base58.h"
 #include "sha256.h"
 
 #define ZERO_HASH "11111111111111111111111111111111"

@@ -7,8 +7,8 @@
 #include <sodium.h>
 
 #include "core.h"
-#include "../src/lib/fs.h"
-#include "../src/lib/json.h"
+#include "fs.h"
+#include "json.h"
 
 static bool is_public_chain(const char *chain_id)
 {

@@ -12,8 +12,8 @@
 #include <sodium.h>
 
 #include "core.h"
-#include "../src/lib/fs.h"
-#include "../src/lib/json.h"
+#include "fs.h"
+#include "json.h"
 
 #define LOCALNET_MAX_NODES 64
 #define LOCALNET_CHAIN_ID "localnet"

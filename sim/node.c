@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "node-int.h"
-#include "../src/lib/fs.h"
+#include "fs.h"
 
 static void close_cb(uv_handle_t *h)
 {

@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <uv.h>
-#include "../src/lib/error.h"
-#include "../src/lib/keys.h"
+#include "error.h"
+#include "keys.h"
 
 /* What `neard-sim --version` reports (build is always "sim"). */
 #define SIM_RELEASE "2.4.0"

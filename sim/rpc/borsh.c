@@ -1,11 +1,12 @@
 /* Borsh decoding of NEAR's SignedTransaction: little-endian integers,
  * u32-length-prefixed strings and vectors, u8 enum tags. Every read is
  * bounds-checked; the first failure sticks and names what was being read. */
-#include <openssl/sha.h>
+
 #include <stdio.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
+#include "base58.h"
 #include "borsh.h"
+#include "sha256.h"
 
 struct rd {
     const uint8_t *p;
@@ -210,7 +211,7 @@ int sim_borsh_signed_tx(const uint8_t *buf, size_t len, struct sim_tx *tx, char 
         r.err = "trailing bytes";
     if (r.err)
         return nu_err_set(errbuf, NU_EPARSE, "invalid %s at byte %zu", r.err, r.off);
-    SHA256(tx->tx_bytes, tx->tx_len, tx->hash);
+    nu_sha256(tx->tx_bytes, tx->tx_len, tx->hash);
     return 0;
 }
 

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "../../src/lib/error.h"
-#include "../../src/lib/keys.h"
+#include "error.h"
+#include "keys.h"
 
 #define SIM_TX_MAX_ACTIONS 100     /* NEAR's max_actions_per_receipt */
 #define SIM_TX_MAX_METHOD_NAMES 16 /* per FunctionCall access key */

@@ -5,7 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
+#include "base58.h"
 #include "rpc.h"
 
 #define CHUNK_SCAN_MAX 10000 /* chunk_id lookups search this many recent blocks */

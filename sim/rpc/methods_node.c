@@ -3,18 +3,18 @@
  * The serialized status is cached: rebuilt only when head, tail, sync
  * state or the uptime second change, so /status stays cheap. */
 #include <inttypes.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "../../src/lib/base58.h"
-#include "../../src/lib/json.h"
+#include "base58.h"
+#include "json.h"
 #include "rpc.h"
+#include "sha256.h"
 
 void rpc_hash_text(const void *data, size_t len, char out[SIM_HASH_MAX])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data, len, md);
+    unsigned char md[NU_SHA256_LEN];
+    nu_sha256(data, len, md);
     if (nu_base58_encode(md, sizeof(md), out, SIM_HASH_MAX) < 0)
         out[0] = '\0';
 }

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
-#include "../../src/lib/json.h"
+#include "base58.h"
+#include "json.h"
 #include "tx.h"
 
 #define SIGNED_TX_MAX (4u << 20) /* base64 text of one transaction */

@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
-#include "../sim.h"
-#include "../../src/lib/buf.h"
-#include "../../src/lib/httpd.h"
-#include "../../src/lib/json.h"
-#include "../../src/lib/metrics.h"
+#include "sim.h"
+#include "buf.h"
+#include "httpd.h"
+#include "json.h"
+#include "metrics.h"
 
 #define SIM_RPC_MAX_BATCH 100         /* calls in one JSON-RPC batch */
 #define SIM_RPC_REPLY_MAX (64u << 20) /* one serialized reply */

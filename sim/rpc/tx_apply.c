@@ -4,11 +4,12 @@
  * execute at once: CreateAccount, Transfer, AddKey, DeleteKey,
  * DeployContract, Stake and DeleteAccount change the state; FunctionCall
  * only moves its deposit (there is no VM). */
-#include <openssl/sha.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
+#include "base58.h"
+#include "sha256.h"
 #include "tx.h"
 
 static json_t *u128_json(sim_u128 v)
@@ -52,8 +53,8 @@ static json_t *bytes_b64(const uint8_t *p, size_t len)
 
 static void code_hash_text(const struct borsh_bytes *code, char out[SIM_HASH_MAX])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(code->p, code->len, md);
+    unsigned char md[NU_SHA256_LEN];
+    nu_sha256(code->p, code->len, md);
     if (nu_base58_encode(md, sizeof(md), out, SIM_HASH_MAX) < 0)
         out[0] = '\0';
 }
@@ -66,8 +67,8 @@ json_t *rpc_action_view(const struct sim_action *a)
     case SIM_ACT_CREATE_ACCOUNT:
         return json_string("CreateAccount");
     case SIM_ACT_DEPLOY_CONTRACT: {
-        uint8_t md[SHA256_DIGEST_LENGTH];
-        SHA256(a->code.p, a->code.len, md);
+        uint8_t md[NU_SHA256_LEN];
+        nu_sha256(a->code.p, a->code.len, md);
         return json_pack("{s:{s:o}}", "DeployContract", "code", bytes_b64(md, sizeof(md)));
     }
     case SIM_ACT_FUNCTION_CALL:

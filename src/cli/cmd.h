@@ -75,7 +75,9 @@ void cli_print_usage(const struct cli_doc *doc, FILE *out);
 void cli_print_help(const struct cli_doc *doc, FILE *out);
 
 /* Parses argv[1..] against doc->opts into obj, after the table's
- * defaults; positionals go to pos (at most maxpos, *npos of them).
+ * defaults; positionals go to pos (at most maxpos, *npos of them). Each
+ * alias row used gets its cli_hint ("--num-nodes N is spelled --nodes N
+ * here").
  * Returns 0 to go on, -1 after --help was printed (exit 0), or 2 after a
  * usage error was printed. */
 int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
@@ -83,6 +85,9 @@ int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char 
 
 /* Prints "nearup <cmd>: <msg>\n" to stderr (one line, lowercase). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "nearup: hint: <msg>\n" on stderr: how nearup spells what was written
+ * in another program's words (the Python nearup's), which still works. */
+void cli_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error: "nearup <prog>: <msg>; see 'nearup <prog> --help'\n" on
  * stderr. Returns 2 (the exit code). */
 int cli_usage(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -100,6 +105,47 @@ void cli_catch_signals(void);
 int cli_set_restart(const struct nu_setting *s, void *obj, const char *value, char *msg,
                     size_t msgsz);
 int cli_set_env(const struct nu_setting *s, void *obj, const char *value, char *msg, size_t msgsz);
+
+/* ---- the Python nearup's command surface (docs/python-nearup.md) ---- */
+
+/* What the Python nearup's --verbose set. */
+#define CLI_PY_RUST_LOG "RUST_LOG=debug,actix_web=info"
+/* Rows of run's and localnet's tables: --verbose and --no-watcher are
+ * other spellings of --env RUST_LOG=... and --restart no. */
+#define CLI_PY_VERBOSE                                                                             \
+    {                                                                                              \
+        .name = "verbose", .alias_of = "env", .alias_value = CLI_PY_RUST_LOG,                      \
+        .help = "the Python nearup's: neard logs at debug level"                                   \
+    }
+#define CLI_PY_NO_WATCHER                                                                          \
+    {                                                                                              \
+        .name = "no-watcher", .alias_of = "restart", .alias_value = "no",                          \
+        .help = "the Python nearup's: nothing starts neard again when it exits"                    \
+    }
+
+/* A setting hook that refuses the flag: a flag of the Python nearup's that
+ * means nothing here; its row's help says why and what to use instead
+ * (the usage error reads "--flag: <help>"). */
+int cli_set_refused(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                    size_t msgsz);
+/* Such a row (hidden: no help, page or completion offers it). field is
+ * an NU_FIELD of the command's struct, never written. */
+#define CLI_PY_REFUSED(flag, stype, field, why)                                                    \
+    {                                                                                              \
+        .name = flag, .type = stype, field, .flags = NU_S_HIDDEN, .set = cli_set_refused,          \
+        .help = "the Python nearup's: " why                                                        \
+    }
+/* 1 after an error line when a neard the Python nearup started still runs
+ * (its ~/.nearup/node.pid), so that cmd does not start a second node
+ * beside it; else 0. */
+int cli_refuse_python_node(const char *cmd);
+/* --binary-path: a neard binary, or (as the Python nearup took it) a
+ * directory holding one, made absolute into out. NU_E* as node_abspath. */
+NU_WUR int cli_binary_path(const char *arg, char *out, size_t outsz, char *errbuf);
+/* --interactive: asks question on stderr and reads one line from stdin,
+ * without its newline and surrounding blanks, into answer. NU_ESTATE
+ * when stdin is not a terminal, NU_EIO at its end. */
+NU_WUR int cli_prompt(const char *question, char *answer, size_t size);
 
 /* Man pages and completion from the tables (clidoc.c): the hidden modes
  * `nearup --print-man [CMD]` and `nearup --print-completion bash|zsh`. */

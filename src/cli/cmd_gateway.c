@@ -9,7 +9,6 @@
 
 #include "cmd.h"
 #include "gw_config.h"
-#include "gw_config-int.h"
 #include "gw_gateway.h"
 #include "log.h"
 

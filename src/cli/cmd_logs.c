@@ -15,6 +15,8 @@
 
 #include "cmd.h"
 #include "fs.h"
+#include "legacy.h"
+#include "localnet.h"
 #include "state.h"
 
 #define DEFAULT_LINES 100
@@ -53,6 +55,7 @@ static const struct nu_setting opts[] = {
      .def = NU_TEXT(DEFAULT_LINES),
      .max = MAX_LINES,
      .help = "print the last N lines first"},
+    {.short_name = 'l', .alias_of = "lines", .help = "the Python nearup's spelling"},
 };
 
 const struct cli_doc cli_logs_doc = {
@@ -101,8 +104,38 @@ static bool has_log(const char *home)
     return node_state_path(home, "logs/neard.log", path, sizeof(path)) == 0 && nu_fs_exists(path);
 }
 
-/* Without --home: the one running node, else the one registered node. */
-static int default_home(char *out)
+/* No node was run with nearup: the log the Python nearup left, if any,
+ * into log. */
+static int python_default_log(char *log)
+{
+    char err[NU_ERRMSG_MAX];
+    int rc = node_legacy_default_log(log, PATH_MAX, err);
+    if (rc == NU_EEXIST)
+        cli_error("logs", "%s", err);
+    else if (rc != 0)
+        cli_error("logs", "no node has been run with nearup yet; pass --home DIR");
+    return rc == 0 ? 0 : rc == NU_EEXIST ? 2 : 1;
+}
+
+/* The home of the one node the Python nearup runs, into out. */
+static bool python_home(char *out)
+{
+    struct node_legacy *l;
+    char homes[2][PATH_MAX];
+    size_t n = 0;
+    if (node_legacy_load(&l, NULL) != 0)
+        return false;
+    node_legacy_homes(l, NULL, homes, 2, &n);
+    node_legacy_free(l);
+    if (n == 1)
+        copy_path(out, homes[0]);
+    return n == 1;
+}
+
+/* Without --home: the one running node (the Python nearup's too), else
+ * the one registered node, else (into log, out left "") the log the
+ * Python nearup left. */
+static int default_home(char *out, char *log)
 {
     static char reg[NODE_MAX_HOMES][PATH_MAX];
     char err[NU_ERRMSG_MAX];
@@ -117,29 +150,33 @@ static int default_home(char *out)
             last = i;
         }
     }
+    if (running == 0 && python_home(out))
+        return 0;
     if (running == 1 || (running == 0 && n == 1)) {
         copy_path(out, reg[running == 1 ? last : 0]);
         return 0;
     }
     if (n == 0)
-        cli_error("logs", "no node has been run with nearup yet; pass --home DIR");
-    else
-        cli_error("logs", "%zu nodes are %s; pass --home DIR", running > 0 ? running : n,
-                  running > 0 ? "running" : "registered");
-    return running > 0 || n > 0 ? 2 : 1;
+        return python_default_log(log);
+    cli_error("logs", "%zu nodes are %s; pass --home DIR", running > 0 ? running : n,
+              running > 0 ? "running" : "registered");
+    return 2;
 }
 
-static int choose_home(const struct logs_opts *o, char *out)
+/* The home whose log to show into out, or (out "") the log itself into
+ * log. */
+static int choose_home(const struct logs_opts *o, char *out, char *log)
 {
     static char homes[NODE_MAX_HOMES][PATH_MAX];
     char root[PATH_MAX], err[NU_ERRMSG_MAX];
     size_t n = 0;
+    out[0] = log[0] = '\0';
     if (o->home_arg == NULL) {
         if (o->node >= 0) {
             cli_error("logs", "--node needs --home (the localnet root)");
             return 2;
         }
-        return default_home(out);
+        return default_home(out, log);
     }
     if (node_abspath(o->home_arg, root, sizeof(root), err) < 0) {
         cli_error("logs", "%s", err);
@@ -149,11 +186,33 @@ static int choose_home(const struct logs_opts *o, char *out)
         copy_path(out, root);
         return 0;
     }
-    if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0) {
+    /* A localnet nearup did not start (the Python nearup's) has nodes
+     * without a run.json. */
+    if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0 &&
+        (node_localnet_nodes(root, homes, NODE_MAX_HOMES, &n, NULL) < 0 || n == 0)) {
         cli_error("logs", "%s", err);
         return 1;
     }
     return pick_node(o, root, homes, n, out);
+}
+
+/* home's neard.log, else the log the Python nearup keeps for it. */
+static int open_log(const char *home, char *path)
+{
+    char legacy[PATH_MAX];
+    if (node_state_path(home, "logs/neard.log", path, PATH_MAX) < 0) {
+        copy_path(path, home);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC), e = errno;
+    if (fd < 0 && node_legacy_log(home, legacy, sizeof(legacy)) == 0) {
+        copy_path(path, legacy);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        e = errno;
+    }
+    errno = e; /* for the caller's message */
+    return fd;
 }
 
 /* ---- output ---- */
@@ -255,11 +314,9 @@ int cmd_logs(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if ((rc = choose_home(&o, home)) != 0)
+    if ((rc = choose_home(&o, home, path)) != 0)
         return rc;
-    if (node_state_path(home, "logs/neard.log", path, sizeof(path)) < 0)
-        return cli_error("logs", "%s: path too long", home), 1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = home[0] != '\0' ? open_log(home, path) : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
         cli_error("logs", "no log at %s (%s); start the node with 'nearup run'", path,
                   strerror(errno));

@@ -38,7 +38,8 @@ struct run_opts {
     const char *home_arg;
     const char *account_id, *boot_nodes, *binary_path, *version, *sha256, *release_url;
     const char *rpc_addr, *network_addr, *from_snapshot;
-    bool archival, foreground, reset_data, allow_mainnet_validator;
+    bool archival, foreground, reset_data, allow_mainnet_validator, interactive;
+    const char *refused; /* a Python nearup flag's value (cli_set_refused) */
     enum node_restart_policy restart;
     uint64_t log_max_size;
     unsigned log_keep, stop_timeout, ready_timeout;
@@ -159,6 +160,14 @@ static const struct nu_setting opts[] = {
      O(from_snapshot),
      .metavar = "STORE",
      .help = "a node without data restores STORE's latest snapshot first"},
+    {.name = "interactive",
+     .type = NU_T_BOOL,
+     O(interactive),
+     .help = "the Python nearup's: ask on the terminal for --account-id when the home is new"},
+    CLI_PY_VERBOSE,
+    CLI_PY_NO_WATCHER,
+    CLI_PY_REFUSED("neard-log", NU_T_STR, O(refused),
+                   "deprecated there already; pass --env RUST_LOG=FILTER (or --verbose)"),
 };
 
 const struct cli_doc cli_run_doc = {
@@ -172,8 +181,10 @@ const struct cli_doc cli_run_doc = {
         "N[K|M|G]]\n"
         "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
         "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
-        "                  [--ready-timeout SECONDS] [--from-snapshot STORE]",
-    .about = "NETWORK is mainnet, testnet, betanet, localnet or a custom chain id.\n"
+        "                  [--ready-timeout SECONDS] [--from-snapshot STORE] [--interactive]",
+    .about = "NETWORK is mainnet, testnet, betanet or a custom chain id; 'nearup run localnet'\n"
+             "is 'nearup localnet' (as in the Python nearup), but with --foreground (a unit of\n"
+             "'nearup service'), which runs one node of chain localnet.\n"
              "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
              "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
              "to answer /status; Ctrl-C meanwhile stops the node.\n"
@@ -215,7 +226,7 @@ struct chosen {
 static int use_path(const char *path, struct chosen *b, char *err)
 {
     struct stat st;
-    int rc = node_abspath(path, b->binary, sizeof(b->binary), err);
+    int rc = cli_binary_path(path, b->binary, sizeof(b->binary), err);
     if (rc < 0)
         return rc;
     if (stat(b->binary, &st) < 0)
@@ -593,10 +604,68 @@ static int refuse_busy(const char *home)
     return rc < 0 ? 1 : 0;
 }
 
+/* ---- the Python nearup's spellings ---- */
+
+/* The index of the NETWORK word when it is "localnet" and the command line
+ * is not a unit's (--foreground), else 0. */
+static int localnet_word(int argc, char **argv)
+{
+    const struct nu_settings_table tables[] = {{opts, CLI_NOPTS(opts)},
+                                               {cli_localnet_doc.opts, cli_localnet_doc.nopts}};
+    int at = nu_args_first_positional(tables, 2, argc, argv, 1);
+    if (at >= argc || strcmp(argv[at], "localnet") != 0)
+        return 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--foreground") == 0)
+            return 0;
+    return at;
+}
+
+/* `nearup run localnet ...` runs `nearup localnet ...`. */
+static int run_localnet(int argc, char **argv, int at)
+{
+    char **args = calloc((size_t)argc, sizeof(*args));
+    if (args == NULL) {
+        cli_error("run", "out of memory");
+        return 1;
+    }
+    args[0] = "localnet";
+    for (int i = 1, k = 1; i < argc; i++)
+        if (i != at)
+            args[k++] = argv[i];
+    cli_hint("nearup run localnet is spelled nearup localnet here");
+    int rc = cmd_localnet(argc - 1, args);
+    free(args);
+    return rc;
+}
+
+/* --interactive: a new home asks for the validator account, as the
+ * Python nearup did. Returns 0 to go on, else the exit code. */
+static int ask_account(struct run_opts *o, char *answer, size_t size)
+{
+    char cfg[PATH_MAX];
+    if (!o->interactive || o->account_id != NULL ||
+        (nu_fs_join(cfg, sizeof(cfg), o->home, "config.json") == 0 && nu_fs_exists(cfg)))
+        return 0;
+    int rc = cli_prompt("account id this node validates for (empty: none): ", answer, size);
+    if (rc == NU_ESTATE)
+        return cli_usage("run", "--interactive asks on a terminal, and stdin is not one; pass "
+                                "--account-id A instead");
+    if (rc != 0) {
+        cli_error("run", "no answer to --interactive's question; nothing was started");
+        return 1;
+    }
+    o->account_id = answer[0] != '\0' ? answer : NULL;
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
-    char err[NU_ERRMSG_MAX], def[PATH_MAX];
+    char err[NU_ERRMSG_MAX], def[PATH_MAX], account[256];
+    int at = localnet_word(argc, argv);
+    if (at > 0)
+        return run_localnet(argc, argv, at);
     memset(&o, 0, sizeof(o));
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
@@ -611,9 +680,10 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "%s", err);
         return 1;
     }
-    if (refuse_busy(o.home) != 0)
+    if (refuse_busy(o.home) != 0 || cli_refuse_python_node("run") != 0)
         return 1;
-    cli_catch_signals();
+    if ((rc = ask_account(&o, account, sizeof(account))) != 0)
+        return rc;
     rc = prepare_all(&o, err);
     if (rc < 0) {
         print_error("run", err);

@@ -24,6 +24,7 @@
 
 #include "cmd.h"
 #include "json.h"
+#include "legacy.h"
 #include "nodestatus.h"
 #include "state.h"
 
@@ -77,6 +78,17 @@ static int parse_args(int argc, char **argv, struct status_args *a)
     return rc;
 }
 
+/* Appends the homes of the nodes the Python nearup runs (under NULL: all
+ * of them, else those in or under that localnet root). */
+static void add_python_homes(const char *under, char (*homes)[PATH_MAX], size_t *n)
+{
+    struct node_legacy *l;
+    if (node_legacy_load(&l, NULL) != 0)
+        return; /* an unreadable file of the Python nearup's: nearup's nodes still show */
+    node_legacy_homes(l, under, homes, NODE_MAX_HOMES, n);
+    node_legacy_free(l);
+}
+
 static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size_t *n)
 {
     char errbuf[NU_ERRMSG_MAX], abs[PATH_MAX];
@@ -85,10 +97,15 @@ static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size
             cli_error(CMD, "cannot read the node registry: %s", errbuf);
             return 1;
         }
+        add_python_homes(NULL, homes, n);
         return 0;
     }
-    if (node_abspath(a->home, abs, sizeof(abs), errbuf) != 0 ||
-        node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf) != 0) {
+    int rc = node_abspath(a->home, abs, sizeof(abs), errbuf);
+    if (rc == 0 && (rc = node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf)) != 0) {
+        add_python_homes(abs, homes, n); /* a localnet the Python nearup runs */
+        rc = *n > 0 ? 0 : rc;
+    }
+    if (rc != 0) {
         cli_error(CMD, "no node in %s: %s; pass a node home or a localnet root", a->home, errbuf);
         return 1;
     }

@@ -101,6 +101,16 @@ static int cli_args_error(const char *prog, const struct nu_args_error *e)
     return cli_usage(prog, "%s", what);
 }
 
+/* An alias row is another program's spelling (the Python nearup's): the
+ * command works as written, and one line says how nearup spells it. */
+static void hint_alias(const struct cli_doc *doc, const struct nu_setting *alias)
+{
+    char written[128], spelled[256];
+    nu_args_alias_words(doc->opts, doc->nopts, alias, written, sizeof(written), spelled,
+                        sizeof(spelled));
+    cli_hint("%s is spelled %s here", written, spelled);
+}
+
 int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
               size_t maxpos, size_t *npos)
 {
@@ -121,5 +131,9 @@ int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char 
         cli_print_help(doc, stdout);
         return -1;
     }
-    return st == NU_ARGS_OK ? 0 : cli_args_error(doc->prog, &a.err);
+    if (st != NU_ARGS_OK)
+        return cli_args_error(doc->prog, &a.err);
+    for (size_t i = 0; i < a.naliases; i++)
+        hint_alias(doc, a.aliases[i]);
+    return 0;
 }

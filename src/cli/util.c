@@ -1,13 +1,18 @@
 /* Helpers shared by the subcommands: error lines, signals, setting hooks. */
+#include <ctype.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "error.h"
+#include "fs.h"
+#include "legacy.h"
 #include "redact.h"
 #include "runcfg.h"
+#include "state.h"
 
 volatile sig_atomic_t cli_cancelled;
 
@@ -30,6 +35,16 @@ void cli_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     error_line(cmd, "", fmt, ap);
     va_end(ap);
+}
+
+void cli_hint(const char *fmt, ...)
+{
+    char text[CLI_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "nearup: hint: %s\n", n < 0 ? "" : text);
 }
 
 int cli_usage(const char *prog, const char *fmt, ...)
@@ -76,4 +91,57 @@ int cli_set_env(const struct nu_setting *s, void *obj, const char *value, char *
         return NU_EINVAL;
     }
     return nu_setting_store(s, obj, value, msg, msgsz);
+}
+
+int cli_set_refused(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                    size_t msgsz)
+{
+    snprintf(msg, msgsz, "%s", s->help);
+    return NU_EINVAL;
+}
+
+int cli_refuse_python_node(const char *cmd)
+{
+    struct node_legacy *l;
+    char pids[256];
+    if (node_legacy_load(&l, NULL) != 0)
+        return 0; /* unreadable: as if there were none */
+    size_t n = node_legacy_running(l, pids, sizeof(pids));
+    if (n > 0)
+        cli_error(cmd,
+                  "the Python nearup's neard is running (pid%s %s, in %s); stop it first with "
+                  "'nearup stop'",
+                  n > 1 ? "s" : "", pids, l->pidfile);
+    node_legacy_free(l);
+    return n > 0;
+}
+
+int cli_binary_path(const char *arg, char *out, size_t outsz, char *errbuf)
+{
+    char path[PATH_MAX];
+    int rc = node_abspath(arg, path, sizeof(path), errbuf);
+    if (rc == 0 && nu_fs_is_dir(path) && nu_fs_join(out, outsz, path, "neard") != 0)
+        rc = nu_err_set(errbuf, NU_ETOOBIG, "%s/neard: path too long", path);
+    else if (rc == 0 && !nu_fs_is_dir(path))
+        snprintf(out, outsz, "%s", path);
+    return rc;
+}
+
+int cli_prompt(const char *question, char *answer, size_t size)
+{
+    if (!isatty(STDIN_FILENO))
+        return NU_ESTATE;
+    fprintf(stderr, "%s", question);
+    fflush(stderr);
+    if (fgets(answer, (int)size, stdin) == NULL)
+        return NU_EIO;
+    size_t len = strcspn(answer, "\n");
+    while (len > 0 && isspace((unsigned char)answer[len - 1]))
+        len--;
+    size_t skip = 0;
+    while (skip < len && isspace((unsigned char)answer[skip]))
+        skip++;
+    memmove(answer, answer + skip, len - skip);
+    answer[len - skip] = '\0';
+    return 0;
 }

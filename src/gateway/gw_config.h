@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "error.h"
 #include "gw_rpcpeek.h"
+#include "settings.h"
 
 #define GW_NAME_MAX 64
 #define GW_HOST_MAX 256
@@ -118,5 +119,11 @@ NU_WUR int gw_config_help(struct nu_buf *out);
 /* True when a setting that only applies at start differs; name gets its name. */
 bool gw_config_restart_needed(const struct gw_config *a, const struct gw_config *b,
                               const char **name);
+
+/* The settings table (gw_config.c): the config file's keys and, through
+ * it, `nearup gateway`'s flags, help, man page and completion. */
+extern const struct nu_setting gw_settings[];
+extern const size_t gw_nsettings;
+extern const struct nu_settings_table gw_settings_table;
 
 #endif

@@ -31,7 +31,17 @@
  *                                  k-1 values (max, when set, is lower)
  *
  * Bounds (min, max) are inclusive and in the field's unit. Names compare
- * with '-' and '_' as the same character. */
+ * with '-' and '_' as the same character.
+ *
+ * An alias row is another spelling of a setting of the same table (the
+ * Python nearup's --num-nodes for nearup localnet's --nodes, older neard's
+ * --v for neard-sim's --validators): it names that setting in alias_of and
+ * has no field, type or default of its own. With alias_value it is a switch
+ * that gives the setting that value (--no-watcher: --restart no); without,
+ * it takes a value as the setting does. Its name may be NULL when it has
+ * only a short name (-l for --lines). Help, man pages and completion show
+ * it unless NU_S_HIDDEN; args.h records each alias a command line used, so
+ * that nearup can hint at the setting's own spelling. */
 #ifndef NU_SETTINGS_H
 #define NU_SETTINGS_H
 
@@ -71,7 +81,7 @@ typedef int (*nu_setting_set_fn)(const struct nu_setting *s, void *obj, const ch
                                  char *msg, size_t msgsz);
 
 struct nu_setting {
-    const char *name; /* "max_lag" (files) or "max-lag" (flags) */
+    const char *name; /* "max_lag" (files) or "max-lag" (flags); NULL: an alias with a short name */
     char short_name;  /* command lines: -x; 0 for none */
     enum nu_stype type;
     size_t off, size;    /* the field (NU_FIELD) */
@@ -82,8 +92,9 @@ struct nu_setting {
     const char *metavar; /* help: what follows the flag; NULL: from the type */
     const char *help;
     const char *section; /* files: the [section] it belongs in; NULL: none */
-    const char *alias;   /* other accepted names, '|'-separated; never shown */
     nu_setting_set_fn set;
+    const char *alias_of;    /* an alias row: the name of the setting it spells */
+    const char *alias_value; /* an alias switch: the value it gives that setting */
 };
 
 /* A table with its length, where one is held by pointer. */
@@ -97,10 +108,24 @@ struct nu_settings_table {
 #define NU_TEXT(x) NU_TEXT_(x)
 #define NU_TEXT_(x) #x
 
-/* The setting named name (len bytes; '-' and '_' are the same, aliases
- * count), or NULL. */
+/* The setting named name (len bytes; '-' and '_' are the same), or NULL.
+ * An alias's name finds the setting it spells; *alias (may be NULL) gets
+ * the alias row then, else NULL. */
+const struct nu_setting *nu_setting_lookup(const struct nu_setting *t, size_t n, const char *name,
+                                           size_t len, const struct nu_setting **alias);
+/* nu_setting_lookup without the alias row. */
 const struct nu_setting *nu_setting_find(const struct nu_setting *t, size_t n, const char *name,
                                          size_t len);
+/* The setting row s of t stands for: s itself, or an alias row's setting
+ * (NULL when the table names none: a bug in the table). */
+const struct nu_setting *nu_setting_target(const struct nu_setting *t, size_t n,
+                                           const struct nu_setting *s);
+/* Row s of t as help, man pages and completion show it, into *out: s
+ * itself, or for an alias the setting's type, metavar and choices under
+ * the alias's names, help and flags (an alias switch shows as a bool; its
+ * notes say what it stands for). */
+void nu_setting_display(const struct nu_setting *t, size_t n, const struct nu_setting *s,
+                        struct nu_setting *out);
 
 /* Parses value into obj through s->set when there is one, else as
  * nu_setting_store does. 0, or NU_EINVAL with what is wrong in msg. */
@@ -121,7 +146,8 @@ void nu_setting_format(const struct nu_setting *s, const void *obj, char *out, s
 /* What help shows after the flag: s->metavar, else "N", "SIZE",
  * "DURATION", "TEXT" or "WORD" by type; NULL for a bool. */
 const char *nu_setting_metavar(const struct nu_setting *s);
-/* s's name with '_' written as '-' (the flag without its dashes). */
+/* s's name with '_' written as '-' (the flag without its dashes); "" for
+ * an alias with only a short name. */
 void nu_setting_flag_name(const struct nu_setting *s, char *out, size_t outsz);
 /* "[1, 100]", "[10, 86400000] ms", "[1024, 4294967296] bytes", "[1, 86400] s"
  * (the field's unit, as the gateway's errors have always read); "" when the
@@ -129,7 +155,8 @@ void nu_setting_flag_name(const struct nu_setting *s, char *out, size_t outsz);
 void nu_setting_bounds(const struct nu_setting *s, char *out, size_t outsz);
 
 /* What help says besides the help text: `default "D"; range [lo, hi]; one
- * of a|b; read at start only` (the parts that apply; "" when none). */
+ * of a|b; read at start only` (the parts that apply; "" when none); for an
+ * alias `same as --name[ VALUE]`. */
 void nu_setting_notes(const struct nu_setting *s, char *out, size_t outsz);
 /* Help for every setting not hidden, two lines each:
  *   "  -n, --name METAVAR (default "D", range [lo, hi]; one of a|b; read at start only)"

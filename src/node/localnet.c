@@ -75,21 +75,34 @@ static void output_tail(int fd, char *out, size_t outsz)
 static int run_neard_localnet(const struct node_localnet_opts *o, const char *dir, int outfd,
                               char *errbuf)
 {
-    char v[16], r[16], a[16];
+    char v[16], r[16], a[16], sh[16];
     snprintf(v, sizeof(v), "%u", o->validators);
     snprintf(r, sizeof(r), "%u", o->rpc);
     snprintf(a, sizeof(a), "%u", o->archival);
-    char *argv[] = {(char *)o->neard,
-                    "--home",
-                    (char *)dir,
-                    "localnet",
-                    "-v",
-                    v,
-                    "--non-validators-rpc",
-                    r,
-                    "--non-validators-archival",
-                    a,
-                    NULL};
+    snprintf(sh, sizeof(sh), "%u", o->shards);
+    char *argv[20] = {(char *)o->neard, /* 16 words at most, then NULL */
+                      "--home",
+                      (char *)dir,
+                      "localnet",
+                      "-v",
+                      v,
+                      "--non-validators-rpc",
+                      r,
+                      "--non-validators-archival",
+                      a};
+    size_t n = 10;
+    if (o->shards > 0) {
+        argv[n++] = "--shards";
+        argv[n++] = sh;
+    }
+    if (o->tracked_shards != NULL) {
+        argv[n++] = "--tracked-shards";
+        argv[n++] = (char *)o->tracked_shards;
+    }
+    if (o->archival_nodes)
+        argv[n++] = "--archival-nodes";
+    if (o->fixed_shards)
+        argv[n++] = "--fixed-shards";
     struct nu_spawn_opts so;
     nu_spawn_opts_init(&so);
     so.stdout_fd = so.stderr_fd = outfd;

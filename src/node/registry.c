@@ -1,7 +1,6 @@
 /* The registry of homes (for --all) and the node homes behind a --home
  * argument (see state.h). The registry names its entries by the sha256 of
- * the path (libsodium's: a few bytes need no OpenSSL, which every
- * `nearup stop` would then load; lazylib.h). */
+ * the path (nu_sha256). */
 #include "state.h"
 
 #include <dirent.h>

@@ -11,6 +11,8 @@
  *   <home>/.nearup/logs/neard.log    neard's stdout+stderr, rotated (neard.log.1.zst ...)
  *   <home>/.nearup/restore.json      a restore's swap journal and old data awaiting removal
  *                                    (dataswap.h)
+ *   <home>/.nearup/snapshot.lock     one snapshot create or restore at a time (flock;
+ *                                    snapshot/paths.h)
  *
  * A registry of homes under $XDG_STATE_HOME/nearup/homes/ (default
  * ~/.local/state/nearup/homes/) lets `--all` find every node. */

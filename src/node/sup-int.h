@@ -1,5 +1,6 @@
-/* Private to the supervisor's files (supervisor.c, sup_child.c,
- * sup_probe.c, sup_upgrade.c): the state of one running supervisor. */
+/* Private to the supervisor's files (supervisor.c and the sup_*.c files:
+ * child, probe, notify, swap, verify, upgrade): the state of one running
+ * supervisor. */
 #ifndef NODE_SUP_INT_H
 #define NODE_SUP_INT_H
 

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "json.h"
+#include "legacy.h"
 #include "proc.h"
 #include "runcfg.h"
 #include "state.h"
@@ -405,6 +406,15 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
         timeout_s = cfg_timeout;
     c.sup_alive = node_pidfile_alive(home, "supervisor.pid", &c.sup);
     c.neard_alive = node_pidfile_alive(home, "neard.pid", &c.neard);
+    /* A neard the Python nearup started has no supervisor: stopped as one
+     * whose supervisor is gone, then its line leaves the Python nearup's
+     * pid file. */
+    struct node_legacy_node legacy;
+    bool python = !c.sup_alive && !c.neard_alive && node_legacy_find(home, &legacy);
+    if (python) {
+        c.neard = (struct node_pidfile){.pid = legacy.pid, .start_time = legacy.start_time};
+        c.neard_alive = true;
+    }
     c.res->was_running = c.sup_alive || c.neard_alive;
     c.res->supervisor_pid = c.sup_alive ? c.sup.pid : 0;
     c.res->neard_pid = c.neard_alive ? c.neard.pid : 0;
@@ -430,7 +440,7 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
         node_pidfile_remove(home, "supervisor.pid");
     if (!node_pidfile_alive(home, "neard.pid", NULL))
         node_pidfile_remove(home, "neard.pid");
-    return 0;
+    return python ? node_legacy_forget(legacy.pid, errbuf) : 0;
 }
 
 int node_stop(const char *home, unsigned timeout_s, char *errbuf)

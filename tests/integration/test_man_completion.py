@@ -139,3 +139,27 @@ def test_zsh_completion_names_every_command_and_flag():
     if shutil.which('zsh'):
         r = subprocess.run(['zsh', '-n', os.path.join(DOC, '_nearup')], capture_output=True)
         assert r.returncode == 0
+
+
+def test_alias_rows_are_documented_and_completed():
+    """The Python nearup's spellings (alias rows) are in the pages and
+    completion beside what they spell; refused ones (hidden) are not."""
+    text = ' '.join(rendered('localnet').split())
+    assert "--num-nodes N the Python nearup's spelling (same as --nodes)" in text
+    assert ("--no-watcher the Python nearup's: nothing starts neard again when it exits (same as "
+            "--restart no)") in text
+    assert "-l N the Python nearup's spelling (same as --lines)" in ' '.join(rendered('logs').split())
+    assert '--neard-log' not in rendered('run') and '--keep-watcher' not in rendered('stop')
+    assert complete('nearup localnet --num-n') == ['--num-nodes']
+    assert complete('nearup run testnet --no-w') == ['--no-watcher']
+    assert complete('nearup run --neard-') == ['--neard-version', '--neard-sha256']
+    assert complete('nearup logs -') == ['--home', '--node', '--follow', '-f', '--lines', '-n',
+                                         '-l', '--help']
+    with open(os.path.join(DOC, '_nearup')) as fh:
+        zsh = fh.read()
+    case = zsh.split('  "localnet")\n', 1)[1].split('    ;;\n', 1)[0]
+    assert "'--num-nodes=[the Python nearup'\\''s spelling]:N: ' \\\n" in case
+    assert "'--verbose[the Python nearup'\\''s\\: neard logs at debug level]' \\\n" in case
+    logs = zsh.split('  "logs")\n', 1)[1].split('    ;;\n', 1)[0]
+    assert "'-l[the Python nearup'\\''s spelling]:N: ' \\\n" in logs
+    assert "'--[" not in logs and "'--=" not in logs  # no long name for -l

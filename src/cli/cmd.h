@@ -183,6 +183,25 @@ int cli_set_refused(const struct nu_setting *s, void *obj, const char *value, ch
         .name = flag, .type = stype, field, .flags = NU_S_HIDDEN, .set = cli_set_refused,          \
         .help = "the Python nearup's: " why                                                        \
     }
+/* stop's and restart's --home and --timeout rows, for a struct's fields. */
+#define CLI_OPT_STOP_HOME(st, fld)                                                                 \
+    {                                                                                              \
+        .name = "home", .type = NU_T_STR, NU_FIELD(st, fld), .metavar = "DIR",                     \
+        .help = "the node's home, or a localnet root (each of its nodes); default: the one "       \
+                "registered node that runs"                                                        \
+    }
+#define CLI_OPT_STOP_TIMEOUT(st, fld)                                                              \
+    {                                                                                              \
+        .name = "timeout", .type = NU_T_SECONDS, NU_FIELD(st, fld), .min = 1, .max = 86400,        \
+        .help =                                                                                    \
+            "seconds neard has after SIGTERM before SIGKILL (default: the run's --stop-timeout)"   \
+    }
+struct node_stop_result;
+/* Stops the node of home (node_stop_ex) for cmd, warning on stderr when
+ * neard needed SIGKILL; r (may be NULL) gets what was found. 0, or 1
+ * after the error line. */
+int cli_stop_node(const char *cmd, const char *home, unsigned timeout_s,
+                  struct node_stop_result *r);
 /* 1 after an error line when a neard the Python nearup started still runs
  * (its ~/.nearup/node.pid), so that cmd does not start a second node
  * beside it; else 0. */

@@ -14,6 +14,7 @@
 #include "redact.h"
 #include "runcfg.h"
 #include "state.h"
+#include "supctl.h"
 
 volatile sig_atomic_t cli_cancelled;
 
@@ -289,5 +290,24 @@ int cli_select_homes(const char *cmd, const struct cli_homes_sel *sel, char (*ho
     if (!pick_takes(sel, homes, *n, native))
         return cli_homes_ambiguous(cmd, sel->pick == CLI_HOMES_RUNNING ? "running" : "registered",
                                    homes, *n, sel->has_all);
+    return 0;
+}
+
+int cli_stop_node(const char *cmd, const char *home, unsigned timeout_s, struct node_stop_result *r)
+{
+    struct node_stop_result own;
+    char err[NU_ERRMSG_MAX];
+    if (r == NULL)
+        r = &own;
+    int rc = node_stop_ex(home, timeout_s, r, err);
+    if (r->killed)
+        fprintf(stderr,
+                "nearup %s: warning: neard (pid %ld) of %s did not stop in time after SIGTERM; "
+                "killed it with SIGKILL\n",
+                cmd, (long)r->neard_pid, home);
+    if (rc < 0) {
+        cli_error(cmd, "%s: %s", home, err);
+        return 1;
+    }
     return 0;
 }

@@ -197,8 +197,8 @@ int node_runcfg_save(const char *home, const struct node_run_config *c, char *er
     /* run.json is readable by everyone: a bucket's credentials stay out */
     nu_redact(c->release_url, url, sizeof(url));
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:i, s:s, s:s}", "network", c->network,
-        "chain_id", c->chain_id, "binary", c->binary, "neard_version", c->neard_version,
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:i, s:s, s:s}", "network",
+        c->network, "chain_id", c->chain_id, "binary", c->binary, "neard_version", c->neard_version,
         "neard_commit", c->neard_commit, "neard_sha256", c->neard_sha256, "release_url", url,
         "args", str_list(c->args, NODE_MAX_ARGS), "env", str_list(c->env, NODE_MAX_ENV), "restart",
         node_restart_policy_name(c->restart), "log_max_size", (json_int_t)c->log_max_size,

@@ -31,7 +31,7 @@ struct node_run_config {
     uint64_t log_max_size;
     unsigned log_keep;
     unsigned stop_timeout_s;
-    char metrics_textfile_dir[PATH_MAX]; /* "" when none: --metrics-textfile-dir */
+    char metrics_textfile_dir[PATH_MAX];  /* "" when none: --metrics-textfile-dir */
     char metrics_listen[NU_HOSTPORT_MAX]; /* "" when none: --metrics-listen, "host:port" */
 };
 

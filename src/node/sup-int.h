@@ -146,10 +146,10 @@ struct sup {
     uint64_t watchdog_ms;         /* keep-alive interval; 0: no systemd watchdog */
     int64_t kept_height;          /* head at the last keep-alive while running; -1: none */
 
-    int64_t started_at;      /* unix seconds: the supervisor's start */
-    int64_t head_seen;       /* highest head a probe saw; -1: none */
-    uint64_t head_moved_ms;  /* monotonic: when it last rose; 0: not since neard started */
-    bool head_advancing;     /* as last exported */
+    int64_t started_at;     /* unix seconds: the supervisor's start */
+    int64_t head_seen;      /* highest head a probe saw; -1: none */
+    uint64_t head_moved_ms; /* monotonic: when it last rose; 0: not since neard started */
+    bool head_advancing;    /* as last exported */
     uv_timer_t t_metrics;
     struct nu_httpd *metrics_httpd; /* --metrics-listen; NULL when none */
     char metrics_path[PATH_MAX];    /* the textfile; "" without --metrics-textfile-dir */
@@ -215,7 +215,7 @@ bool sup_verify_same_file(const char *path, const struct sup_file_id *id);
 /* sup_metrics.c: nearup_node_* in the Prometheus text format, in
  * node_exporter's textfile directory and on --metrics-listen */
 NU_WUR int sup_metrics_init(struct sup *s, char *errbuf); /* last of the setup */
-void sup_metrics_update(struct sup *s);                 /* a state change: rewrite the file */
+void sup_metrics_update(struct sup *s);                   /* a state change: rewrite the file */
 /* A probe saw head h (-1: none) of the running neard. */
 void sup_metrics_head(struct sup *s, int64_t h);
 /* The supervisor is finishing: the file goes on a clean stop, else it

@@ -45,7 +45,7 @@ static const char *const state_labels[] = {"home", "chain_id", "state", NULL};
 static const char *const info_labels[] = {"home", "chain_id", "version", "sha256", NULL};
 
 /* The exported states, in this order (SUP_STOPPED is not one, see below). */
-static const char *const exported_states[] = {"starting", "running",  "backoff",
+static const char *const exported_states[] = {"starting", "running",   "backoff",
                                               "gave_up",  "upgrading", "stopping"};
 
 /* The supervisor stopped (it exits next): after a failure neard is not
@@ -54,13 +54,20 @@ static const char *const exported_states[] = {"starting", "running",  "backoff",
 static const char *exported_state(const struct sup *s)
 {
     switch (s->state) {
-    case SUP_STARTING: return "starting";
-    case SUP_RUNNING: return "running";
-    case SUP_BACKOFF: return "backoff";
-    case SUP_GAVE_UP: return "gave_up";
-    case SUP_UPGRADING: return "upgrading";
-    case SUP_STOPPING: return "stopping";
-    case SUP_STOPPED: break;
+    case SUP_STARTING:
+        return "starting";
+    case SUP_RUNNING:
+        return "running";
+    case SUP_BACKOFF:
+        return "backoff";
+    case SUP_GAVE_UP:
+        return "gave_up";
+    case SUP_UPGRADING:
+        return "upgrading";
+    case SUP_STOPPING:
+        return "stopping";
+    case SUP_STOPPED:
+        break;
     }
     return s->exit_rc != 0 ? "gave_up" : "stopping";
 }
@@ -202,8 +209,8 @@ static void on_request(struct nu_http_req *req, void *ud)
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         const char *text = "method not allowed: use GET\n";
-        (void)nu_httpd_respond_ex(req, 405, "text/plain; charset=utf-8", allow, text,
-                                  strlen(text), 0);
+        (void)nu_httpd_respond_ex(req, 405, "text/plain; charset=utf-8", allow, text, strlen(text),
+                                  0);
         return;
     }
     nu_buf_init(&b, METRICS_TEXT_MAX);
@@ -258,8 +265,7 @@ static int textfile_path(struct sup *s, char *errbuf)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: home path too long for a metrics file name",
                           s->home);
     snprintf(name + n, sizeof(name) - n, ".prom");
-    if (nu_fs_join(s->metrics_path, sizeof(s->metrics_path), s->cfg.metrics_textfile_dir, name) <
-        0)
+    if (nu_fs_join(s->metrics_path, sizeof(s->metrics_path), s->cfg.metrics_textfile_dir, name) < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", s->cfg.metrics_textfile_dir);
     return 0;
 }
@@ -272,8 +278,7 @@ int sup_metrics_init(struct sup *s, char *errbuf)
     s->t_metrics.data = s;
     int rc = 0;
     if (s->cfg.metrics_textfile_dir[0] != '\0' && (rc = textfile_path(s, errbuf)) == 0)
-        uv_timer_start(&s->t_metrics, on_metrics_timer, SUP_METRICS_EVERY_MS,
-                       SUP_METRICS_EVERY_MS);
+        uv_timer_start(&s->t_metrics, on_metrics_timer, SUP_METRICS_EVERY_MS, SUP_METRICS_EVERY_MS);
     if (rc == 0 && s->cfg.metrics_listen[0] != '\0')
         rc = start_listener(s, errbuf);
     return rc;
@@ -284,8 +289,8 @@ void sup_metrics_close(struct sup *s, void (*then)(void *), void *arg)
     uv_timer_stop(&s->t_metrics);
     if (s->metrics_path[0] != '\0' && s->state == SUP_STOPPED && s->exit_rc == 0 &&
         unlink(s->metrics_path) < 0 && errno != ENOENT)
-        sup_log(s, NU_LOG_WARN, "cannot remove the metrics file", "path", s->metrics_path,
-                "error", strerror(errno), NULL);
+        sup_log(s, NU_LOG_WARN, "cannot remove the metrics file", "path", s->metrics_path, "error",
+                strerror(errno), NULL);
     struct nu_httpd *h = s->metrics_httpd;
     s->metrics_httpd = NULL;
     if (h == NULL) {

@@ -37,6 +37,7 @@ struct run_opts {
     const char *home_arg;
     const char *account_id, *boot_nodes, *binary_path, *version, *sha256, *release_url;
     const char *rpc_addr, *network_addr, *from_snapshot;
+    const char *metrics_textfile_dir, *metrics_listen;
     bool archival, foreground, reset_data, allow_mainnet_validator, interactive;
     const char *refused; /* a Python nearup flag's value (cli_set_refused) */
     enum node_restart_policy restart;
@@ -44,6 +45,7 @@ struct run_opts {
     unsigned log_keep, stop_timeout, ready_timeout;
     const char *env[NODE_MAX_ENV + 1];
     char home[PATH_MAX];
+    char metrics_dir[PATH_MAX]; /* metrics_textfile_dir made absolute */
 };
 
 #define O(field) NU_FIELD(struct run_opts, field)
@@ -159,6 +161,17 @@ static const struct nu_setting opts[] = {
      O(from_snapshot),
      .metavar = "STORE",
      .help = "a node without data restores STORE's latest snapshot first"},
+    {.name = "metrics-textfile-dir",
+     .type = NU_T_STR,
+     O(metrics_textfile_dir),
+     .metavar = "DIR",
+     .help = "the supervisor writes nearup_node_*.prom here (node_exporter's textfile "
+             "directory)"},
+    {.name = "metrics-listen",
+     .type = NU_T_STR,
+     O(metrics_listen),
+     .metavar = "ADDR",
+     .help = "the supervisor serves GET /metrics on ADDR (PORT on 127.0.0.1, or HOST:PORT)"},
     {.name = "interactive",
      .type = NU_T_BOOL,
      O(interactive),
@@ -180,7 +193,8 @@ const struct cli_doc cli_run_doc = {
         "N[K|M|G]]\n"
         "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
         "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
-        "                  [--ready-timeout SECONDS] [--from-snapshot STORE] [--interactive]",
+        "                  [--ready-timeout SECONDS] [--from-snapshot STORE] [--interactive]\n"
+        "                  [--metrics-textfile-dir DIR] [--metrics-listen ADDR]",
     .about = "NETWORK is mainnet, testnet, betanet or a custom chain id; 'nearup run localnet'\n"
              "is 'nearup localnet' (as in the Python nearup), but with --foreground (a unit of\n"
              "'nearup service'), which runs one node of chain localnet.\n"
@@ -191,6 +205,23 @@ const struct cli_doc cli_run_doc = {
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };
+
+/* The supervisor binds and writes these long after `run` returned: a bad
+ * address or directory is refused now. */
+static int check_metrics(struct run_opts *o)
+{
+    char err[NU_ERRMSG_MAX];
+    struct nu_hostport hp;
+    if (o->metrics_listen != NULL && node_metrics_listen_parse(o->metrics_listen, &hp, err) < 0)
+        return cli_usage("run", "%s", err);
+    if (o->metrics_textfile_dir == NULL)
+        return 0;
+    if (!nu_fs_is_dir(o->metrics_textfile_dir) ||
+        realpath(o->metrics_textfile_dir, o->metrics_dir) == NULL)
+        return cli_usage("run", "--metrics-textfile-dir %s is not a directory",
+                         o->metrics_textfile_dir);
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
@@ -210,7 +241,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
                          o->network);
     if (o->binary_path != NULL && o->version != NULL)
         return cli_usage("run", "--binary-path and --neard-version exclude each other");
-    return 0;
+    return check_metrics(o);
 }
 
 /* ---- the binary ---- */
@@ -423,6 +454,9 @@ static int build_runcfg(const struct run_opts *o, const struct chosen *b, struct
     c->log_max_size = o->log_max_size;
     c->log_keep = o->log_keep;
     c->stop_timeout_s = o->stop_timeout;
+    snprintf(c->metrics_textfile_dir, sizeof(c->metrics_textfile_dir), "%s", o->metrics_dir);
+    snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s",
+             o->metrics_listen != NULL ? o->metrics_listen : "");
     if (rc < 0)
         return nu_err_set(err, rc, "out of memory");
     return node_runcfg_save(o->home, c, err);

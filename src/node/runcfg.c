@@ -1,6 +1,7 @@
 /* run.json: how to run one home (struct node_run_config, see runcfg.h). */
 #include "runcfg.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,12 @@ static int parse_runcfg(const json_t *o, struct node_run_config *c, const char *
     if (rc == 0)
         rc = get_str(o, "release_url", c->release_url, sizeof(c->release_url), path, errbuf);
     if (rc == 0)
+        rc = get_str(o, "metrics_textfile_dir", c->metrics_textfile_dir,
+                     sizeof(c->metrics_textfile_dir), path, errbuf);
+    if (rc == 0)
+        rc = get_str(o, "metrics_listen", c->metrics_listen, sizeof(c->metrics_listen), path,
+                     errbuf);
+    if (rc == 0)
         rc = get_list(o, "args", c->args, NODE_MAX_ARGS, path, errbuf);
     if (rc == 0)
         rc = get_list(o, "env", c->env, NODE_MAX_ENV, path, errbuf);
@@ -190,12 +197,13 @@ int node_runcfg_save(const char *home, const struct node_run_config *c, char *er
     /* run.json is readable by everyone: a bucket's credentials stay out */
     nu_redact(c->release_url, url, sizeof(url));
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:i}", "network", c->network,
-        "chain_id", c->chain_id, "binary", c->binary, "neard_version", c->neard_version,
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:i, s:i, s:s, s:s}", "network",
+        c->network, "chain_id", c->chain_id, "binary", c->binary, "neard_version", c->neard_version,
         "neard_commit", c->neard_commit, "neard_sha256", c->neard_sha256, "release_url", url,
         "args", str_list(c->args, NODE_MAX_ARGS), "env", str_list(c->env, NODE_MAX_ENV), "restart",
         node_restart_policy_name(c->restart), "log_max_size", (json_int_t)c->log_max_size,
-        "log_keep", (int)c->log_keep, "stop_timeout", (int)c->stop_timeout_s);
+        "log_keep", (int)c->log_keep, "stop_timeout", (int)c->stop_timeout_s,
+        "metrics_textfile_dir", c->metrics_textfile_dir, "metrics_listen", c->metrics_listen);
     if (o == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "%s: cannot build JSON", path);
     int rc = nu_json_write_file(path, o, 0644, true, errbuf);
@@ -248,4 +256,23 @@ int node_runcfg_rpc_addr(const char *home, const struct node_run_config *c, char
         return 0;
     }
     return node_home_rpc_addr(home, out, outsz, errbuf);
+}
+
+int node_metrics_listen_parse(const char *addr, struct nu_hostport *hp, char *errbuf)
+{
+    const char *why = NULL;
+    char buf[NU_HOSTPORT_MAX + 16];
+    struct sockaddr_storage sa;
+    bool port_only = addr[0] != '\0' && strspn(addr, "0123456789") == strlen(addr);
+    /* A bare port listens on loopback: metrics are not for the world by default. */
+    int n = snprintf(buf, sizeof(buf), port_only ? "127.0.0.1:%s" : "%s", addr);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return nu_err_set(errbuf, NU_EINVAL, "metrics listen address %.64s...: too long", addr);
+    if (nu_hostport_parse(buf, strlen(buf), 0, 0, hp, &why) != 0)
+        return nu_err_set(errbuf, NU_EINVAL, "metrics listen address %s: %s", addr, why);
+    if (strcmp(hp->host, "localhost") != 0 && nu_ip_sockaddr(hp->host, hp->port, &sa, NULL) < 0)
+        return nu_err_set(errbuf, NU_EINVAL,
+                          "metrics listen address %s: the host must be an IP address or localhost",
+                          addr);
+    return 0;
 }

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include "error.h"
+#include "hostport.h"
 #include "release.h"
 
 enum node_restart_policy { NODE_RESTART_ALWAYS, NODE_RESTART_ON_FAILURE, NODE_RESTART_NO };
@@ -30,6 +31,8 @@ struct node_run_config {
     uint64_t log_max_size;
     unsigned log_keep;
     unsigned stop_timeout_s;
+    char metrics_textfile_dir[PATH_MAX];  /* "" when none: --metrics-textfile-dir */
+    char metrics_listen[NU_HOSTPORT_MAX]; /* "" when none: --metrics-listen, "host:port" */
 };
 
 void node_runcfg_init(struct node_run_config *c);
@@ -48,5 +51,12 @@ NU_WUR int node_runcfg_arg(const struct node_run_config *c, const char *flag, co
  * the node has no RPC (--disable-rpc, no rpc section). */
 NU_WUR int node_runcfg_rpc_addr(const char *home, const struct node_run_config *c, char *out,
                                 size_t outsz, char *errbuf);
+
+/* --metrics-listen: "PORT" (on 127.0.0.1), "HOST:PORT" or "[V6]:PORT",
+ * where HOST is an IP address or localhost (the supervisor resolves no
+ * names) and PORT 1 to 65535: a scrape target needs a port that stays the
+ * same across restarts, so 0 is refused. 0 with *hp filled, or NU_EINVAL
+ * with errbuf saying why. */
+NU_WUR int node_metrics_listen_parse(const char *addr, struct nu_hostport *hp, char *errbuf);
 
 #endif

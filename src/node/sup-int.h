@@ -36,6 +36,9 @@
 #define SUP_HTTP_REPLY_MAX (1u << 20) /* neard's /status is a few KiB */
 #define SUP_DRAIN_MS 500              /* wait for neard's last output after it exits */
 #define SUP_PREV_POLL_MS 100          /* polling a previous neard of this home */
+#define SUP_METRICS_EVERY_MS 10000    /* the textfile is rewritten at least this often */
+#define SUP_HEAD_PROBE_MS 5000        /* /status while running, for head_advancing */
+#define SUP_HEAD_WINDOW_MS 30000      /* head_advancing: moved this recently (no watchdog) */
 
 enum sup_state {
     SUP_STARTING,
@@ -143,6 +146,15 @@ struct sup {
     uint64_t watchdog_ms;         /* keep-alive interval; 0: no systemd watchdog */
     int64_t kept_height;          /* head at the last keep-alive while running; -1: none */
 
+    int64_t started_at;     /* unix seconds: the supervisor's start */
+    int64_t head_seen;      /* highest head a probe saw; -1: none */
+    uint64_t head_moved_ms; /* monotonic: when it last rose; 0: not since neard started */
+    bool head_advancing;    /* as last exported */
+    uv_timer_t t_metrics;
+    struct nu_httpd *metrics_httpd; /* --metrics-listen; NULL when none */
+    char metrics_path[PATH_MAX];    /* the textfile; "" without --metrics-textfile-dir */
+    bool metrics_write_failed;      /* logged once until a write works again */
+
     uv_work_t swap_work; /* removing old data a restore kept (sup_swap.c) */
     bool swap_busy, swap_done;
     int swap_rc;
@@ -200,9 +212,23 @@ const struct sup_file_id *sup_verify_exec_id(const struct sup *s, const char *pa
 /* Async-signal-safe: stat(path) is still id. */
 bool sup_verify_same_file(const char *path, const struct sup_file_id *id);
 
+/* sup_metrics.c: nearup_node_* in the Prometheus text format, in
+ * node_exporter's textfile directory and on --metrics-listen */
+NU_WUR int sup_metrics_init(struct sup *s, char *errbuf); /* last of the setup */
+void sup_metrics_update(struct sup *s);                   /* a state change: rewrite the file */
+/* A probe saw head h (-1: none) of the running neard. */
+void sup_metrics_head(struct sup *s, int64_t h);
+/* The supervisor is finishing: the file goes on a clean stop, else it
+ * keeps the last state; the listener closes, then then(s) runs. */
+void sup_metrics_close(struct sup *s, void (*then)(void *), void *arg);
+/* Probing the running neard is needed for metrics (head_advancing). */
+bool sup_metrics_on(const struct sup *s);
+
 /* sup_upgrade.c */
 /* True if upgrade.json exists (and parses). *immediate: at_height is null. */
 bool sup_upgrade_pending(struct sup *s, bool *immediate);
+/* The height of the pending upgrade; 0 when none or when it is "now". */
+int64_t sup_upgrade_height(struct sup *s);
 void sup_upgrade_begin(struct sup *s); /* jitter, then apply and start */
 
 #endif

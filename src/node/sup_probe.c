@@ -12,7 +12,10 @@
  * node. While neard starts (a slow RocksDB open), during a backoff, an
  * upgrade's jitter delay or a stop, the supervisor is doing its job and
  * keeps the watchdog fed. The height to beat is kept across restarts of
- * neard, so a neard that comes back at the same head does not count. */
+ * neard, so a neard that comes back at the same head does not count.
+ *
+ * With metrics on (sup_metrics.c) and no watchdog, running neard is
+ * probed every SUP_HEAD_PROBE_MS too, for nearup_node_head_advancing. */
 #include "sup-int.h"
 
 #include <netdb.h>
@@ -70,7 +73,9 @@ static void on_reply(void *ud, const struct nu_hc_resp *r)
         if (!s->ready && s->state == SUP_STARTING)
             on_ready(s);
         sup_swap_cleanup(s); /* neard has opened its data: a restore's old data may go */
-        on_height(s, parse_height(r->body, r->len));
+        int64_t h = parse_height(r->body, r->len);
+        on_height(s, h);
+        sup_metrics_head(s, h);
     }
     sup_probe_schedule(s);
 }
@@ -103,8 +108,10 @@ void sup_probe_schedule(struct sup *s)
         uv_timer_start(&s->t_probe, on_probe_timer, s->probe_delay_ms, 0);
         s->probe_delay_ms =
             s->probe_delay_ms * 2 < SUP_PROBE_MAX_MS ? s->probe_delay_ms * 2 : SUP_PROBE_MAX_MS;
-    } else if (neard_alive(s) && s->watchdog_ms > 0 && s->state == SUP_RUNNING) {
+    } else if (neard_alive(s) && s->state == SUP_RUNNING && s->watchdog_ms > 0) {
         uv_timer_start(&s->t_probe, on_probe_timer, s->watchdog_ms, 0);
+    } else if (neard_alive(s) && s->state == SUP_RUNNING && sup_metrics_on(s)) {
+        uv_timer_start(&s->t_probe, on_probe_timer, SUP_HEAD_PROBE_MS, 0);
     } else {
         uv_timer_stop(&s->t_probe);
     }

@@ -24,6 +24,7 @@ struct upgrade {
     char sha256[NODE_SHA256_HEX];
     char binary[PATH_MAX];
     bool immediate; /* at_height is null */
+    int64_t at_height;
     unsigned jitter_s;
 };
 
@@ -49,6 +50,7 @@ static int load_upgrade(struct sup *s, struct upgrade *u, char *errbuf)
     copy_str(o, "binary", u->binary, sizeof(u->binary));
     json_t *h = json_object_get(o, "at_height");
     u->immediate = h == NULL || json_is_null(h);
+    u->at_height = json_is_integer(h) ? (int64_t)json_integer_value(h) : 0;
     json_t *j = json_object_get(o, "jitter_s");
     if (json_is_integer(j) && json_integer_value(j) > 0)
         u->jitter_s =
@@ -66,6 +68,14 @@ bool sup_upgrade_pending(struct sup *s, bool *immediate)
         return false;
     *immediate = u.immediate;
     return true;
+}
+
+int64_t sup_upgrade_height(struct sup *s)
+{
+    struct upgrade u;
+    if (load_upgrade(s, &u, NULL) < 0 || u.immediate || u.at_height < 0)
+        return 0;
+    return u.at_height;
 }
 
 static int apply(struct sup *s, struct upgrade *u, char *errbuf)

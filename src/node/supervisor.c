@@ -109,6 +109,7 @@ void sup_write_status(struct sup *s)
     else if (nu_json_write_file(path, o, 0644, true, err) < 0)
         sup_log(s, NU_LOG_ERROR, "cannot write status.json", "error", err, NULL);
     json_decref(o);
+    sup_metrics_update(s); /* the same moments: every state change */
 }
 
 void sup_set_state(struct sup *s, enum sup_state st)
@@ -131,6 +132,22 @@ static void close_handle(uv_handle_t *h, void *arg)
 {
     if (!uv_is_closing(h))
         uv_close(h, NULL);
+}
+
+static void close_all(void *arg)
+{
+    struct sup *s = arg;
+    uv_walk(&s->loop, close_handle, NULL);
+}
+
+/* Nothing of ours may fire while the metrics listener closes (close_all
+ * waits for it). */
+static void stop_timers(struct sup *s)
+{
+    uv_timer_t *timers[] = {&s->t_backoff, &s->t_stop,   &s->t_drain,   &s->t_probe,
+                            &s->t_prev,    &s->t_jitter, &s->t_watchdog};
+    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
+        uv_timer_stop(timers[i]);
 }
 
 void sup_finish(struct sup *s, enum sup_state st, int rc)
@@ -160,7 +177,8 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
     sup_child_close_output(s);
     nu_sigs_close(&s->sigs);
     sup_probe_close(s); /* its connections free themselves as they close */
-    uv_walk(&s->loop, close_handle, NULL);
+    stop_timers(s);
+    sup_metrics_close(s, close_all, s);
 }
 
 /* ---- starting neard ---- */
@@ -195,6 +213,7 @@ static void spawn_checked(struct sup *s)
 {
     char err[NU_ERRMSG_MAX], pid[24];
     s->ready = false;
+    s->head_moved_ms = 0; /* advancing again only past the highest head seen */
     s->probe_delay_ms = SUP_PROBE_FIRST_MS;
     if (sup_child_spawn(s, err) < 0) {
         snprintf(s->reason, sizeof(s->reason), "cannot start neard: %s", err);
@@ -428,6 +447,7 @@ static void on_hup(struct sup *s)
         sup_log(s, NU_LOG_INFO, "SIGHUP: no pending upgrade", NULL);
         return;
     }
+    sup_metrics_update(s); /* `nearup upgrade` signals: its height is pending now */
     if (!immediate) {
         sup_log(s, NU_LOG_INFO, "SIGHUP: upgrade waits for neard to stop at its height", NULL);
         return;
@@ -476,7 +496,8 @@ static int init_handles(struct sup *s, char *errbuf)
         timers[i]->data = s;
     }
     sup_notify_init(s);
-    return sup_probe_init(s, errbuf);
+    int rc = sup_probe_init(s, errbuf);
+    return rc == 0 ? sup_metrics_init(s, errbuf) : rc;
 }
 
 static int open_log(struct sup *s, char *errbuf)

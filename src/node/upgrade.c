@@ -104,9 +104,15 @@ int node_upgrade_schedule(const char *home, const struct node_upgrade *u, char *
      * from config.json at start, so only a live neard needs the signal. */
     struct node_pidfile pf;
     if (node_pidfile_alive(home, NODE_NEARD_PID, &pf) &&
-        (rc = hup(home, NODE_NEARD_PID, errbuf)) != 0)
+        (rc = hup(home, NODE_NEARD_PID, errbuf)) != 0) {
         undo(home, true);
-    return rc;
+        return rc;
+    }
+    /* The supervisor only waits, but its metrics show the pending height
+     * now rather than at their next rewrite; a supervisor gone meanwhile
+     * is no error of the upgrade's. */
+    (void)hup(home, NODE_SUPERVISOR_PID, NULL);
+    return 0;
 }
 
 int node_upgrade_apply_stopped(const char *home, const struct node_upgrade *u, char *errbuf)

@@ -80,6 +80,8 @@ static void fill(struct node_run_config *c)
     c->log_max_size = 3ull << 30;
     c->log_keep = 7;
     c->stop_timeout_s = 300;
+    snprintf(c->metrics_textfile_dir, sizeof(c->metrics_textfile_dir), "/var/lib/textfile");
+    snprintf(c->metrics_listen, sizeof(c->metrics_listen), "127.0.0.1:9480");
 }
 
 static const char expected_text[] =
@@ -106,7 +108,9 @@ static const char expected_text[] =
     "  \"restart\": \"on-failure\",\n"
     "  \"log_max_size\": 3221225472,\n"
     "  \"log_keep\": 7,\n"
-    "  \"stop_timeout\": 300\n"
+    "  \"stop_timeout\": 300,\n"
+    "  \"metrics_textfile_dir\": \"/var/lib/textfile\",\n"
+    "  \"metrics_listen\": \"127.0.0.1:9480\"\n"
     "}\n";
 
 static void assert_same(const struct node_run_config *a, const struct node_run_config *b)
@@ -136,6 +140,8 @@ static void assert_same(const struct node_run_config *a, const struct node_run_c
     assert_int_equal(a->log_max_size, b->log_max_size);
     assert_int_equal(a->log_keep, b->log_keep);
     assert_int_equal(a->stop_timeout_s, b->stop_timeout_s);
+    assert_string_equal(a->metrics_textfile_dir, b->metrics_textfile_dir);
+    assert_string_equal(a->metrics_listen, b->metrics_listen);
 }
 
 static void test_round_trip_is_exact(void **state)
@@ -174,7 +180,41 @@ static void test_missing_fields_take_defaults(void **state)
     assert_int_equal(c.log_max_size, 100u << 20);
     assert_int_equal(c.log_keep, 5);
     assert_int_equal(c.stop_timeout_s, NODE_DEFAULT_STOP_TIMEOUT_S);
+    assert_string_equal(c.metrics_textfile_dir, "");
+    assert_string_equal(c.metrics_listen, "");
     node_runcfg_release(&c);
+}
+
+/* --metrics-listen: a bare port is loopback's; names and port 0 are refused. */
+static void test_metrics_listen_addresses(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *host;
+        int port;
+    } ok[] = {{"9480", "127.0.0.1", 9480},
+              {"0.0.0.0:9480", "0.0.0.0", 9480},
+              {"[::1]:1", "::1", 1},
+              {"localhost:65535", "localhost", 65535}};
+    static const struct {
+        const char *in, *err;
+    } bad[] = {{"0", "metrics listen address 0: the port must be 1 to 65535"},
+               {"127.0.0.1:0", "metrics listen address 127.0.0.1:0: the port must be 1 to 65535"},
+               {"host.example:9480", "metrics listen address host.example:9480: the host must be "
+                                     "an IP address or localhost"},
+               {"", "metrics listen address : no host"},
+               {"65536", "metrics listen address 65536: the port must be 1 to 65535"}};
+    struct nu_hostport hp;
+    char err[NU_ERRMSG_MAX];
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(node_metrics_listen_parse(ok[i].in, &hp, err), 0);
+        assert_string_equal(hp.host, ok[i].host);
+        assert_int_equal(hp.port, ok[i].port);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(node_metrics_listen_parse(bad[i].in, &hp, err), NU_EINVAL);
+        assert_string_equal(err, bad[i].err);
+    }
 }
 
 static void test_field_errors_name_the_file_and_field(void **state)
@@ -286,6 +326,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing_fields_take_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_field_errors_name_the_file_and_field, setup, teardown),
         cmocka_unit_test(test_restart_policy_names),
+        cmocka_unit_test(test_metrics_listen_addresses),
         cmocka_unit_test_setup_teardown(test_neard_flags_from_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rpc_addr_from_config_json, setup, teardown),
     };

@@ -5,7 +5,8 @@
  *
  * Two ways out, both optional, so many nodes on one machine never fight
  * over a port: a file in node_exporter's textfile directory
- * (nearup_node_<home with every byte but [A-Za-z0-9_] as '_'>.prom,
+ * (nearup_node_<home with every byte but [A-Za-z0-9_] as '_'>_<12 hex of
+ * its sha256>.prom,
  * written atomically: node_exporter never reads half a file), rewritten on
  * every state change and every SUP_METRICS_EVERY_MS; and GET /metrics on
  * --metrics-listen, served by the loop. The text is built afresh each time
@@ -30,6 +31,7 @@
 #include "fs.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "sha256.h"
 
 #define METRICS_TEXT_MAX (64u << 10) /* the text is about 2 KiB */
 #define LISTEN_HEADER_MAX 8192       /* a scrape's request line and headers */
@@ -247,24 +249,29 @@ static int start_listener(struct sup *s, char *errbuf)
     return 0;
 }
 
-/* "/srv/near/mainnet" -> "<dir>/nearup_node_srv_near_mainnet.prom". */
+/* "/srv/near/mainnet" -> "<dir>/nearup_node_srv_near_mainnet_<12 hex>.prom":
+ * the hex (of the home's sha256) keeps homes that differ only in the
+ * bytes replaced by '_' (a-b, a_b) apart, and the readable part is cut at
+ * SUP_METRICS_NAME_MAX so the name fits a file system's NAME_MAX. */
+#define SUP_METRICS_NAME_MAX 160
+#define SUP_METRICS_HASH_HEX 12
+
 static int textfile_path(struct sup *s, char *errbuf)
 {
-    char name[PATH_MAX];
+    char name[SUP_METRICS_NAME_MAX + SUP_METRICS_HASH_HEX + 32], hex[NU_SHA256_HEX];
+    uint8_t md[NU_SHA256_LEN];
     const char *h = s->home;
-    size_t n = 0;
+    nu_sha256(s->home, strlen(s->home), md);
+    nu_sha256_hex(md, hex);
     while (*h == '/')
         h++;
-    int k = snprintf(name, sizeof(name), "nearup_node_");
-    for (n = (size_t)k; *h != '\0' && n + 6 < sizeof(name); h++, n++) {
+    size_t n = (size_t)snprintf(name, sizeof(name), "nearup_node_");
+    for (; *h != '\0' && n < SUP_METRICS_NAME_MAX; h++, n++) {
         unsigned char c = (unsigned char)*h;
         bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
         name[n] = keep ? (char)c : '_';
     }
-    if (*h != '\0')
-        return nu_err_set(errbuf, NU_ETOOBIG, "%s: home path too long for a metrics file name",
-                          s->home);
-    snprintf(name + n, sizeof(name) - n, ".prom");
+    snprintf(name + n, sizeof(name) - n, "_%.*s.prom", SUP_METRICS_HASH_HEX, hex);
     if (nu_fs_join(s->metrics_path, sizeof(s->metrics_path), s->cfg.metrics_textfile_dir, name) < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", s->cfg.metrics_textfile_dir);
     return 0;

@@ -3,6 +3,7 @@ textfile directory (--metrics-textfile-dir) and GET /metrics on
 --metrics-listen. Exact series and labels, `promtool check metrics`,
 state changes after kill -9, a pending upgrade, head_advancing while
 neard-sim is stalled through /sim/control, two homes, a clean stop."""
+import hashlib
 import json
 import os
 import re
@@ -41,7 +42,9 @@ def parse(text):
 
 
 def textfile(tfdir, home):
-    name = 'nearup_node_' + re.sub(r'[^A-Za-z0-9_]', '_', str(home).lstrip('/')) + '.prom'
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:12]
+    name = ('nearup_node_' + re.sub(r'[^A-Za-z0-9_]', '_', str(home).lstrip('/'))[:160] +
+            f'_{digest}.prom')
     return tfdir / name
 
 
@@ -134,8 +137,9 @@ def test_textfile_series_crash_and_clean_stop(nu, tmp_path):
 
 
 def test_two_homes_write_two_files(nu, tmp_path):
-    a, path_a, _ = run_with_metrics(nu, tmp_path, 'a')
-    b, path_b, _ = run_with_metrics(nu, tmp_path, 'b')
+    # Names that read the same once '-' becomes '_': the hash keeps them apart.
+    a, path_a, _ = run_with_metrics(nu, tmp_path, 'node-a')
+    b, path_b, _ = run_with_metrics(nu, tmp_path, 'node_a')
     assert path_a != path_b
     for home, path in ((a, path_a), (b, path_b)):
         m = wait_metrics(path, lambda m: state_of(m) == ['running'] and

@@ -21,8 +21,8 @@
 #define SIM_PROTOCOL 73
 #define SIM_DB_VERSION 42
 
-#define SIM_HASH_MAX 64     /* base58 of 32 bytes + NUL fits in 45 */
-#define SIM_ADDR_MAX 128    /* "host:port" */
+#define SIM_HASH_MAX 64  /* base58 of 32 bytes + NUL fits in 45 */
+#define SIM_ADDR_MAX 128 /* "host:port" */
 #define SIM_CHAIN_ID_MAX 64
 #define SIM_MAX_PEERS 64
 #define SIM_MAX_VALIDATORS 100
@@ -58,16 +58,16 @@ struct sim_config {
     uint64_t min_block_production_delay_ms; /* consensus.*; also the simulated block time */
     uint64_t max_block_production_delay_ms; /* /health: stale after 10x this */
     bool archive;
-    uint64_t gc_num_epochs_to_keep;  /* default 5, effective minimum 3 */
-    char tracked_shards[64];         /* "AllShards", "NoShards" or "Shards" */
-    char store_path[PATH_MAX];       /* absolute: home + store.path (default "data") */
+    uint64_t gc_num_epochs_to_keep; /* default 5, effective minimum 3 */
+    char tracked_shards[64];        /* "AllShards", "NoShards" or "Shards" */
+    char store_path[PATH_MAX];      /* absolute: home + store.path (default "data") */
     bool has_expected_shutdown;
     uint64_t expected_shutdown;
-    uint64_t log_summary_period_ms;  /* log_summary_period, 10 s */
+    uint64_t log_summary_period_ms; /* log_summary_period, 10 s */
     /* Simulator knobs: optional "sim" object in config.json (neard ignores
      * unknown fields with a warning), all have defaults. */
-    uint64_t sim_sync_rate;          /* sim.sync_blocks_per_sec, default 200 */
-    size_t sim_block_payload_bytes;  /* sim.block_payload_bytes, default 0 */
+    uint64_t sim_sync_rate;                         /* sim.sync_blocks_per_sec, default 200 */
+    size_t sim_block_payload_bytes;                 /* sim.block_payload_bytes, default 0 */
     enum sim_http_status_mode sim_http_status_mode; /* sim.http_status_mode "2.4"|"legacy" */
     uint64_t sim_http_keep_alive_ms; /* sim.http_keep_alive_ms, default 5000: idle keep-alive
                                         connections of the RPC server are closed after this */
@@ -113,21 +113,21 @@ struct sim_block {
 };
 
 struct sim_peer {
-    char id[NU_KEY_TEXT_MAX];       /* "ed25519:..." node public key */
-    char addr[SIM_ADDR_MAX];        /* address the peer listens on */
+    char id[NU_KEY_TEXT_MAX];               /* "ed25519:..." node public key */
+    char addr[SIM_ADDR_MAX];                /* address the peer listens on */
     char account_id[NU_ACCOUNT_ID_MAX + 1]; /* "" when unknown */
-    uint64_t head;                  /* peer's last announced head */
+    uint64_t head;                          /* peer's last announced head */
 };
 
 /* Failure injection (POST /sim/control; only with --sim-control). */
 struct sim_faults {
-    unsigned latency_ms;     /* added before every RPC answer */
-    int error_rate_pct;      /* 0..100: answer INTERNAL_ERROR this often */
-    int status_503_pct;      /* 0..100: answer HTTP 503 this often */
-    int close_pct;           /* 0..100: close the connection mid-response this often */
-    int drop_pct;            /* 0..100: close the connection unanswered, unprocessed */
-    bool hang;               /* stop answering HTTP entirely (accept, never reply) */
-    bool not_synced;         /* finality references fail NOT_SYNCED_YET / NO_SYNCED_BLOCKS */
+    unsigned latency_ms; /* added before every RPC answer */
+    int error_rate_pct;  /* 0..100: answer INTERNAL_ERROR this often */
+    int status_503_pct;  /* 0..100: answer HTTP 503 this often */
+    int close_pct;       /* 0..100: close the connection mid-response this often */
+    int drop_pct;        /* 0..100: close the connection unanswered, unprocessed */
+    bool hang;           /* stop answering HTTP entirely (accept, never reply) */
+    bool not_synced;     /* finality references fail NOT_SYNCED_YET / NO_SYNCED_BLOCKS */
 };
 
 struct sim_store;
@@ -142,30 +142,30 @@ struct sim_node {
     struct nu_keypair node_key;
     struct nu_keypair validator_key;
     bool has_validator_key;
-    bool sim_control;        /* --sim-control given */
+    bool sim_control; /* --sim-control given */
     struct sim_store *store;
     struct sim_net *net;
     struct sim_rpc *rpc;
 
     /* chain state, kept current by the node core */
-    uint64_t head;           /* stored head height */
-    uint64_t earliest;       /* lowest stored height (moves with GC) */
-    uint64_t header_head;    /* best known network head */
-    uint64_t sync_target;    /* height being caught up to */
+    uint64_t head;        /* stored head height */
+    uint64_t earliest;    /* lowest stored height (moves with GC) */
+    uint64_t header_head; /* best known network head */
+    uint64_t sync_target; /* height being caught up to */
     enum sim_sync_status sync_status;
-    bool stalled;            /* block production stalled by /sim/control */
+    bool stalled; /* block production stalled by /sim/control */
 
     struct sim_peer peers[SIM_MAX_PEERS];
-    unsigned npeers;         /* connected, handshaken peers */
+    unsigned npeers;                     /* connected, handshaken peers */
     uint64_t sent_bytes, received_bytes; /* network totals */
 
     struct sim_faults faults;
-    uint64_t boot_time_ns;   /* unix ns at start */
+    uint64_t boot_time_ns; /* unix ns at start */
     bool stopping;
     /* near_config_correct: true after a good start or SIGHUP reload, false
      * after a SIGHUP whose config.json failed to load (node keeps running). */
     bool config_correct;
-    uint64_t sync_start;     /* height where the current sync began (stats %) */
+    uint64_t sync_start; /* height where the current sync began (stats %) */
 };
 
 /* ---- provided by the node core (sim/chain.c, sim/store.c, sim/node.c) ---- */

@@ -92,8 +92,8 @@ void sim_stats_log(struct sim_core *c)
     sync_part(c, sync, sizeof(sync));
     if (n->sync_status == SIM_SYNC_NO_SYNC) {
         size_t nv = n->gen.nvalidators;
-        snprintf(vals, sizeof(vals), " %s%zu validator%s", sim_node_is_validator(n) ? "Validator | " : "",
-                 nv, nv == 1 ? "" : "s");
+        snprintf(vals, sizeof(vals), " %s%zu validator%s",
+                 sim_node_is_validator(n) ? "Validator | " : "", nv, nv == 1 ? "" : "s");
     }
     pretty((uint64_t)((double)(n->received_bytes - c->st_recv) / secs), "B/s", down, sizeof(down));
     pretty((uint64_t)((double)(n->sent_bytes - c->st_sent) / secs), "B/s", up, sizeof(up));

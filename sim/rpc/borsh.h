@@ -53,7 +53,7 @@ struct sim_action {
     struct borsh_bytes method;               /* FunctionCall */
     struct borsh_bytes args;                 /* FunctionCall */
     uint64_t gas;                            /* FunctionCall */
-    nu_u128 amount;                         /* FunctionCall deposit, Transfer, Stake */
+    nu_u128 amount;                          /* FunctionCall deposit, Transfer, Stake */
     struct sim_pubkey pk;                    /* Stake, AddKey, DeleteKey */
     struct sim_access_key ak;                /* AddKey */
     char beneficiary[NU_ACCOUNT_ID_MAX + 1]; /* DeleteAccount */

@@ -11,8 +11,8 @@
 #define SIM_TX_GAS 223182562500ull
 
 struct tx_result {
-    json_t *invalid;       /* InvalidTxError value when rejected (owned), else NULL */
-    json_t *status;        /* receipt ExecutionStatus: {"SuccessValue":""} or {"Failure":...} */
+    json_t *invalid;      /* InvalidTxError value when rejected (owned), else NULL */
+    json_t *status;       /* receipt ExecutionStatus: {"SuccessValue":""} or {"Failure":...} */
     nu_u128 tokens_burnt; /* per outcome (transaction and receipt) */
 };
 

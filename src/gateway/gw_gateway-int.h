@@ -96,14 +96,14 @@ struct gw_gateway {
     struct gw_health *health;
     struct gw_dns *dns;
     struct gw_ratelimit *rl;
-    struct nu_sigs sigs;      /* open from start to the end of the drain */
-    uv_async_t workers_done;  /* a worker thread finished its loop */
-    unsigned workers_running; /* threads started and not finished (mu) */
+    struct nu_sigs sigs;       /* open from start to the end of the drain */
+    uv_async_t workers_done;   /* a worker thread finished its loop */
+    unsigned workers_running;  /* threads started and not finished (mu) */
     unsigned workers_draining; /* of those, the ones that took the stop (mu) */
-    const char *stop_why;     /* the signal that began the drain */
-    bool stop_logged;         /* "stopping" logged: every running worker drains */
-    uint64_t stop_ms;         /* uv_now when the drain began */
-    bool finished;            /* drain over: signals and workers_done closed */
+    const char *stop_why;      /* the signal that began the drain */
+    bool stop_logged;          /* "stopping" logged: every running worker drains */
+    uint64_t stop_ms;          /* uv_now when the drain began */
+    bool finished;             /* drain over: signals and workers_done closed */
     atomic_bool draining;
     atomic_uint_fast64_t reloads_ok, reloads_failed, dns_failures;
     atomic_uint_fast64_t checks_ok, checks_failed;

@@ -32,7 +32,8 @@
 #define CURL_VARFUNCS(X) X(curl_easy_setopt) X(curl_easy_getinfo)
 
 enum { CURL_FUNCS(NU_LAZY_INDEX) CURL_VFUNCS(NU_LAZY_INDEX) CURL_VARFUNCS(NU_LAZY_INDEX) NFUNCS };
-static const char *const names[] = {CURL_FUNCS(NU_LAZY_NAME) CURL_VFUNCS(NU_LAZY_NAME) CURL_VARFUNCS(NU_LAZY_NAME)};
+static const char *const names[] = {CURL_FUNCS(NU_LAZY_NAME) CURL_VFUNCS(NU_LAZY_NAME)
+                                        CURL_VARFUNCS(NU_LAZY_NAME)};
 static void *syms[NFUNCS];
 
 struct nu_lazylib nu_libcurl = NU_LAZYLIB(NU_LIBCURL_SONAME, names, syms);

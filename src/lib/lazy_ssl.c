@@ -31,7 +31,7 @@
     X(SSL_CTX_free, (SSL_CTX * c), (c))                                                            \
     X(SSL_CTX_set_verify, (SSL_CTX * c, int mode, SSL_verify_cb cb), (c, mode, cb))                \
     X(SSL_free, (SSL * s), (s))                                                                    \
-    X(SSL_set_bio, (SSL * s, BIO *r, BIO *w), (s, r, w))                                           \
+    X(SSL_set_bio, (SSL * s, BIO * r, BIO * w), (s, r, w))                                         \
     X(SSL_set_connect_state, (SSL * s), (s))
 
 enum { SSL_FUNCS(NU_LAZY_INDEX) SSL_VFUNCS(NU_LAZY_INDEX) NFUNCS };

@@ -46,7 +46,6 @@ struct hc_opts {
     unsigned drain_ms; /* on close: how long answers in flight may take */
 };
 
-
 /* What one `status` poll learned. */
 struct hc_sample {
     bool ok;                   /* a status result arrived */

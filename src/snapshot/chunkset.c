@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define INITIAL_CAP 1024
 
 void snap_chunkset_init(struct snap_chunkset *s)

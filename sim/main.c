@@ -347,8 +347,8 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     if (g.version) {
-        printf("neard (release %s) (build %s) (rustc %s) (protocol %d) (db %d)\n", sim_release(),
-               SIM_BUILD, SIM_RUSTC, SIM_PROTOCOL, SIM_DB_VERSION);
+        printf("neard (release %s) (build %s) (rustc %s) (protocol %u) (db %d)\n", sim_release(),
+               SIM_BUILD, SIM_RUSTC, sim_protocol(), SIM_DB_VERSION);
         return 0;
     }
     if (g.help) {

@@ -220,8 +220,8 @@ int sim_node_run(const struct sim_run_opts *o)
     if (nu_sigs_start(&c->sigs, &c->loop, on_signal, c, err) < 0)
         sim_panic("start_with_config: cannot install signal handlers: %s", err);
     load_all(c, o);
-    sim_log("INFO", "neard", "version=\"%s\" build=\"%s\" latest_protocol=%d", sim_release(),
-            SIM_BUILD, SIM_PROTOCOL);
+    sim_log("INFO", "neard", "version=\"%s\" build=\"%s\" latest_protocol=%u", sim_release(),
+            SIM_BUILD, sim_protocol());
     open_store(c);
     c->last_tick_ms = uv_now(&c->loop);
     c->st_time_ms = c->last_tick_ms;

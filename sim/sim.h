@@ -212,6 +212,14 @@ void sim_rpc_stop(struct sim_node *n, void (*done)(struct sim_node *n));
  * of [0-9A-Za-z.-], so tests can serve "different neard versions" from one
  * binary), otherwise SIM_RELEASE. */
 const char *sim_release(void);
+/* Protocol version this binary supports (latest_protocol_version):
+ * $NEARD_SIM_PROTOCOL when set (1..1000, so tests can upgrade a chain's
+ * protocol by switching the binary), otherwise SIM_PROTOCOL. */
+unsigned sim_protocol(void);
+/* Protocol version the chain runs: the genesis's (SIM_PROTOCOL when it has
+ * none), or $NEARD_SIM_PROTOCOL when that is set and higher: the binary's
+ * upgrade takes effect at once (the simulator has no validators voting). */
+unsigned sim_protocol_version(const struct sim_genesis *g);
 
 /* ---- logging in neard's format (sim/simlog.c) ----
  * "2026-11-28T23:10:07.123456Z  INFO neard: message" on stderr. */

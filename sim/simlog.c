@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../src/lib/settings.h"
 #include "clock.h"
 #include "core.h"
 
@@ -152,4 +153,25 @@ const char *sim_release(void)
         ok = isalnum((unsigned char)env[i]) || env[i] == '.' || env[i] == '-';
     cached = ok ? env : SIM_RELEASE;
     return cached;
+}
+
+static unsigned env_protocol(void)
+{
+    const char *env = getenv("NEARD_SIM_PROTOCOL");
+    uint64_t v = 0;
+    if (env == NULL || nu_parse_uint(env, 1000, &v) != 0 || v == 0)
+        return 0;
+    return (unsigned)v;
+}
+
+unsigned sim_protocol(void)
+{
+    unsigned v = env_protocol();
+    return v ? v : SIM_PROTOCOL;
+}
+
+unsigned sim_protocol_version(const struct sim_genesis *g)
+{
+    unsigned chain = g->protocol_version ? g->protocol_version : SIM_PROTOCOL, v = env_protocol();
+    return v > chain ? v : chain;
 }

@@ -43,10 +43,10 @@ static uint64_t rd_u64(struct rd *r, const char *what)
     return v;
 }
 
-static sim_u128 rd_u128(struct rd *r, const char *what)
+static nu_u128 rd_u128(struct rd *r, const char *what)
 {
     uint64_t lo = rd_u64(r, what), hi = rd_u64(r, what);
-    return ((sim_u128)hi << 64) | lo;
+    return ((nu_u128)hi << 64) | lo;
 }
 
 static uint32_t rd_u32(struct rd *r, const char *what)
@@ -87,17 +87,9 @@ static void rd_account(struct rd *r, char out[NU_ACCOUNT_ID_MAX + 1], const char
     out[0] = '\0';
     if (r->err)
         return;
-    if (b.len < 2 || b.len > NU_ACCOUNT_ID_MAX) {
+    if (!nu_account_id_valid((const char *)b.p, b.len)) {
         r->err = what;
         return;
-    }
-    for (uint32_t i = 0; i < b.len; i++) {
-        uint8_t c = b.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-')) {
-            r->err = what;
-            return;
-        }
     }
     memcpy(out, b.p, b.len);
     out[b.len] = '\0';
@@ -272,38 +264,6 @@ void sim_base64_encode(const uint8_t *in, size_t len, char *out)
         out[o++] = i + 2 < len ? b64[w & 63] : '=';
     }
     out[o] = '\0';
-}
-
-/* ---- u128 ---- */
-
-int sim_u128_parse(const char *s, sim_u128 *out)
-{
-    sim_u128 v = 0, max = ~(sim_u128)0;
-    if (!s || !*s)
-        return NU_EINVAL;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return NU_EINVAL;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
-            return NU_EINVAL;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-void sim_u128_text(sim_u128 v, char out[SIM_U128_TEXT_MAX])
-{
-    char tmp[SIM_U128_TEXT_MAX];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + (unsigned)(v % 10));
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
 }
 
 /* ---- keys ---- */

@@ -82,8 +82,8 @@ static json_t *status_object(const struct sim_node *n, uint64_t uptime)
     json_object_set_new(o, "genesis_hash", json_string(n->gen.genesis_hash));
     json_object_set_new(
         o, "protocol_version",
-        json_integer(n->gen.protocol_version ? n->gen.protocol_version : SIM_PROTOCOL));
-    json_object_set_new(o, "latest_protocol_version", json_integer(SIM_PROTOCOL));
+        json_integer(sim_protocol_version(&n->gen)));
+    json_object_set_new(o, "latest_protocol_version", json_integer(sim_protocol()));
     if (n->cfg.rpc_addr[0])
         json_object_set_new(o, "rpc_addr", json_string(n->cfg.rpc_addr));
     json_object_set_new(o, "validators", validators_list(n));

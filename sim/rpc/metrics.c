@@ -125,7 +125,7 @@ static void refresh(struct sim_rpc *rpc)
     nu_metric_set(m->sync_status, NULL, (double)n->sync_status);
     nu_metric_set(m->peers, NULL, (double)n->npeers);
     nu_metric_set(m->is_validator, NULL, sim_node_is_validator(n) ? 1 : 0);
-    nu_metric_set(m->protocol, NULL, SIM_PROTOCOL);
+    nu_metric_set(m->protocol, NULL, sim_protocol());
     nu_metric_set(m->db_version, NULL, SIM_DB_VERSION);
     nu_metric_set(m->epoch_height, NULL,
                   (double)((epoch_start - n->gen.genesis_height) / epoch_len + 1));

@@ -59,13 +59,14 @@ int cmd_localnet(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
 int cmd_gateway(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_canary(int argc, char **argv);
 /* Internal: `nearup supervise --home H` is what a detached supervisor and
  * the systemd unit run (through `run --foreground`). */
 int cmd_supervise(int argc, char **argv);
 
 extern const struct cli_doc cli_run_doc, cli_stop_doc, cli_restart_doc, cli_status_doc,
     cli_logs_doc, cli_localnet_doc, cli_bin_doc, cli_service_doc, cli_upgrade_doc, cli_gateway_doc,
-    cli_health_doc, cli_snapshot_doc, cli_supervise_doc;
+    cli_health_doc, cli_canary_doc, cli_snapshot_doc, cli_supervise_doc;
 
 /* Runs command c (argv[0] is its name): its setup flags, then its fn or
  * its subcommand named by argv[1]. Returns the exit code. */
@@ -84,6 +85,11 @@ void cli_print_help(const struct cli_doc *doc, FILE *out);
  * usage error was printed. */
 int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
               size_t maxpos, size_t *npos);
+
+/* cli_parse against t (n rows: doc's flags and its settings, as the
+ * command builds them), without positionals; --help prints doc's help. */
+int cli_parse_table(const struct cli_doc *doc, const struct nu_setting *t, size_t n, int argc,
+                    char **argv, void *obj);
 
 /* Prints "nearup <cmd>: <msg>\n" to stderr (one line, lowercase). */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

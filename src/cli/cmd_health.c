@@ -33,29 +33,10 @@ struct health_args {
 /* "http://host:port[/path]"; a bare "host:port" gets http://. */
 static int set_url(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
-    bool has_scheme = strstr(v, "://") != NULL;
-    bool known = strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
-    char *out = (char *)obj + s->off;
-    if ((has_scheme && !known) || v[0] == '\0') {
-        snprintf(msg, msgsz, "\"%s\" is not an http:// or https:// URL", v);
-        return NU_EINVAL;
-    }
-    int n = snprintf(out, s->size, "%s%s", has_scheme ? "" : "http://", v);
-    if (n < 0 || (size_t)n >= s->size) {
-        out[0] = '\0';
-        snprintf(msg, msgsz, "URL longer than %zu bytes", s->size - 8);
-        return NU_EINVAL;
-    }
-    struct nu_url u;
-    char errbuf[NU_ERRMSG_MAX];
-    if (nu_url_parse(out, &u, errbuf) != 0) {
-        out[0] = '\0';
-        snprintf(msg, msgsz, "%s", errbuf);
-        return NU_EINVAL;
-    }
-    if (strcmp(s->name, "node") == 0)
+    int rc = nu_url_from_user(v, (char *)obj + s->off, s->size, msg, msgsz);
+    if (rc == 0 && strcmp(s->name, "node") == 0)
         ((struct health_args *)obj)->have_node = true;
-    return 0;
+    return rc;
 }
 
 /* "host:port" or "[v6]:port" with a numeric host. */

@@ -24,7 +24,7 @@
 #define GW_PATH_MAX 256
 #define GW_MAX_UPSTREAMS 64 /* configured upstreams plus DNS members */
 #define GW_CONFIG_FILE_MAX (1u << 20)
-#define GW_CONFIG_MAX_ERRORS 20
+#define GW_CONFIG_MAX_ERRORS NU_SETTINGS_MAX_ERRORS
 
 /* One [upstream NAME] section (or --upstream flag). Exactly one of url and
  * dns is set. */

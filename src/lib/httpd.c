@@ -30,6 +30,15 @@ void nu_httpd_opts_init(struct nu_httpd_opts *o)
     };
 }
 
+void nu_httpd_opts_status(struct nu_httpd_opts *o, const char *host, int port)
+{
+    nu_httpd_opts_init(o);
+    o->host = host;
+    o->port = port;
+    o->max_body_bytes = 4096;
+    o->max_connections = 1000;
+}
+
 static const struct {
     int code;
     const char *reason;

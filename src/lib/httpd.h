@@ -58,6 +58,9 @@ struct nu_httpd_opts {
 };
 
 void nu_httpd_opts_init(struct nu_httpd_opts *o);
+/* The defaults for a daemon's status pages (/metrics, /healthcheck) on
+ * host:port: requests take no body (4 KiB at most), 1000 connections. */
+void nu_httpd_opts_status(struct nu_httpd_opts *o, const char *host, int port);
 
 struct nu_http_header {
     const char *name; /* NUL-terminated, as received */

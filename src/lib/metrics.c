@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "buf.h"
+#include "httpd.h"
 #include "metrics.h"
 
 struct series {
@@ -485,4 +486,16 @@ int nu_metrics_render(struct nu_metrics *r, struct nu_buf *out)
         err = render_metric(m, out);
     pthread_mutex_unlock(&r->mu);
     return err;
+}
+
+void nu_metrics_respond(struct nu_metrics *r, struct nu_http_req *req)
+{
+    static const char err[] = "cannot render metrics\n";
+    struct nu_buf b;
+    nu_buf_init(&b, NU_METRICS_PAGE_MAX);
+    if (nu_metrics_render(r, &b) != 0)
+        (void)nu_httpd_respond(req, 500, "text/plain", err, sizeof(err) - 1);
+    else
+        (void)nu_httpd_respond(req, 200, NU_METRICS_CONTENT_TYPE, b.data, b.len);
+    nu_buf_release(&b);
 }

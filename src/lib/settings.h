@@ -70,6 +70,9 @@ enum nu_stype {
 #define NU_S_RESTART 0x1u  /* read at start only: a reload that changes it warns */
 #define NU_S_HIDDEN 0x2u   /* accepted, but not in help, man pages or completion */
 #define NU_S_OPTVALUE 0x4u /* command line: the value may be left out ("" then) */
+#define NU_S_MANY                                                                                  \
+    0x8u /* files: may be given more than once (a list's values); NU_T_LIST                        \
+            always may */
 
 struct nu_setting;
 
@@ -171,6 +174,51 @@ NU_WUR int nu_settings_dump(const struct nu_setting *t, size_t n, const void *ob
  * and b (byte for byte), or NULL. */
 const struct nu_setting *nu_settings_differ(const struct nu_setting *t, size_t n, const void *a,
                                             const void *b, unsigned flags);
+
+/* ---- files and the environment (settings_file.c) ----
+ *
+ * Precedence is the caller's order of calls: defaults, then the file, then
+ * the environment, then flags. Every problem is one line appended to errs
+ * ("FILE:LINE: what", "env VAR: what"); the load goes on, so one run
+ * reports them all. */
+
+#define NU_SETTINGS_LINE_MAX 16384 /* one line of a settings file */
+#define NU_SETTINGS_MAX_ERRORS 20  /* lines written at most; the rest are counted */
+#define NU_SETTINGS_FILE_MAX (1u << 20)
+
+struct nu_settings_load;
+/* An entry of a section the table does not describe (the gateway's
+ * [upstream NAME]): 1 when it was taken (problems through
+ * nu_settings_error), 0 when the section is unknown. */
+typedef int (*nu_settings_extra_fn)(struct nu_settings_load *l, const char *section,
+                                    const char *name, const char *value);
+
+struct nu_settings_load {
+    const struct nu_setting *t;
+    size_t n;
+    void *obj;
+    const char *file;           /* names the file in messages */
+    nu_settings_extra_fn extra; /* NULL: no other sections */
+    void *ud;
+    struct nu_buf *errs;
+    unsigned nerr; /* problems found so far */
+    int line;      /* the file's line being read; 0 outside a file */
+};
+
+/* Appends "where:line: what\n" ("where: what\n" for line 0) to l->errs
+ * while fewer than NU_SETTINGS_MAX_ERRORS were written, and counts it. */
+void nu_settings_error(struct nu_settings_load *l, const char *where, int line, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+/* Reads INI text (inih's rules: [section], name = value or name: value,
+ * ; and # comments) into l->obj. Names are written with '_'. A setting
+ * with a section belongs in it, or before any section header; a setting
+ * without NU_S_MANY (or NU_T_LIST) is set once; values the table keeps by
+ * pointer (NU_T_STR, NU_T_LIST) must be copied by its set hooks, as the
+ * text of a line does not outlive it. */
+void nu_settings_parse_ini(struct nu_settings_load *l, const char *text, size_t len);
+/* Applies each setting's variable PREFIX + NAME upper-cased
+ * (NEARUP_GATEWAY_MAX_BODY), when set. */
+void nu_settings_parse_env(struct nu_settings_load *l, const char *prefix);
 
 /* ---- value codecs, also for values outside a table ---- */
 

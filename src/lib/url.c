@@ -173,3 +173,28 @@ int nu_url_encode(const char *s, bool keep_slash, char *out, size_t outsz)
     out[n] = '\0';
     return 0;
 }
+
+int nu_url_from_user(const char *v, char *out, size_t outsz, char *msg, size_t msgsz)
+{
+    bool has_scheme = strstr(v, "://") != NULL;
+    bool known = strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
+    if ((has_scheme && !known) || v[0] == '\0') {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "\"%s\" is not an http:// or https:// URL", v);
+        return NU_EINVAL;
+    }
+    int n = snprintf(out, outsz, "%s%s", has_scheme ? "" : "http://", v);
+    if (n < 0 || (size_t)n >= outsz) {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "URL longer than %zu bytes", outsz - 8);
+        return NU_EINVAL;
+    }
+    struct nu_url u;
+    char errbuf[NU_ERRMSG_MAX];
+    if (nu_url_parse(out, &u, errbuf) != 0) {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "%s", errbuf);
+        return NU_EINVAL;
+    }
+    return 0;
+}

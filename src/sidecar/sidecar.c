@@ -284,17 +284,6 @@ static void serve_health(struct hc_sidecar *s, struct nu_http_req *req)
     nu_buf_release(&b);
 }
 
-static void serve_metrics(struct hc_sidecar *s, struct nu_http_req *req)
-{
-    struct nu_buf b;
-    nu_buf_init(&b, PAGE_MAX);
-    if (nu_metrics_render(s->m.reg, &b) != 0)
-        respond_text(req, 500, "text/plain", "cannot render metrics\n");
-    else
-        (void)nu_httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
-    nu_buf_release(&b);
-}
-
 static void on_request(struct nu_http_req *req, void *ud)
 {
     struct hc_sidecar *s = ud;
@@ -313,7 +302,7 @@ static void on_request(struct nu_http_req *req, void *ud)
     if (health)
         serve_health(s, req);
     else
-        serve_metrics(s, req);
+        nu_metrics_respond(s->m.reg, req);
 }
 
 static void agent_reply(void *ud, struct hc_agent_reply *r)
@@ -397,11 +386,7 @@ static int setup_probes(struct hc_sidecar *s, char *errbuf)
 static int setup_listeners(struct hc_sidecar *s, char *errbuf)
 {
     struct nu_httpd_opts ho;
-    nu_httpd_opts_init(&ho);
-    ho.host = s->o.listen_host;
-    ho.port = s->o.listen_port;
-    ho.max_body_bytes = 4096; /* nothing here takes a body */
-    ho.max_connections = 1000;
+    nu_httpd_opts_status(&ho, s->o.listen_host, s->o.listen_port);
     int rc = nu_httpd_new(s->loop, &ho, on_request, s, &s->httpd, errbuf);
     if (rc != 0)
         return rc;

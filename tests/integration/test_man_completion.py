@@ -39,7 +39,7 @@ def help_flags(*words):
 
 def test_every_listed_command_has_its_built_page():
     cmds = commands()
-    assert len(cmds) == 12
+    assert len(cmds) == 13
     for cmd in [None] + cmds:
         with open(page_file(cmd)) as fh:
             built = fh.read()
@@ -51,7 +51,8 @@ def test_every_listed_command_has_its_built_page():
 
 
 @pytest.mark.parametrize('cmd', [None, 'run', 'stop', 'restart', 'status', 'logs', 'localnet',
-                                 'bin', 'service', 'upgrade', 'gateway', 'health', 'snapshot'])
+                                 'bin', 'service', 'upgrade', 'gateway', 'health', 'canary',
+                                 'snapshot'])
 def test_page_is_clean_roff(cmd):
     path = page_file(cmd)
     r = subprocess.run(['groff', '-ww', '-z', '-man', path], capture_output=True, text=True)
@@ -71,6 +72,7 @@ def rendered(cmd):
 
 @pytest.mark.parametrize('words', [('run',), ('stop',), ('restart',), ('status',), ('logs',),
                                    ('localnet',), ('upgrade',), ('gateway',), ('health',),
+                                   ('canary',),
                                    ('bin', 'fetch'), ('bin', 'prune'), ('service', 'print'),
                                    ('snapshot', 'create'), ('snapshot', 'restore'),
                                    ('snapshot', 'prune')])
@@ -83,6 +85,9 @@ def test_page_names_every_flag_of_the_table(words):
     if words == ('gateway',):
         assert {'--health-interval', '--max-body', '--upstream', '--config'} <= flags
         assert '[ratelimit]' in text
+    if words == ('canary',):
+        assert {'--endpoint', '--transfer-key', '--once', '--config'} <= flags
+        assert '[canary]' in text
 
 
 def complete(line):
@@ -113,6 +118,8 @@ def test_bash_completes_flags_and_values():
     assert complete('nearup logs --f') == ['--follow']
     assert complete('nearup gateway --health-i') == ['--health-interval']
     assert complete('nearup gateway --log-level w') == ['warn']
+    assert complete('nearup canary --transfer-a') == ['--transfer-amount']
+    assert complete('nearup canary --log-level e') == ['error']
     assert complete('nearup stop --timeout ') == []  # a number: nothing to offer
     assert complete('nearup bin fetch 2.5.0 --') == ['--chain', '--release-url', '--neard-sha256',
                                                      '--json', '--help']
@@ -132,7 +139,7 @@ def test_zsh_completion_names_every_command_and_flag():
     assert text.startswith('#compdef nearup\n')
     for cmd in commands():
         assert f'  "{cmd}")\n' in text
-    for words in (('run',), ('snapshot', 'restore'), ('gateway',)):
+    for words in (('run',), ('snapshot', 'restore'), ('gateway',), ('canary',)):
         case = text.split(f'  "{" ".join(words)}")\n', 1)[1].split('    ;;\n', 1)[0]
         for flag in help_flags(*words):
             assert f"'{flag}" in case, (words, flag)

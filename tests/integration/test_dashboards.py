@@ -12,8 +12,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,6 +20,7 @@ import yaml
 from conftest import NEARUP, ROOT, free_port, wait_until
 from gateway_helpers import Gateway, call_body
 from lifecycle import Nearup, node_url, wait_synced
+from prometheus_helpers import Prometheus, static_job
 
 MON = os.path.join(ROOT, 'monitoring')
 DASH_DIR = os.path.join(MON, 'dashboards')
@@ -225,52 +224,6 @@ def canary_available():
     return run(NEARUP, 'canary', '--help').returncode == 0
 
 
-class Prometheus:
-    def __init__(self, tmp, jobs):
-        self.port = free_port()
-        self.url = f'http://127.0.0.1:{self.port}'
-        conf = {
-            'global': {'scrape_interval': '1s', 'evaluation_interval': '1s'},
-            'rule_files': [os.path.join(MON, 'rules', '*.yml')],
-            'scrape_configs': [
-                {'job_name': job, 'static_configs': [
-                    {'targets': [addr], 'labels': {'cluster': 'test', 'zone': zone}}
-                    for addr, zone in targets]}
-                for job, targets in jobs.items()],
-        }
-        path = tmp / 'prometheus.yml'
-        path.write_text(yaml.safe_dump(conf))
-        self.log = open(tmp / 'prometheus.log', 'wb')
-        self.proc = subprocess.Popen(
-            ['prometheus', f'--config.file={path}', f'--storage.tsdb.path={tmp / "tsdb"}',
-             f'--web.listen-address=127.0.0.1:{self.port}', '--log.level=warn'],
-            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
-        wait_until(self.ready, 20, interval=0.1, what='prometheus ready')
-
-    def ready(self):
-        assert self.proc.poll() is None, 'prometheus exited'
-        try:
-            with urllib.request.urlopen(self.url + '/-/ready', timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    def api(self, path, **params):
-        q = urllib.parse.urlencode(params, doseq=True)
-        with urllib.request.urlopen(f'{self.url}/api/v1/{path}?{q}', timeout=5) as r:
-            doc = json.load(r)
-        assert doc['status'] == 'success', doc
-        return doc['data']
-
-    def series(self, expr):
-        return self.api('query', query=expr)['result']
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(20)
-        self.log.close()
-
-
 UNKNOWN_TX = ('tx', {'tx_hash': '1' * 44, 'sender_account_id': 'node0'})
 
 
@@ -329,12 +282,16 @@ def stack(tmp_path_factory):
             jobs['nearup-canary'] = [(f'127.0.0.1:{port}', 'z1')]
             have.add('canary')
         traffic(gw)
-        prom = Prometheus(tmp, jobs)
+        prom = Prometheus(tmp, [
+            static_job(job, [(addr, {'cluster': 'test', 'zone': zone}) for addr, zone in ts])
+            for job, ts in jobs.items()], [os.path.join(MON, 'rules', '*.yml')])
+        wait_until(lambda: prom.query('up') is not None, 20, interval=0.1,
+                   what='prometheus answering')
         yield {'prom': prom, 'nodes': nodes, 'gateway': gateway, 'gw': gw, 'have': have,
                'jobs': jobs}
     finally:
         if prom:
-            prom.stop()
+            prom.close()
         for p in procs:
             p.terminate()
             p.wait(20)
@@ -348,7 +305,7 @@ def test_every_job_is_scraped(stack):
 
     def all_up():
         got = {(s['metric']['job'], s['metric']['instance']): s['value'][1]
-               for s in prom.series('up')}
+               for s in prom.query('up')}
         return got if len(got) == sum(map(len, stack['jobs'].values())) and \
             set(got.values()) == {'1'} else None
     got = wait_until(all_up, 20, interval=0.2, what='every target up')
@@ -374,7 +331,7 @@ def test_template_variables_offer_the_test_values(stack):
 
 
 def promtool_query(prom, expr):
-    return run('promtool', 'query', 'instant', prom.url, expr)
+    return run('promtool', 'query', 'instant', prom.base, expr)
 
 
 def test_every_query_parses_and_the_live_ones_return_series(stack):
@@ -391,7 +348,7 @@ def test_every_query_parses_and_the_live_ones_return_series(stack):
     while pending and time.monotonic() < deadline:
         traffic(stack['gw'])
         for expr in list(pending):
-            if prom.series(expr):
+            if prom.query(expr):
                 del pending[expr]
         time.sleep(0.5)
     assert [(q[0], q[1], q[3]) for q in pending.values()] == []

@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import yaml
 
-from conftest import NEARUP, ROOT, free_port, wait_until
-from gateway_helpers import Gateway, call_body
-from lifecycle import Nearup, node_url, wait_synced
+from conftest import NEARD_SIM, NEARUP, ROOT, free_port, load_json, wait_until
+from gateway_helpers import Gateway, call_body, make_chain
+from lifecycle import Nearup, wait_synced
 from prometheus_helpers import Prometheus, static_job
 
 MON = os.path.join(ROOT, 'monitoring')
@@ -170,7 +170,7 @@ def substitutions(stack):
         'cluster': 'test', 'zone': 'z1', 'instance': stack['nodes'][0],
         'gateway': stack['gateway'], 'method': '(status|block)', 'upstream': '(n0|n1)',
         'endpoint': 'gateway', 'check': '(status|final_lag|view_account)', 'slo': '.*',
-        'home': stack.get('home', ''),
+        'home': stack['home'],
         # Grafana's own: $__rate_interval is at least 4 scrape intervals.
         '__rate_interval': '15s', '__range': '1m',
     }
@@ -224,7 +224,9 @@ def canary_available():
     return run(NEARUP, 'canary', '--help').returncode == 0
 
 
-UNKNOWN_TX = ('tx', {'tx_hash': '1' * 44, 'sender_account_id': 'node0'})
+def unknown_tx(account):
+    """A transaction lookup neard answers 400 (no such transaction)."""
+    return 'tx', {'tx_hash': '1' * 44, 'sender_account_id': account}
 
 
 def post(port, method, params):
@@ -240,15 +242,51 @@ def post(port, method, params):
         conn.close()
 
 
-def traffic(gw):
-    """One round of calls of every method class through the gateway; neard
-    answers the lookup of an unknown transaction 400."""
+def traffic(gw, account):
+    """One round of calls of every method class through the gateway."""
     calls = [('status', [], 200), ('health', [], 200), ('block', {'finality': 'final'}, 200),
              ('query', {'request_type': 'view_account', 'finality': 'final',
-                        'account_id': 'node0'}, 200),
-             ('gas_price', [None], 200), (*UNKNOWN_TX, 400)]
+                        'account_id': account}, 200),
+             ('gas_price', [None], 200), (*unknown_tx(account), 400)]
     got = [(m, post(gw.port, m, p)) for m, p, _ in calls]
     assert got == [(m, code) for m, _, code in calls]
+
+
+def supervisor_metrics_available():
+    return '--metrics-listen' in run(NEARUP, 'run', '--help').stdout
+
+
+def run_nodes(nu, tmp, metrics):
+    """Two neard-sim nodes of one chain under `nearup run` (supervised), the
+    second booting from the first; with metrics, each supervisor serves
+    /metrics too. Returns (homes, RPC addresses, supervisor addresses)."""
+    homes = make_chain(tmp, 2)
+    key = load_json(homes[0] / 'node_key.json')['public_key']
+    rpcs, nets, sups = [], [], []
+    for i, home in enumerate(homes):
+        rpcs.append(f'127.0.0.1:{free_port()}')
+        nets.append(f'127.0.0.1:{free_port()}')
+        args = ['run', 'simnet', '--home', home, '--binary-path', NEARD_SIM,
+                '--rpc-addr', rpcs[i], '--network-addr', nets[i]]
+        if i:
+            args += ['--boot-nodes', f'{key}@{nets[0]}']
+        if metrics:
+            sups.append(f'127.0.0.1:{free_port()}')
+            args += ['--metrics-listen', sups[i]]
+        nu.ok(*args)
+    wait_synced([f'http://{a}' for a in rpcs], peers=1)
+    return homes, rpcs, sups
+
+
+def start_canary(tmp, endpoints, account):
+    """`nearup canary` on endpoints [(url, name)]; returns (process, address)."""
+    addr = f'127.0.0.1:{free_port()}'
+    args = [NEARUP, 'canary', '--account-id', account, '--interval', '500ms', '--listen', addr]
+    for url, name in endpoints:
+        args += ['--endpoint', f'{url},name={name}']
+    with open(tmp / 'canary.log', 'wb') as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    return proc, addr
 
 
 @pytest.fixture(scope='module')
@@ -256,39 +294,35 @@ def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('dash')
     nu = Nearup(tmp)
     procs, prom, gw = [], None, None
+    have = {'neard', 'gateway', 'prometheus'}
     try:
-        root = tmp / 'ln'
-        nu.ok('localnet', '--nodes', '2', '--home', root, '--binary-path',
-              os.environ.get('NEARD_SIM'), '--fast')
-        urls = [node_url(root / f'node{i}') for i in range(2)]
-        wait_synced(urls, peers=1)
-        nodes = [u.split('//', 1)[1] for u in urls]
+        homes, nodes, sups = run_nodes(nu, tmp, supervisor_metrics_available())
+        account = load_json(homes[0] / 'validator_key.json')['account_id']
         # An RPC error on each node itself, whichever the gateway picks.
-        assert [post(int(n.rsplit(':', 1)[1]), *UNKNOWN_TX) for n in nodes] == [400, 400]
-        gw = Gateway(tmp, [(f'n{i}', {'url': u}) for i, u in enumerate(urls)]).start(
-            wait_ok=['n0', 'n1'])
+        assert [post(int(n.rsplit(':', 1)[1]), *unknown_tx(account)) for n in nodes] == \
+            [400, 400]
+        gw = Gateway(tmp, [(f'n{i}', {'url': f'http://{a}'}) for i, a in enumerate(nodes)])
+        gw.start(wait_ok=['n0', 'n1'])
         gateway = f'127.0.0.1:{gw.port}'
         jobs = {'neard': [(nodes[0], 'z1'), (nodes[1], 'z2')],
                 'nearup-gateway': [(gateway, 'z1')]}
-        have = {'neard', 'gateway', 'prometheus'}
+        if sups:
+            jobs['nearup-node'] = [(sups[0], 'z1'), (sups[1], 'z2')]
+            have.add('supervisor')
         if canary_available():
-            port = free_port()
-            log = open(tmp / 'canary.log', 'wb')
-            procs.append(subprocess.Popen(
-                [NEARUP, 'canary', '--endpoint', f'http://{gateway},name=gateway',
-                 '--endpoint', f'{urls[1]},name=node1', '--account-id', 'node0',
-                 '--interval', '500ms', '--listen', f'127.0.0.1:{port}'],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL))
-            jobs['nearup-canary'] = [(f'127.0.0.1:{port}', 'z1')]
+            proc, addr = start_canary(tmp, [(f'http://{gateway}', 'gateway'),
+                                            (f'http://{nodes[1]}', 'node1')], account)
+            procs.append(proc)
+            jobs['nearup-canary'] = [(addr, 'z1')]
             have.add('canary')
-        traffic(gw)
+        traffic(gw, account)
         prom = Prometheus(tmp, [
             static_job(job, [(addr, {'cluster': 'test', 'zone': zone}) for addr, zone in ts])
             for job, ts in jobs.items()], [os.path.join(MON, 'rules', '*.yml')])
         wait_until(lambda: prom.query('up') is not None, 20, interval=0.1,
                    what='prometheus answering')
         yield {'prom': prom, 'nodes': nodes, 'gateway': gateway, 'gw': gw, 'have': have,
-               'jobs': jobs}
+               'jobs': jobs, 'home': str(homes[0]), 'account': account}
     finally:
         if prom:
             prom.close()
@@ -346,7 +380,7 @@ def test_every_query_parses_and_the_live_ones_return_series(stack):
     pending = {q[3]: q for q in live}
     deadline = time.monotonic() + 40
     while pending and time.monotonic() < deadline:
-        traffic(stack['gw'])
+        traffic(stack['gw'], stack['account'])
         for expr in list(pending):
             if prom.query(expr):
                 del pending[expr]

@@ -10,11 +10,11 @@ changed there reaches the rules and the dashboard alike.
     generate.py            rewrite the dashboards and their table in docs/monitoring.md
     generate.py --check    exit 1, with a diff, when one is not current
 
-A query marked incident=True returns series only while something is wrong
-(an error ratio, a firing alert, a failed check): the dashboard test checks
-that it parses, and that every other query returns series from a real
-Prometheus (tests/integration/test_dashboards.py; docs/monitoring.md,
-"Dashboards").
+A query marked incident (with what has to go wrong) returns series only
+while something is wrong (an error ratio, a firing alert, a failed check):
+the dashboard test checks that it parses, and that every other query
+returns series from a real Prometheus (tests/integration/test_dashboards.py;
+docs/monitoring.md, "Dashboards").
 """
 import argparse
 import importlib.util
@@ -107,7 +107,10 @@ class Panel:
         if self.custom is not None:
             d['custom'] = self.custom
         d['thresholds'] = thresholds(self.steps or [(None, 'green')])
-        d['color'] = {'mode': 'thresholds' if self.steps or self.mappings else 'palette-classic'}
+        # Lines keep a colour each (thresholds are drawn as dashed lines);
+        # single values take the colour of their threshold or mapping.
+        by_value = self.kind != 'timeseries' and (self.steps or self.mappings)
+        d['color'] = {'mode': 'thresholds' if by_value else 'palette-classic'}
         if self.mappings:
             d['mappings'] = self.mappings
         return d
@@ -175,6 +178,8 @@ def text(title, content, w=24, h=6):
 
 
 class Row:
+    """A row header: the panels after it start on a new line under it."""
+
     def __init__(self, title):
         self.title = title
 
@@ -267,7 +272,6 @@ def incident_only(why, panel):
 
 
 FAILED_CALL = 'a call is answered 5xx or 408'
-
 
 
 def rate(metric, sel, by=None, window='$__rate_interval'):

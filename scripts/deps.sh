@@ -11,11 +11,15 @@ for pkg in $(grep -v '^\s*#' "$list" | grep -v '^\s*$'); do
         *) missing="$missing $pkg" ;;
     esac
 done
-# The S3-compatible server the snapshot tests start (npm s3rver, pinned by
-# tools/s3rver/package-lock.json; never shipped). Needs node and npm.
-s3rver() {
+# The test-only npm packages (never shipped), pinned by
+# tools/s3rver/package-lock.json: s3rver, the S3-compatible server the
+# snapshot tests start, and @grafana/schema, the dashboard schema
+# test_dashboards.py checks against. Installed again when the lockfile is
+# newer than the install (npm writes node_modules/.package-lock.json), so a
+# package added to it reaches machines set up before. Needs node and npm.
+npm_tools() {
     dir="$(dirname "$0")/../tools/s3rver"
-    [ -d "$dir/node_modules" ] && return 0
+    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
     if ! command -v npm >/dev/null 2>&1; then
         # Debian's nodejs comes without npm (a NodeSource nodejs bundles it).
         if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -23,11 +27,11 @@ s3rver() {
     fi
     npm ci --prefix "$dir" --no-audit --no-fund
 }
-[ -z "$missing" ] && { s3rver; exit 0; }
+[ -z "$missing" ] && { npm_tools; exit 0; }
 echo "deps: installing:$missing"
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing
-s3rver
+npm_tools

@@ -267,14 +267,15 @@ def docs_table(cfg):
     return head + ''.join(rows) + classes
 
 
-def splice(doc, table, path):
-    """doc with the text between the table markers replaced by table."""
+def splice(doc, table, path, begin=TABLE_BEGIN, end=TABLE_END, what='SLO table'):
+    """doc with the text between the begin and end markers replaced by table
+    (the dashboard generator splices its table with its own markers)."""
     try:
-        start = doc.index(TABLE_BEGIN) + len(TABLE_BEGIN)
-        end = doc.index(TABLE_END, start)
+        start = doc.index(begin) + len(begin)
+        stop = doc.index(end, start)
     except ValueError:
-        raise ConfigError(f'{path}: the SLO table markers are missing') from None
-    return doc[:start] + table + doc[end:]
+        raise ConfigError(f'{path}: the {what} markers are missing') from None
+    return doc[:start] + table + doc[stop:]
 
 
 def outputs(cfg, rules_path, docs_path):

@@ -4,11 +4,8 @@ monitoring/rules/ loaded and their time scaled down (a minute of the rules
 is SCALE_S seconds here); a real Alertmanager runs the example
 configuration. A node stalled through /sim/control fires NearHeadStalled,
 which reaches the page receiver's webhook; the healthy node never does."""
-import json
 import re
 import subprocess
-import urllib.parse
-import urllib.request
 
 import pytest
 import yaml
@@ -16,6 +13,7 @@ import yaml
 from conftest import NEARUP, free_port, wait_until
 from gateway_helpers import (control, gateways, make_chain, start_nodes,  # noqa: F401
                              upstream_entries)
+from prometheus_helpers import Prometheus, static_job
 from test_monitoring_rules import RULES_DIR, alertmanager  # noqa: F401 (fixture)
 
 SCALE_S = 3  # seconds standing for one minute of the rules
@@ -44,46 +42,7 @@ def write_rules(tmp_path):
 
 
 def target(addr, job):
-    return {'job_name': job, 'metrics_path': '/metrics',
-            'static_configs': [{'targets': [addr],
-                                'labels': {'cluster': CLUSTER, 'zone': ZONE}}]}
-
-
-class Prometheus:
-    def __init__(self, tmp_path, rule_files, jobs, am_addr):
-        self.port = free_port()
-        cfg = {'global': {'scrape_interval': '1s', 'evaluation_interval': '1s',
-                          'scrape_timeout': '900ms'},
-               'rule_files': rule_files,
-               'alerting': {'alertmanagers': [{'static_configs': [{'targets': [am_addr]}]}]},
-               'scrape_configs': jobs}
-        conf = tmp_path / 'prometheus.yml'
-        conf.write_text(yaml.safe_dump(cfg))
-        check = subprocess.run(['promtool', 'check', 'config', str(conf)], capture_output=True,
-                               text=True)
-        assert check.returncode == 0, check.stdout + check.stderr
-        self.log = open(tmp_path / 'prometheus.log', 'w')
-        self.proc = subprocess.Popen(
-            ['prometheus', f'--config.file={conf}', f'--storage.tsdb.path={tmp_path / "tsdb"}',
-             f'--web.listen-address=127.0.0.1:{self.port}', '--log.level=warn'],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.base = f'http://127.0.0.1:{self.port}'
-
-    def query(self, q):
-        url = f'{self.base}/api/v1/query?' + urllib.parse.urlencode({'query': q})
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                body = json.loads(resp.read())
-        except OSError:
-            assert self.proc.poll() is None, 'prometheus exited'
-            return None
-        assert body['status'] == 'success', body
-        return body['data']['result']
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        self.log.close()
+    return static_job(job, [(addr, {'cluster': CLUSTER, 'zone': ZONE})])
 
 
 @pytest.fixture
@@ -100,7 +59,7 @@ def stack(tmp_path, sim_nodes, gateways, alertmanager):  # noqa: F811
                                  'labels': {'cluster': CLUSTER, 'zone': ZONE}}]},
             target(f'127.0.0.1:{gw.port}', 'nearup-gateway'),
             target(f'127.0.0.1:{canary_port}', 'nearup-canary')]
-    prom = Prometheus(tmp_path, write_rules(tmp_path), jobs, am_base.split('//', 1)[1])
+    prom = Prometheus(tmp_path, jobs, write_rules(tmp_path), am_base.split('//', 1)[1])
     try:
         yield nodes, prom, hook
     finally:

@@ -61,6 +61,7 @@ def show_monitoring():
     for what, rel in (('alert and recording rules', 'monitoring/rules'),
                       ('Alertmanager example', 'monitoring/alertmanager/alertmanager.yml'),
                       ('Grafana dashboards', 'monitoring/dashboards'),
+                      ('Grafana provisioning', 'monitoring/provisioning'),
                       ('runbooks', 'docs/runbooks')):
         path = os.path.join(root, rel)
         print(f'  {what:<27} {path}' + ('' if os.path.exists(path) else '  (not built yet)'))

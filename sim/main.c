@@ -306,8 +306,17 @@ static void print_help(FILE *f)
         f, "\nOptions:\n      --home <HOME>          Directory for config and data\n"
            "      --verbose [<TARGET>]   Ignored (deprecated in neard)\n"
            "      --unsafe-fast-startup  Ignored\n"
-           "      --sim-control          Enable failure injection (POST /sim/control)\n"
+           "      --sim-control          Enable failure injection (POST /sim/control; also\n"
+           "                             NEARD_SIM_CONTROL=1 in the environment)\n"
            "  -h, --help                 Print help\n  -V, --version              Print version\n");
+}
+
+/* NEARD_SIM_CONTROL=1: --sim-control for a node something else starts
+ * (nearup run passes neard's flags, not the simulator's own). */
+static bool sim_control_env(void)
+{
+    const char *e = getenv("NEARD_SIM_CONTROL");
+    return e != NULL && strcmp(e, "1") == 0;
 }
 
 static void default_home(char *out, size_t outsz)
@@ -367,6 +376,6 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[next], commands[i].name) == 0)
-            return commands[i].fn(argc - next, argv + next, home, g.sim_control);
+            return commands[i].fn(argc - next, argv + next, home, g.sim_control || sim_control_env());
     return usage_error(usage, "unrecognized subcommand '%s'", argv[next]);
 }

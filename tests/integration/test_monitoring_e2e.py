@@ -1,18 +1,21 @@
 """The monitoring kit end to end: a real Prometheus (Debian `prometheus`)
-scrapes two neard-sim nodes, a gateway in front of them and a canary, with
+scrapes two neard-sim nodes under `nearup run`, their supervisors, a
+gateway in front of them and a canary, with
 monitoring/rules/ loaded and their time scaled down (a minute of the rules
 is SCALE_S seconds here); a real Alertmanager runs the example
 configuration. A node stalled through /sim/control fires NearHeadStalled,
 which reaches the page receiver's webhook; the healthy node never does."""
+import json
 import re
 import subprocess
+import urllib.request
 
 import pytest
 import yaml
 
-from conftest import NEARUP, free_port, wait_until
-from gateway_helpers import (control, gateways, make_chain, start_nodes,  # noqa: F401
-                             upstream_entries)
+from conftest import NEARD_SIM, NEARUP, free_port, load_json, wait_until
+from gateway_helpers import gateways, make_chain  # noqa: F401 (fixture)
+from lifecycle import Nearup, wait_synced
 from prometheus_helpers import Prometheus, static_job
 from test_monitoring_rules import RULES_DIR, alertmanager  # noqa: F401 (fixture)
 
@@ -45,45 +48,86 @@ def target(addr, job):
     return static_job(job, [(addr, {'cluster': CLUSTER, 'zone': ZONE})])
 
 
+def run_nodes(nu, tmp_path):
+    """Two neard-sim nodes of one chain under `nearup run` (each with its
+    supervisor serving /metrics, and /sim/control on), the second booting
+    from the first. Returns (RPC addresses, supervisor addresses)."""
+    homes = make_chain(tmp_path, 2)
+    key = load_json(homes[0] / 'node_key.json')['public_key']
+    rpcs, nets, sups = [], [], []
+    for i, home in enumerate(homes):
+        rpcs.append(f'127.0.0.1:{free_port()}')
+        nets.append(f'127.0.0.1:{free_port()}')
+        sups.append(f'127.0.0.1:{free_port()}')
+        args = ['run', 'simnet', '--home', home, '--binary-path', NEARD_SIM,
+                '--rpc-addr', rpcs[i], '--network-addr', nets[i], '--metrics-listen', sups[i],
+                '--env', 'NEARD_SIM_CONTROL=1']
+        if i:
+            args += ['--boot-nodes', f'{key}@{nets[0]}']
+        nu.ok(*args)
+    wait_synced([f'http://{a}' for a in rpcs], peers=1)
+    return rpcs, sups
+
+
+def stall(rpc_addr):
+    req = urllib.request.Request(f'http://{rpc_addr}/sim/control', method='POST',
+                                 data=json.dumps({'stall': True}).encode(),
+                                 headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+
+
 @pytest.fixture
-def stack(tmp_path, sim_nodes, gateways, alertmanager):  # noqa: F811
+def stack(tmp_path, gateways, alertmanager):  # noqa: F811
     am_base, hook = alertmanager
-    nodes = start_nodes(make_chain(tmp_path, 2), sim_nodes)
-    gw = gateways(tmp_path, upstream_entries(nodes)).start(wait_ok=['n0', 'n1'])
-    canary_port = free_port()
-    canary = subprocess.Popen([NEARUP, 'canary', '--endpoint', f'http://127.0.0.1:{gw.port}',
-                               '--interval', '1s', '--listen', f'127.0.0.1:{canary_port}'],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    jobs = [{'job_name': 'neard', 'scrape_interval': '1s',
-             'static_configs': [{'targets': [n.rpc_addr for n in nodes],
-                                 'labels': {'cluster': CLUSTER, 'zone': ZONE}}]},
-            target(f'127.0.0.1:{gw.port}', 'nearup-gateway'),
-            target(f'127.0.0.1:{canary_port}', 'nearup-canary')]
-    prom = Prometheus(tmp_path, jobs, write_rules(tmp_path), am_base.split('//', 1)[1])
+    nu = Nearup(tmp_path)
+    canary = None
     try:
-        yield nodes, prom, hook
+        rpcs, sups = run_nodes(nu, tmp_path)
+        gw = gateways(tmp_path, [(f'n{i}', {'url': f'http://{a}'}) for i, a in enumerate(rpcs)])
+        gw.start(wait_ok=['n0', 'n1'])
+        canary_port = free_port()
+        canary = subprocess.Popen([NEARUP, 'canary', '--endpoint',
+                                   f'http://127.0.0.1:{gw.port}', '--interval', '1s',
+                                   '--listen', f'127.0.0.1:{canary_port}'],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        labels = {'cluster': CLUSTER, 'zone': ZONE}
+        jobs = [static_job('neard', [(a, labels) for a in rpcs]),
+                static_job('nearup-node', [(a, labels) for a in sups]),
+                target(f'127.0.0.1:{gw.port}', 'nearup-gateway'),
+                target(f'127.0.0.1:{canary_port}', 'nearup-canary')]
+        prom = Prometheus(tmp_path, jobs, write_rules(tmp_path), am_base.split('//', 1)[1])
+        try:
+            yield rpcs, prom, hook
+        finally:
+            prom.close()
     finally:
-        prom.close()
-        canary.terminate()
-        canary.wait(timeout=10)
+        if canary is not None:
+            canary.terminate()
+            canary.wait(timeout=10)
+        nu.cleanup()
 
 
 def test_a_stalled_node_pages_through_prometheus_and_alertmanager(stack):
-    nodes, prom, hook = stack
+    rpcs, prom, hook = stack
 
     def all_up():
         got = prom.query('up')
-        return got if got and len(got) == 4 and all(r['value'][1] == '1' for r in got) else None
-    ups = wait_until(all_up, timeout=30, interval=0.2, what='four targets up')
+        return got if got and len(got) == 6 and all(r['value'][1] == '1' for r in got) else None
+    ups = wait_until(all_up, timeout=30, interval=0.2, what='six targets up')
     assert sorted(r['metric']['job'] for r in ups) == ['neard', 'neard', 'nearup-canary',
-                                                       'nearup-gateway']
+                                                       'nearup-gateway', 'nearup-node',
+                                                       'nearup-node']
+    # Both supervisors say their node runs.
+    running = prom.query('nearup_node_state{state="running"} == 1')
+    assert len(running) == 2, running
     # The canary and the gateway are scraped with their own families.
     wait_until(lambda: prom.query('nearup_canary_success{check="status"} == 1'), timeout=30,
                interval=0.2, what='the canary passing')
     assert prom.query('nearup_gateway_upstream_up')
 
-    stalled = nodes[1].rpc_addr
-    control(nodes[1], stall=True)
+    stalled = rpcs[1]
+    stall(stalled)
 
     def paged():
         for path, body in hook.posts:

@@ -376,6 +376,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[next], commands[i].name) == 0)
-            return commands[i].fn(argc - next, argv + next, home, g.sim_control || sim_control_env());
+            return commands[i].fn(argc - next, argv + next, home,
+                                  g.sim_control || sim_control_env());
     return usage_error(usage, "unrecognized subcommand '%s'", argv[next]);
 }

@@ -9,6 +9,7 @@
 #ifndef CLI_CMD_H
 #define CLI_CMD_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -63,7 +64,7 @@ int cmd_supervise(int argc, char **argv);
 
 extern const struct cli_doc cli_run_doc, cli_stop_doc, cli_restart_doc, cli_status_doc,
     cli_logs_doc, cli_localnet_doc, cli_bin_doc, cli_service_doc, cli_upgrade_doc, cli_gateway_doc,
-    cli_health_doc, cli_snapshot_doc, cli_supervise_doc;
+    cli_health_doc, cli_snapshot_doc, cli_debug_doc, cli_supervise_doc;
 
 /* Runs command c (argv[0] is its name): its setup flags, then its fn or
  * its subcommand named by argv[1]. Returns the exit code. */
@@ -86,6 +87,12 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* A usage error: "nearup <prog>: <msg>; see 'nearup <prog> --help'\n" on
  * stderr. Returns 2 (the exit code). */
 int cli_usage(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The node homes a command works on: those behind --home (a node home,
+ * or each node of a localnet root: node_homes_expand) when home is not
+ * NULL, else every registered one, into homes (NODE_MAX_HOMES of them).
+ * 0, or 1 after the error line was printed. */
+int cli_list_homes(const char *cmd, const char *home, char (*homes)[PATH_MAX], size_t *n);
 
 /* Set to 1 by SIGINT/SIGTERM once cli_catch_signals() has run; commands pass
  * &cli_cancelled as the cancel flag of long operations. */

@@ -77,24 +77,6 @@ static int parse_args(int argc, char **argv, struct status_args *a)
     return rc;
 }
 
-static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size_t *n)
-{
-    char errbuf[NU_ERRMSG_MAX], abs[PATH_MAX];
-    if (a->home == NULL) {
-        if (node_registry_list(homes, NODE_MAX_HOMES, n, errbuf) != 0) {
-            cli_error(CMD, "cannot read the node registry: %s", errbuf);
-            return 1;
-        }
-        return 0;
-    }
-    if (node_abspath(a->home, abs, sizeof(abs), errbuf) != 0 ||
-        node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf) != 0) {
-        cli_error(CMD, "no node in %s: %s; pass a node home or a localnet root", a->home, errbuf);
-        return 1;
-    }
-    return 0;
-}
-
 static void fmt_uptime(char *out, size_t outsz, int64_t s)
 {
     if (s < 0)
@@ -259,7 +241,7 @@ int cmd_status(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    rc = list_homes(&a, homes, &n);
+    rc = cli_list_homes(CMD, a.home, homes, &n);
     if (rc != 0)
         goto out;
     if (node_status_collect((const char(*)[PATH_MAX])homes, n, a.reference, st, &ref, errbuf) !=

@@ -114,20 +114,10 @@ static int parse_args(int argc, char **argv, struct up_args *a)
 /* --home DIR (a node or a localnet root), --all, or the only registered node. */
 static int list_homes(const struct up_args *a, char (*homes)[PATH_MAX], size_t *n)
 {
-    char errbuf[NU_ERRMSG_MAX], abs[PATH_MAX];
-    if (a->home != NULL) {
-        if (node_abspath(a->home, abs, sizeof(abs), errbuf) != 0 ||
-            node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf) != 0) {
-            cli_error(CMD, "no node in %s: %s; pass a node home or a localnet root", a->home,
-                      errbuf);
-            return 1;
-        }
-        return 0;
-    }
-    if (node_registry_list(homes, NODE_MAX_HOMES, n, errbuf) != 0) {
-        cli_error(CMD, "cannot read the node registry: %s", errbuf);
+    if (cli_list_homes(CMD, a->home, homes, n) != 0)
         return 1;
-    }
+    if (a->home != NULL)
+        return 0;
     if (*n == 0) {
         cli_error(CMD, "no nodes registered; start one with `nearup run NETWORK`");
         return 1;

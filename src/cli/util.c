@@ -8,6 +8,7 @@
 #include "error.h"
 #include "redact.h"
 #include "runcfg.h"
+#include "state.h"
 
 volatile sig_atomic_t cli_cancelled;
 
@@ -41,6 +42,24 @@ int cli_usage(const char *prog, const char *fmt, ...)
     error_line(prog, tail, fmt, ap);
     va_end(ap);
     return 2;
+}
+
+int cli_list_homes(const char *cmd, const char *home, char (*homes)[PATH_MAX], size_t *n)
+{
+    char errbuf[NU_ERRMSG_MAX], abs[PATH_MAX];
+    if (home == NULL) {
+        if (node_registry_list(homes, NODE_MAX_HOMES, n, errbuf) != 0) {
+            cli_error(cmd, "cannot read the node registry: %s", errbuf);
+            return 1;
+        }
+        return 0;
+    }
+    if (node_abspath(home, abs, sizeof(abs), errbuf) != 0 ||
+        node_homes_expand(abs, homes, NODE_MAX_HOMES, n, errbuf) != 0) {
+        cli_error(cmd, "no node in %s: %s; pass a node home or a localnet root", home, errbuf);
+        return 1;
+    }
+    return 0;
 }
 
 static void on_signal(int sig)

@@ -176,13 +176,13 @@ static int redact_piece(const char *p, struct nu_buf *b, unsigned *redacted)
 {
     if (!nu_redact_needed(p))
         return nu_buf_puts(b, p);
-    ++*redacted;
     char none;
     size_t need = nu_redact(p, &none, 1) + 1;
     char *r = malloc(need);
     if (r == NULL)
         return NU_ENOMEM;
     nu_redact(p, r, need);
+    *redacted += strcmp(r, p) != 0; /* "***@" again is no news */
     int rc = nu_buf_puts(b, r);
     free(r);
     return rc;

@@ -17,11 +17,17 @@
 #define MEMBER_MODE 0644                   /* inside the archive; the archive itself is 0600 */
 #define SCRUB_MAX (BUNDLE_METRICS_MAX * 2) /* a member after scrubbing (a line may grow) */
 
+/* libarchive's words, and the system's when it has an errno ("Write
+ * error (File too large)"). */
 static int ar_error(struct bundle_ar *ar, const char *what, char *errbuf)
 {
+    int e = ar->a != NULL ? archive_errno(ar->a) : 0;
     const char *why = ar->a != NULL ? archive_error_string(ar->a) : NULL;
-    return nu_err_set(errbuf, NU_EIO, "%s %s: %s", what, ar->out.path,
-                      why != NULL ? why : "archive error");
+    if (why == NULL)
+        why = "archive error";
+    if (e > 0)
+        return nu_err_set(errbuf, NU_EIO, "%s %s: %s (%s)", what, ar->out.path, why, strerror(e));
+    return nu_err_set(errbuf, NU_EIO, "%s %s: %s", what, ar->out.path, why);
 }
 
 static int lists_init(struct bundle_ar *ar, char *errbuf)

@@ -28,6 +28,7 @@
     X(archive_write_close, int, (struct archive * a), (a))                                         \
     X(archive_write_free, int, (struct archive * a), (a))                                          \
     X(archive_error_string, const char *, (struct archive * a), (a))                               \
+    X(archive_errno, int, (struct archive * a), (a))                                               \
     X(archive_entry_new, struct archive_entry *, (void), ())
 
 #define ARCHIVE_VFUNCS(X)                                                                          \

@@ -39,7 +39,7 @@ def help_flags(*words):
 
 def test_every_listed_command_has_its_built_page():
     cmds = commands()
-    assert len(cmds) == 12
+    assert len(cmds) == 13
     for cmd in [None] + cmds:
         with open(page_file(cmd)) as fh:
             built = fh.read()
@@ -51,7 +51,8 @@ def test_every_listed_command_has_its_built_page():
 
 
 @pytest.mark.parametrize('cmd', [None, 'run', 'stop', 'restart', 'status', 'logs', 'localnet',
-                                 'bin', 'service', 'upgrade', 'gateway', 'health', 'snapshot'])
+                                 'bin', 'service', 'upgrade', 'gateway', 'health', 'snapshot',
+                                 'debug'])
 def test_page_is_clean_roff(cmd):
     path = page_file(cmd)
     r = subprocess.run(['groff', '-ww', '-z', '-man', path], capture_output=True, text=True)
@@ -73,7 +74,7 @@ def rendered(cmd):
                                    ('localnet',), ('upgrade',), ('gateway',), ('health',),
                                    ('bin', 'fetch'), ('bin', 'prune'), ('service', 'print'),
                                    ('snapshot', 'create'), ('snapshot', 'restore'),
-                                   ('snapshot', 'prune')])
+                                   ('snapshot', 'prune'), ('debug', 'bundle')])
 def test_page_names_every_flag_of_the_table(words):
     flags = help_flags(*words)
     assert '--help' not in flags and len(flags) >= 2, flags
@@ -103,6 +104,8 @@ def test_bash_completes_commands_and_subcommands():
     assert complete('nearup snapshot re') == ['restore']
     assert complete('nearup bin ') == ['list', 'fetch', 'prune', '--help']
     assert 'supervise' not in complete('nearup ')
+    assert complete('nearup de') == ['debug']
+    assert complete('nearup debug ') == ['bundle', '--help']
 
 
 def test_bash_completes_flags_and_values():
@@ -114,6 +117,7 @@ def test_bash_completes_flags_and_values():
     assert complete('nearup gateway --health-i') == ['--health-interval']
     assert complete('nearup gateway --log-level w') == ['warn']
     assert complete('nearup stop --timeout ') == []  # a number: nothing to offer
+    assert complete('nearup debug bundle --ma') == ['--max-size']
     assert complete('nearup bin fetch 2.5.0 --') == ['--chain', '--release-url', '--neard-sha256',
                                                      '--json', '--help']
 

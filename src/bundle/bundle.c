@@ -63,10 +63,10 @@ int bundle_default_name(char *out, size_t outsz)
     host_name(host, sizeof(host));
     time_t t = time(NULL);
     struct tm tm;
+    char when[32];
     gmtime_r(&t, &tm);
-    int n =
-        snprintf(out, outsz, "nearup-bundle-%s-%04d%02d%02dT%02d%02d%02dZ.tar.zst", host,
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+    int n = snprintf(out, outsz, "nearup-bundle-%s-%s.tar.zst", host, when);
     return n < 0 || (size_t)n >= outsz ? NU_ETOOBIG : 0;
 }
 
@@ -193,7 +193,7 @@ static json_t *homes_json(const struct bundle_node *nodes, size_t n)
 static json_t *manifest_json(const struct bundle_opts *o, const struct bundle_node *nodes,
                              int64_t start_ms, int64_t cutoff_ms)
 {
-    char created[40], cutoff[40], host[128], gw[4096];
+    char created[64], cutoff[64], host[128], gw[4096];
     rfc3339(start_ms, created, sizeof(created));
     rfc3339(cutoff_ms, cutoff, sizeof(cutoff));
     host_name(host, sizeof(host));

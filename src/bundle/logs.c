@@ -403,7 +403,7 @@ static int open_gen(struct log_job *j, const char *path, bool zst, char *errbuf)
 static int one_gen(struct log_job *j, const char *path, bool zst, const char *name, uint64_t budget,
                    uint64_t *took, bool *older, char *errbuf)
 {
-    struct window w;
+    struct window w = {0};
     struct cut c = {0};
     char err[NU_ERRMSG_MAX];
     *took = 0;

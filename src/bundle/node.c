@@ -142,7 +142,7 @@ static json_t *binary_json(const char *path, const struct node_run_config *c,
     bool have_stat = stat(path, &sb) == 0;
     bool hashed = have_stat && nu_sha256_file(path, hex, err) == 0;
     if (!have_stat)
-        snprintf(err, sizeof(err), "stat %s: %s", path, strerror(errno));
+        snprintf(err, sizeof(err), "stat %.400s: %s", path, strerror(errno));
     bool expect = c != NULL && c->neard_sha256[0] != '\0';
     json_t *o = json_pack(
         "{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "path", path, "bytes",

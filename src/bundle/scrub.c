@@ -17,19 +17,21 @@
 #define ED25519 "ed25519:"
 #define REDACTED "***"
 
-/* Key fields of NEAR key files (secret_key; private_key is its alias). */
-static const char *const key_fields[] = {"secret_key", "private_key", "secretkey", "privatekey"};
+/* Key fields of NEAR key files are secret_key and its alias private_key;
+ * what comes before "key" in their names (any case, '_' or not). */
+static const char *const key_field_heads[] = {"secret_", "secret", "private_", "private"};
 /* Parts of names whose values are secrets. */
 static const char *const secret_words[] = {
     "secret",  "password", "passwd",     "passphrase",    "token",
     "api_key", "apikey",   "credential", "authorization", "cookie",
 };
 
+/* w is lowercase and starts with a letter. */
 static bool has_word(const char *s, size_t len, const char *w)
 {
     size_t wl = strlen(w);
     for (size_t i = 0; i + wl <= len; i++) {
-        if (strncasecmp(s + i, w, wl) == 0)
+        if ((s[i] | 0x20) == w[0] && strncasecmp(s + i, w, wl) == 0)
             return true;
     }
     return false;
@@ -44,9 +46,24 @@ static bool has_any(const char *s, size_t len, const char *const *words, size_t 
     return false;
 }
 
+static bool ends_with(const char *s, size_t len, const char *w)
+{
+    size_t wl = strlen(w);
+    return len >= wl && strncasecmp(s + len - wl, w, wl) == 0;
+}
+
+/* Looks for "key" first: every line is searched, and "key" is rare. */
 static bool names_key_field(const char *s, size_t len)
 {
-    return has_any(s, len, key_fields, sizeof(key_fields) / sizeof(key_fields[0]));
+    for (size_t i = 0; i + 3 <= len; i++) {
+        if ((s[i] | 0x20) != 'k' || (s[i + 1] | 0x20) != 'e' || (s[i + 2] | 0x20) != 'y')
+            continue;
+        for (size_t k = 0; k < sizeof(key_field_heads) / sizeof(key_field_heads[0]); k++) {
+            if (ends_with(s, i, key_field_heads[k]))
+                return true;
+        }
+    }
+    return false;
 }
 
 bool bundle_secret_name(const char *name, size_t len)
@@ -81,7 +98,8 @@ static bool secret_before(const char *s, size_t i)
     size_t beg = end;
     while (beg > 0 && name_char(s[beg - 1]))
         beg--;
-    return beg < end && bundle_secret_name(s + beg, end - beg);
+    /* A name starts with a letter or '_' (not a time's "03:04"). */
+    return beg < end && !isdigit((unsigned char)s[beg]) && bundle_secret_name(s + beg, end - beg);
 }
 
 /* Length of the value at s (n bytes): a quoted string with its quotes,
@@ -139,7 +157,7 @@ static int replace(struct scan *sc, size_t upto, const char *rep, size_t skip_to
 static int scan_at(struct scan *sc, size_t i, size_t *next)
 {
     const char *s = sc->s;
-    size_t n = sc->n, el = strlen(ED25519);
+    size_t n = sc->n, el = sizeof(ED25519) - 1;
     *next = i + 1;
     if (s[i] == 'e' && i + el <= n && memcmp(s + i, ED25519, el) == 0) {
         size_t j = i + el;

@@ -36,8 +36,7 @@ static const struct nu_setting opts[] = {
      .type = NU_T_SECONDS,
      A(since),
      .max = BUNDLE_SINCE_MAX_S,
-     .metavar = "DURATION",
-     .help = "only log lines of this last while (30m, 2h); default: all the logs kept"},
+     .help = "only the log lines of this last while (30m, 2h); default: all the logs kept"},
     {.name = "gateway",
      .type = NU_T_STR,
      A(gateway),
@@ -48,8 +47,8 @@ static const struct nu_setting opts[] = {
      .type = NU_T_STR,
      A(output),
      .metavar = "FILE",
-     .help = "the archive to write (a directory: the default name in it); default: "
-             "nearup-bundle-<host>-<time>.tar.zst here"},
+     .help = "the archive to write, or a directory for it (default: "
+             "nearup-bundle-HOST-TIME.tar.zst in the current directory)"},
     {.name = "max-size",
      .type = NU_T_SIZE,
      A(max_size),
@@ -62,7 +61,7 @@ static const struct nu_setting opts[] = {
 static const struct cli_doc bundle_doc = {
     .prog = PROG,
     .summary = "write one .tar.zst of logs, configs, status and metrics, secrets removed",
-    .usage = "nearup debug bundle [--home DIR | --all] [--since DURATION] [--gateway URL]\n"
+    .usage = "nearup debug bundle [--home DIR | --all] [--since SECONDS] [--gateway URL]\n"
              "                    [-o FILE] [--max-size SIZE]",
     .about = "For incident reviews and bug reports: the last logs, config.json with secrets\n"
              "removed, run and supervisor state, restarts, `nearup status --json`, neard's\n"
@@ -107,7 +106,7 @@ static void report(const char *path, const struct bundle_result *r)
     char size[32], members[32];
     node_format_bytes(r->archive_bytes, size, sizeof(size));
     node_format_bytes(r->member_bytes, members, sizeof(members));
-    printf("nearup debug bundle: wrote %s (%s; %zu members, %s before compression) in %.1f s\n",
+    printf("nearup debug bundle: wrote %s (%s; %zu members, %s before compression) in %.2f s\n",
            path, size, r->members, members, (double)r->elapsed_ms / 1000.0);
     if (r->omitted > 0 || r->failed > 0)
         printf("nearup debug bundle: %zu left out, %zu could not be collected; MANIFEST.json "

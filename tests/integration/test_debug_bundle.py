@@ -209,7 +209,7 @@ def test_running_node_behind_a_gateway(nu, tmp_path, gateways):  # noqa: F811
     assert r.returncode == 0, r.stderr
     assert r.stderr == ''
     assert re.fullmatch(rf'nearup debug bundle: wrote {re.escape(str(out))} \(\S+ \S+; 19 members, '
-                        r'\S+ \S+ before compression\) in \d+\.\d s\n'
+                        r'\S+ \S+ before compression\) in \d+\.\d\d s\n'
                         r'nearup debug bundle: 2 left out, 0 could not be collected; '
                         r'MANIFEST\.json says which and why\n', r.stdout), r.stdout
     assert os.stat(out).st_mode & 0o777 == 0o600

@@ -13,9 +13,11 @@
 #include "json.h"
 #include "lazylib.h"
 
-#define ZSTD_LEVEL "6"                     /* text compresses well; level 6 is still fast */
-#define MEMBER_MODE 0644                   /* inside the archive; the archive itself is 0600 */
-#define SCRUB_MAX (BUNDLE_METRICS_MAX * 2) /* a member after scrubbing (a line may grow) */
+#define ZSTD_LEVEL "6"   /* text compresses well; level 6 is still fast */
+#define MEMBER_MODE 0644 /* inside the archive; the archive itself is 0600 */
+/* A member after scrubbing: a line it removes may be shorter than the
+ * marker that replaces it. */
+#define SCRUB_MAX (BUNDLE_METRICS_MAX * 2)
 
 /* libarchive's words, and the system's when it has an errno ("Write
  * error (File too large)"). */
@@ -178,6 +180,14 @@ int bundle_ar_end(struct bundle_ar *ar, const char *name, const char *source, ui
     return member_record(ar, name, source, size, redacted, note, errbuf);
 }
 
+static void too_big(struct bundle_ar *ar, const char *name, const char *source, const char *as,
+                    size_t max)
+{
+    char why[96];
+    snprintf(why, sizeof(why), "larger than %zu bytes %s", max, as);
+    bundle_ar_omit(ar, name, source, why);
+}
+
 /* Adds bytes that are scrubbed already, or records them as omitted when
  * the budget cannot take them. */
 static int add_scrubbed(struct bundle_ar *ar, const char *name, const char *source,
@@ -206,10 +216,12 @@ int bundle_ar_add(struct bundle_ar *ar, const char *name, const char *source, co
 {
     unsigned redacted = 0;
     nu_buf_reset(&ar->tmp);
-    if (bundle_scrub_text(data, len, &ar->tmp, &redacted) != 0) {
-        bundle_ar_omit(ar, name, source, "larger than the scrubber's limit after scrubbing");
+    int rc = bundle_scrub_text(data, len, &ar->tmp, &redacted);
+    if (rc == NU_ETOOBIG)
+        too_big(ar, name, source, "once scrubbed", SCRUB_MAX);
+    if (rc < 0) {
         json_decref(note);
-        return 0;
+        return rc == NU_ETOOBIG ? 0 : nu_err_set(errbuf, rc, "%s: %s", name, nu_strerror(rc));
     }
     return add_scrubbed(ar, name, source, ar->tmp.data, ar->tmp.len, redacted, note, errbuf);
 }
@@ -232,15 +244,19 @@ int bundle_ar_add_json(struct bundle_ar *ar, const char *name, const char *sourc
 {
     unsigned redacted = 0;
     struct nu_buf text;
-    nu_buf_init(&text, SCRUB_MAX);
+    if (v == NULL) { /* json_pack refuses text that is not UTF-8 */
+        bundle_ar_fail(ar, name, source, "cannot be written as JSON (text that is not UTF-8?)");
+        return 0;
+    }
+    nu_buf_init(&text, BUNDLE_JSON_MAX);
     nu_buf_reset(&ar->tmp);
-    int rc = v != NULL ? json_text(ar, v, &text, &redacted) : NU_ENOMEM;
+    int rc = json_text(ar, v, &text, &redacted);
     json_decref(v);
     nu_buf_release(&text);
     if (rc == NU_ENOMEM)
         return nu_err_set(errbuf, rc, "out of memory");
     if (rc < 0) {
-        bundle_ar_omit(ar, name, source, "larger than the scrubber's limit");
+        too_big(ar, name, source, "as indented JSON", BUNDLE_JSON_MAX);
         return 0;
     }
     return add_scrubbed(ar, name, source, ar->tmp.data, ar->tmp.len, redacted, NULL, errbuf);

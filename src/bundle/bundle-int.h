@@ -22,7 +22,7 @@
 #define BUNDLE_STATUS_MAX (1u << 20)     /* neard's /status */
 #define BUNDLE_METRICS_MAX (16u << 20)   /* neard's or the gateway's /metrics */
 #define BUNDLE_UPSTREAMS_MAX (4u << 20)  /* the gateway's /upstreams */
-#define BUNDLE_JSON_MAX (4u << 20)       /* a JSON member nearup composes (files.json, ...) */
+#define BUNDLE_JSON_MAX (16u << 20)      /* a JSON member as written, indented */
 #define BUNDLE_LOG_MAX (1ull << 30)      /* one log member */
 #define BUNDLE_LOG_READ_MAX (4ull << 30) /* bytes read from one log file (decompressed) */
 #define BUNDLE_LINE_MAX (64u << 10)      /* a longer log line keeps its first bytes */
@@ -60,7 +60,8 @@ NU_WUR int bundle_ar_open(struct bundle_ar *ar, const char *path, uint64_t max, 
  * member's record. */
 NU_WUR int bundle_ar_add(struct bundle_ar *ar, const char *name, const char *source,
                          const char *data, size_t len, json_t *note, char *errbuf);
-/* bundle_ar_add of v (taken) after bundle_scrub_json, as indented JSON. */
+/* bundle_ar_add of v (taken) after bundle_scrub_json, as indented JSON;
+ * v NULL (a json_pack that failed) is recorded as failed. */
 NU_WUR int bundle_ar_add_json(struct bundle_ar *ar, const char *name, const char *source, json_t *v,
                               char *errbuf);
 /* A member written in pieces of bytes scrubbed already: begin with its

@@ -16,6 +16,7 @@
 #define B58_PUBLIC_MAX 44
 #define ED25519 "ed25519:"
 #define REDACTED "***"
+#define SCRUB_PASSES 8 /* rounds of the rules over a line at most */
 
 /* Key fields of NEAR key files are secret_key and its alias private_key;
  * what comes before "key" in their names (any case, '_' or not). */
@@ -89,14 +90,16 @@ static bool name_char(char c)
     return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.';
 }
 
-/* The name before a '=' or ':' at i (an optional closing quote between). */
-static bool secret_before(const char *s, size_t i)
+/* The name before a '=' or ':' at i (an optional closing quote between),
+ * not reaching back before lo: what a replacement has written ends a name
+ * as the "***" it leaves does on a second pass. */
+static bool secret_before(const char *s, size_t i, size_t lo)
 {
     size_t end = i;
-    if (end > 0 && (s[end - 1] == '"' || s[end - 1] == '\''))
+    if (end > lo && (s[end - 1] == '"' || s[end - 1] == '\''))
         end--;
     size_t beg = end;
-    while (beg > 0 && name_char(s[beg - 1]))
+    while (beg > lo && name_char(s[beg - 1]))
         beg--;
     /* A name starts with a letter or '_' (not a time's "03:04"). */
     return beg < end && !isdigit((unsigned char)s[beg]) && bundle_secret_name(s + beg, end - beg);
@@ -124,7 +127,8 @@ static size_t value_len(const char *s, size_t n)
  * or array (its members are judged by their own names). */
 static bool keep_value(const char *v, size_t n)
 {
-    static const char *const keep[] = {REDACTED, "\"" REDACTED "\"", "null", "true", "false"};
+    static const char *const keep[] = {
+        REDACTED, "\"" REDACTED "\"", "'" REDACTED "'", "null", "true", "false"};
     if (n == 0 || v[0] == '{' || v[0] == '[')
         return true;
     for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
@@ -163,19 +167,25 @@ static int scan_at(struct scan *sc, size_t i, size_t *next)
         size_t j = i + el;
         while (j < n && b58_char(s[j]))
             j++;
+        if (j - i - el <= B58_PUBLIC_MAX)
+            return 0; /* on from the next byte: "ed25519:" may be in the run */
         *next = j;
-        return j - i - el > B58_PUBLIC_MAX ? replace(sc, i, ED25519 REDACTED, j) : 0;
+        return replace(sc, i, ED25519 REDACTED, j);
     }
-    if ((s[i] != '=' && s[i] != ':') || !secret_before(s, i))
+    if ((s[i] != '=' && s[i] != ':') || !secret_before(s, i, sc->done))
         return 0;
+    if (s[i] == ':' && i + 1 >= el && memcmp(s + i + 1 - el, ED25519, el) == 0)
+        return 0; /* the ':' of a key's "ed25519:", not a name's */
     size_t v = i + 1;
     while (v < n && (s[v] == ' ' || s[v] == '\t'))
         v++;
     size_t vl = value_len(s + v, n - v);
-    *next = v + vl;
     if (keep_value(s + v, vl))
-        return 0;
-    return replace(sc, v, s[v] == '"' ? "\"" REDACTED "\"" : REDACTED, v + vl);
+        return 0; /* scanned on: an object or array holds more */
+    *next = v + vl;
+    /* A quoted value keeps its quotes, so what follows stays apart. */
+    const char *rep = s[v] == '"' ? "\"" REDACTED "\"" : s[v] == '\'' ? "'" REDACTED "'" : REDACTED;
+    return replace(sc, v, rep, v + vl);
 }
 
 static int scrub_values(const char *s, size_t n, struct nu_buf *out, unsigned *redacted)
@@ -237,6 +247,19 @@ static int redact_urls(const char *s, size_t n, char **copy, size_t *clen, unsig
     return rc;
 }
 
+/* One pass of the URL and the value rules over s into b (reset first). */
+static int scrub_pass(const char *s, size_t n, struct nu_buf *b, unsigned *redacted)
+{
+    char *copy;
+    size_t clen;
+    nu_buf_reset(b);
+    int rc = redact_urls(s, n, &copy, &clen, redacted);
+    if (rc == 0)
+        rc = copy != NULL ? scrub_values(copy, clen, b, redacted) : scrub_values(s, n, b, redacted);
+    free(copy);
+    return rc;
+}
+
 int bundle_scrub_line(const char *line, size_t len, struct nu_buf *out, unsigned *redacted)
 {
     if (names_key_field(line, len)) {
@@ -244,13 +267,27 @@ int bundle_scrub_line(const char *line, size_t len, struct nu_buf *out, unsigned
         int rc = nu_buf_puts(out, BUNDLE_DROPPED_LINE);
         return rc == 0 && len > 0 && line[len - 1] == '\n' ? nu_buf_putc(out, '\n') : rc;
     }
-    char *copy;
-    size_t clen;
-    int rc = redact_urls(line, len, &copy, &clen, redacted);
+    /* A replacement can join what was apart ("x://a=s3cret_://b@h" loses
+     * the "//" that ended the first URL's authority), so the rules run
+     * again on what they wrote until nothing changes. */
+    struct nu_buf b[2];
+    nu_buf_init(&b[0], 2 * len + 64);
+    nu_buf_init(&b[1], 2 * len + 64);
+    const char *cur = line;
+    size_t n = len;
+    int rc = 0;
+    for (int pass = 0, k = 0; rc == 0 && pass < SCRUB_PASSES; pass++, k ^= 1) {
+        unsigned before = *redacted;
+        rc = scrub_pass(cur, n, &b[k], redacted);
+        if (rc == 0 && *redacted == before)
+            break; /* cur is what it gives back */
+        cur = b[k].data;
+        n = b[k].len;
+    }
     if (rc == 0)
-        rc = copy != NULL ? scrub_values(copy, clen, out, redacted)
-                          : scrub_values(line, len, out, redacted);
-    free(copy);
+        rc = nu_buf_append(out, cur, n);
+    nu_buf_release(&b[0]);
+    nu_buf_release(&b[1]);
     return rc;
 }
 

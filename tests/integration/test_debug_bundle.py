@@ -30,7 +30,6 @@ from nodeutil import alive, read_pidfile  # noqa: E402
 
 pytest_plugins = ('nodeutil',)  # the nu fixture
 
-B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 USER, PASSWORD = 'u5er-b0b', 'pa55-w0rd-never-shown'
 TOKEN = 'tok-n3ver-sh0wn-9876'
 DROPPED = '[nearup debug bundle: line removed, it named a key field]'
@@ -39,18 +38,14 @@ NODE_MEMBERS = ['config.json', 'genesis-digest.json', 'run.json', 'supervisor-st
 RUNNING_MEMBERS = ['neard-status.json', 'metrics.txt', 'process.json', 'limits.txt']
 
 
-def b58(data):
-    n = int.from_bytes(data, 'big')
-    out = ''
-    while n:
-        n, r = divmod(n, 58)
-        out = B58[r] + out
-    return '1' * (len(data) - len(data.lstrip(b'\0'))) + out
-
-
-def secret_key(seed):
-    """A secret key text as NEAR writes it: ed25519: and 64 bytes in base58."""
-    return 'ed25519:' + b58(hashlib.sha512(seed.encode()).digest())
+def fresh_keys(tmp_path):
+    """Two real key files' contents (validator's, node's) that no home of
+    the test has: made by neard-sim init in a scratch home."""
+    scratch = tmp_path / 'keys'
+    r = subprocess.run([NEARD_SIM, '--home', str(scratch), 'init', '--chain-id', 'scratch'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return load_json(scratch / 'validator_key.json'), load_json(scratch / 'node_key.json')
 
 
 def stamp(t, supervisor=False):
@@ -122,10 +117,8 @@ def quiet(entries):
     return {p: v for p, v in entries.items() if p not in busy and not p.startswith('data/')}
 
 
-def add_extra_key(home):
+def add_extra_key(home, key):
     """A third key file with a known secret, beside the two neard made."""
-    key = {'account_id': 'backup.near', 'public_key': 'ed25519:' + b58(b'\1' * 32),
-           'secret_key': secret_key('backup')}
     with open(os.path.join(home, 'backup_key.json'), 'w') as fh:
         json.dump(key, fh, indent=2)
     os.chmod(os.path.join(home, 'backup_key.json'), 0o600)
@@ -182,7 +175,8 @@ def rpc_head(url):
 def test_running_node_behind_a_gateway(nu, tmp_path, gateways):  # noqa: F811
     home = tmp_path / 'h'
     url = run_node(nu, home, '--env', f'NEAR_API_TOKEN={TOKEN}', '--env', 'RUST_LOG=info')
-    add_extra_key(home)
+    backup, leaked = fresh_keys(tmp_path)
+    add_extra_key(home, backup)
     config = load_json(home / 'config.json')
     # A password in a URL of config.json (the node has read its config already).
     config['telemetry']['endpoints'] = [f'https://{USER}:{PASSWORD}@telemetry.example/x']
@@ -190,7 +184,7 @@ def test_running_node_behind_a_gateway(nu, tmp_path, gateways):  # noqa: F811
         json.dump(config, fh, indent=2)
     # A neard that logged what it should not have, in an old generation.
     now = datetime.now(timezone.utc)
-    secret = secret_key('leaked')
+    secret = leaked['secret_key']
     leak = (f'{stamp(now)}  INFO neard: key {{"account_id":"x","secret_key":"{secret}"}}\n'
             f'{stamp(now)}  WARN neard: signer {secret} is slow\n'
             f'{stamp(now)}  INFO neard: GET https://{USER}:{PASSWORD}@bucket.example/genesis\n')

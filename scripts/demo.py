@@ -54,6 +54,18 @@ def synced(node):
     return node['state'] == 'up' and node['syncing'] is False and node['health'] == 200
 
 
+def show_monitoring():
+    """Where the monitoring kit for these programs is (docs/monitoring.md)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    print('monitoring kit (docs/monitoring.md):')
+    for what, rel in (('alert and recording rules', 'monitoring/rules'),
+                      ('Alertmanager example', 'monitoring/alertmanager/alertmanager.yml'),
+                      ('Grafana dashboards', 'monitoring/dashboards'),
+                      ('runbooks', 'docs/runbooks')):
+        path = os.path.join(root, rel)
+        print(f'  {what:<27} {path}' + ('' if os.path.exists(path) else '  (not built yet)'))
+
+
 def print_table(nodes):
     print(f"{'node':<7} {'rpc':<24} {'height':>8} {'sync':<8} health")
     for node in nodes:
@@ -180,6 +192,7 @@ def main():
             print(f'$ nearup gateway --upstream ... ({len(nodes)} upstreams)')
             gateway, url = start_gateway(demo, nodes)
             show_gateway(url)
+            show_monitoring()
             print('all nodes synced behind the gateway; Ctrl-C stops them')
             watch(demo, args.duration, stop)
     except (RuntimeError, subprocess.TimeoutExpired, ValueError) as err:

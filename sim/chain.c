@@ -15,17 +15,10 @@
 #include <sodium.h>
 
 #include "core.h"
-#include "../src/lib/base58.h"
+#include "base58.h"
 #include "sha256.h"
 
 #define ZERO_HASH "11111111111111111111111111111111"
-
-uint64_t sim_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 uint64_t sim_chain_block_time_ms(const struct sim_node *n)
 {

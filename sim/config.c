@@ -13,9 +13,10 @@
 #include <string.h>
 
 #include "core.h"
-#include "../src/lib/buf.h"
-#include "../src/lib/fs.h"
-#include "../src/lib/json.h"
+#include "buf.h"
+#include "fs.h"
+#include "json.h"
+#include "settings.h"
 
 #define MIB (1024u * 1024u)
 #define PAYLOAD_MAX (64u * MIB) /* sim.block_payload_bytes upper bound */
@@ -24,55 +25,48 @@
 #define KEEP_ALIVE_DEFAULT_MS 5000u
 #define KEEP_ALIVE_MAX_MS (24u * 3600u * 1000u)
 
-enum opt_type { OPT_STR, OPT_U64, OPT_UINT, OPT_SIZE, OPT_BOOL, OPT_MS };
-
-struct opt {
-    const char *path;
-    enum opt_type type;
-    size_t off;  /* offset in struct sim_config */
-    size_t size; /* OPT_STR: buffer size */
-    uint64_t min, max;
-    const char *help;
-};
-
-#define F(field) offsetof(struct sim_config, field)
+/* The table is the settings-table design every nearup program uses
+ * (settings.h): name (here the dotted JSON path), type, field, bounds and
+ * help. config.json's values are typed JSON rather than text, so
+ * apply_opt reads them with jansson by the setting's type. NU_T_UINT
+ * fields are unsigned or uint64_t, told apart by their size. */
 #define STR(p, field, h)                                                                           \
     {                                                                                              \
-        p, OPT_STR, F(field), sizeof(((struct sim_config *)0)->field), 0, 0, h                     \
+        .name = p, .type = NU_T_STR, NU_FIELD(struct sim_config, field), .help = h                 \
     }
 #define NUM(p, t, field, lo, hi, h)                                                                \
     {                                                                                              \
-        p, t, F(field), 0, lo, hi, h                                                               \
+        .name = p, .type = t, NU_FIELD(struct sim_config, field), .min = lo, .max = hi, .help = h  \
     }
 
-static const struct opt opts[] = {
+static const struct nu_setting opts[] = {
     STR("genesis_file", genesis_file, "genesis file name, relative to home"),
     STR("node_key_file", node_key_file, "network key file"),
     STR("validator_key_file", validator_key_file, "validator key file"),
     STR("rpc.addr", rpc_addr, "JSON-RPC listen address"),
-    NUM("rpc.limits_config.json_payload_max_size", OPT_SIZE, json_payload_max_size, 1, UINT32_MAX,
+    NUM("rpc.limits_config.json_payload_max_size", NU_T_SIZE, json_payload_max_size, 1, UINT32_MAX,
         "largest JSON-RPC body"),
-    NUM("rpc.polling_config.polling_timeout", OPT_MS, polling_timeout_ms, 0, UINT32_MAX,
+    NUM("rpc.polling_config.polling_timeout", NU_T_MS, polling_timeout_ms, 0, UINT32_MAX,
         "tx/send_tx wait before TIMEOUT_ERROR"),
-    NUM("rpc.enable_debug_rpc", OPT_BOOL, enable_debug_rpc, 0, 1, "serve /debug pages"),
+    NUM("rpc.enable_debug_rpc", NU_T_BOOL, enable_debug_rpc, 0, 1, "serve /debug pages"),
     STR("network.addr", network_addr, "P2P listen address"),
-    NUM("network.max_num_peers", OPT_UINT, max_num_peers, 0, SIM_MAX_PEERS, "peer limit"),
-    NUM("network.skip_sync_wait", OPT_BOOL, skip_sync_wait, 0, 1, "do not wait for peers"),
-    NUM("consensus.min_num_peers", OPT_UINT, min_num_peers, 0, SIM_MAX_PEERS,
+    NUM("network.max_num_peers", NU_T_UINT, max_num_peers, 0, SIM_MAX_PEERS, "peer limit"),
+    NUM("network.skip_sync_wait", NU_T_BOOL, skip_sync_wait, 0, 1, "do not wait for peers"),
+    NUM("consensus.min_num_peers", NU_T_UINT, min_num_peers, 0, SIM_MAX_PEERS,
         "peers needed before syncing"),
-    NUM("consensus.min_block_production_delay", OPT_MS, min_block_production_delay_ms, 1,
+    NUM("consensus.min_block_production_delay", NU_T_MS, min_block_production_delay_ms, 1,
         UINT32_MAX, "block time of the simulated chain"),
-    NUM("consensus.max_block_production_delay", OPT_MS, max_block_production_delay_ms, 1,
+    NUM("consensus.max_block_production_delay", NU_T_MS, max_block_production_delay_ms, 1,
         UINT32_MAX, "/health stale threshold is 10x this"),
-    NUM("archive", OPT_BOOL, archive, 0, 1, "keep every block"),
-    NUM("gc_num_epochs_to_keep", OPT_U64, gc_num_epochs_to_keep, 1, 1000000,
+    NUM("archive", NU_T_BOOL, archive, 0, 1, "keep every block"),
+    NUM("gc_num_epochs_to_keep", NU_T_UINT, gc_num_epochs_to_keep, 1, 1000000,
         "epochs kept by GC (effective minimum 3)"),
-    NUM("log_summary_period", OPT_MS, log_summary_period_ms, 1, UINT32_MAX,
+    NUM("log_summary_period", NU_T_MS, log_summary_period_ms, 1, UINT32_MAX,
         "period of the stats line"),
-    NUM("sim.sync_blocks_per_sec", OPT_U64, sim_sync_rate, 1, 10000000, "catch-up speed"),
-    NUM("sim.block_payload_bytes", OPT_SIZE, sim_block_payload_bytes, 0, PAYLOAD_MAX,
+    NUM("sim.sync_blocks_per_sec", NU_T_UINT, sim_sync_rate, 1, 10000000, "catch-up speed"),
+    NUM("sim.block_payload_bytes", NU_T_SIZE, sim_block_payload_bytes, 0, PAYLOAD_MAX,
         "incompressible bytes stored per block"),
-    NUM("sim.http_keep_alive_ms", OPT_U64, sim_http_keep_alive_ms, 1, KEEP_ALIVE_MAX_MS,
+    NUM("sim.http_keep_alive_ms", NU_T_UINT, sim_http_keep_alive_ms, 1, KEEP_ALIVE_MAX_MS,
         "idle time after which the RPC server closes a keep-alive connection"),
 };
 
@@ -223,22 +217,24 @@ void sim_config_release(struct sim_config *c)
     c->boot_nodes = NULL;
 }
 
-static const char *type_name(enum opt_type t)
+static const char *type_name(enum nu_stype t)
 {
     switch (t) {
-    case OPT_STR:
+    case NU_T_STR:
         return "a string";
-    case OPT_BOOL:
+    case NU_T_BOOL:
         return "a boolean";
-    case OPT_MS:
+    case NU_T_MS:
         return "a duration {\"secs\": N, \"nanos\": M}";
     default:
         return "an unsigned integer";
     }
 }
 
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "size fields are stored as uint64_t");
+
 /* Reads one table entry; absent or null leaves the default. */
-static int apply_opt(const json_t *root, const struct opt *o, struct sim_config *c,
+static int apply_opt(const json_t *root, const struct nu_setting *o, struct sim_config *c,
                      const char *name, char *errbuf)
 {
     char *dst = (char *)c + o->off;
@@ -248,23 +244,23 @@ static int apply_opt(const json_t *root, const struct opt *o, struct sim_config 
     uint64_t v = 0;
     int rc;
     switch (o->type) {
-    case OPT_STR:
-        rc = nu_json_get_str(root, o->path, &s);
+    case NU_T_STR:
+        rc = nu_json_get_str(root, o->name, &s);
         if (rc == 0 && strlen(s) >= o->size)
-            return nu_err_set(errbuf, NU_EINVAL, "%s: %s: value too long", name, o->path);
+            return nu_err_set(errbuf, NU_EINVAL, "%s: %s: value too long", name, o->name);
         if (rc == 0)
             snprintf(dst, o->size, "%s", s);
         break;
-    case OPT_BOOL:
-        rc = nu_json_get_bool(root, o->path, &b);
+    case NU_T_BOOL:
+        rc = nu_json_get_bool(root, o->name, &b);
         if (rc == 0)
             *(bool *)dst = b;
         break;
-    case OPT_MS:
-        rc = nu_json_get_duration_ms(root, o->path, &v);
+    case NU_T_MS:
+        rc = nu_json_get_duration_ms(root, o->name, &v);
         break;
     default:
-        rc = nu_json_get_int(root, o->path, &i);
+        rc = nu_json_get_int(root, o->name, &i);
         if (rc == 0 && i < 0)
             rc = NU_EINVAL;
         v = (uint64_t)i;
@@ -273,18 +269,16 @@ static int apply_opt(const json_t *root, const struct opt *o, struct sim_config 
     if (rc == NU_ENOENT)
         return 0;
     if (rc < 0)
-        return nu_err_set(errbuf, NU_EINVAL, "%s: %s: invalid type, expected %s", name, o->path,
+        return nu_err_set(errbuf, NU_EINVAL, "%s: %s: invalid type, expected %s", name, o->name,
                           type_name(o->type));
-    if (o->type == OPT_STR || o->type == OPT_BOOL)
+    if (o->type == NU_T_STR || o->type == NU_T_BOOL)
         return 0;
     if (v < o->min || v > o->max)
         return nu_err_set(errbuf, NU_EINVAL, "%s: %s: %llu is out of range [%llu, %llu]", name,
-                          o->path, (unsigned long long)v, (unsigned long long)o->min,
+                          o->name, (unsigned long long)v, (unsigned long long)o->min,
                           (unsigned long long)o->max);
-    if (o->type == OPT_UINT)
+    if (o->size == sizeof(unsigned))
         *(unsigned *)dst = (unsigned)v;
-    else if (o->type == OPT_SIZE)
-        *(size_t *)dst = (size_t)v;
     else
         *(uint64_t *)dst = v;
     return 0;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core.h"
-#include "../src/lib/json.h"
+#include "json.h"
 
 #define DUR(ms) nu_json_duration(ms)
 

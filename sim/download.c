@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "core.h"
-#include "../src/lib/buf.h"
-#include "../src/lib/xz.h"
-#include "../src/lib/httpc.h"
+#include "buf.h"
+#include "xz.h"
+#include "httpc.h"
 
 int sim_download(const char *url, char **out, size_t *outlen, char *errbuf)
 {

@@ -7,8 +7,8 @@
 #include <time.h>
 
 #include "core.h"
-#include "../src/lib/base58.h"
-#include "../src/lib/json.h"
+#include "base58.h"
+#include "json.h"
 #include "sha256.h"
 
 #define NEAR_BASE_DIGITS 24

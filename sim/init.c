@@ -6,9 +6,10 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "core.h"
-#include "../src/lib/fs.h"
-#include "../src/lib/json.h"
+#include "fs.h"
+#include "json.h"
 
 static bool is_public_chain(const char *chain_id)
 {
@@ -176,7 +177,7 @@ static int local_genesis(const struct sim_init_opts *o, const char *chain_id,
     char pk[NU_KEY_TEXT_MAX];
     nu_key_pub_text(val, pk, sizeof(pk));
     struct sim_genesis_account acct = {val->account_id, pk, true};
-    *out = sim_genesis_local_json(chain_id, sim_now_ns(),
+    *out = sim_genesis_local_json(chain_id, nu_real_ns(),
                                   o->fast ? SIM_FAST_EPOCH_LENGTH : SIM_EXPECTED_EPOCH_LENGTH,
                                   o->num_shards ? o->num_shards : 1, &acct, 1);
     return *out ? 0 : NU_ENOMEM;

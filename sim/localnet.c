@@ -11,9 +11,10 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "clock.h"
 #include "core.h"
-#include "../src/lib/fs.h"
-#include "../src/lib/json.h"
+#include "fs.h"
+#include "json.h"
 
 #define LOCALNET_MAX_NODES 64
 #define LOCALNET_CHAIN_ID "localnet"
@@ -227,7 +228,7 @@ int sim_localnet(const struct sim_localnet_opts *o, char *errbuf)
         accts[i] = (struct sim_genesis_account){nodes[i].name, nodes[i].pk,
                                                 nodes[i].role == ROLE_VALIDATOR};
     if (rc == 0) {
-        genesis = sim_genesis_local_json(LOCALNET_CHAIN_ID, sim_now_ns(), SIM_FAST_EPOCH_LENGTH,
+        genesis = sim_genesis_local_json(LOCALNET_CHAIN_ID, nu_real_ns(), SIM_FAST_EPOCH_LENGTH,
                                          o->shards, accts, total);
         rc = genesis ? 0 : nu_err_set(errbuf, NU_ENOMEM, "out of memory");
     }

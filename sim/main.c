@@ -188,14 +188,17 @@ static int cmd_init(int argc, char **argv, const char *home, bool sim_control)
 
 static const struct nu_setting localnet_opts[] = {
     NUMBER("shards", L(shards), "SHARDS", .short_name = 's'),
-    NUMBER("validators", L(validators), "VALIDATORS", .short_name = 'v', .alias = "v"),
-    NUMBER("non-validators", L(non_validators), "NON_VALIDATORS", .short_name = 'n', .alias = "n"),
+    NUMBER("validators", L(validators), "VALIDATORS", .short_name = 'v'),
+    NUMBER("non-validators", L(non_validators), "NON_VALIDATORS", .short_name = 'n'),
     NUMBER("non-validators-rpc", L(rpc), "NON_VALIDATORS_RPC"),
     NUMBER("non-validators-archival", L(archival), "NON_VALIDATORS_ARCHIVAL"),
     VALUE("prefix", L(prefix), "PREFIX"),
     VALUE("tracked-shards", L(tracked_shards), "TRACKED_SHARDS"),
     FLAG("archival-nodes", L(archival_nodes)),
     FLAG("fixed-shards", L(fixed_shards)),
+    /* clap's aliases (older neards' spellings), as neard's LocalnetCmd has them */
+    {.name = "v", .alias_of = "validators", .flags = NU_S_HIDDEN},
+    {.name = "n", .alias_of = "non-validators", .flags = NU_S_HIDDEN},
 };
 
 static int cmd_localnet(int argc, char **argv, const char *home, bool sim_control)
@@ -344,8 +347,8 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
     if (g.version) {
-        printf("neard (release %s) (build %s) (rustc %s) (protocol %d) (db %d)\n", sim_release(),
-               SIM_BUILD, SIM_RUSTC, SIM_PROTOCOL, SIM_DB_VERSION);
+        printf("neard (release %s) (build %s) (rustc %s) (protocol %u) (db %d)\n", sim_release(),
+               SIM_BUILD, SIM_RUSTC, sim_protocol(), SIM_DB_VERSION);
         return 0;
     }
     if (g.help) {

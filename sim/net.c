@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "core.h"
+#include "hostport.h"
+#include "settings.h"
 
 #define SIM_NET_LINE_MAX 16384
 #define SIM_NET_TIMER_MS 500
@@ -211,9 +213,11 @@ static void learn(struct sim_net *net, const char *pk, const char *addr, bool bo
 
 int sim_net_parse_boot_node(const char *s, char *pk, size_t pksz, char *addr, size_t addrsz)
 {
-    const char *at = strchr(s, '@');
+    const char *at = strchr(s, '@'), *why;
+    struct nu_hostport hp;
     if (at == NULL || at == s || (size_t)(at - s) >= pksz || strlen(at + 1) >= addrsz ||
-        strncmp(s, "ed25519:", 8) != 0 || strchr(at + 1, ':') == NULL)
+        strncmp(s, "ed25519:", 8) != 0 ||
+        nu_hostport_parse(at + 1, strlen(at + 1), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0)
         return NU_EINVAL;
     memcpy(pk, s, (size_t)(at - s));
     pk[at - s] = '\0';
@@ -225,25 +229,11 @@ int sim_net_parse_boot_node(const char *s, char *pk, size_t pksz, char *addr, si
  * on the loop thread). */
 static int parse_addr(const char *text, struct sockaddr_storage *sa)
 {
-    char host[SIM_ADDR_MAX];
-    const char *colon = strrchr(text, ':');
-    if (colon == NULL || (size_t)(colon - text) >= sizeof(host))
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(text, strlen(text), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0)
         return NU_EINVAL;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port < 0 || port > 65535)
-        return NU_EINVAL;
-    const char *h = text;
-    size_t hl = (size_t)(colon - text);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa) == 0)
-        return 0;
-    return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa) == 0 ? 0 : NU_EINVAL;
+    return nu_ip_sockaddr(hp.host, hp.port, sa, NULL);
 }
 
 static struct conn *conn_new(struct sim_net *net, bool outbound)
@@ -290,17 +280,17 @@ static bool resolve_duplicate(struct conn *c)
 static void peer_addr(struct conn *c, const char *announced)
 {
     struct sockaddr_storage sa;
+    struct nu_hostport hp;
     int len = sizeof(sa);
     char ip[64];
-    const char *colon = strrchr(announced, ':');
-    bool wildcard = strncmp(announced, "0.0.0.0:", 8) == 0 || strncmp(announced, "[::]:", 5) == 0;
-    if (!wildcard || colon == NULL ||
-        uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) != 0 ||
-        uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof(ip)) != 0) {
+    const char *why;
+    bool wildcard =
+        nu_hostport_parse(announced, strlen(announced), 0, NU_HOSTPORT_PORT0, &hp, &why) == 0 &&
+        (strcmp(hp.host, "0.0.0.0") == 0 || strcmp(hp.host, "::") == 0);
+    if (!wildcard || uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &len) != 0 ||
+        uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof(ip)) != 0 ||
+        nu_hostport_format(ip, hp.port, c->addr, sizeof(c->addr)) != 0)
         snprintf(c->addr, sizeof(c->addr), "%s", announced);
-        return;
-    }
-    snprintf(c->addr, sizeof(c->addr), "%s%s", ip, colon);
 }
 
 static void on_hello(struct conn *c, char *args)
@@ -369,9 +359,8 @@ static void on_line(struct conn *c, char *line)
     } else if (!c->handshaken) {
         conn_close(c, strncmp(line, "BYE", 3) == 0 ? line : "no handshake");
     } else if (strncmp(line, "HEAD ", 5) == 0) {
-        char *end;
-        unsigned long long h = strtoull(line + 5, &end, 10);
-        if (*end == '\0') {
+        uint64_t h;
+        if (nu_parse_uint(line + 5, UINT64_MAX, &h) == 0) {
             c->head = h;
             sync_peers(c->net);
         }

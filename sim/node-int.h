@@ -5,7 +5,7 @@
 
 #include <uv.h>
 #include "core.h"
-#include "../src/lib/sigs.h"
+#include "sigs.h"
 
 #define SIM_TICK_MS 50                      /* sync/follow step */
 #define SIM_STATE_SYNC_MS 1000              /* how long StateSync is reported */

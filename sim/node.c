@@ -10,8 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "node-int.h"
-#include "../src/lib/fs.h"
+#include "fs.h"
 
 static void close_cb(uv_handle_t *h)
 {
@@ -211,7 +212,7 @@ int sim_node_run(const struct sim_run_opts *o)
     snprintf(n->home, sizeof(n->home), "%s", o->home);
     n->sim_control = o->sim_control;
     n->config_correct = true;
-    n->boot_time_ns = sim_now_ns();
+    n->boot_time_ns = nu_real_ns();
     n->sync_status = SIM_SYNC_AWAITING_PEERS;
     uv_loop_init(&c->loop);
     n->loop = &c->loop;
@@ -219,8 +220,8 @@ int sim_node_run(const struct sim_run_opts *o)
     if (nu_sigs_start(&c->sigs, &c->loop, on_signal, c, err) < 0)
         sim_panic("start_with_config: cannot install signal handlers: %s", err);
     load_all(c, o);
-    sim_log("INFO", "neard", "version=\"%s\" build=\"%s\" latest_protocol=%d", sim_release(),
-            SIM_BUILD, SIM_PROTOCOL);
+    sim_log("INFO", "neard", "version=\"%s\" build=\"%s\" latest_protocol=%u", sim_release(),
+            SIM_BUILD, sim_protocol());
     open_store(c);
     c->last_tick_ms = uv_now(&c->loop);
     c->st_time_ms = c->last_tick_ms;

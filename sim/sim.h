@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <jansson.h>
 #include <uv.h>
-#include "../src/lib/error.h"
-#include "../src/lib/keys.h"
+#include "error.h"
+#include "keys.h"
 
 /* What `neard-sim --version` reports (build is always "sim"). */
 #define SIM_RELEASE "2.4.0"
@@ -170,7 +170,6 @@ struct sim_node {
 
 /* ---- provided by the node core (sim/chain.c, sim/store.c, sim/node.c) ---- */
 
-uint64_t sim_now_ns(void); /* CLOCK_REALTIME in ns */
 /* Height of the chain's head at time now_ns, from genesis time and block time. */
 uint64_t sim_chain_network_head(const struct sim_node *n, uint64_t now_ns);
 /* Derives block `height` of the chain (no storage access). */
@@ -213,6 +212,14 @@ void sim_rpc_stop(struct sim_node *n, void (*done)(struct sim_node *n));
  * of [0-9A-Za-z.-], so tests can serve "different neard versions" from one
  * binary), otherwise SIM_RELEASE. */
 const char *sim_release(void);
+/* Protocol version this binary supports (latest_protocol_version):
+ * $NEARD_SIM_PROTOCOL when set (1..1000, so tests can upgrade a chain's
+ * protocol by switching the binary), otherwise SIM_PROTOCOL. */
+unsigned sim_protocol(void);
+/* Protocol version the chain runs: the genesis's (SIM_PROTOCOL when it has
+ * none), or $NEARD_SIM_PROTOCOL when that is set and higher: the binary's
+ * upgrade takes effect at once (the simulator has no validators voting). */
+unsigned sim_protocol_version(const struct sim_genesis *g);
 
 /* ---- logging in neard's format (sim/simlog.c) ----
  * "2026-11-28T23:10:07.123456Z  INFO neard: message" on stderr. */

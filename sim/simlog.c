@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../src/lib/settings.h"
+#include "clock.h"
 #include "core.h"
 
 #define SIM_LOG_LINE_MAX 8192
@@ -37,12 +39,12 @@ void sim_log_set_enabled(bool on)
 
 void sim_log_timestamp(char *out, size_t outsz)
 {
-    struct timespec ts;
+    int64_t ns = nu_real_ns();
+    time_t secs = (time_t)(ns / 1000000000);
     struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ns % 1000000000 / 1000));
 }
 
 void sim_log(const char *level, const char *target, const char *fmt, ...)
@@ -151,4 +153,25 @@ const char *sim_release(void)
         ok = isalnum((unsigned char)env[i]) || env[i] == '.' || env[i] == '-';
     cached = ok ? env : SIM_RELEASE;
     return cached;
+}
+
+static unsigned env_protocol(void)
+{
+    const char *env = getenv("NEARD_SIM_PROTOCOL");
+    uint64_t v = 0;
+    if (env == NULL || nu_parse_uint(env, 1000, &v) != 0 || v == 0)
+        return 0;
+    return (unsigned)v;
+}
+
+unsigned sim_protocol(void)
+{
+    unsigned v = env_protocol();
+    return v ? v : SIM_PROTOCOL;
+}
+
+unsigned sim_protocol_version(const struct sim_genesis *g)
+{
+    unsigned chain = g->protocol_version ? g->protocol_version : SIM_PROTOCOL, v = env_protocol();
+    return v > chain ? v : chain;
 }

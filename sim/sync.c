@@ -11,6 +11,7 @@
  * epoch and delete blocks below it, SIM_GC_BLOCKS_PER_TICK at a time. */
 #include <string.h>
 
+#include "clock.h"
 #include "node-int.h"
 
 /* neard's client checks this on every tick, not only when the head moves:
@@ -161,7 +162,7 @@ void sim_sync_tick(struct sim_core *c)
     /* The clock is the chain: peers' announced heads only confirm it, so a
      * peer claiming a height from the future cannot drag the node there. A
      * node waiting alone knows no header beyond its own head. */
-    uint64_t net = sim_chain_network_head(n, sim_now_ns());
+    uint64_t net = sim_chain_network_head(n, nu_real_ns());
     bool alone = n->npeers == 0 && n->sync_status == SIM_SYNC_AWAITING_PEERS;
     n->header_head = alone ? n->head : net;
     check_expected_shutdown(c);

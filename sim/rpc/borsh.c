@@ -1,11 +1,12 @@
 /* Borsh decoding of NEAR's SignedTransaction: little-endian integers,
  * u32-length-prefixed strings and vectors, u8 enum tags. Every read is
  * bounds-checked; the first failure sticks and names what was being read. */
-#include <openssl/sha.h>
+
 #include <stdio.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
+#include "base58.h"
 #include "borsh.h"
+#include "sha256.h"
 
 struct rd {
     const uint8_t *p;
@@ -42,10 +43,10 @@ static uint64_t rd_u64(struct rd *r, const char *what)
     return v;
 }
 
-static sim_u128 rd_u128(struct rd *r, const char *what)
+static nu_u128 rd_u128(struct rd *r, const char *what)
 {
     uint64_t lo = rd_u64(r, what), hi = rd_u64(r, what);
-    return ((sim_u128)hi << 64) | lo;
+    return ((nu_u128)hi << 64) | lo;
 }
 
 static uint32_t rd_u32(struct rd *r, const char *what)
@@ -86,17 +87,9 @@ static void rd_account(struct rd *r, char out[NU_ACCOUNT_ID_MAX + 1], const char
     out[0] = '\0';
     if (r->err)
         return;
-    if (b.len < 2 || b.len > NU_ACCOUNT_ID_MAX) {
+    if (!nu_account_id_valid((const char *)b.p, b.len)) {
         r->err = what;
         return;
-    }
-    for (uint32_t i = 0; i < b.len; i++) {
-        uint8_t c = b.p[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-')) {
-            r->err = what;
-            return;
-        }
     }
     memcpy(out, b.p, b.len);
     out[b.len] = '\0';
@@ -210,7 +203,7 @@ int sim_borsh_signed_tx(const uint8_t *buf, size_t len, struct sim_tx *tx, char 
         r.err = "trailing bytes";
     if (r.err)
         return nu_err_set(errbuf, NU_EPARSE, "invalid %s at byte %zu", r.err, r.off);
-    SHA256(tx->tx_bytes, tx->tx_len, tx->hash);
+    nu_sha256(tx->tx_bytes, tx->tx_len, tx->hash);
     return 0;
 }
 
@@ -271,38 +264,6 @@ void sim_base64_encode(const uint8_t *in, size_t len, char *out)
         out[o++] = i + 2 < len ? b64[w & 63] : '=';
     }
     out[o] = '\0';
-}
-
-/* ---- u128 ---- */
-
-int sim_u128_parse(const char *s, sim_u128 *out)
-{
-    sim_u128 v = 0, max = ~(sim_u128)0;
-    if (!s || !*s)
-        return NU_EINVAL;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return NU_EINVAL;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
-            return NU_EINVAL;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-void sim_u128_text(sim_u128 v, char out[SIM_U128_TEXT_MAX])
-{
-    char tmp[SIM_U128_TEXT_MAX];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + (unsigned)(v % 10));
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
 }
 
 /* ---- keys ---- */

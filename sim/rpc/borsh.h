@@ -1,5 +1,5 @@
 /* A Borsh reader for NEAR's SignedTransaction (Transaction V0 layout), plus
- * the small codecs the RPC side needs: base64 and u128 decimal text.
+ * the small codec the RPC side needs: base64 (u128 amounts: near.h).
  * Parsed strings and byte arrays point into the caller's buffer. */
 #ifndef SIM_BORSH_H
 #define SIM_BORSH_H
@@ -7,14 +7,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "../../src/lib/error.h"
-#include "../../src/lib/keys.h"
+#include "error.h"
+#include "keys.h"
 
 #define SIM_TX_MAX_ACTIONS 100     /* NEAR's max_actions_per_receipt */
 #define SIM_TX_MAX_METHOD_NAMES 16 /* per FunctionCall access key */
-#define SIM_U128_TEXT_MAX 40       /* 2^128 has 39 digits */
-
-typedef unsigned __int128 sim_u128;
 
 enum sim_key_type { SIM_KEY_ED25519 = 0, SIM_KEY_SECP256K1 = 1 };
 
@@ -44,7 +41,7 @@ struct sim_access_key {
     uint64_t nonce;
     bool full_access;
     bool has_allowance;
-    sim_u128 allowance;
+    nu_u128 allowance;
     char receiver_id[NU_ACCOUNT_ID_MAX + 1];
     uint32_t nmethods;
     struct borsh_bytes methods[SIM_TX_MAX_METHOD_NAMES];
@@ -56,7 +53,7 @@ struct sim_action {
     struct borsh_bytes method;               /* FunctionCall */
     struct borsh_bytes args;                 /* FunctionCall */
     uint64_t gas;                            /* FunctionCall */
-    sim_u128 amount;                         /* FunctionCall deposit, Transfer, Stake */
+    nu_u128 amount;                         /* FunctionCall deposit, Transfer, Stake */
     struct sim_pubkey pk;                    /* Stake, AddKey, DeleteKey */
     struct sim_access_key ak;                /* AddKey */
     char beneficiary[NU_ACCOUNT_ID_MAX + 1]; /* DeleteAccount */
@@ -90,10 +87,6 @@ NU_WUR int sim_base64_decode(const char *in, size_t inlen, uint8_t *out, size_t 
 size_t sim_base64_decoded_max(size_t inlen);
 /* Encodes into out (at least 4*((len+2)/3)+1 bytes). */
 void sim_base64_encode(const uint8_t *in, size_t len, char *out);
-
-/* u128 <-> decimal text (no sign, no leading '+'). */
-NU_WUR int sim_u128_parse(const char *s, sim_u128 *out);
-void sim_u128_text(sim_u128 v, char out[SIM_U128_TEXT_MAX]);
 
 /* "ed25519:<base58>" of a key; NU_EINVAL on parse failure. */
 void sim_pubkey_text(const struct sim_pubkey *pk, char *out, size_t outsz);

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../src/lib/json.h"
+#include "json.h"
 #include "rpc.h"
 
 #define LATENCY_MAX_MS 600000u /* 10 minutes */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hostport.h"
 #include "rpc.h"
 
 #define CT_JSON "application/json"
@@ -282,40 +283,21 @@ void sim_rpc_state_free(struct sim_node *n)
     n->rpc = NULL;
 }
 
-/* Splits "host:port" or "[v6]:port". */
-static int parse_addr(const char *addr, char *host, size_t hostsz, int *port, char *errbuf)
-{
-    const char *colon = strrchr(addr, ':');
-    if (!colon || colon == addr)
-        return nu_err_set(errbuf, NU_EINVAL, "rpc.addr %s: expected host:port", addr);
-    const char *h = addr;
-    size_t hlen = (size_t)(colon - addr);
-    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    char *end;
-    long p = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || end == colon + 1 || p < 0 || p > 65535 || hlen == 0 || hlen >= hostsz)
-        return nu_err_set(errbuf, NU_EINVAL, "rpc.addr %s: bad host or port", addr);
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (int)p;
-    return 0;
-}
-
 int sim_rpc_start(struct sim_node *n, char *errbuf)
 {
-    char host[SIM_ADDR_MAX];
+    struct nu_hostport hp;
+    const char *why;
     struct nu_httpd_opts o;
     nu_httpd_opts_init(&o);
-    int rc = parse_addr(n->cfg.rpc_addr, host, sizeof(host), &o.port, errbuf);
-    if (rc)
-        return rc;
-    o.host = host;
+    if (nu_hostport_parse(n->cfg.rpc_addr, strlen(n->cfg.rpc_addr), 0, NU_HOSTPORT_PORT0, &hp,
+                          &why) != 0)
+        return nu_err_set(errbuf, NU_EINVAL, "rpc.addr %s: %s", n->cfg.rpc_addr, why);
+    o.port = hp.port;
+    o.host = hp.host;
     if (n->cfg.json_payload_max_size > 0)
         o.max_body_bytes = n->cfg.json_payload_max_size;
     o.keepalive_ms = (unsigned)n->cfg.sim_http_keep_alive_ms;
+    int rc;
     if (!n->rpc) {
         rc = sim_rpc_state_init(n, errbuf);
         if (rc)

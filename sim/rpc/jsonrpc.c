@@ -3,6 +3,7 @@
  * the final HTTP status. */
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "rpc.h"
 
 struct method_entry {
@@ -152,7 +153,7 @@ static void label_for(struct rpc_call *c)
 static void dispatch(struct rpc_call *c, const json_t *req)
 {
     const char *bad = check_request(req, c->repeated_field);
-    c->start_ns = uv_hrtime();
+    c->start_ns = nu_mono_ns();
     c->id = json_object_get(req, "id");
     c->method = "";
     if (bad) {
@@ -223,7 +224,7 @@ static void answer_single_error(struct rpc_exchange *ex, const char *msg)
         return;
     }
     struct rpc_call *c = &ex->calls[0];
-    c->start_ns = uv_hrtime();
+    c->start_ns = nu_mono_ns();
     c->method = "";
     snprintf(c->label, sizeof(c->label), "UNSUPPORTED_METHOD");
     rpc_call_fail(c, rpc_err_parse(msg), 400);

@@ -5,7 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
+#include "base58.h"
 #include "rpc.h"
 
 #define CHUNK_SCAN_MAX 10000 /* chunk_id lookups search this many recent blocks */
@@ -247,7 +247,7 @@ static json_t *block_header(const struct sim_node *n, const struct sim_block *b)
     json_object_set_new(h, "approvals", json_array());
     snprintf(sig, sizeof(sig), "ed25519:%s", names[6]);
     json_object_set_new(h, "signature", json_string(sig));
-    json_object_set_new(h, "latest_protocol_version", json_integer(SIM_PROTOCOL));
+    json_object_set_new(h, "latest_protocol_version", json_integer(sim_protocol()));
     return h;
 }
 

@@ -174,7 +174,7 @@ void rpc_m_protocol_config(struct rpc_call *c)
     json_t *o = json_object();
     json_object_set_new(
         o, "protocol_version",
-        json_integer(c->n->gen.protocol_version ? c->n->gen.protocol_version : SIM_PROTOCOL));
+        json_integer(sim_protocol_version(&c->n->gen)));
     json_object_set_new(o, "chain_id", json_string(c->n->gen.chain_id));
     for (size_t i = 0; protocol_fields[i]; i++) {
         json_t *v = json_object_get(c->n->gen.json, protocol_fields[i]);

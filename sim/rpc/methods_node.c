@@ -3,18 +3,19 @@
  * The serialized status is cached: rebuilt only when head, tail, sync
  * state or the uptime second change, so /status stays cheap. */
 #include <inttypes.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "../../src/lib/base58.h"
-#include "../../src/lib/json.h"
+#include "base58.h"
+#include "clock.h"
+#include "json.h"
 #include "rpc.h"
+#include "sha256.h"
 
 void rpc_hash_text(const void *data, size_t len, char out[SIM_HASH_MAX])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data, len, md);
+    unsigned char md[NU_SHA256_LEN];
+    nu_sha256(data, len, md);
     if (nu_base58_encode(md, sizeof(md), out, SIM_HASH_MAX) < 0)
         out[0] = '\0';
 }
@@ -81,8 +82,8 @@ static json_t *status_object(const struct sim_node *n, uint64_t uptime)
     json_object_set_new(o, "genesis_hash", json_string(n->gen.genesis_hash));
     json_object_set_new(
         o, "protocol_version",
-        json_integer(n->gen.protocol_version ? n->gen.protocol_version : SIM_PROTOCOL));
-    json_object_set_new(o, "latest_protocol_version", json_integer(SIM_PROTOCOL));
+        json_integer(sim_protocol_version(&n->gen)));
+    json_object_set_new(o, "latest_protocol_version", json_integer(sim_protocol()));
     if (n->cfg.rpc_addr[0])
         json_object_set_new(o, "rpc_addr", json_string(n->cfg.rpc_addr));
     json_object_set_new(o, "validators", validators_list(n));
@@ -98,7 +99,7 @@ static json_t *status_object(const struct sim_node *n, uint64_t uptime)
 int rpc_status_json(struct sim_rpc *rpc, const char **json, size_t *len)
 {
     const struct sim_node *n = rpc->n;
-    uint64_t now = sim_now_ns();
+    uint64_t now = nu_real_ns();
     uint64_t uptime = now > n->boot_time_ns ? (now - n->boot_time_ns) / 1000000000ull : 0;
     if (!rpc->status_valid || rpc->status_head != n->head || rpc->status_earliest != n->earliest ||
         rpc->status_sync != (int)n->sync_status || rpc->status_uptime != uptime) {
@@ -125,7 +126,7 @@ json_t *rpc_health_error(const struct sim_node *n)
 {
     struct sim_block head;
     sim_chain_block(n, n->head, &head);
-    uint64_t now = sim_now_ns();
+    uint64_t now = nu_real_ns();
     uint64_t elapsed = now > head.timestamp_ns ? now - head.timestamp_ns : 0;
     uint64_t limit = n->cfg.max_block_production_delay_ms * 1000000ull * SIM_RPC_HEALTH_MULTIPLIER;
     if (elapsed > limit) {
@@ -150,7 +151,7 @@ json_t *rpc_network_info(const struct sim_node *n)
             json_array_append_new(producers, json_pack("{s:s,s:s,s:s}", "account_id", p->account_id,
                                                        "addr", p->addr, "peer_id", p->id));
     }
-    uint64_t now = sim_now_ns();
+    uint64_t now = nu_real_ns();
     uint64_t up = now > n->boot_time_ns ? (now - n->boot_time_ns) / 1000000000ull : 0;
     if (up == 0)
         up = 1;

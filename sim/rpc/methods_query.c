@@ -225,20 +225,6 @@ static void view_state(struct query *q, const json_t *a)
     rpc_call_ok(q->c, with_block(json_pack("{s:[],s:[]}", "values", "proof"), q));
 }
 
-static bool valid_account_id(const char *id)
-{
-    size_t n = strlen(id);
-    if (n < 2 || n > NU_ACCOUNT_ID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = id[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-              ch == '-'))
-            return false;
-    }
-    return true;
-}
-
 void rpc_m_query(struct rpc_call *c)
 {
     struct query q = {.c = c, .p = c->params};
@@ -259,7 +245,7 @@ void rpc_m_query(struct rpc_call *c)
     snprintf(c->label, sizeof(c->label), "query_%s%s", type,
              proof && strcmp(type, "view_state") == 0 ? "_with_proof" : "");
     q.account = json_string_value(json_object_get(c->params, "account_id"));
-    if (!q.account || !valid_account_id(q.account)) {
+    if (!q.account || !nu_account_id_valid(q.account, strlen(q.account))) {
         rpc_fail_args(c, q.account ? "invalid account id" : "missing field `account_id`");
         return;
     }

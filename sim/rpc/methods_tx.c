@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
-#include "../../src/lib/json.h"
+#include "base58.h"
+#include "json.h"
 #include "tx.h"
 
 #define SIGNED_TX_MAX (4u << 20) /* base64 text of one transaction */
@@ -132,13 +132,13 @@ static json_t *record_new(struct sim_rpc *rpc, const struct sim_tx *tx, const ch
 {
     const struct sim_node *n = rpc->n;
     struct sim_block incl, exec;
-    char rid[SIM_HASH_MAX], seed[SIM_HASH_MAX + 16], burnt[SIM_U128_TEXT_MAX];
+    char rid[SIM_HASH_MAX], seed[SIM_HASH_MAX + 16], burnt[NU_U128_TEXT_MAX];
     uint64_t h = n->head + 1;
     sim_chain_block(n, h, &incl);
     sim_chain_block(n, h + 1, &exec);
     int len = snprintf(seed, sizeof(seed), "%s/receipt", hash);
     rpc_hash_text(seed, (size_t)len, rid);
-    sim_u128_text(res->tokens_burnt, burnt);
+    nu_u128_text(res->tokens_burnt, burnt);
     json_t *txo = outcome_view(hash, incl.hash, tx->signer_id, json_pack("[s]", rid),
                                json_pack("{s:s}", "SuccessReceiptId", rid), burnt, 1);
     json_t *rxo = outcome_view(rid, exec.hash, tx->receiver_id, json_array(),

@@ -3,6 +3,7 @@
  * sim_node at scrape time; RPC counters are updated per call. */
 #include <stdio.h>
 #include <string.h>
+#include "clock.h"
 #include "rpc.h"
 
 #define RPC_TIME_BUCKETS 16
@@ -86,7 +87,7 @@ int rpc_metrics_init(struct sim_rpc *rpc, char *errbuf)
 void rpc_metrics_call(struct sim_rpc *rpc, const struct rpc_call *c, int err_code)
 {
     const char *method[] = {c->label};
-    double secs = (double)(uv_hrtime() - c->start_ns) / 1e9;
+    double secs = (double)(nu_mono_ns() - c->start_ns) / 1e9;
     nu_metric_add(rpc->m.rpc_total, method, 1);
     nu_metric_observe(rpc->m.rpc_time, method, secs);
     if (err_code != 0) {
@@ -124,7 +125,7 @@ static void refresh(struct sim_rpc *rpc)
     nu_metric_set(m->sync_status, NULL, (double)n->sync_status);
     nu_metric_set(m->peers, NULL, (double)n->npeers);
     nu_metric_set(m->is_validator, NULL, sim_node_is_validator(n) ? 1 : 0);
-    nu_metric_set(m->protocol, NULL, SIM_PROTOCOL);
+    nu_metric_set(m->protocol, NULL, sim_protocol());
     nu_metric_set(m->db_version, NULL, SIM_DB_VERSION);
     nu_metric_set(m->epoch_height, NULL,
                   (double)((epoch_start - n->gen.genesis_height) / epoch_len + 1));

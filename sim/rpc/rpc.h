@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
-#include "../sim.h"
-#include "../../src/lib/buf.h"
-#include "../../src/lib/httpd.h"
-#include "../../src/lib/json.h"
-#include "../../src/lib/metrics.h"
+#include "sim.h"
+#include "buf.h"
+#include "httpd.h"
+#include "json.h"
+#include "metrics.h"
 
 #define SIM_RPC_MAX_BATCH 100         /* calls in one JSON-RPC batch */
 #define SIM_RPC_REPLY_MAX (64u << 20) /* one serialized reply */
@@ -37,7 +37,7 @@ struct rpc_call {
     const char *method; /* borrowed; "" when missing */
     json_t *params;     /* borrowed; NULL when absent or null */
     char label[64];     /* near_rpc_* metrics label */
-    uint64_t start_ns;  /* uv_hrtime() at dispatch */
+    uint64_t start_ns;  /* nu_mono_ns() at dispatch */
     bool done;
     bool repeated_field;   /* its object repeats a key: not a Request to serde */
     struct nu_buf reply;   /* serialized {"jsonrpc","result"|"error","id"} */

@@ -13,7 +13,7 @@
 struct tx_result {
     json_t *invalid;       /* InvalidTxError value when rejected (owned), else NULL */
     json_t *status;        /* receipt ExecutionStatus: {"SuccessValue":""} or {"Failure":...} */
-    sim_u128 tokens_burnt; /* per outcome (transaction and receipt) */
+    nu_u128 tokens_burnt; /* per outcome (transaction and receipt) */
 };
 
 /* Validates tx against the state like neard's verify_and_charge

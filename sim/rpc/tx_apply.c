@@ -4,24 +4,25 @@
  * execute at once: CreateAccount, Transfer, AddKey, DeleteKey,
  * DeployContract, Stake and DeleteAccount change the state; FunctionCall
  * only moves its deposit (there is no VM). */
-#include <openssl/sha.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../../src/lib/base58.h"
+#include "base58.h"
+#include "sha256.h"
 #include "tx.h"
 
-static json_t *u128_json(sim_u128 v)
+static json_t *u128_json(nu_u128 v)
 {
-    char t[SIM_U128_TEXT_MAX];
-    sim_u128_text(v, t);
+    char t[NU_U128_TEXT_MAX];
+    nu_u128_text(v, t);
     return json_string(t);
 }
 
-static sim_u128 get_u128(const json_t *a, const char *key)
+static nu_u128 get_u128(const json_t *a, const char *key)
 {
-    sim_u128 v = 0;
-    if (sim_u128_parse(json_string_value(json_object_get(a, key)), &v) != 0)
+    nu_u128 v = 0;
+    if (nu_u128_parse(json_string_value(json_object_get(a, key)), &v) != 0)
         v = 0;
     return v;
 }
@@ -52,8 +53,8 @@ static json_t *bytes_b64(const uint8_t *p, size_t len)
 
 static void code_hash_text(const struct borsh_bytes *code, char out[SIM_HASH_MAX])
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(code->p, code->len, md);
+    unsigned char md[NU_SHA256_LEN];
+    nu_sha256(code->p, code->len, md);
     if (nu_base58_encode(md, sizeof(md), out, SIM_HASH_MAX) < 0)
         out[0] = '\0';
 }
@@ -66,8 +67,8 @@ json_t *rpc_action_view(const struct sim_action *a)
     case SIM_ACT_CREATE_ACCOUNT:
         return json_string("CreateAccount");
     case SIM_ACT_DEPLOY_CONTRACT: {
-        uint8_t md[SHA256_DIGEST_LENGTH];
-        SHA256(a->code.p, a->code.len, md);
+        uint8_t md[NU_SHA256_LEN];
+        nu_sha256(a->code.p, a->code.len, md);
         return json_pack("{s:{s:o}}", "DeployContract", "code", bytes_b64(md, sizeof(md)));
     }
     case SIM_ACT_FUNCTION_CALL:
@@ -89,18 +90,18 @@ json_t *rpc_action_view(const struct sim_action *a)
     }
 }
 
-static sim_u128 gas_price(const struct sim_rpc *rpc)
+static nu_u128 gas_price(const struct sim_rpc *rpc)
 {
-    sim_u128 p = 0;
-    if (sim_u128_parse(rpc_gas_price_text(rpc->n), &p) != 0)
+    nu_u128 p = 0;
+    if (nu_u128_parse(rpc_gas_price_text(rpc->n), &p) != 0)
         p = 100000000;
     return p;
 }
 
 /* Deposits the actions move from the signer. */
-static sim_u128 deposits(const struct sim_tx *tx)
+static nu_u128 deposits(const struct sim_tx *tx)
 {
-    sim_u128 sum = 0;
+    nu_u128 sum = 0;
     for (size_t i = 0; i < tx->nactions; i++) {
         const struct sim_action *a = &tx->actions[i];
         if (a->kind == SIM_ACT_TRANSFER || a->kind == SIM_ACT_FUNCTION_CALL)
@@ -109,7 +110,7 @@ static sim_u128 deposits(const struct sim_tx *tx)
     return sum;
 }
 
-static json_t *check_tx(struct sim_rpc *rpc, const struct sim_tx *tx, sim_u128 cost)
+static json_t *check_tx(struct sim_rpc *rpc, const struct sim_tx *tx, nu_u128 cost)
 {
     char pk[NU_KEY_TEXT_MAX];
     sim_pubkey_text(&tx->public_key, pk, sizeof(pk));
@@ -127,7 +128,7 @@ static json_t *check_tx(struct sim_rpc *rpc, const struct sim_tx *tx, sim_u128 c
     if ((json_int_t)tx->nonce <= ak_nonce)
         return json_pack("{s:{s:I,s:I}}", "InvalidNonce", "tx_nonce", (json_int_t)tx->nonce,
                          "ak_nonce", ak_nonce);
-    sim_u128 balance = get_u128(signer, "amount");
+    nu_u128 balance = get_u128(signer, "amount");
     if (balance < cost)
         return json_pack("{s:{s:s,s:o,s:o}}", "NotEnoughBalance", "signer_id", tx->signer_id,
                          "balance", u128_json(balance), "cost", u128_json(cost));
@@ -140,9 +141,9 @@ static json_t *action_failure(size_t index, const char *kind, const char *accoun
                      (json_int_t)index, "kind", kind, "account_id", account);
 }
 
-static void add_amount(json_t *a, const char *key, sim_u128 delta, bool sub)
+static void add_amount(json_t *a, const char *key, nu_u128 delta, bool sub)
 {
-    sim_u128 v = get_u128(a, key);
+    nu_u128 v = get_u128(a, key);
     v = sub ? (v >= delta ? v - delta : 0) : v + delta;
     json_object_set_new(a, key, u128_json(v));
 }
@@ -243,8 +244,8 @@ void rpc_tx_apply(struct sim_rpc *rpc, const struct sim_tx *tx, struct tx_result
 {
     char pk[NU_KEY_TEXT_MAX];
     memset(res, 0, sizeof(*res));
-    res->tokens_burnt = (sim_u128)SIM_TX_GAS * gas_price(rpc);
-    sim_u128 fees = 2 * res->tokens_burnt, deps = deposits(tx);
+    res->tokens_burnt = (nu_u128)SIM_TX_GAS * gas_price(rpc);
+    nu_u128 fees = 2 * res->tokens_burnt, deps = deposits(tx);
     res->invalid = check_tx(rpc, tx, deps + fees);
     if (res->invalid)
         return;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle-int.h"
+#include "clock.h"
 #include "redact.h"
 #include "state.h"
 
@@ -20,30 +21,6 @@
 #endif
 
 #define MANIFEST_FORMAT 1
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* "2026-01-02T03:04:05.678Z" */
-static void rfc3339(int64_t ms, char *out, size_t outsz)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
 
 /* The host name with anything but [A-Za-z0-9._-] made '_'. */
 static void host_name(char *out, size_t outsz)
@@ -61,7 +38,7 @@ int bundle_default_name(char *out, size_t outsz)
 {
     char host[128];
     host_name(host, sizeof(host));
-    time_t t = time(NULL);
+    time_t t = (time_t)(nu_real_ms() / 1000);
     struct tm tm;
     char when[32];
     gmtime_r(&t, &tm);
@@ -193,9 +170,9 @@ static json_t *homes_json(const struct bundle_node *nodes, size_t n)
 static json_t *manifest_json(const struct bundle_opts *o, const struct bundle_node *nodes,
                              int64_t start_ms, int64_t cutoff_ms)
 {
-    char created[64], cutoff[64], host[128], gw[4096];
-    rfc3339(start_ms, created, sizeof(created));
-    rfc3339(cutoff_ms, cutoff, sizeof(cutoff));
+    char created[NU_UTC_TEXT_MAX], cutoff[NU_UTC_TEXT_MAX], host[128], gw[4096];
+    nu_utc_text(start_ms, created, sizeof(created));
+    nu_utc_text(cutoff_ms, cutoff, sizeof(cutoff));
     host_name(host, sizeof(host));
     if (o->gateway != NULL)
         nu_redact(o->gateway, gw, sizeof(gw));
@@ -235,13 +212,13 @@ static void result(const struct bundle_opts *o, const struct bundle_ar *ar, uint
     r->members = json_array_size(ar->members);
     r->omitted = json_array_size(ar->omitted);
     r->failed = json_array_size(ar->failed);
-    r->elapsed_ms = mono_ms() - t0;
+    r->elapsed_ms = nu_mono_ms() - t0;
 }
 
 int bundle_write(const struct bundle_opts *o, struct bundle_result *r, char *errbuf)
 {
-    uint64_t t0 = mono_ms();
-    int64_t start = now_ms();
+    uint64_t t0 = nu_mono_ms();
+    int64_t start = nu_real_ms();
     int64_t cutoff = o->since_s ? start - (int64_t)o->since_s * 1000 : -1;
     struct bundle_ar ar;
     struct node_status *st = calloc(o->nhomes ? o->nhomes : 1, sizeof(*st));

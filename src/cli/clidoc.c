@@ -67,10 +67,12 @@ static void option(FILE *out, const struct nu_setting *s)
     nu_setting_flag_name(s, flag, sizeof(flag));
     fputs(".TP\n", out);
     if (s->short_name != 0)
-        fprintf(out, "\\fB\\-%c\\fR, ", s->short_name);
-    fputs("\\fB\\-\\-", out);
-    roff(out, flag);
-    fputs("\\fR", out);
+        fprintf(out, "\\fB\\-%c\\fR%s", s->short_name, s->name != NULL ? ", " : "");
+    if (s->name != NULL) {
+        fputs("\\fB\\-\\-", out);
+        roff(out, flag);
+        fputs("\\fR", out);
+    }
     if (meta != NULL) {
         fputs((s->flags & NU_S_OPTVALUE) ? " [\\fI" : " \\fI", out);
         roff(out, meta);
@@ -97,7 +99,9 @@ static void options(FILE *out, const struct nu_setting *t, size_t n, bool help)
             section = t[i].section;
             fprintf(out, ".SS [%s]\n", section);
         }
-        option(out, &t[i]);
+        struct nu_setting shown; /* an alias row with its setting's value */
+        nu_setting_display(t, n, &t[i], &shown);
+        option(out, &shown);
     }
     if (help)
         fputs(".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nprint the usage and these flags, then exit\n",

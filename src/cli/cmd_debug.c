@@ -79,8 +79,6 @@ static int parse(int argc, char **argv, struct bundle_args *a)
     int rc = cli_parse(&bundle_doc, argc, argv, a, NULL, 0, NULL);
     if (rc != 0)
         return rc;
-    if (a->home != NULL && a->all)
-        return cli_usage(PROG, "--home and --all exclude each other");
     if (a->gateway != NULL && strncmp(a->gateway, "http://", 7) != 0 &&
         strncmp(a->gateway, "https://", 8) != 0)
         return cli_usage(PROG, "--gateway: '%s' is not an http:// or https:// URL", a->gateway);
@@ -127,7 +125,9 @@ static int run_bundle(int argc, char **argv)
         cli_error(PROG, "out of memory");
         return 1;
     }
-    rc = cli_list_homes(PROG, a.home, homes, &n);
+    struct cli_homes_sel sel = {
+        .home = a.home, .all = a.all, .has_all = true, .pick = CLI_HOMES_REGISTERED};
+    rc = cli_select_homes(PROG, &sel, homes, &n);
     if (rc == 0 && n == 0) {
         cli_error(PROG, "no nodes registered; pass --home DIR");
         rc = 1;

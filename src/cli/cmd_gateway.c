@@ -9,7 +9,6 @@
 
 #include "cmd.h"
 #include "gw_config.h"
-#include "gw_config-int.h"
 #include "gw_gateway.h"
 #include "log.h"
 
@@ -95,10 +94,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         t[NOWN + i].def = NULL;
         t[NOWN + i].set = collect;
     }
-    struct cli_doc doc = cli_gateway_doc;
-    doc.opts = t;
-    doc.nopts = NOWN + gw_nsettings;
-    int rc = cli_parse(&doc, argc, argv, a, NULL, 0, NULL);
+    int rc = cli_parse_table(&cli_gateway_doc, t, NOWN + gw_nsettings, argc, argv, a);
     free(t);
     return rc;
 }

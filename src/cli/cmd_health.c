@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "cmd.h"
+#include "hostport.h"
 #include "log.h"
 #include "sidecar.h"
 #include "sigs.h"
@@ -32,60 +33,34 @@ struct health_args {
 /* "http://host:port[/path]"; a bare "host:port" gets http://. */
 static int set_url(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
-    bool has_scheme = strstr(v, "://") != NULL;
-    bool known = strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
-    char *out = (char *)obj + s->off;
-    if ((has_scheme && !known) || v[0] == '\0') {
-        snprintf(msg, msgsz, "\"%s\" is not an http:// or https:// URL", v);
-        return NU_EINVAL;
-    }
-    int n = snprintf(out, s->size, "%s%s", has_scheme ? "" : "http://", v);
-    if (n < 0 || (size_t)n >= s->size) {
-        out[0] = '\0';
-        snprintf(msg, msgsz, "URL longer than %zu bytes", s->size - 8);
-        return NU_EINVAL;
-    }
-    struct nu_url u;
-    char errbuf[NU_ERRMSG_MAX];
-    if (nu_url_parse(out, &u, errbuf) != 0) {
-        out[0] = '\0';
-        snprintf(msg, msgsz, "%s", errbuf);
-        return NU_EINVAL;
-    }
-    if (strcmp(s->name, "node") == 0)
+    int rc = nu_url_from_user(v, (char *)obj + s->off, s->size, msg, msgsz);
+    if (rc == 0 && strcmp(s->name, "node") == 0)
         ((struct health_args *)obj)->have_node = true;
-    return 0;
+    return rc;
 }
 
 /* "host:port" or "[v6]:port" with a numeric host. */
 static int set_listen(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     struct hc_opts *o = &((struct health_args *)obj)->o;
-    const char *colon = strrchr(v, ':'), *h = v;
-    size_t hlen = colon ? (size_t)(colon - v) : 0;
-    uint64_t port = 0;
-    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (colon == NULL || hlen == 0 || hlen >= sizeof(o->listen_host) ||
-        nu_parse_uint(colon + 1, 65535, &port) != 0) {
+    struct nu_hostport hp;
+    const char *why;
+    size_t hlen = 0;
+    if (nu_hostport_parse(v, strlen(v), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0 ||
+        (hlen = strlen(hp.host)) >= sizeof(o->listen_host)) {
         snprintf(msg, msgsz, "\"%s\" is not HOST:PORT with a numeric host", v);
         return NU_EINVAL;
     }
-    memcpy(o->listen_host, h, hlen);
-    o->listen_host[hlen] = '\0';
-    o->listen_port = (int)port;
+    memcpy(o->listen_host, hp.host, hlen + 1);
+    o->listen_port = hp.port;
     return 0;
 }
 
 static int set_port(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
     uint64_t port;
-    if (nu_parse_uint(v, 65535, &port) != 0) {
-        snprintf(msg, msgsz, "\"%s\" is not a port (0-65535)", v);
+    if (nu_parse_uint_in(v, 0, 65535, &port, msg, msgsz) != 0)
         return NU_EINVAL;
-    }
     *(int *)((char *)obj + s->off) = (int)port;
     return 0;
 }

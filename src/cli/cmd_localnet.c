@@ -33,16 +33,20 @@ struct ln_args {
     enum node_restart_policy restart;
     bool restart_given;
     const char *env[NODE_MAX_ENV + 1];
-    unsigned validators, rpc, archival;
+    unsigned validators, rpc, archival, shards;
     bool sizes_given; /* --nodes/--rpc/--archival on the command line */
     bool public_addrs, fast, reset_data;
+    const char *tracked_shards;
+    bool override, archival_nodes, fixed_shards, interactive; /* the Python nearup's */
 };
 
-/* --nodes, --rpc, --archival: noted, since they only shape a new localnet. */
+/* --nodes, --rpc, --archival: noted, since they only shape a new localnet
+ * (the table's default is applied through here too, as s->def itself). */
 static int set_size(const struct nu_setting *s, void *obj, const char *value, char *msg,
                     size_t msgsz)
 {
-    ((struct ln_args *)obj)->sizes_given = true;
+    if (value != s->def)
+        ((struct ln_args *)obj)->sizes_given = true;
     return nu_setting_store(s, obj, value, msg, msgsz);
 }
 
@@ -128,6 +132,41 @@ static const struct nu_setting opts[] = {
      .type = NU_T_BOOL,
      O(reset_data),
      .help = "delete every node's data (data/, cold-data/) before it starts"},
+    {.name = "shards",
+     .type = NU_T_UINT,
+     O(shards),
+     .min = 1,
+     .max = NODE_LOCALNET_MAX_SHARDS,
+     .help = "shards of a new localnet (neard localnet --shards; default neard's, 1)"},
+    {.name = "tracked-shards",
+     .type = NU_T_STR,
+     O(tracked_shards),
+     .metavar = "SPEC",
+     .help = "what each node of a new localnet tracks: all, none or shard ids 0,1,... "
+             "(neard localnet --tracked-shards; default neard's, all)"},
+    {.name = "override",
+     .type = NU_T_BOOL,
+     O(override),
+     .help = "the Python nearup's: delete the localnet in ROOT (keys and data) and generate a "
+             "new one"},
+    {.name = "archival-nodes",
+     .type = NU_T_BOOL,
+     O(archival_nodes),
+     .help = "the Python nearup's: every node of a new localnet keeps every block (an older "
+             "neard's localnet --archival-nodes)"},
+    {.name = "fix-accounts",
+     .type = NU_T_BOOL,
+     O(fixed_shards),
+     .help = "the Python nearup's: with --shards above 1, a new localnet's accounts are fixed "
+             "to shards (an older neard's localnet --fixed-shards)"},
+    {.name = "interactive",
+     .type = NU_T_BOOL,
+     O(interactive),
+     .help = "the Python nearup's: ask on the terminal for --nodes when the localnet is new"},
+    {.name = "num-nodes", .alias_of = "nodes", .help = "the Python nearup's spelling"},
+    {.name = "num-shards", .alias_of = "shards", .help = "the Python nearup's spelling"},
+    CLI_PY_VERBOSE,
+    CLI_PY_NO_WATCHER,
 };
 
 const struct cli_doc cli_localnet_doc = {
@@ -136,7 +175,9 @@ const struct cli_doc cli_localnet_doc = {
     .usage = "nearup localnet [--nodes N] [--rpc N] [--archival N] [--home DIR]\n"
              "                       [--binary-path P | --neard-version V] [--release-url URL]\n"
              "                       [--neard-sha256 HEX] [--public] [--fast] [--reset-data]\n"
-             "                       [--restart always|on-failure|no] [--env KEY=VAL]...",
+             "                       [--restart always|on-failure|no] [--env KEY=VAL]...\n"
+             "                       [--shards N] [--tracked-shards SPEC] [--override]\n"
+             "                       [--archival-nodes] [--fix-accounts] [--interactive]",
     .about = "The first run generates ROOT/node0.. through `neard localnet`; later runs reuse\n"
              "it (data is deleted only with --reset-data). Each node runs under its own\n"
              "supervisor; `nearup status/stop/logs --home ROOT` act on all of them.\n",
@@ -169,7 +210,7 @@ static int choose_binary(const struct ln_args *a, bool need, struct ln_binary *b
     snprintf(b->release_url, sizeof(b->release_url), "%s",
              a->release_url ? a->release_url : NODE_DEFAULT_RELEASE_URL);
     if (a->binary_path != NULL) {
-        if (node_abspath(a->binary_path, b->bin.path, sizeof(b->bin.path), errbuf) != 0 ||
+        if (cli_binary_path(a->binary_path, b->bin.path, sizeof(b->bin.path), errbuf) != 0 ||
             access(b->bin.path, X_OK) != 0) {
             cli_error(CMD, "no executable neard at %s; check --binary-path", a->binary_path);
             return 1;
@@ -343,7 +384,7 @@ static void print_nodes(const char *root, char (*homes)[PATH_MAX], size_t n, con
         if (node_runcfg_rpc_addr(homes[i], NULL, addr, sizeof(addr), errbuf) != 0)
             snprintf(addr, sizeof(addr), "-");
         snprintf(url, sizeof(url), "http://%s", addr);
-        bool alive = node_pidfile_alive(homes[i], "neard.pid", &pf);
+        bool alive = node_pidfile_alive(homes[i], NODE_NEARD_PID, &pf);
         printf("  node%-3zu %-9s %-28s %s, neard pid %ld\n", i, node_localnet_role(homes[i]), url,
                started[i] ? "started" : "already running", alive ? (long)pf.pid : 0L);
     }
@@ -362,7 +403,7 @@ static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (
         cli_error(CMD, "%s", errbuf);
         return 1;
     }
-    int rc = choose_binary(a, some_node_new(homes, *n), b);
+    int rc = b->chosen ? 0 : choose_binary(a, some_node_new(homes, *n), b);
     if (rc != 0 || *n > 0) {
         if (rc == 0 && a->sizes_given && *n != a->validators + a->rpc + a->archival)
             printf("reusing the localnet of %zu nodes in %s (--nodes/--rpc/--archival apply to a "
@@ -376,6 +417,10 @@ static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (
         .validators = a->validators,
         .rpc = a->rpc,
         .archival = a->archival,
+        .shards = a->shards,
+        .tracked_shards = a->tracked_shards,
+        .archival_nodes = a->archival_nodes,
+        .fixed_shards = a->fixed_shards && a->shards > 1, /* as the Python nearup passed it */
     };
     if (node_localnet_generate(&o, errbuf) != 0 ||
         node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, n, errbuf) != 0) {
@@ -391,12 +436,108 @@ static int find_or_generate(const struct ln_args *a, struct ln_binary *b, char (
     return 0;
 }
 
+/* --override's first check, before the binary is looked for: no node of
+ * the localnet in root runs. */
+static int refuse_running(const struct ln_args *a, char (*homes)[PATH_MAX])
+{
+    char errbuf[NU_ERRMSG_MAX];
+    size_t n = 0;
+    if (node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, &n, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (node_home_lock_owner(homes[i], NULL)) {
+            cli_error(CMD,
+                      "node%zu of %s is running; stop it (nearup stop --home %s) before "
+                      "--override",
+                      i, a->root, a->root);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* --override: the localnet in root goes, unless one of its nodes runs.
+ * Called once the binary is known to be good (a bad --binary-path loses
+ * nothing), and removes the nodes while holding every node's home lock,
+ * so none starts on what is being removed. */
+static int override(const struct ln_args *a, char (*homes)[PATH_MAX])
+{
+    char errbuf[NU_ERRMSG_MAX];
+    int locks[NODE_LOCALNET_MAX_NODES];
+    size_t n = 0, held = 0;
+    if (node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, &n, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    int rc = 0;
+    for (; rc == 0 && held < n; held++) {
+        int lrc = node_state_init(homes[held], errbuf);
+        if (lrc == 0)
+            lrc = node_home_lock(homes[held], NODE_LOCK_RUN, &locks[held], errbuf);
+        if (lrc == NU_EEXIST)
+            cli_error(CMD,
+                      "node%zu of %s is running; stop it (nearup stop --home %s) before "
+                      "--override",
+                      held, a->root, a->root);
+        else if (lrc != 0)
+            cli_error(CMD, "--override: %s", errbuf);
+        if (lrc != 0)
+            rc = 1;
+    }
+    if (rc != 0)
+        held--; /* the failed one holds no lock */
+    if (rc == 0 && n > 0 && nu_fs_rm_tree(a->root, errbuf) != 0) {
+        cli_error(CMD, "--override: %s", errbuf);
+        rc = 1;
+    }
+    while (held > 0)
+        node_state_unlock(locks[--held]);
+    return rc;
+}
+
+/* --interactive: a new localnet asks how many nodes it has, as the Python
+ * nearup did. Returns 0 to go on, else the exit code. */
+static int ask_nodes(struct ln_args *a, char (*homes)[PATH_MAX])
+{
+    char answer[32], errbuf[NU_ERRMSG_MAX];
+    size_t n = 0;
+    uint64_t v;
+    if (!a->interactive || a->sizes_given ||
+        node_localnet_nodes(a->root, homes, NODE_LOCALNET_MAX_NODES, &n, errbuf) != 0 || n > 0)
+        return 0;
+    int rc = cli_prompt("number of nodes [4]: ", answer, sizeof(answer));
+    if (rc == NU_ESTATE)
+        return cli_usage(CMD, "--interactive asks on a terminal, and stdin is not one; pass "
+                              "--nodes N instead");
+    if (rc != 0) {
+        cli_error(CMD, "no answer to --interactive's question; nothing was started");
+        return 1;
+    }
+    if (answer[0] == '\0')
+        return 0;
+    if (nu_parse_uint(answer, NODE_LOCALNET_MAX_NODES, &v) != 0 || v == 0)
+        return cli_usage(CMD, "--interactive: \"%s\" is not a number of nodes (1-%d)", answer,
+                         NODE_LOCALNET_MAX_NODES);
+    a->validators = (unsigned)v;
+    return 0;
+}
+
 static int run_localnet(struct ln_args *a, char (*homes)[PATH_MAX], bool *started)
 {
     struct ln_binary b = {0};
     size_t n = 0;
     bool generated = false;
-    int rc = find_or_generate(a, &b, homes, &n, &generated);
+    int rc = a->override ? refuse_running(a, homes) : 0;
+    if (rc == 0 && a->override)
+        rc = choose_binary(a, true, &b);
+    if (rc == 0 && a->override)
+        rc = override(a, homes);
+    if (rc == 0)
+        rc = ask_nodes(a, homes);
+    if (rc == 0)
+        rc = find_or_generate(a, &b, homes, &n, &generated);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = prepare_node(a, &b, homes[i], generated);
     if (rc == 0)
@@ -419,6 +560,8 @@ int cmd_localnet(int argc, char **argv)
         return 1;
     }
     a.root = root;
+    if (cli_refuse_python_node(CMD) != 0)
+        return 1;
     char(*homes)[PATH_MAX] = calloc(NODE_LOCALNET_MAX_NODES, sizeof(*homes));
     bool started[NODE_LOCALNET_MAX_NODES] = {0};
     if (homes == NULL) {

@@ -15,6 +15,8 @@
 
 #include "cmd.h"
 #include "fs.h"
+#include "legacy.h"
+#include "localnet.h"
 #include "state.h"
 
 #define DEFAULT_LINES 100
@@ -53,6 +55,7 @@ static const struct nu_setting opts[] = {
      .def = NU_TEXT(DEFAULT_LINES),
      .max = MAX_LINES,
      .help = "print the last N lines first"},
+    {.short_name = 'l', .alias_of = "lines", .help = "the Python nearup's spelling"},
 };
 
 const struct cli_doc cli_logs_doc = {
@@ -98,48 +101,62 @@ static int pick_node(const struct logs_opts *o, const char *root, char (*homes)[
 static bool has_log(const char *home)
 {
     char path[PATH_MAX];
-    return node_state_path(home, "logs/neard.log", path, sizeof(path)) == 0 && nu_fs_exists(path);
+    return node_state_path(home, NODE_NEARD_LOG, path, sizeof(path)) == 0 && nu_fs_exists(path);
 }
 
-/* Without --home: the one running node, else the one registered node. */
-static int default_home(char *out)
+/* No node was run with nearup: the log the Python nearup left, if any,
+ * into log. */
+static int python_default_log(char *log)
 {
-    static char reg[NODE_MAX_HOMES][PATH_MAX];
     char err[NU_ERRMSG_MAX];
-    size_t n = 0, running = 0, last = 0;
-    if (node_registry_list(reg, NODE_MAX_HOMES, &n, err) < 0) {
+    int rc = node_legacy_default_log(log, PATH_MAX, err);
+    if (rc == NU_EEXIST)
         cli_error("logs", "%s", err);
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (node_pidfile_alive(reg[i], "supervisor.pid", NULL)) {
-            running++;
-            last = i;
-        }
-    }
-    if (running == 1 || (running == 0 && n == 1)) {
-        copy_path(out, reg[running == 1 ? last : 0]);
+    else if (rc != 0)
+        cli_error("logs", "no node has been run with nearup yet; pass --home DIR");
+    return rc == 0 ? 0 : rc == NU_EEXIST ? 2 : 1;
+}
+
+/* Without --home: the one running node (the Python nearup's too), else
+ * the one registered node, else (into log, out left "") the log the
+ * Python nearup left. */
+static int default_home(char *out, char *log)
+{
+    static char homes[NODE_MAX_HOMES][PATH_MAX];
+    struct cli_homes_sel sel = {.pick = CLI_HOMES_RUNNING, .python = true};
+    size_t n = 0, native = 0;
+    int rc = cli_list_homes("logs", &sel, homes, &n, &native);
+    if (rc == 0 && (native == 1 || (native == 0 && n == 1))) {
+        copy_path(out, homes[0]); /* nearup's nodes come first */
         return 0;
     }
-    if (n == 0)
-        cli_error("logs", "no node has been run with nearup yet; pass --home DIR");
-    else
-        cli_error("logs", "%zu nodes are %s; pass --home DIR", running > 0 ? running : n,
-                  running > 0 ? "running" : "registered");
-    return running > 0 || n > 0 ? 2 : 1;
+    if (rc == 0 && native > 1)
+        return cli_homes_ambiguous("logs", "running", homes, native, false);
+    sel = (struct cli_homes_sel){.pick = CLI_HOMES_REGISTERED};
+    if (rc == 0)
+        rc = cli_list_homes("logs", &sel, homes, &n, &native);
+    if (rc == 0 && n == 1)
+        copy_path(out, homes[0]);
+    if (rc != 0 || n == 1)
+        return rc;
+    return n == 0 ? python_default_log(log)
+                  : cli_homes_ambiguous("logs", "registered", homes, n, false);
 }
 
-static int choose_home(const struct logs_opts *o, char *out)
+/* The home whose log to show into out, or (out "") the log itself into
+ * log. */
+static int choose_home(const struct logs_opts *o, char *out, char *log)
 {
     static char homes[NODE_MAX_HOMES][PATH_MAX];
     char root[PATH_MAX], err[NU_ERRMSG_MAX];
     size_t n = 0;
+    out[0] = log[0] = '\0';
     if (o->home_arg == NULL) {
         if (o->node >= 0) {
             cli_error("logs", "--node needs --home (the localnet root)");
             return 2;
         }
-        return default_home(out);
+        return default_home(out, log);
     }
     if (node_abspath(o->home_arg, root, sizeof(root), err) < 0) {
         cli_error("logs", "%s", err);
@@ -149,28 +166,36 @@ static int choose_home(const struct logs_opts *o, char *out)
         copy_path(out, root);
         return 0;
     }
-    if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0) {
+    /* A localnet nearup did not start (the Python nearup's) has nodes
+     * without a run.json. */
+    if (node_homes_expand(root, homes, NODE_MAX_HOMES, &n, err) < 0 &&
+        (node_localnet_nodes(root, homes, NODE_MAX_HOMES, &n, NULL) < 0 || n == 0)) {
         cli_error("logs", "%s", err);
         return 1;
     }
     return pick_node(o, root, homes, n, out);
 }
 
-/* ---- output ---- */
-
-static int write_all(const char *p, size_t len)
+/* home's neard.log, else the log the Python nearup keeps for it. */
+static int open_log(const char *home, char *path)
 {
-    while (len > 0) {
-        ssize_t w = write(1, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1; /* a closed pipe (`| head`) ends us quietly */
-        p += w;
-        len -= (size_t)w;
+    char legacy[PATH_MAX];
+    if (node_state_path(home, NODE_NEARD_LOG, path, PATH_MAX) < 0) {
+        copy_path(path, home);
+        errno = ENAMETOOLONG;
+        return -1;
     }
-    return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), e = errno;
+    if (fd < 0 && node_legacy_log(home, legacy, sizeof(legacy)) == 0) {
+        copy_path(path, legacy);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        e = errno;
+    }
+    errno = e; /* for the caller's message */
+    return fd;
 }
+
+/* ---- output ---- */
 
 /* Copies from fd's position to its end onto stdout. */
 static int copy_rest(int fd)
@@ -182,7 +207,7 @@ static int copy_rest(int fd)
             continue;
         if (r <= 0)
             return r < 0 ? -1 : 0;
-        if (write_all(buf, (size_t)r) < 0)
+        if (nu_write_all(1, buf, (size_t)r) < 0) /* a closed pipe (`| head`) ends us quietly */
             return -1;
     }
 }
@@ -255,11 +280,9 @@ int cmd_logs(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if ((rc = choose_home(&o, home)) != 0)
+    if ((rc = choose_home(&o, home, path)) != 0)
         return rc;
-    if (node_state_path(home, "logs/neard.log", path, sizeof(path)) < 0)
-        return cli_error("logs", "%s: path too long", home), 1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = home[0] != '\0' ? open_log(home, path) : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
         cli_error("logs", "no log at %s (%s); start the node with 'nearup run'", path,
                   strerror(errno));

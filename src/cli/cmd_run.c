@@ -1,9 +1,7 @@
 /* nearup run NETWORK: pick a neard (a given path, the cached version this
  * home ran, or a verified download), prepare the home through neard's own
  * init, record run.json and start a supervisor for the home. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +18,7 @@
 #include "dataswap.h"
 #include "fs.h"
 #include "home.h"
+#include "hostport.h"
 #include "json.h"
 #include "logrot.h"
 #include "network.h"
@@ -38,7 +37,8 @@ struct run_opts {
     const char *home_arg;
     const char *account_id, *boot_nodes, *binary_path, *version, *sha256, *release_url;
     const char *rpc_addr, *network_addr, *from_snapshot;
-    bool archival, foreground, reset_data, allow_mainnet_validator;
+    bool archival, foreground, reset_data, allow_mainnet_validator, interactive;
+    const char *refused; /* a Python nearup flag's value (cli_set_refused) */
     enum node_restart_policy restart;
     uint64_t log_max_size;
     unsigned log_keep, stop_timeout, ready_timeout;
@@ -159,6 +159,14 @@ static const struct nu_setting opts[] = {
      O(from_snapshot),
      .metavar = "STORE",
      .help = "a node without data restores STORE's latest snapshot first"},
+    {.name = "interactive",
+     .type = NU_T_BOOL,
+     O(interactive),
+     .help = "the Python nearup's: ask on the terminal for --account-id when the home is new"},
+    CLI_PY_VERBOSE,
+    CLI_PY_NO_WATCHER,
+    CLI_PY_REFUSED("neard-log", NU_T_STR, O(refused),
+                   "deprecated there already; pass --env RUST_LOG=FILTER (or --verbose)"),
 };
 
 const struct cli_doc cli_run_doc = {
@@ -172,8 +180,10 @@ const struct cli_doc cli_run_doc = {
         "N[K|M|G]]\n"
         "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
         "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
-        "                  [--ready-timeout SECONDS] [--from-snapshot STORE]",
-    .about = "NETWORK is mainnet, testnet, betanet, localnet or a custom chain id.\n"
+        "                  [--ready-timeout SECONDS] [--from-snapshot STORE] [--interactive]",
+    .about = "NETWORK is mainnet, testnet, betanet or a custom chain id; 'nearup run localnet'\n"
+             "is 'nearup localnet' (as in the Python nearup), but with --foreground (a unit of\n"
+             "'nearup service'), which runs one node of chain localnet.\n"
              "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
              "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
              "to answer /status; Ctrl-C meanwhile stops the node.\n"
@@ -215,7 +225,7 @@ struct chosen {
 static int use_path(const char *path, struct chosen *b, char *err)
 {
     struct stat st;
-    int rc = node_abspath(path, b->binary, sizeof(b->binary), err);
+    int rc = cli_binary_path(path, b->binary, sizeof(b->binary), err);
     if (rc < 0)
         return rc;
     if (stat(b->binary, &st) < 0)
@@ -330,31 +340,12 @@ static int choose_binary(const struct run_opts *o, struct chosen *b, char *err)
 static int try_bind(const char *addr, char *err, const char *what, const char *flag)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    char host[128];
-    const char *colon = strrchr(addr, ':');
-    uint64_t port;
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(host) ||
-        nu_parse_uint(colon + 1, 65535, &port) != 0)
-        return 0; /* not ours to judge; neard will say */
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    struct nu_hostport hp;
+    const char *why;
     socklen_t len;
-    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-        host[strlen(host) - 1] = '\0';
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-            return 0;
-        len = sizeof(*a6);
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-            return 0;
-        len = sizeof(*a4);
-    }
+    if (nu_hostport_parse(addr, strlen(addr), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0 ||
+        nu_ip_sockaddr(hp.host, hp.port, &ss, &len) != 0)
+        return 0; /* not ours to judge; neard will say */
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0)
@@ -377,7 +368,7 @@ static int check_ports(const struct run_opts *o, char *err)
     json_t *cfg = NULL;
     const char *rpc = o->rpc_addr, *net = o->network_addr;
     /* A neard of this home still stopping holds them; the supervisor waits for it. */
-    if (node_pidfile_alive(o->home, "neard.pid", NULL))
+    if (node_pidfile_alive(o->home, NODE_NEARD_PID, NULL))
         return 0;
     if (nu_fs_join(path, sizeof(path), o->home, "config.json") == 0 &&
         nu_json_load_file(path, true, &cfg, NULL) == 0) {
@@ -480,9 +471,9 @@ int cli_start_detached_ex(const char *cmd, const char *home, unsigned ready_time
             snprintf(rpc, sizeof(rpc), "disabled");
         node_runcfg_release(&c);
     }
-    if (node_state_path(home, "logs/neard.log", log, sizeof(log)) < 0)
+    if (node_state_path(home, NODE_NEARD_LOG, log, sizeof(log)) < 0)
         log[0] = '\0';
-    long pid = node_pidfile_read(home, "neard.pid", &pf, NULL) == 0 ? (long)pf.pid : 0;
+    long pid = node_pidfile_read(home, NODE_NEARD_PID, &pf, NULL) == 0 ? (long)pf.pid : 0;
     printf("nearup %s: neard %s running for %s (pid %ld), rpc %s%s, logs %s\n", cmd, version, home,
            pid, strcmp(rpc, "disabled") == 0 ? "" : "http://", rpc, log);
     return 0;
@@ -593,10 +584,68 @@ static int refuse_busy(const char *home)
     return rc < 0 ? 1 : 0;
 }
 
+/* ---- the Python nearup's spellings ---- */
+
+/* The index of the NETWORK word when it is "localnet" and the command line
+ * is not a unit's (--foreground), else 0. */
+static int localnet_word(int argc, char **argv)
+{
+    const struct nu_settings_table tables[] = {{opts, CLI_NOPTS(opts)},
+                                               {cli_localnet_doc.opts, cli_localnet_doc.nopts}};
+    int at = nu_args_first_positional(tables, 2, argc, argv, 1);
+    if (at >= argc || strcmp(argv[at], "localnet") != 0)
+        return 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--foreground") == 0)
+            return 0;
+    return at;
+}
+
+/* `nearup run localnet ...` runs `nearup localnet ...`. */
+static int run_localnet(int argc, char **argv, int at)
+{
+    char **args = calloc((size_t)argc, sizeof(*args));
+    if (args == NULL) {
+        cli_error("run", "out of memory");
+        return 1;
+    }
+    args[0] = "localnet";
+    for (int i = 1, k = 1; i < argc; i++)
+        if (i != at)
+            args[k++] = argv[i];
+    cli_hint("nearup run localnet is spelled nearup localnet here");
+    int rc = cmd_localnet(argc - 1, args);
+    free(args);
+    return rc;
+}
+
+/* --interactive: a new home asks for the validator account, as the
+ * Python nearup did. Returns 0 to go on, else the exit code. */
+static int ask_account(struct run_opts *o, char *answer, size_t size)
+{
+    char cfg[PATH_MAX];
+    if (!o->interactive || o->account_id != NULL ||
+        (nu_fs_join(cfg, sizeof(cfg), o->home, "config.json") == 0 && nu_fs_exists(cfg)))
+        return 0;
+    int rc = cli_prompt("account id this node validates for (empty: none): ", answer, size);
+    if (rc == NU_ESTATE)
+        return cli_usage("run", "--interactive asks on a terminal, and stdin is not one; pass "
+                                "--account-id A instead");
+    if (rc != 0) {
+        cli_error("run", "no answer to --interactive's question; nothing was started");
+        return 1;
+    }
+    o->account_id = answer[0] != '\0' ? answer : NULL;
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_opts o;
-    char err[NU_ERRMSG_MAX], def[PATH_MAX];
+    char err[NU_ERRMSG_MAX], def[PATH_MAX], account[256];
+    int at = localnet_word(argc, argv);
+    if (at > 0)
+        return run_localnet(argc, argv, at);
     memset(&o, 0, sizeof(o));
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
@@ -611,9 +660,10 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "%s", err);
         return 1;
     }
-    if (refuse_busy(o.home) != 0)
+    if (refuse_busy(o.home) != 0 || cli_refuse_python_node("run") != 0)
         return 1;
-    cli_catch_signals();
+    if ((rc = ask_account(&o, account, sizeof(account))) != 0)
+        return rc;
     rc = prepare_all(&o, err);
     if (rc < 0) {
         print_error("run", err);

@@ -1,4 +1,4 @@
-/* Shared by cmd_run.c and cmd_stop.c (restart). */
+/* Shared by cmd_run.c and cmd_restart.c. */
 #ifndef CLI_CMD_RUN_H
 #define CLI_CMD_RUN_H
 

@@ -6,12 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "fs.h"
-#include "proc.h"
 #include "redact.h"
 #include "service.h"
 #include "state.h"
@@ -19,6 +17,7 @@
 #define CMD "service"
 #define RUN_ARGS_MAX 64
 #define RUN_FLAG_MAX 48 /* "--" and the longest run flag */
+#define SYSTEMCTL_TIMEOUT_S 60
 
 enum svc_action { SVC_PRINT, SVC_INSTALL, SVC_UNINSTALL };
 
@@ -211,30 +210,11 @@ static int build_unit(const struct svc_args *a, struct nu_buf *unit)
     return 0;
 }
 
-/* systemctl [--user] <verb> [unit]; only called when systemd runs. */
-static int systemctl(bool user, const char *verb, const char *unit)
+/* systemctl [--user] <verb> [--now unit]; only called when systemd runs. */
+static int systemctl(bool user, const char *verb, const char *unit, char *errbuf)
 {
-    const char *bin = node_service_systemctl();
-    if (bin == NULL)
-        return -1;
-    char *argv[6];
-    int n = 0, status = 0;
-    argv[n++] = (char *)bin;
-    if (user)
-        argv[n++] = "--user";
-    argv[n++] = (char *)verb;
-    if (unit != NULL) {
-        argv[n++] = "--now";
-        argv[n++] = (char *)unit;
-    }
-    argv[n] = NULL;
-    struct nu_spawn_opts so;
-    nu_spawn_opts_init(&so);
-    pid_t pid;
-    char errbuf[NU_ERRMSG_MAX];
-    if (nu_proc_spawn(argv, &so, &pid, errbuf) != 0 || nu_proc_wait(pid, 60000, &status) != 0)
-        return -1;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+    const char *args[] = {verb, unit != NULL ? "--now" : NULL, unit, NULL};
+    return node_systemctl(user, args, NULL, 0, SYSTEMCTL_TIMEOUT_S, errbuf);
 }
 
 static int unit_path(const struct svc_args *a, char *name, size_t namesz, char *path, size_t pathsz)
@@ -284,8 +264,8 @@ static int do_install(const struct svc_args *a, const struct nu_buf *unit)
     printf("wrote %s\n", path);
     bool reloaded = false;
     if (node_service_systemd_running()) {
-        if (systemctl(a->user, "daemon-reload", NULL) != 0) {
-            cli_error(CMD, "systemctl daemon-reload failed; run it yourself");
+        if (systemctl(a->user, "daemon-reload", NULL, errbuf) != 0) {
+            cli_error(CMD, "%s; run it yourself", errbuf);
             return 1;
         }
         reloaded = true;
@@ -296,7 +276,7 @@ static int do_install(const struct svc_args *a, const struct nu_buf *unit)
 
 static int do_uninstall(const struct svc_args *a)
 {
-    char name[NODE_SERVICE_NAME_MAX + 16], path[PATH_MAX];
+    char name[NODE_SERVICE_NAME_MAX + 16], path[PATH_MAX], errbuf[NU_ERRMSG_MAX];
     int rc = unit_path(a, name, sizeof(name), path, sizeof(path));
     if (rc != 0)
         return rc;
@@ -307,15 +287,15 @@ static int do_uninstall(const struct svc_args *a)
     bool systemd = node_service_systemd_running();
     /* Stopping through systemd lets the supervisor stop neard cleanly; a
      * unit that was never enabled makes disable fail, which is fine. */
-    if (systemd && systemctl(a->user, "disable", name) == 0)
+    if (systemd && systemctl(a->user, "disable", name, errbuf) == 0)
         printf("stopped and disabled %s\n", name);
     if (unlink(path) != 0) {
         cli_error(CMD, "cannot remove %s: %s; run as root (or use --user)", path, strerror(errno));
         return 1;
     }
     printf("removed %s\n", path);
-    if (systemd && systemctl(a->user, "daemon-reload", NULL) != 0) {
-        cli_error(CMD, "systemctl daemon-reload failed; run it yourself");
+    if (systemd && systemctl(a->user, "daemon-reload", NULL, errbuf) != 0) {
+        cli_error(CMD, "%s; run it yourself", errbuf);
         return 1;
     }
     if (!systemd)

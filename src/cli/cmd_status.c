@@ -71,10 +71,18 @@ const struct cli_doc cli_status_doc = {
 
 static int parse_args(int argc, char **argv, struct status_args *a)
 {
-    int rc = cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
-    if (rc == 0 && a->home != NULL && a->all)
-        return cli_usage(CMD, "--home and --all exclude each other");
-    return rc;
+    return cli_parse(&cli_status_doc, argc, argv, a, NULL, 0, NULL);
+}
+
+/* --home's nodes, else every registered one; the Python nearup's too. */
+static int list_homes(const struct status_args *a, char (*homes)[PATH_MAX], size_t *n)
+{
+    struct cli_homes_sel sel = {.home = a->home,
+                                .all = a->all,
+                                .has_all = true,
+                                .pick = CLI_HOMES_REGISTERED,
+                                .python = true};
+    return cli_select_homes(CMD, &sel, homes, n);
 }
 
 static void fmt_uptime(char *out, size_t outsz, int64_t s)
@@ -241,7 +249,7 @@ int cmd_status(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    rc = cli_list_homes(CMD, a.home, homes, &n);
+    rc = list_homes(&a, homes, &n);
     if (rc != 0)
         goto out;
     if (node_status_collect((const char(*)[PATH_MAX])homes, n, a.reference, st, &ref, errbuf) !=

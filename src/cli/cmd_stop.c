@@ -1,13 +1,12 @@
-/* nearup stop [--home DIR | --all] [--timeout S] and nearup restart
- * [--home DIR] [--timeout S] [--ready-timeout S]. A localnet root means each
- * of its nodes. Without --home: the one registered node that is running. */
+/* nearup stop [--home DIR | --all] [--timeout S]. A localnet root means
+ * each of its nodes. Without --home: the one registered node that is
+ * running (or the one localnet whose nodes run). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "cmd_run.h"
 #include "state.h"
 #include "runcfg.h"
 #include "supctl.h"
@@ -15,43 +14,20 @@
 struct stop_opts {
     const char *home_arg;
     bool all;
-    unsigned timeout;       /* 0: run.json's stop_timeout */
-    unsigned ready_timeout; /* restart: the wait for neard to answer /status */
+    unsigned timeout; /* 0: run.json's stop_timeout */
+    bool unused;      /* the Python nearup's flags that change nothing */
 };
 
-#define OPT_HOME                                                                                   \
-    {                                                                                              \
-        .name = "home", .type = NU_T_STR, NU_FIELD(struct stop_opts, home_arg), .metavar = "DIR",  \
-        .help = "the node's home, or a localnet root (each of its nodes); default: the one "       \
-                "registered node that runs"                                                        \
-    }
-#define OPT_TIMEOUT                                                                                \
-    {                                                                                              \
-        .name = "timeout", .type = NU_T_SECONDS, NU_FIELD(struct stop_opts, timeout), .min = 1,    \
-        .max = 86400,                                                                              \
-        .help =                                                                                    \
-            "seconds neard has after SIGTERM before SIGKILL (default: the run's --stop-timeout)"   \
-    }
-
 static const struct nu_setting stop_opts[] = {
-    OPT_HOME,
+    CLI_OPT_STOP_HOME(struct stop_opts, home_arg),
     {.name = "all",
      .type = NU_T_BOOL,
      NU_FIELD(struct stop_opts, all),
      .help = "every node in the registry (each localnet root: all of its nodes)"},
-    OPT_TIMEOUT,
-};
-
-static const struct nu_setting restart_opts[] = {
-    OPT_HOME,
-    OPT_TIMEOUT,
-    {.name = "ready-timeout",
-     .type = NU_T_SECONDS,
-     NU_FIELD(struct stop_opts, ready_timeout),
-     .def = NU_TEXT(CLI_READY_TIMEOUT_S),
-     .min = 1,
-     .max = 86400,
-     .help = "seconds to wait for the restarted neard to answer /status"},
+    CLI_OPT_STOP_TIMEOUT(struct stop_opts, timeout),
+    CLI_PY_REFUSED("keep-watcher", NU_T_BOOL, NU_FIELD(struct stop_opts, unused),
+                   "there is no watcher to keep; a node's supervisor always stops with it, so "
+                   "leave the flag out"),
 };
 
 const struct cli_doc cli_stop_doc = {
@@ -64,103 +40,18 @@ const struct cli_doc cli_stop_doc = {
     .nopts = CLI_NOPTS(stop_opts),
 };
 
-const struct cli_doc cli_restart_doc = {
-    .prog = "restart",
-    .summary = "stop and start a node with its recorded settings",
-    .usage = "nearup restart [--home DIR] [--timeout SECONDS] [--ready-timeout SECONDS]",
-    .about = "Stops a node and starts it again with the settings its last 'nearup run'\n"
-             "recorded (HOME/.nearup/run.json); Ctrl-C while it starts stops it again.\n",
-    .opts = restart_opts,
-    .nopts = CLI_NOPTS(restart_opts),
-};
-
 /* Returns 0 to go on, -1 after --help, or exit code 2. */
-static int parse(const struct cli_doc *doc, int argc, char **argv, struct stop_opts *o)
+static int parse(int argc, char **argv, struct stop_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    int rc = cli_parse(doc, argc, argv, o, NULL, 0, NULL);
-    if (rc == 0 && o->all && o->home_arg != NULL)
-        return cli_usage(doc->prog, "--home and --all exclude each other");
-    return rc;
+    return cli_parse(&cli_stop_doc, argc, argv, o, NULL, 0, NULL);
 }
 
-static bool home_running(const char *home)
-{
-    return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL);
-}
-
-/* Appends the node homes behind one path (a localnet root expands). */
-static void add_expanded(const char *home, char (*out)[PATH_MAX], size_t max, size_t *n)
-{
-    size_t got = 0;
-    if (*n < max && node_homes_expand(home, out + *n, max - *n, &got, NULL) == 0) {
-        *n += got;
-    } else if (*n < max) {
-        snprintf(out[*n], PATH_MAX, "%s", home);
-        (*n)++;
-    }
-}
-
-/* A home registered both alone and under its localnet root appears once. */
-static void dedupe(char (*homes)[PATH_MAX], size_t *n)
-{
-    size_t out = 0;
-    for (size_t i = 0; i < *n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < out && !seen; j++)
-            seen = strcmp(homes[j], homes[i]) == 0;
-        if (!seen && out != i)
-            memcpy(homes[out], homes[i], strnlen(homes[i], PATH_MAX - 1) + 1);
-        out += !seen;
-    }
-    *n = out;
-}
-
-/* Which homes the command acts on; returns an exit code when it is done. */
-static int select_homes(const char *cmd, const struct stop_opts *o, char (*homes)[PATH_MAX],
-                        size_t *n)
-{
-    static char reg[NODE_MAX_HOMES][PATH_MAX];
-    char home[PATH_MAX], err[NU_ERRMSG_MAX];
-    size_t nreg = 0;
-    *n = 0;
-    if (o->home_arg != NULL) {
-        if (node_abspath(o->home_arg, home, sizeof(home), err) < 0)
-            return cli_error(cmd, "%s", err), 2;
-        add_expanded(home, homes, NODE_MAX_HOMES, n);
-        return -1;
-    }
-    if (node_registry_list(reg, NODE_MAX_HOMES, &nreg, err) < 0)
-        return cli_error(cmd, "%s", err), 1;
-    for (size_t i = 0; i < nreg; i++) {
-        if (o->all || home_running(reg[i]))
-            add_expanded(reg[i], homes, NODE_MAX_HOMES, n);
-    }
-    dedupe(homes, n);
-    if (o->all || *n <= 1)
-        return -1;
-    cli_error(cmd, "%zu nodes are running (%s, %s%s); pass --home DIR%s", *n, homes[0], homes[1],
-              *n > 2 ? ", ..." : "", strcmp(cmd, "stop") == 0 ? " or --all" : "");
-    return 2;
-}
-
-static int stop_one(const char *cmd, const char *home, unsigned timeout)
+static int stop_one(const char *home, unsigned timeout)
 {
     struct node_stop_result r;
-    char err[NU_ERRMSG_MAX];
-    int rc = node_stop_ex(home, timeout, &r, err);
-    if (r.killed)
-        fprintf(stderr,
-                "nearup %s: warning: neard (pid %ld) of %s did not stop in time after SIGTERM; "
-                "killed it with SIGKILL\n",
-                cmd, (long)r.neard_pid, home);
-    if (rc < 0) {
-        cli_error(cmd, "%s: %s", home, err);
+    if (cli_stop_node("stop", home, timeout, &r) != 0)
         return 1;
-    }
-    if (strcmp(cmd, "stop") != 0)
-        return 0;
     struct node_lock_owner lo;
     if (!r.was_running && node_home_lock_owner(home, &lo) && lo.role == NODE_LOCK_RESTORE)
         printf("nearup stop: no node runs for %s; a snapshot restore is in progress there (pid "
@@ -180,11 +71,16 @@ int cmd_stop(int argc, char **argv)
     static char homes[NODE_MAX_HOMES][PATH_MAX];
     struct stop_opts o;
     size_t n = 0;
-    int rc = parse(&cli_stop_doc, argc, argv, &o);
+    int rc = parse(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    rc = select_homes("stop", &o, homes, &n);
-    if (rc >= 0)
+    struct cli_homes_sel sel = {.home = o.home_arg,
+                                .all = o.all,
+                                .has_all = true,
+                                .pick = CLI_HOMES_RUNNING,
+                                .any_home = true,
+                                .python = true};
+    if ((rc = cli_select_homes("stop", &sel, homes, &n)) != 0)
         return rc;
     if (n == 0) {
         printf("nearup stop: nothing running\n");
@@ -192,41 +88,6 @@ int cmd_stop(int argc, char **argv)
     }
     int status = 0;
     for (size_t i = 0; i < n; i++)
-        status |= stop_one("stop", homes[i], o.timeout);
-    return status;
-}
-
-int cmd_restart(int argc, char **argv)
-{
-    static char homes[NODE_MAX_HOMES][PATH_MAX];
-    struct stop_opts o;
-    struct node_run_config c;
-    char err[NU_ERRMSG_MAX];
-    size_t n = 0;
-    int rc = parse(&cli_restart_doc, argc, argv, &o);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
-    rc = select_homes("restart", &o, homes, &n);
-    if (rc >= 0)
-        return rc;
-    if (n == 0) {
-        cli_error("restart", "no node is running; pass --home DIR (of a node started once with "
-                             "'nearup run')");
-        return 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (node_runcfg_load(homes[i], &c, err) < 0) {
-            cli_error("restart", "%s; start it once with 'nearup run'", err);
-            return 1;
-        }
-        node_runcfg_release(&c);
-    }
-    int status = 0;
-    for (size_t i = 0; i < n; i++)
-        status |= stop_one("restart", homes[i], o.timeout);
-    /* From here on Ctrl-C stops the node being started, as in 'nearup run'. */
-    cli_catch_signals();
-    for (size_t i = 0; i < n && status == 0; i++)
-        status |= cli_start_detached_ex("restart", homes[i], o.ready_timeout, &cli_cancelled);
+        status |= stop_one(homes[i], o.timeout);
     return status;
 }

@@ -106,27 +106,15 @@ static int parse_args(int argc, char **argv, struct up_args *a)
     int rc = cli_parse(&cli_upgrade_doc, argc, argv, a, NULL, 0, NULL);
     if (rc == 0 && a->to == NULL)
         return cli_usage(CMD, "--to VERSION is required");
-    if (rc == 0 && a->home != NULL && a->all)
-        return cli_usage(CMD, "--home and --all exclude each other");
     return rc;
 }
 
 /* --home DIR (a node or a localnet root), --all, or the only registered node. */
 static int list_homes(const struct up_args *a, char (*homes)[PATH_MAX], size_t *n)
 {
-    if (cli_list_homes(CMD, a->home, homes, n) != 0)
-        return 1;
-    if (a->home != NULL)
-        return 0;
-    if (*n == 0) {
-        cli_error(CMD, "no nodes registered; start one with `nearup run NETWORK`");
-        return 1;
-    }
-    if (!a->all && *n > 1) {
-        cli_error(CMD, "%zu nodes are registered; pass --home DIR or --all", *n);
-        return 2;
-    }
-    return 0;
+    struct cli_homes_sel sel = {
+        .home = a->home, .all = a->all, .has_all = true, .pick = CLI_HOMES_ONE};
+    return cli_select_homes(CMD, &sel, homes, n);
 }
 
 /* Loads run.json and checks the node can take the upgrade. */
@@ -138,7 +126,7 @@ static int check_node(const struct up_args *a, struct up_node *u)
         cli_error(CMD, "%s is not run by nearup (%s); start it with `nearup run`", u->home, errbuf);
         return 1;
     }
-    u->running = node_pidfile_alive(u->home, "supervisor.pid", &pf);
+    u->running = node_pidfile_alive(u->home, NODE_SUPERVISOR_PID, &pf);
     u->head = -1;
     if (a->at_height < 0)
         return 0;

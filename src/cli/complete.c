@@ -25,18 +25,28 @@ static void walk(FILE *out, const char *prefix, const struct cli_cmd *cmds, size
     }
 }
 
+typedef void (*setting_fn)(FILE *out, const struct nu_setting *s, const char *path);
+
+/* Calls fn for every row of t that is shown (an alias as it is shown). */
+static void each_row(const struct nu_setting *t, size_t n, setting_fn fn, FILE *out,
+                     const char *path)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct nu_setting shown;
+        if (t[i].flags & NU_S_HIDDEN)
+            continue;
+        nu_setting_display(t, n, &t[i], &shown);
+        fn(out, &shown, path);
+    }
+}
+
 /* Calls fn for every setting of c's tables that is shown. */
-static void each_setting(const struct cli_cmd *c,
-                         void (*fn)(FILE *, const struct nu_setting *, const char *), FILE *out,
-                         const char *path)
+static void each_setting(const struct cli_cmd *c, setting_fn fn, FILE *out, const char *path)
 {
     const struct cli_doc *d = c->doc;
-    for (size_t i = 0; i < d->nopts; i++)
-        if (!(d->opts[i].flags & NU_S_HIDDEN))
-            fn(out, &d->opts[i], path);
-    for (size_t i = 0; d->settings != NULL && i < d->settings->n; i++)
-        if (!(d->settings->t[i].flags & NU_S_HIDDEN))
-            fn(out, &d->settings->t[i], path);
+    each_row(d->opts, d->nopts, fn, out, path);
+    if (d->settings != NULL)
+        each_row(d->settings->t, d->settings->n, fn, out, path);
 }
 
 /* A value that names a file or directory: what the metavar says. */
@@ -85,9 +95,10 @@ static void bash_value(FILE *out, const struct nu_setting *s, const char *path)
         return;
     nu_setting_flag_name(s, flag, sizeof(flag));
     const char *kind = file_kind(s);
-    fprintf(out, "    \"%s --%s\"", path, flag);
+    if (s->name != NULL)
+        fprintf(out, "    \"%s --%s\"", path, flag);
     if (s->short_name != 0)
-        fprintf(out, "|\"%s -%c\"", path, s->short_name);
+        fprintf(out, "%s\"%s -%c\"", s->name != NULL ? "|" : "    ", path, s->short_name);
     if (s->choices != NULL) {
         fputs(") COMPREPLY=($(compgen -W \"", out);
         choices_words(out, s->choices);
@@ -109,7 +120,8 @@ static void bash_flag(FILE *out, const struct nu_setting *s, const char *path)
 {
     char flag[80];
     nu_setting_flag_name(s, flag, sizeof(flag));
-    fprintf(out, "--%s ", flag);
+    if (s->name != NULL)
+        fprintf(out, "--%s ", flag);
     if (s->short_name != 0)
         fprintf(out, "-%c ", s->short_name);
 }
@@ -176,7 +188,7 @@ static void zsh_spec(FILE *out, const struct nu_setting *s, const char *path)
     char flag[80];
     nu_setting_flag_name(s, flag, sizeof(flag));
     const char *meta = nu_setting_metavar(s), *kind = file_kind(s);
-    for (int pass = 0; pass < (s->short_name != 0 ? 2 : 1); pass++) {
+    for (int pass = s->name != NULL ? 0 : 1; pass < (s->short_name != 0 ? 2 : 1); pass++) {
         if (pass == 1)
             fprintf(out, "      '-%c", s->short_name);
         else

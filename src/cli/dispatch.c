@@ -101,14 +101,23 @@ static int cli_args_error(const char *prog, const struct nu_args_error *e)
     return cli_usage(prog, "%s", what);
 }
 
-int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
-              size_t maxpos, size_t *npos)
+/* An alias row is another program's spelling (the Python nearup's): the
+ * command works as written, and one line says how nearup spells it. */
+static void hint_alias(const struct nu_setting *t, size_t n, const struct nu_setting *alias)
+{
+    char written[128], spelled[256];
+    nu_args_alias_words(t, n, alias, written, sizeof(written), spelled, sizeof(spelled));
+    cli_hint("%s is spelled %s here", written, spelled);
+}
+
+static int parse(const struct cli_doc *doc, const struct nu_setting *t, size_t n, int argc,
+                 char **argv, void *obj, char **pos, size_t maxpos, size_t *npos)
 {
     char msg[NU_ERRMSG_MAX];
-    NU_BUG_ON(nu_settings_defaults(doc->opts, doc->nopts, obj, msg, sizeof(msg)) != 0);
+    NU_BUG_ON(nu_settings_defaults(t, n, obj, msg, sizeof(msg)) != 0);
     struct nu_args a = {
-        .table = doc->opts,
-        .n = doc->nopts,
+        .table = t,
+        .n = n,
         .obj = obj,
         .flags = NU_ARGS_HELP,
         .pos = pos,
@@ -121,5 +130,21 @@ int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char 
         cli_print_help(doc, stdout);
         return -1;
     }
-    return st == NU_ARGS_OK ? 0 : cli_args_error(doc->prog, &a.err);
+    if (st != NU_ARGS_OK)
+        return cli_args_error(doc->prog, &a.err);
+    for (size_t i = 0; i < a.naliases; i++)
+        hint_alias(t, n, a.aliases[i]);
+    return 0;
+}
+
+int cli_parse(const struct cli_doc *doc, int argc, char **argv, void *obj, char **pos,
+              size_t maxpos, size_t *npos)
+{
+    return parse(doc, doc->opts, doc->nopts, argc, argv, obj, pos, maxpos, npos);
+}
+
+int cli_parse_table(const struct cli_doc *doc, const struct nu_setting *t, size_t n, int argc,
+                    char **argv, void *obj)
+{
+    return parse(doc, t, n, argc, argv, obj, NULL, 0, NULL);
 }

@@ -29,6 +29,7 @@ const struct cli_cmd cli_commands[] = {
     {"upgrade", cmd_upgrade, CLI_CURL | CLI_SIGNALS, &cli_upgrade_doc},
     {"gateway", cmd_gateway, 0, &cli_gateway_doc},
     {"health", cmd_health, 0, &cli_health_doc},
+    {"canary", cmd_canary, 0, &cli_canary_doc},
     {"snapshot", NULL, 0, &cli_snapshot_doc},
     {"debug", NULL, 0, &cli_debug_doc},
     {"supervise", cmd_supervise, CLI_HIDDEN, &cli_supervise_doc},

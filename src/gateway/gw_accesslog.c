@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "gw_accesslog.h"
 #include "gw_worker.h"
 #include "log.h"
@@ -69,22 +68,12 @@ bool gw_alog_busy(const struct gw_worker *w)
     return w->alog.writing;
 }
 
-static void format_ts(char *out, size_t outsz)
-{
-    struct timeval tv;
-    struct tm tm;
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, outsz - n, ".%03dZ", (int)(tv.tv_usec / 1000));
-}
-
 void gw_alog_add(struct gw_worker *w, struct gw_view *v, const struct gw_alog_entry *e)
 {
     if (!v->snap->alog)
         return;
-    char ts[40], client[96], up[160];
-    format_ts(ts, sizeof(ts));
+    char ts[NU_UTC_TEXT_MAX], client[96], up[160];
+    nu_utc_text(nu_real_ms(), ts, sizeof(ts));
     nu_log_format_value(client, sizeof(client), e->client ? e->client : "-");
     nu_log_format_value(up, sizeof(up), e->upstream ? e->upstream : "-");
     int err = nu_buf_printf(&w->alog.buf,

@@ -1,21 +1,18 @@
-/* Internal to the config module: the settings table and the gateway's
- * own value checks (gw_config.c), used by the loader (gw_config_load.c) and by
- * `nearup gateway`'s flags and help. */
+/* Internal to the config module: the gateway's own value checks
+ * (gw_config.c), used by the loader (gw_config_load.c). */
 #ifndef GW_CONFIG_INT_H
 #define GW_CONFIG_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "gw_config.h"
+#include "hostport.h"
 #include "settings.h"
 
-/* The settings table (gw_config.c). */
-extern const struct nu_setting gw_settings[];
-extern const size_t gw_nsettings;
-extern const struct nu_settings_table gw_settings_table;
-
-/* host:port. host gets the host without brackets (hostsz bytes). */
-NU_WUR int gw_parse_hostport(const char *s, char *host, size_t hostsz, int *port);
+/* True for an IP address (no brackets) or "localhost": a host the gateway
+ * takes without a name lookup. */
+bool gw_host_numeric(const char *h);
 /* Method list into a bit mask over enum gw_method; NU_EINVAL and the
  * offending name in bad when a name is unknown. */
 NU_WUR int gw_method_list_mask(const char *list, uint64_t *mask, char *bad, size_t badsz);

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <uv.h>
 #include "gw_config-int.h"
 
 #define F(field) NU_FIELD(struct gw_config, field)
@@ -361,37 +359,10 @@ bool gw_config_is_flag(const char *name)
            strcmp(name, "method_cost") == 0;
 }
 
-int gw_parse_hostport(const char *s, char *host, size_t hostsz, int *port)
-{
-    const char *colon, *h = s;
-    size_t hlen;
-    if (*s == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':')
-            return NU_EINVAL;
-        h = s + 1;
-        hlen = (size_t)(rb - h);
-        colon = rb + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon || memchr(s, ':', (size_t)(colon - s)))
-            return NU_EINVAL;
-        hlen = (size_t)(colon - s);
-    }
-    uint64_t p;
-    if (hlen == 0 || hlen >= hostsz || nu_parse_uint(colon + 1, 65535, &p) != 0)
-        return NU_EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *port = (int)p;
-    return 0;
-}
-
-static bool numeric_host(const char *h)
+bool gw_host_numeric(const char *h)
 {
     struct sockaddr_storage ss;
-    return strcmp(h, "localhost") == 0 || uv_ip4_addr(h, 0, (struct sockaddr_in *)&ss) == 0 ||
-           uv_ip6_addr(h, 0, (struct sockaddr_in6 *)&ss) == 0;
+    return strcmp(h, "localhost") == 0 || nu_ip_sockaddr(h, 0, &ss, NULL) == 0;
 }
 
 int gw_method_list_mask(const char *list, uint64_t *mask, char *bad, size_t badsz)
@@ -418,9 +389,10 @@ int gw_method_list_mask(const char *list, uint64_t *mask, char *bad, size_t bads
 /* listen: host:port with a numeric host, [v6]:port or localhost:port. */
 static int set_addr(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
 {
-    char host[GW_HOST_MAX];
-    int port;
-    if (gw_parse_hostport(v, host, sizeof(host), &port) != 0 || !numeric_host(host)) {
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(v, strlen(v), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0 ||
+        !gw_host_numeric(hp.host)) {
         snprintf(msg, msgsz, "\"%s\" is not IP:PORT (or [IPv6]:PORT, localhost:PORT)", v);
         return NU_EINVAL;
     }

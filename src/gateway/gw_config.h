@@ -17,13 +17,14 @@
 #include "buf.h"
 #include "error.h"
 #include "gw_rpcpeek.h"
+#include "settings.h"
 
 #define GW_NAME_MAX 64
 #define GW_HOST_MAX 256
 #define GW_PATH_MAX 256
 #define GW_MAX_UPSTREAMS 64 /* configured upstreams plus DNS members */
 #define GW_CONFIG_FILE_MAX (1u << 20)
-#define GW_CONFIG_MAX_ERRORS 20
+#define GW_CONFIG_MAX_ERRORS NU_SETTINGS_MAX_ERRORS
 
 /* One [upstream NAME] section (or --upstream flag). Exactly one of url and
  * dns is set. */
@@ -118,5 +119,11 @@ NU_WUR int gw_config_help(struct nu_buf *out);
 /* True when a setting that only applies at start differs; name gets its name. */
 bool gw_config_restart_needed(const struct gw_config *a, const struct gw_config *b,
                               const char **name);
+
+/* The settings table (gw_config.c): the config file's keys and, through
+ * it, `nearup gateway`'s flags, help, man page and completion. */
+extern const struct nu_setting gw_settings[];
+extern const size_t gw_nsettings;
+extern const struct nu_settings_table gw_settings_table;
 
 #endif

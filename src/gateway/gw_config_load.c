@@ -1,5 +1,6 @@
-/* Loading the gateway config: defaults, INI file (inih), environment,
- * flags, then validation (see gw_config.h). */
+/* Loading the gateway config: defaults, INI file and environment (the
+ * settings loader, settings.h, with the [upstream NAME] and [method_cost]
+ * sections read here), flags, then validation (see gw_config.h). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -7,27 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <ini.h>
-#include <uv.h>
 #include "gw_config-int.h"
 #include "redact.h"
 
 #define INFLIGHT_UNSET 0xffffffffu
-#define LINE_MAX_BYTES 16384
 
 struct load_ctx {
     struct gw_config *c;
-    const char *file;
-    struct nu_buf *errs;
-    unsigned nerr;
-    int set_line[64]; /* per table setting: line it was set on (duplicates) */
+    struct nu_settings_load l; /* the file, its errors and the line being read */
     int cost_line[GW_NMETHODS];
-    /* reader state */
-    const char *text;
-    size_t pos, len;
-    int line;
-    bool at_line_start;
     /* upstream section being read */
     char cur_section[GW_NAME_MAX + 16];
     struct gw_upstream_spec *cur;
@@ -51,17 +40,12 @@ static void note(struct nu_buf *b, const char *fmt, ...)
 
 static void add_err(struct load_ctx *x, const char *where, int line, const char *fmt, ...)
 {
-    if (x->nerr++ >= GW_CONFIG_MAX_ERRORS)
-        return;
     char msg[600];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (line > 0)
-        note(x->errs, "%s:%d: %s\n", where, line, msg);
-    else
-        note(x->errs, "%s: %s\n", where, msg);
+    nu_settings_error(&x->l, where, line, "%s", msg);
 }
 
 /* ---- upstream specs ---- */
@@ -91,13 +75,6 @@ static struct gw_upstream_spec *new_upstream(struct load_ctx *x, const char *nam
     return u;
 }
 
-static bool numeric_or_localhost(const char *h)
-{
-    struct sockaddr_storage ss;
-    return strcmp(h, "localhost") == 0 || uv_ip4_addr(h, 0, (struct sockaddr_in *)&ss) == 0 ||
-           uv_ip6_addr(h, 0, (struct sockaddr_in6 *)&ss) == 0;
-}
-
 #define GW_URL_SHOWN_MAX 300 /* an upstream url as an error message shows it */
 
 /* http://HOST[:PORT][/PATH] with a numeric host or localhost; no userinfo. */
@@ -121,22 +98,15 @@ static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, siz
                  shown);
         return NU_EINVAL;
     }
-    const char *hp = url + 7, *slash = strchr(hp, '/');
-    char auth[GW_HOST_MAX + 8];
-    size_t alen = slash ? (size_t)(slash - hp) : strlen(hp);
-    if (alen == 0 || alen >= sizeof(auth) || strlen(slash ? slash : "/") >= sizeof(u->path))
+    const char *auth = url + 7, *slash = strchr(auth, '/'), *why;
+    size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
+    struct nu_hostport hp;
+    if (strlen(slash ? slash : "/") >= sizeof(u->path) ||
+        nu_hostport_parse(auth, alen, 80, 0, &hp, &why) != 0)
         goto bad;
-    memcpy(auth, hp, alen);
-    auth[alen] = '\0';
-    if (gw_parse_hostport(auth, u->host, sizeof(u->host), &u->port) != 0) {
-        /* no port: 80 */
-        if (strchr(auth, ':') && auth[0] != '[')
-            goto bad;
-        snprintf(auth + alen, sizeof(auth) - alen, ":80");
-        if (gw_parse_hostport(auth, u->host, sizeof(u->host), &u->port) != 0)
-            goto bad;
-    }
-    if (!numeric_or_localhost(u->host)) {
+    snprintf(u->host, sizeof(u->host), "%s", hp.host);
+    u->port = hp.port;
+    if (!gw_host_numeric(u->host)) {
         snprintf(msg, msgsz,
                  "url %s: host must be an IP address or localhost (use dns = %s:%d "
                  "for names)",
@@ -146,8 +116,6 @@ static int parse_url(struct gw_upstream_spec *u, const char *url, char *msg, siz
     for (const char *c = slash ? slash : ""; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 0x7f)
             goto bad; /* the path goes into the request line as is */
-    if (u->port == 0)
-        goto bad;
     snprintf(u->path, sizeof(u->path), "%s", slash ? slash : "/");
     snprintf(u->url, sizeof(u->url), "%s", url);
     return 0;
@@ -158,16 +126,18 @@ bad:
 
 static int parse_dns(struct gw_upstream_spec *u, const char *v, char *msg, size_t msgsz)
 {
-    if (gw_parse_hostport(v, u->host, sizeof(u->host), &u->port) != 0 || u->port == 0) {
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(v, strlen(v), 0, 0, &hp, &why) != 0) {
         snprintf(msg, msgsz, "dns \"%s\": expected NAME:PORT", v);
         return NU_EINVAL;
     }
-    for (const char *p = u->host; *p; p++) {
-        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_') {
-            snprintf(msg, msgsz, "dns \"%s\": bad character in the name", v);
-            return NU_EINVAL;
-        }
+    if (!nu_host_name_ok(hp.host)) {
+        snprintf(msg, msgsz, "dns \"%s\": bad character in the name", v);
+        return NU_EINVAL;
     }
+    snprintf(u->host, sizeof(u->host), "%s", hp.host);
+    u->port = hp.port;
     u->is_dns = true;
     return 0;
 }
@@ -176,9 +146,9 @@ static int set_upstream_num(const char *key, const char *v, uint64_t lo, uint64_
                             char *msg, size_t msgsz)
 {
     uint64_t n;
-    if (nu_parse_uint(v, UINT64_MAX, &n) != 0 || n < lo || n > hi) {
-        snprintf(msg, msgsz, "%s: \"%s\" is not a whole number in [%llu, %llu]", key, v,
-                 (unsigned long long)lo, (unsigned long long)hi);
+    char why[160]; /* "\"V\" is not a whole number", cut for a long V */
+    if (nu_parse_uint_in(v, lo, hi, &n, why, sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "%s: %s", key, why);
         return NU_EINVAL;
     }
     *out = (unsigned)n;
@@ -232,37 +202,13 @@ static int cost_set(struct gw_config *c, const char *method, const char *v, char
         return NU_EINVAL;
     }
     uint64_t n;
-    if (nu_parse_uint(v, 1000000, &n) != 0) {
-        snprintf(msg, msgsz, "method_cost %s: \"%s\" is not a whole number in [0, 1000000]", method,
-                 v);
+    char why[160]; /* "\"V\" is not a whole number", cut for a long V */
+    if (nu_parse_uint_in(v, 0, 1000000, &n, why, sizeof(why)) != 0) {
+        snprintf(msg, msgsz, "method_cost %s: %s", method, why);
         return NU_EINVAL;
     }
     c->method_cost[m] = (unsigned)n;
     return m;
-}
-
-static void file_setting(struct load_ctx *x, const char *section, const char *name,
-                         const char *value)
-{
-    char msg[NU_ERRMSG_MAX];
-    const struct nu_setting *s = nu_setting_find(gw_settings, gw_nsettings, name, strlen(name));
-    if (!s || strchr(name, '-')) {
-        add_err(x, x->file, x->line, "unknown setting \"%s\"%s%s%s", name,
-                section[0] ? " in [" : "", section, section[0] ? "]" : "");
-        return;
-    }
-    if (section[0] && strcmp(section, s->section) != 0) {
-        add_err(x, x->file, x->line, "%s belongs in [%s], not [%s]", name, s->section, section);
-        return;
-    }
-    size_t idx = (size_t)(s - gw_settings);
-    if (x->set_line[idx]) {
-        add_err(x, x->file, x->line, "%s is set twice (first on line %d)", name, x->set_line[idx]);
-        return;
-    }
-    x->set_line[idx] = x->line;
-    if (nu_setting_set(s, x->c, value, msg, sizeof(msg)) != 0)
-        add_err(x, x->file, x->line, "%s: %s", s->name, msg);
 }
 
 static void file_upstream(struct load_ctx *x, const char *section, const char *name,
@@ -274,118 +220,35 @@ static void file_upstream(struct load_ctx *x, const char *section, const char *n
         const char *uname = section + 9;
         while (*uname == ' ')
             uname++;
-        x->cur = new_upstream(x, uname, x->file, x->line);
+        x->cur = new_upstream(x, uname, x->l.file, x->l.line);
     }
     if (x->cur && upstream_key(x->cur, name, value, msg, sizeof(msg)) != 0)
-        add_err(x, x->file, x->line, "[upstream %s] %s", x->cur->name, msg);
+        add_err(x, x->l.file, x->l.line, "[upstream %s] %s", x->cur->name, msg);
 }
 
-static bool known_section(const char *s)
+/* The sections the settings table does not describe. */
+static int extra_section(struct nu_settings_load *l, const char *section, const char *name,
+                         const char *value)
 {
-    static const char *known[] = {"", "gateway", "health", "proxy", "limits", "ratelimit"};
-    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-        if (strcmp(s, known[i]) == 0)
-            return true;
-    return false;
-}
-
-static int on_ini_entry(void *ud, const char *section, const char *name, const char *value)
-{
-    struct load_ctx *x = ud;
+    struct load_ctx *x = l->ud;
     char msg[NU_ERRMSG_MAX];
-    unsigned before = x->nerr;
     if (strncmp(section, "upstream ", 9) == 0) {
         file_upstream(x, section, name, value);
     } else if (strcmp(section, "method_cost") == 0) {
         int m = cost_set(x->c, name, value, msg, sizeof(msg));
         if (m < 0)
-            add_err(x, x->file, x->line, "%s", msg);
+            add_err(x, l->file, l->line, "%s", msg);
         else if (x->cost_line[m])
-            add_err(x, x->file, x->line, "method_cost %s is set twice", name);
+            add_err(x, l->file, l->line, "method_cost %s is set twice", name);
         else
-            x->cost_line[m] = x->line;
-    } else if (known_section(section)) {
-        file_setting(x, section, name, value);
+            x->cost_line[m] = l->line;
     } else {
-        add_err(x, x->file, x->line, "unknown section [%s]", section);
+        return 0;
     }
-    return x->nerr == before;
-}
-
-/* inih reports only the first error line, so syntax is checked here, line
- * by line, with inih's rules: blank, ; or # comment, [section], name = value
- * (or name: value). */
-static void check_syntax(struct load_ctx *x, const char *line)
-{
-    while (*line == ' ' || *line == '\t' || *line == '\r' || *line == '\n')
-        line++;
-    if (!*line || *line == ';' || *line == '#')
-        return;
-    if (*line == '[' ? !strchr(line, ']') : !strpbrk(line, "=:"))
-        add_err(x, x->file, x->line, "syntax error: expected [section] or name = value");
-}
-
-/* inih reader over the text, counting lines so the handler knows its line. */
-static char *read_ini_line(char *str, int num, void *stream)
-{
-    struct load_ctx *x = stream;
-    if (x->pos >= x->len || num < 2)
-        return NULL;
-    if (x->at_line_start)
-        x->line++;
-    size_t n = 0;
-    while (x->pos < x->len && n < (size_t)num - 1) {
-        char ch = x->text[x->pos++];
-        str[n++] = ch;
-        if (ch == '\n')
-            break;
-    }
-    str[n] = '\0';
-    if (x->at_line_start)
-        check_syntax(x, str);
-    x->at_line_start = str[n - 1] == '\n';
-    return str;
-}
-
-static void parse_text(struct load_ctx *x, const char *text, size_t len)
-{
-    if (memchr(text, '\0', len)) {
-        add_err(x, x->file, 0, "contains a NUL byte");
-        return;
-    }
-    x->text = text;
-    x->len = len;
-    x->pos = 0;
-    x->line = 0;
-    x->at_line_start = true;
-    ini_use_stack = false; /* heap line buffer so long method lists fit */
-    ini_allow_realloc = true;
-    ini_max_line = LINE_MAX_BYTES;
-    ini_allow_multiline = false;
-    int rc = ini_parse_stream(read_ini_line, x, on_ini_entry, x);
-    if (rc < 0)
-        add_err(x, x->file, 0, "cannot parse (out of memory)");
+    return 1;
 }
 
 /* ---- environment and flags ---- */
-
-static void apply_env(struct load_ctx *x)
-{
-    char var[96], msg[NU_ERRMSG_MAX];
-    for (size_t i = 0; i < gw_nsettings; i++) {
-        const struct nu_setting *s = &gw_settings[i];
-        int n = snprintf(var, sizeof(var), "NEARUP_GATEWAY_");
-        for (const char *p = s->name; *p && n < (int)sizeof(var) - 1; p++)
-            var[n++] = (char)toupper((unsigned char)*p);
-        var[n] = '\0';
-        const char *v = getenv(var);
-        if (v && nu_setting_set(s, x->c, v, msg, sizeof(msg)) != 0) {
-            char where[120];
-            snprintf(where, sizeof(where), "env %s", var);
-            add_err(x, where, 0, "%s: %s", s->name, msg);
-        }
-    }
-}
 
 /* Next comma-separated field of *p (modified in place); NULL at the end. */
 static char *next_field(char **p)
@@ -479,13 +342,13 @@ static void validate_upstreams(struct load_ctx *x)
 {
     struct gw_config *c = x->c;
     if (c->nups == 0)
-        add_err(x, x->file[0] ? x->file : "config", 0,
+        add_err(x, x->l.file[0] ? x->l.file : "config", 0,
                 "no upstreams: add [upstream NAME] with url = http://HOST:PORT (or dns = "
                 "NAME:PORT), or --upstream URL");
     for (size_t i = 0; i < c->nups; i++) {
         struct gw_upstream_spec *u = &c->ups[i];
         if (!u->url[0] && !u->is_dns)
-            add_err(x, u->line ? x->file : "flag --upstream", u->line,
+            add_err(x, u->line ? x->l.file : "flag --upstream", u->line,
                     "[upstream %s] needs url = http://HOST:PORT or dns = NAME:PORT", u->name);
         if (u->max_inflight == INFLIGHT_UNSET)
             u->max_inflight = c->upstream_max_inflight;
@@ -497,8 +360,12 @@ static void validate(struct load_ctx *x)
     struct gw_config *c = x->c;
     char bad[80];
     validate_upstreams(x);
-    if (gw_parse_hostport(c->listen, c->listen_host, sizeof(c->listen_host), &c->listen_port))
-        add_err(x, "config", 0, "listen: bad address");
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(c->listen, strlen(c->listen), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0)
+        add_err(x, "config", 0, "listen: %s", why);
+    snprintf(c->listen_host, sizeof(c->listen_host), "%s", hp.host);
+    c->listen_port = hp.port;
     c->deny = (enum gw_deny_mode)c->deny_mode;
     c->allow_mask = ~0ull;
     if (c->allow_methods[0] &&
@@ -527,20 +394,26 @@ int gw_config_load_string(const char *text, const char *file, const struct gw_fl
     if (!c)
         return NU_ENOMEM;
     atomic_init(&c->refs, 1);
-    struct load_ctx x = {.c = c, .file = file ? file : "config", .errs = errs};
-    NU_BUG_ON(gw_nsettings > sizeof(x.set_line) / sizeof(x.set_line[0]));
+    struct load_ctx x = {.c = c};
+    x.l = (struct nu_settings_load){.t = gw_settings,
+                                    .n = gw_nsettings,
+                                    .obj = c,
+                                    .file = file ? file : "config",
+                                    .extra = extra_section,
+                                    .ud = &x,
+                                    .errs = errs};
     snprintf(c->file, sizeof(c->file), "%s", file ? file : "");
     set_defaults(&x);
     if (text)
-        parse_text(&x, text, strlen(text));
-    apply_env(&x);
+        nu_settings_parse_ini(&x.l, text, strlen(text));
+    nu_settings_parse_env(&x.l, "NEARUP_GATEWAY_");
     for (size_t i = 0; i < nflags; i++)
         apply_flag(&x, &flags[i]);
-    if (x.nerr == 0)
+    if (x.l.nerr == 0)
         validate(&x);
-    if (x.nerr > GW_CONFIG_MAX_ERRORS)
-        note(errs, "(%u more errors)\n", x.nerr - GW_CONFIG_MAX_ERRORS);
-    if (x.nerr) {
+    if (x.l.nerr > GW_CONFIG_MAX_ERRORS)
+        note(errs, "(%u more errors)\n", x.l.nerr - GW_CONFIG_MAX_ERRORS);
+    if (x.l.nerr) {
         free(c);
         return NU_EINVAL;
     }

@@ -1,7 +1,7 @@
 /* GET /healthcheck, /upstreams, /metrics (see gw_endpoints.h). */
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
+#include "clock.h"
 #include "gw_endpoints.h"
 #include "gw_reply.h"
 #include "gw_worker.h"
@@ -65,13 +65,6 @@ static int healthcheck(struct gw_worker *w, struct gw_view *v, struct nu_buf *b,
     return err ? err : nu_buf_puts(b, "}\n");
 }
 
-static int64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static int upstream_json(struct gw_upstream *u, struct nu_buf *b)
 {
     char err_text[sizeof(u->last_error)], url[GW_PATH_MAX + GW_HOST_MAX + 32];
@@ -99,7 +92,7 @@ static int upstream_json(struct gw_upstream *u, struct nu_buf *b)
                   u->spec.archival ? "true" : "false", u->spec.weight, u->spec.max_inflight,
                   health_state_name(atomic_load(&u->state)), (long long)atomic_load(&u->head),
                   (long long)atomic_load(&u->earliest), (long long)atomic_load(&u->lag),
-                  (long long)(bt ? health_head_age_ms(bt, now_ms()) : -1),
+                  (long long)(bt ? health_head_age_ms(bt, nu_real_ms()) : -1),
                   (unsigned)atomic_load(&u->inflight), (double)atomic_load(&u->latency_us) / 1000.0,
                   (double)atomic_load(&u->probe_us) / 1000.0,
                   (unsigned long long)atomic_load(&u->requests), (unsigned long long)errors);

@@ -99,6 +99,9 @@ struct gw_gateway {
     struct nu_sigs sigs;      /* open from start to the end of the drain */
     uv_async_t workers_done;  /* a worker thread finished its loop */
     unsigned workers_running; /* threads started and not finished (mu) */
+    unsigned workers_draining; /* of those, the ones that took the stop (mu) */
+    const char *stop_why;     /* the signal that began the drain */
+    bool stop_logged;         /* "stopping" logged: every running worker drains */
     uint64_t stop_ms;         /* uv_now when the drain began */
     bool finished;            /* drain over: signals and workers_done closed */
     atomic_bool draining;
@@ -118,7 +121,11 @@ struct gw_snap *gw_gateway_snap(struct gw_gateway *gw);
 /* Counts a worker thread about to start (control thread); undo with
  * gw_gateway_worker_exited when it could not start. */
 void gw_gateway_worker_starting(struct gw_gateway *gw);
-/* A worker thread's loop has ended (called on that thread, last thing). */
-void gw_gateway_worker_exited(struct gw_gateway *gw);
+/* A worker thread's loop has ended (called on that thread, last thing);
+ * drained: it had called gw_gateway_worker_draining. */
+void gw_gateway_worker_exited(struct gw_gateway *gw, bool drained);
+/* A worker has taken the stop: its server answers with Connection: close
+ * and accepts nothing more (called on the worker's thread). */
+void gw_gateway_worker_draining(struct gw_gateway *gw);
 
 #endif

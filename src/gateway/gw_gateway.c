@@ -13,6 +13,7 @@
 #include "gw_health.h"
 #include "gw_limits.h"
 #include "gw_worker.h"
+#include "hostport.h"
 #include "log.h"
 #include "proc.h"
 #include "sigs.h"
@@ -217,10 +218,21 @@ static void maybe_finish(struct gw_gateway *gw)
     if (!gw->stopping || gw->finished)
         return;
     pthread_mutex_lock(&gw->mu);
+    bool all_draining = gw->workers_draining == gw->workers_running;
     bool done = gw->workers_running == 0;
     if (done)
         uv_close((uv_handle_t *)&gw->workers_done, NULL);
     pthread_mutex_unlock(&gw->mu);
+    /* Logged once no worker can answer as if nothing happened, so whoever
+     * reads the line knows every later reply says Connection: close. A
+     * teardown after a failed start (no signal) logs nothing. */
+    if (all_draining && gw->stop_why != NULL && !gw->stop_logged) {
+        char drain[32];
+        snprintf(drain, sizeof(drain), "%u", gw->cfg->drain_timeout_ms);
+        nu_info("stopping: finishing in-flight requests", "signal", gw->stop_why,
+                "drain_timeout_ms", drain);
+        gw->stop_logged = true;
+    }
     if (!done)
         return;
     gw->finished = true;
@@ -239,10 +251,20 @@ void gw_gateway_worker_starting(struct gw_gateway *gw)
     pthread_mutex_unlock(&gw->mu);
 }
 
-void gw_gateway_worker_exited(struct gw_gateway *gw)
+void gw_gateway_worker_exited(struct gw_gateway *gw, bool drained)
 {
     pthread_mutex_lock(&gw->mu);
     gw->workers_running--;
+    if (drained)
+        gw->workers_draining--;
+    uv_async_send(&gw->workers_done);
+    pthread_mutex_unlock(&gw->mu);
+}
+
+void gw_gateway_worker_draining(struct gw_gateway *gw)
+{
+    pthread_mutex_lock(&gw->mu);
+    gw->workers_draining++;
     uv_async_send(&gw->workers_done);
     pthread_mutex_unlock(&gw->mu);
 }
@@ -263,9 +285,7 @@ static void stop_everything(struct gw_gateway *gw)
 
 static void begin_stop(struct gw_gateway *gw, const char *why)
 {
-    char drain[32];
-    snprintf(drain, sizeof(drain), "%u", gw->cfg->drain_timeout_ms);
-    nu_info("stopping: finishing in-flight requests", "signal", why, "drain_timeout_ms", drain);
+    gw->stop_why = why; /* logged by maybe_finish once every worker drains */
     stop_everything(gw);
 }
 
@@ -375,10 +395,8 @@ static void teardown(struct gw_gateway *gw)
 static void log_listening(const struct gw_gateway *gw)
 {
     const struct gw_config *cfg = gw->cfg;
-    char addr[GW_HOST_MAX + 16], nw[16], nu[16];
-    bool v6 = strchr(cfg->listen_host, ':') != NULL;
-    snprintf(addr, sizeof(addr), "%s%s%s:%d", v6 ? "[" : "", cfg->listen_host, v6 ? "]" : "",
-             gw->port);
+    char addr[NU_HOSTPORT_MAX], nw[16], nu[16];
+    (void)!nu_hostport_format(cfg->listen_host, gw->port, addr, sizeof(addr)); /* fits */
     snprintf(nw, sizeof(nw), "%u", gw->nworkers);
     snprintf(nu, sizeof(nu), "%zu", cfg->nups);
     nu_info("gateway listening", "addr", addr, "workers", nw, "upstreams", nu);

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include "clock.h"
 #include "gw_health.h"
 #include "hclient.h"
 #include "health.h"
@@ -40,13 +40,6 @@ static void end_round(struct gw_health *h);
 
 /* ---- a status answer ---- */
 
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 /* True when the answer is a judgeable status of the configured chain;
  * else e->err says why. */
 static bool parse_status(struct hentry *e, const struct gw_config *cfg, const char *body,
@@ -70,7 +63,7 @@ static void on_probe(void *ud, const struct nu_hc_resp *r)
     struct gw_health *h = e->h;
     e->conn = NULL;
     e->done = true;
-    atomic_store(&e->u->probe_us, (uv_hrtime() - e->sent_ns) / 1000);
+    atomic_store(&e->u->probe_us, (nu_mono_ns() - e->sent_ns) / 1000);
     if (r->err != GW_UE_OK)
         snprintf(e->err, sizeof(e->err), "status poll: %s", r->detail);
     else if (r->status != 200)
@@ -88,7 +81,7 @@ static void on_timer(uv_timer_t *t);
 static void start_round(struct gw_health *h)
 {
     h->in_round = true;
-    h->round_start = uv_hrtime();
+    h->round_start = nu_mono_ns();
     h->pending = 0;
     for (size_t i = 0; i < h->n; i++) {
         struct hentry *e = h->e[i];
@@ -100,7 +93,7 @@ static void start_round(struct gw_health *h)
             snprintf(e->err, sizeof(e->err), "status poll: out of memory");
             continue;
         }
-        e->sent_ns = uv_hrtime();
+        e->sent_ns = nu_mono_ns();
         h->pending++;
         nu_hc_send(e->conn, probe_body, sizeof(probe_body) - 1, h->cfg->health_timeout_ms,
                    NU_HC_REPLAYABLE, on_probe, e);
@@ -157,7 +150,7 @@ static void publish(struct gw_health *h, struct hentry *e, int64_t ref, int64_t 
 static void end_round(struct gw_health *h)
 {
     h->in_round = false;
-    int64_t ref = reference_head(h), now = wall_ms();
+    int64_t ref = reference_head(h), now = nu_real_ms();
     int ok = 0;
     for (size_t i = 0; i < h->n; i++) {
         publish(h, h->e[i], ref, now);
@@ -171,7 +164,7 @@ static void end_round(struct gw_health *h)
                ok ? "upstreams healthy again"
                   : "degraded: no "
                     "upstream is OK, failing open to the best of the rest");
-    uint64_t spent = (uv_hrtime() - h->round_start) / 1000000;
+    uint64_t spent = (nu_mono_ns() - h->round_start) / 1000000;
     unsigned iv = h->cfg->health_interval_ms;
     if (!h->closing)
         uv_timer_start(&h->timer, on_timer, spent >= iv ? 0 : iv - spent, 0);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include "gw_limits.h"
+#include "hostport.h"
 
 bool gw_method_allowed(const struct gw_config *c, int method)
 {
@@ -21,17 +22,12 @@ unsigned gw_method_cost(const struct gw_config *c, int method)
 
 size_t gw_client_key(const char *peer, char *key, size_t keysz)
 {
-    const char *start = peer, *end;
-    if (*peer == '[') {
-        start = peer + 1;
-        end = strchr(start, ']');
-    } else {
-        end = strrchr(peer, ':');
-    }
-    size_t n = end ? (size_t)(end - start) : strlen(start);
-    if (n >= keysz)
-        n = keysz - 1;
-    memcpy(key, start, n);
+    struct nu_hostport hp;
+    const char *why, *host = peer; /* no port ("unix"): the whole peer */
+    if (nu_hostport_parse(peer, strlen(peer), 0, NU_HOSTPORT_PORT0, &hp, &why) == 0)
+        host = hp.host;
+    size_t n = strnlen(host, keysz - 1);
+    memcpy(key, host, n);
     key[n] = '\0';
     return n;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "gw_accesslog.h"
 #include "gw_limits.h"
 #include "hclient.h"
@@ -96,7 +97,7 @@ static struct gw_exchange *ex_new(struct gw_worker *w, struct nu_http_req *req)
     ex->w = w;
     ex->req = req;
     ex->view = gw_worker_view_pin(w);
-    ex->start_ns = req->start_ns ? req->start_ns : uv_hrtime();
+    ex->start_ns = req->start_ns ? req->start_ns : nu_mono_ns();
     ex->batch = false;
     ex->calls = NULL;
     ex->ncalls = ex->pending = 0;
@@ -157,7 +158,7 @@ static void log_access(struct gw_exchange *ex, int status, size_t out_len)
         .calls = (unsigned)ex->ncalls,
         .upstream = u ? u->name : "-",
         .status = status,
-        .latency_us = (uv_hrtime() - ex->start_ns) / 1000,
+        .latency_us = (nu_mono_ns() - ex->start_ns) / 1000,
         .retries = retries,
         .bytes_in = ex->req->body_len,
         .bytes_out = out_len,
@@ -230,7 +231,7 @@ static void call_done(struct gw_call *c)
 {
     struct gw_exchange *ex = c->ex;
     c->done = true;
-    uint64_t us = (uv_hrtime() - ex->start_ns) / 1000;
+    uint64_t us = (nu_mono_ns() - ex->start_ns) / 1000;
     gw_stats_call(&ex->w->st, c->pk.method, c->status, us);
     if (--ex->pending == 0)
         ex_finish(ex);
@@ -294,7 +295,7 @@ static void call_answer(struct gw_call *c, int status, const char *body, size_t 
  * of calls, or retry_budget_min, whichever is larger. */
 static bool budget_allows(struct gw_worker *w, const struct gw_config *cfg)
 {
-    uint64_t now = uv_hrtime();
+    uint64_t now = nu_mono_ns();
     if (now - w->win_start_ns >= HALF_WINDOW_NS) {
         bool stale = now - w->win_start_ns >= 2 * HALF_WINDOW_NS;
         w->win_req[1] = stale ? 0 : w->win_req[0];
@@ -415,7 +416,7 @@ static void on_answer(void *ud, const struct nu_hc_resp *r)
     } else {
         snprintf(detail, sizeof(detail), "%s", r->detail);
     }
-    uint64_t us = (uv_hrtime() - c->attempt_ns) / 1000;
+    uint64_t us = (nu_mono_ns() - c->attempt_ns) / 1000;
     gw_upstream_record(u, kind, us, cfg->passive_failures, kind ? detail : NULL);
     int reason = classify(c, u, r);
     if (reason >= 0 && try_retry(c, reason))
@@ -442,7 +443,7 @@ static void call_send(struct gw_call *c, struct gw_upstream *u)
         return;
     }
     c->conn = conn;
-    c->attempt_ns = uv_hrtime();
+    c->attempt_ns = nu_mono_ns();
     /* Only a transaction could do harm if it arrived twice. */
     unsigned flags = gw_method_flags(c->pk.method) & GW_MF_TX ? 0 : NU_HC_REPLAYABLE;
     nu_hc_send(conn, c->body, c->blen, ex_cfg(ex)->upstream_timeout_ms, flags, on_answer, c);
@@ -570,7 +571,7 @@ static bool admit(struct gw_exchange *ex)
         if (gw_method_allowed(cfg, m))
             cost += gw_method_cost(cfg, m);
     }
-    if (gw_limits_charge(ex->w->gw->rl, cfg, ex->req->peer, cost, uv_hrtime(), &retry_after))
+    if (gw_limits_charge(ex->w->gw->rl, cfg, ex->req->peer, cost, nu_mono_ns(), &retry_after))
         return true;
     GW_STAT_INC(ex->w->st.rate_limited);
     bool single = !ex->batch;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <uv.h>
 #include "gw_upstream.h"
+#include "hostport.h"
 
 static const int state_ranks[HEALTH_NSTATES] = {0, 1, 1, 2, 3, 4};
 
@@ -32,15 +33,17 @@ int gw_addr_parse(const char *host, int port, struct sockaddr_storage *addr)
 void gw_addr_format(const struct sockaddr *addr, char *out, size_t outsz)
 {
     char ip[64] = "?";
+    int port;
     if (addr->sa_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
         uv_ip6_name(a, ip, sizeof(ip));
-        snprintf(out, outsz, "[%s]:%d", ip, ntohs(a->sin6_port));
-        return;
+        port = ntohs(a->sin6_port);
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+        uv_ip4_name(a, ip, sizeof(ip));
+        port = ntohs(a->sin_port);
     }
-    const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
-    uv_ip4_name(a, ip, sizeof(ip));
-    snprintf(out, outsz, "%s:%d", ip, ntohs(a->sin_port));
+    (void)!nu_hostport_format(ip, port, out, outsz); /* a cut-short name still reads */
 }
 
 static size_t addr_len(const struct sockaddr *a)
@@ -61,10 +64,8 @@ struct gw_upstream *gw_upstream_new(const struct gw_upstream_spec *spec, const c
     memcpy(&u->addr, addr, addr_len(addr));
     if (spec->is_dns) {
         gw_addr_format(addr, u->hostport, sizeof(u->hostport));
-    } else if (strchr(spec->host, ':')) {
-        snprintf(u->hostport, sizeof(u->hostport), "[%s]:%d", spec->host, spec->port);
     } else {
-        snprintf(u->hostport, sizeof(u->hostport), "%s:%d", spec->host, spec->port);
+        (void)!nu_hostport_format(spec->host, spec->port, u->hostport, sizeof(u->hostport));
     }
     atomic_init(&u->state, HEALTH_UNKNOWN);
     pthread_mutex_init(&u->mu, NULL);

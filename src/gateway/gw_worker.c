@@ -1,6 +1,7 @@
 /* Worker threads (see gw_worker.h). */
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "gw_accesslog.h"
 #include "gw_endpoints.h"
 #include "hclient.h"
@@ -219,6 +220,7 @@ static void on_async(uv_async_t *a)
         w->stopping = true;
         copy_httpd_stats(w);
         nu_httpd_close(w->httpd, w->view->snap->cfg->drain_timeout_ms, on_httpd_closed, w);
+        gw_gateway_worker_draining(w->gw);
     }
 }
 
@@ -240,7 +242,7 @@ static void worker_main(void *arg)
 {
     struct gw_worker *w = arg;
     uv_run(&w->loop, UV_RUN_DEFAULT);
-    gw_gateway_worker_exited(w->gw);
+    gw_gateway_worker_exited(w->gw, w->stopping);
 }
 
 static void httpd_opts(const struct gw_config *c, int port, struct nu_httpd_opts *o)
@@ -284,7 +286,7 @@ int gw_worker_start(struct gw_gateway *gw, unsigned idx, struct gw_worker **out,
     }
     w->gw = gw;
     w->idx = idx;
-    w->rng = uv_hrtime() ^ ((uint64_t)(idx + 1) * 0x9e3779b97f4a7c15ull);
+    w->rng = nu_mono_ns() ^ ((uint64_t)(idx + 1) * 0x9e3779b97f4a7c15ull);
     gw_alogbuf_init(&w->alog);
     uv_async_init(&w->loop, &w->async, on_async);
     uv_timer_init(&w->loop, &w->tick);
@@ -303,7 +305,7 @@ int gw_worker_start(struct gw_gateway *gw, unsigned idx, struct gw_worker **out,
         uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
         gw_gateway_worker_starting(gw); /* before the thread can end */
         if (uv_thread_create(&w->thread, worker_main, w) != 0) {
-            gw_gateway_worker_exited(gw);
+            gw_gateway_worker_exited(gw, false);
             err = nu_err_set(errbuf, NU_ENOMEM, "worker %u: cannot start a thread", idx);
         }
     }

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "error.h"
 
 #define HEALTH_REASON_MAX 256
@@ -58,6 +59,7 @@ enum health_reply { HEALTH_REPLY_JSONRPC, HEALTH_REPLY_BARE };
 struct health_status {
     int64_t head;     /* sync_info.latest_block_height; -1 unknown */
     int64_t earliest; /* sync_info.earliest_block_height; -1 unknown */
+    int64_t protocol; /* protocol_version (changes at an upgrade: never a check); -1 unknown */
     int syncing;      /* sync_info.syncing: 1 or 0; -1 unknown */
     bool has_time;    /* sync_info.latest_block_time is a string ... */
     bool time_ok;     /* ... and valid RFC 3339 (nu_parse_rfc3339_ms), then in block_time_ms */
@@ -75,6 +77,11 @@ struct health_status {
  * or "status reply is not an object". */
 NU_WUR int health_status_parse(const char *body, size_t len, enum health_reply form,
                                struct health_status *st, char *errbuf);
+
+/* Reads a status result object already parsed (the "result" of a
+ * JSON-RPC reply, or GET /status's body) into *st, as health_status_parse
+ * does. */
+void health_status_read(const json_t *result, struct health_status *st);
 
 /* 0 when st has what a check needs (head, syncing, a valid block time);
  * NU_EPARSE otherwise, errbuf naming what is missing or bad. */

@@ -13,15 +13,25 @@ static void copy_str(char *dst, size_t dstsz, const json_t *obj, const char *pat
         snprintf(dst, dstsz, "%s", s);
 }
 
-static void read_result(const json_t *r, struct health_status *st)
+static void status_init(struct health_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->head = st->earliest = st->protocol = -1;
+    st->syncing = -1;
+}
+
+void health_status_read(const json_t *r, struct health_status *st)
 {
     int64_t v;
+    status_init(st);
     bool b;
     const char *t;
     if (nu_json_get_int(r, "sync_info.latest_block_height", &v) == 0 && v >= 0)
         st->head = v;
     if (nu_json_get_int(r, "sync_info.earliest_block_height", &v) == 0 && v >= 0)
         st->earliest = v;
+    if (nu_json_get_int(r, "protocol_version", &v) == 0 && v >= 0)
+        st->protocol = v;
     if (nu_json_get_bool(r, "sync_info.syncing", &b) == 0)
         st->syncing = b;
     if (nu_json_get_str(r, "sync_info.latest_block_time", &t) == 0) {
@@ -66,15 +76,13 @@ int health_status_parse(const char *body, size_t len, enum health_reply form,
 {
     char err[NU_ERRMSG_MAX];
     json_t *root = NULL;
-    memset(st, 0, sizeof(*st));
-    st->head = st->earliest = -1;
-    st->syncing = -1;
+    status_init(st);
     if (nu_json_parse("status reply", body, len, false, &root, err) != 0)
         return nu_err_set(errbuf, NU_EPARSE, "malformed status reply: %.400s", err);
     int rc = 0;
     const json_t *r = find_result(root, form, &rc, errbuf);
     if (r != NULL)
-        read_result(r, st);
+        health_status_read(r, st);
     json_decref(root);
     return rc;
 }

@@ -123,3 +123,18 @@ char *nu_buf_take(struct nu_buf *b)
     b->cap = 0;
     return p;
 }
+
+void *nu_grow(void *items, size_t n, size_t *cap, size_t elsz, size_t first)
+{
+    if (n < *cap)
+        return items;
+    if (*cap > SIZE_MAX / 2)
+        return NULL;
+    size_t want = *cap ? *cap * 2 : first;
+    if (want == 0 || want > SIZE_MAX / elsz)
+        return NULL;
+    void *p = realloc(items, want * elsz);
+    if (p != NULL)
+        *cap = want;
+    return p;
+}

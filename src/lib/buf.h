@@ -27,4 +27,11 @@ NU_WUR int nu_buf_vprintf(struct nu_buf *b, const char *fmt, va_list ap);
 /* Returns the data (caller frees) and resets b to empty. Never NULL unless OOM. */
 char *nu_buf_take(struct nu_buf *b);
 
+/* Room for one more element in an array of n elements of elsz bytes with
+ * room for *cap: items itself while n < *cap, else items realloc'ed to
+ * twice *cap (first when *cap is 0) and *cap updated. NULL when out of
+ * memory (or the size would overflow): items is then as it was, and still
+ * the caller's to free. Bounds on n are the caller's. */
+void *nu_grow(void *items, size_t n, size_t *cap, size_t elsz, size_t first);
+
 #endif

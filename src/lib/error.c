@@ -1,11 +1,32 @@
 /* Error codes and messages (see error.h). */
 #include "error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "redact.h"
+
+int nu_err_from_errno(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ESRCH:
+        return NU_ENOENT;
+    case EEXIST:
+        return NU_EEXIST;
+    case EACCES:
+    case EPERM:
+        return NU_EPERM;
+    case ENOMEM:
+        return NU_ENOMEM;
+    case EINVAL:
+        return NU_EINVAL;
+    default:
+        return NU_EIO;
+    }
+}
 
 const char *nu_strerror(int err)
 {

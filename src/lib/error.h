@@ -33,6 +33,12 @@ enum nu_err {
 /* Short static description of an NU_E* code ("invalid argument"). */
 const char *nu_strerror(int err);
 
+/* The NU_E* code for an errno value, the one mapping for every caller:
+ * ENOENT and ESRCH (no such process) NU_ENOENT, EEXIST NU_EEXIST, EACCES
+ * and EPERM NU_EPERM, ENOMEM NU_ENOMEM, EINVAL NU_EINVAL, anything else
+ * NU_EIO. */
+int nu_err_from_errno(int e);
+
 /* Formats into errbuf (may be NULL, then nothing is written) and returns err,
  * so callers can write `return nu_err_set(errbuf, NU_EIO, "write %s: %s", p, strerror(errno));`.
  * errbuf must hold NU_ERRMSG_MAX bytes. The userinfo of every URL in the

@@ -18,23 +18,6 @@
 #define TMP_SUFFIX ".tmp.XXXXXX"
 #define RM_DEPTH_MAX 64 /* directory levels nu_fs_rm_tree descends */
 
-static int errno_code(int e)
-{
-    switch (e) {
-    case ENOENT:
-        return NU_ENOENT;
-    case EEXIST:
-        return NU_EEXIST;
-    case EACCES:
-    case EPERM:
-        return NU_EPERM;
-    case ENOMEM:
-        return NU_ENOMEM;
-    default:
-        return NU_EIO;
-    }
-}
-
 /* Directory part of path into out ("." when there is none). */
 static int dir_of(const char *path, char *out, size_t outsz)
 {
@@ -49,18 +32,33 @@ static int dir_of(const char *path, char *out, size_t outsz)
     return n < 0 || (size_t)n >= outsz ? NU_ETOOBIG : 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+/* The one write loop: at offset off, or at fd's position when off < 0. */
+static int write_loop(int fd, const char *p, size_t len, int64_t off)
 {
     while (len > 0) {
-        ssize_t w = write(fd, p, len);
+        ssize_t w = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0)
-            return -1;
+        if (w <= 0) {
+            if (w == 0)
+                errno = EIO; /* no progress and no error: do not spin */
+            return NU_EIO;
+        }
         p += w;
         len -= (size_t)w;
+        off = off < 0 ? off : off + w;
     }
     return 0;
+}
+
+int nu_write_all(int fd, const void *buf, size_t len)
+{
+    return write_loop(fd, buf, len, -1);
+}
+
+int nu_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    return write_loop(fd, buf, len, (int64_t)off);
 }
 
 int nu_fs_atomic_open(struct nu_fs_atomic *a, const char *path, mode_t mode, char *errbuf)
@@ -73,7 +71,7 @@ int nu_fs_atomic_open(struct nu_fs_atomic *a, const char *path, mode_t mode, cha
         return nu_err_set(errbuf, NU_EINVAL, "%s: path too long", path);
     a->fd = mkostemp(a->tmp, O_CLOEXEC);
     if (a->fd < 0)
-        return nu_err_set(errbuf, errno_code(errno), "create temp file for %s: %s", path,
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "create temp file for %s: %s", path,
                           strerror(errno));
     return 0;
 }
@@ -116,7 +114,8 @@ int nu_fs_atomic_commit(struct nu_fs_atomic *a, char *errbuf)
             close(a->fd);
         a->fd = -1;
         unlink(a->tmp);
-        return nu_err_set(errbuf, errno_code(saved), "%s %s: %s", what, a->path, strerror(saved));
+        return nu_err_set(errbuf, nu_err_from_errno(saved), "%s %s: %s", what, a->path,
+                          strerror(saved));
     }
     if (dir_of(a->path, dir, sizeof(dir)) < 0)
         return nu_err_set(errbuf, NU_EINVAL, "%s: path too long", a->path);
@@ -129,10 +128,10 @@ int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mo
     int rc = nu_fs_atomic_open(&a, path, mode, errbuf);
     if (rc < 0)
         return rc;
-    if (write_all(a.fd, data, len) < 0) {
+    if (nu_write_all(a.fd, data, len) < 0) {
         int saved = errno;
         nu_fs_atomic_abort(&a);
-        return nu_err_set(errbuf, errno_code(saved), "write %s: %s", path, strerror(saved));
+        return nu_err_set(errbuf, nu_err_from_errno(saved), "write %s: %s", path, strerror(saved));
     }
     return nu_fs_atomic_commit(&a, errbuf);
 }
@@ -141,7 +140,7 @@ int nu_fs_fsync_dir(const char *dir, char *errbuf)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno_code(errno), "open %s: %s", dir, strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", dir, strerror(errno));
     int rc = fsync(fd);
     int saved = errno;
     close(fd);
@@ -175,7 +174,7 @@ int nu_fs_read_file(const char *path, size_t max, char **out, size_t *outlen, ch
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno_code(errno), "open %s: %s", path, strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
     struct nu_buf b;
     nu_buf_init(&b, max);
     int rc = read_fd(fd, path, max, &b, errbuf);
@@ -202,7 +201,7 @@ static int mkdir_one(const char *path, mode_t mode, char *errbuf)
         return 0;
     if (saved == EEXIST)
         saved = ENOTDIR;
-    return nu_err_set(errbuf, errno_code(saved), "mkdir %s: %s", path, strerror(saved));
+    return nu_err_set(errbuf, nu_err_from_errno(saved), "mkdir %s: %s", path, strerror(saved));
 }
 
 int nu_fs_mkdir_p(const char *path, mode_t mode, char *errbuf)
@@ -234,6 +233,14 @@ bool nu_fs_is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int nu_fs_opendir(const char *path, DIR **d, char *errbuf)
+{
+    *d = opendir(path);
+    if (*d == NULL && errno != ENOENT)
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
+    return 0;
 }
 
 bool nu_fs_dir_empty(const char *path)
@@ -320,7 +327,8 @@ int nu_fs_rm_tree(const char *path, char *errbuf)
     if (fd < 0)
         return errno == ENOENT ? 0
                                : nu_err_set(errbuf, NU_EIO, "open %s: %s", parent, strerror(errno));
-    int rc = rm_at(fd, base != NULL ? base + 1 : path, 0, errbuf);
+    char why[NU_ERRMSG_MAX];
+    int rc = rm_at(fd, base != NULL ? base + 1 : path, 0, why);
     close(fd);
-    return rc;
+    return rc < 0 ? nu_err_set(errbuf, rc, "remove %s: %s", path, why) : 0;
 }

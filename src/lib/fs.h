@@ -4,11 +4,19 @@
 #ifndef NU_FS_H
 #define NU_FS_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "error.h"
+
+/* Writes all len bytes of buf to fd, again after EINTR and short writes.
+ * 0, or NU_EIO with errno saying why (EIO when write(2) wrote nothing). */
+NU_WUR int nu_write_all(int fd, const void *buf, size_t len);
+/* nu_write_all at offset off (pwrite(2)): fd's file position stays. */
+NU_WUR int nu_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 NU_WUR int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                               char *errbuf);
@@ -34,6 +42,9 @@ NU_WUR int nu_fs_read_file(const char *path, size_t max, char **out, size_t *out
 NU_WUR int nu_fs_mkdir_p(const char *path, mode_t mode, char *errbuf);
 bool nu_fs_exists(const char *path);
 bool nu_fs_is_dir(const char *path);
+/* opendir(path) where a directory that does not exist yet is an empty
+ * one: 0 with *d NULL. Else "open PATH: why" in errbuf. */
+NU_WUR int nu_fs_opendir(const char *path, DIR **d, char *errbuf);
 /* True when path is a directory with no entries, or does not exist. */
 bool nu_fs_dir_empty(const char *path);
 /* Joins a and b with one '/', into out. NU_ETOOBIG when it does not fit. */
@@ -45,7 +56,8 @@ NU_WUR int nu_fs_fsync_dir(const char *dir, char *errbuf);
  * An absent name is not an error. NU_ETOOBIG past RM_DEPTH_MAX levels. */
 NU_WUR int nu_fs_rm_tree_at(int dirfd, const char *name, char *errbuf);
 /* nu_fs_rm_tree_at for a path (its last component may not be a symlink
- * to follow either: it is removed as the link it is). */
+ * to follow either: it is removed as the link it is). The one rm -rf of
+ * nearup; errors read "remove PATH: unlink NAME: why". */
 NU_WUR int nu_fs_rm_tree(const char *path, char *errbuf);
 
 #endif

@@ -35,7 +35,7 @@ struct nu_hc_conn {
     size_t blen;
     unsigned timeout_ms;
     uint64_t deadline_ms; /* loop time the answer is due by; 0 until first sent */
-    uint64_t parked_ns;   /* uv_hrtime() when parked idle */
+    uint64_t parked_ns;   /* nu_mono_ns() when parked idle */
     bool reused, writing, got_bytes, complete, overflow, noreuse;
     bool replayable, sent_any, resent;
     int write_err; /* a write that failed inside send, reported from the timer */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "hclient-int.h"
 
 #define RESP_KEEP_MAX (256 * 1024) /* larger buffers are freed when parked */
@@ -174,7 +175,7 @@ void nu_hc_cancel(struct nu_hc_conn *c)
 void nu_hc_conn_park(struct nu_hc_conn *c, unsigned idle_ms)
 {
     c->state = NU_HC_IDLE;
-    c->parked_ns = uv_hrtime();
+    c->parked_ns = nu_mono_ns();
     c->body = NULL;
     if (c->resp.cap > RESP_KEEP_MAX)
         nu_buf_release(&c->resp);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "hclient-int.h"
 
 static const char *const err_names[NU_HC_NERR] = {"ok",      "connect",  "reset",  "truncated",
@@ -119,7 +120,7 @@ void nu_hc_pool_set_addr(struct nu_hc_pool *p, const struct sockaddr *addr)
 
 struct nu_hc_conn *nu_hc_pool_get(struct nu_hc_pool *p)
 {
-    uint64_t now = uv_hrtime(), limit = (uint64_t)p->o.idle_timeout_ms * 1000000u;
+    uint64_t now = nu_mono_ns(), limit = (uint64_t)p->o.idle_timeout_ms * 1000000u;
     while (p->idle) {
         struct nu_hc_conn *c = p->idle;
         p->idle = c->next;

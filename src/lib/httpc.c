@@ -82,22 +82,6 @@ static int check_status(struct xfer *x)
     return 0;
 }
 
-/* Writes all of [p, p+n) to fd at off. */
-static int pwrite_all(int fd, const char *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
@@ -109,7 +93,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
         return 0; /* curl aborts with CURLE_WRITE_ERROR */
     }
     if (x->fd >= 0) {
-        if (pwrite_all(x->fd, ptr, n, x->base + x->got) != 0) {
+        if (nu_pwrite_all(x->fd, ptr, n, x->base + x->got) != 0) {
             x->io_err = true;
             x->io_errno = errno;
             return 0;
@@ -404,7 +388,7 @@ static int rx_write_fd(struct rxfer *x, const char *data, size_t n)
         if (ftruncate(x->rq->fd, 0) < 0)
             return -1;
     }
-    return pwrite_all(x->rq->fd, data, n, x->base + x->rs->received);
+    return nu_pwrite_all(x->rq->fd, data, n, x->base + x->rs->received);
 }
 
 static void keep_err_body(struct nu_httpc_resp *rs, const char *data, size_t n)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "hostport.h"
 #include "httpd-int.h"
 
 void nu_httpd_opts_init(struct nu_httpd_opts *o)
@@ -27,6 +28,15 @@ void nu_httpd_opts_init(struct nu_httpd_opts *o)
         .max_headers = 100,
         .backlog = 511,
     };
+}
+
+void nu_httpd_opts_status(struct nu_httpd_opts *o, const char *host, int port)
+{
+    nu_httpd_opts_init(o);
+    o->host = host;
+    o->port = port;
+    o->max_body_bytes = 4096;
+    o->max_connections = 1000;
 }
 
 static const struct {
@@ -108,15 +118,8 @@ static int open_listener(struct nu_httpd *s, int *fdp, char *errbuf)
     const char *host = strcmp(s->o.host, "localhost") == 0 ? "127.0.0.1" : s->o.host;
     struct sockaddr_storage ss;
     socklen_t sl;
-    if (strchr(host, ':')) {
-        if (uv_ip6_addr(host, s->o.port, (struct sockaddr_in6 *)&ss) != 0)
-            return nu_err_set(errbuf, NU_EINVAL, "listen address %s: not an IP address", host);
-        sl = sizeof(struct sockaddr_in6);
-    } else {
-        if (uv_ip4_addr(host, s->o.port, (struct sockaddr_in *)&ss) != 0)
-            return nu_err_set(errbuf, NU_EINVAL, "listen address %s: not an IP address", host);
-        sl = sizeof(struct sockaddr_in);
-    }
+    if (nu_ip_sockaddr(host, s->o.port, &ss, &sl) != 0)
+        return nu_err_set(errbuf, NU_EINVAL, "listen address %s: not an IP address", host);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return nu_err_set(errbuf, NU_ENET, "socket: %s", strerror(errno));

@@ -58,6 +58,9 @@ struct nu_httpd_opts {
 };
 
 void nu_httpd_opts_init(struct nu_httpd_opts *o);
+/* The defaults for a daemon's status pages (/metrics, /healthcheck) on
+ * host:port: requests take no body (4 KiB at most), 1000 connections. */
+void nu_httpd_opts_status(struct nu_httpd_opts *o, const char *host, int port);
 
 struct nu_http_header {
     const char *name; /* NUL-terminated, as received */
@@ -74,7 +77,7 @@ struct nu_http_req {
     const char *body; /* NUL-terminated (NUL not counted) */
     size_t body_len;
     bool keep_alive;            /* client wants the connection kept */
-    uint64_t start_ns;          /* uv_hrtime() when the first byte arrived */
+    uint64_t start_ns;          /* nu_mono_ns() when the first byte arrived */
     const char *peer;           /* "ip:port" of the client */
     void *ud;                   /* free for the handler */
     struct nu_httpd_conn *conn; /* private */

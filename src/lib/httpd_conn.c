@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include "clock.h"
 #include "httpd-int.h"
 
 /* Read-ahead kept while a request is answered; reading pauses beyond it. */
@@ -211,7 +212,7 @@ static void hook_head(void *owner, bool has_body)
     struct nu_httpd_conn *c = owner;
     if (!has_body)
         return;
-    uint64_t spent = (uv_hrtime() - c->hp.start_ns) / 1000000;
+    uint64_t spent = (nu_mono_ns() - c->hp.start_ns) / 1000000;
     uint64_t limit = c->srv->o.body_timeout_ms;
     nu_httpd_conn_arm(c, spent < limit ? limit - spent : 1);
 }

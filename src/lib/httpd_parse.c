@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <uv.h>
+#include "clock.h"
 #include "httpd-int.h"
 
 /* Buffers above this are freed between requests so that thousands of idle
@@ -100,7 +101,7 @@ static int on_message_begin(llhttp_t *lp)
     struct nu_hparser *p = P(lp);
     p->started = true;
     p->in_head = true;
-    p->start_ns = uv_hrtime();
+    p->start_ns = nu_mono_ns();
     if (p->ops && p->ops->on_begin)
         p->ops->on_begin(p->owner);
     return 0;

@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "error.h"
+#include "near.h"
 
 #define NU_KEY_PUB_LEN 32
 #define NU_KEY_SEC_LEN 64
 #define NU_KEY_SIG_LEN 64
 #define NU_KEY_TEXT_MAX 128 /* "ed25519:" + base58 of 64 bytes + NUL */
-#define NU_ACCOUNT_ID_MAX 64
 
 struct nu_keypair {
     char account_id[NU_ACCOUNT_ID_MAX + 1];

@@ -8,7 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
+#include "fs.h"
 #include "redact.h"
 
 enum nu_log_level nu_log_level_current = NU_LOG_INFO;
@@ -125,14 +127,10 @@ static void put(char *line, size_t size, size_t *pos, const char *s)
 
 static void put_timestamp(char *line, size_t size, size_t *pos)
 {
-    struct timespec ts;
-    struct tm tm;
-    char when[32], full[64];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(full, sizeof(full), "ts=%s.%03ldZ", when, ts.tv_nsec / 1000000L);
-    put(line, size, pos, full);
+    char when[NU_UTC_TEXT_MAX];
+    nu_utc_text(nu_real_ms(), when, sizeof(when));
+    put(line, size, pos, "ts=");
+    put(line, size, pos, when);
 }
 
 static void put_pair(char *line, size_t size, size_t *pos, const char *key, const char *value)
@@ -145,17 +143,28 @@ static void put_pair(char *line, size_t size, size_t *pos, const char *key, cons
     put(line, size, pos, v);
 }
 
-static void write_all(int fd, const char *p, size_t len)
+size_t nu_log_vformat(char *out, size_t outsz, enum nu_log_level level, const char *component,
+                      const char *msg, va_list ap)
 {
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return; /* nowhere to report a failing log sink */
-        p += w;
-        len -= (size_t)w;
+    size_t size = outsz - 2, pos = 0; /* room for '\n' and NUL */
+    put_timestamp(out, size, &pos);
+    put(out, size, &pos, " level=");
+    put(out, size, &pos, level_names[level < NU_LOG_OFF ? level : NU_LOG_ERROR]);
+    if (component != NULL)
+        put_pair(out, size, &pos, "component", component);
+    put_pair(out, size, &pos, "msg", msg);
+    for (;;) {
+        const char *key = va_arg(ap, const char *);
+        if (key == NULL)
+            break;
+        const char *value = va_arg(ap, const char *);
+        put_pair(out, size, &pos, key, value);
+        if (value == NULL)
+            break; /* an odd argument count ends here instead of reading past */
     }
+    out[pos++] = '\n';
+    out[pos] = '\0';
+    return pos;
 }
 
 void nu_log_emit(enum nu_log_level level, const char *msg, ...)
@@ -163,26 +172,12 @@ void nu_log_emit(enum nu_log_level level, const char *msg, ...)
     if (!nu_log_enabled(level) || level >= NU_LOG_OFF)
         return;
     /* One buffer and one write(2) so concurrent lines never interleave. */
-    char line[NU_LOG_LINE_MAX];
-    size_t size = sizeof(line) - 1, pos = 0;
+    char line[NU_LOG_LINE_MAX + 1]; /* the NUL after the line's NU_LOG_LINE_MAX bytes */
     int saved_errno = errno;
-    put_timestamp(line, size, &pos);
-    put(line, size, &pos, " level=");
-    put(line, size, &pos, level_names[level]);
-    put_pair(line, size, &pos, "msg", msg);
     va_list ap;
     va_start(ap, msg);
-    for (;;) {
-        const char *key = va_arg(ap, const char *);
-        if (key == NULL)
-            break;
-        const char *value = va_arg(ap, const char *);
-        put_pair(line, size, &pos, key, value);
-        if (value == NULL)
-            break; /* an odd argument count ends here instead of reading past */
-    }
+    size_t len = nu_log_vformat(line, sizeof(line), level, NULL, msg, ap);
     va_end(ap);
-    line[pos++] = '\n';
-    write_all(log_fd, line, pos);
+    (void)!nu_write_all(log_fd, line, len); /* nowhere to report a failing log sink */
     errno = saved_errno;
 }

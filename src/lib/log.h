@@ -5,7 +5,9 @@
 #ifndef NU_LOG_H
 #define NU_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define NU_LOG_LINE_MAX 8192  /* longer lines are truncated */
 #define NU_LOG_VALUE_MAX 4096 /* longer values are truncated (still quoted) */
@@ -30,6 +32,15 @@ void nu_log_set_fd(int fd);
  * with NULL: nu_log_emit(NU_LOG_INFO, "started", "addr", addr, NULL).
  * A NULL value is written as "" and ends the list. */
 void nu_log_emit(enum nu_log_level level, const char *msg, ...) __attribute__((sentinel));
+
+/* The one logfmt writer: the line nu_log_emit writes, with "component=C"
+ * after the level when component is not NULL, from the key/value pairs in
+ * ap (as nu_log_emit's), into out. A long line is cut but still ends in
+ * '\n' (and a NUL after it). Returns its length without the NUL; for a
+ * line that goes elsewhere than nu_log's fd (the supervisor's into
+ * neard.log). outsz >= 2. */
+size_t nu_log_vformat(char *out, size_t outsz, enum nu_log_level level, const char *component,
+                      const char *msg, va_list ap);
 
 /* Escapes a logfmt value into out (quoted when needed); truncates to outsz.
  * URLs in it lose their userinfo to "***" (redact.h). */

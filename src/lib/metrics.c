@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "buf.h"
+#include "httpd.h"
 #include "metrics.h"
 
 struct series {
@@ -144,14 +146,10 @@ static int index_rebuild(struct nu_metric *m, size_t cap)
 
 static int series_add(struct nu_metric *m, const char *const *v, uint64_t h)
 {
-    if (m->nseries == m->series_cap) {
-        size_t n = m->series_cap ? m->series_cap * 2 : 4;
-        struct series *ns = realloc(m->series, n * sizeof(*ns));
-        if (!ns)
-            return NU_ENOMEM;
-        m->series = ns;
-        m->series_cap = n;
-    }
+    struct series *ns = nu_grow(m->series, m->nseries, &m->series_cap, sizeof(*ns), 4);
+    if (!ns)
+        return NU_ENOMEM;
+    m->series = ns;
     if ((m->nseries + 1) * 2 > m->index_cap &&
         index_rebuild(m, m->index_cap ? m->index_cap * 2 : 16) != 0)
         return NU_ENOMEM;
@@ -488,4 +486,16 @@ int nu_metrics_render(struct nu_metrics *r, struct nu_buf *out)
         err = render_metric(m, out);
     pthread_mutex_unlock(&r->mu);
     return err;
+}
+
+void nu_metrics_respond(struct nu_metrics *r, struct nu_http_req *req)
+{
+    static const char err[] = "cannot render metrics\n";
+    struct nu_buf b;
+    nu_buf_init(&b, NU_METRICS_PAGE_MAX);
+    if (nu_metrics_render(r, &b) != 0)
+        (void)nu_httpd_respond(req, 500, "text/plain", err, sizeof(err) - 1);
+    else
+        (void)nu_httpd_respond(req, 200, NU_METRICS_CONTENT_TYPE, b.data, b.len);
+    nu_buf_release(&b);
 }

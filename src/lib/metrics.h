@@ -35,9 +35,11 @@ void nu_metric_set_max_series(struct nu_metric *m, size_t max);
  * NULL entry counts as ""). Using an update on the wrong metric type is a
  * bug (NU_BUG_ON); a negative add on a counter and NaN observations are
  * ignored. */
-void nu_metric_add(struct nu_metric *m, const char *const *label_values, double v); /* counter/gauge */
+void nu_metric_add(struct nu_metric *m, const char *const *label_values,
+                   double v); /* counter/gauge */
 void nu_metric_set(struct nu_metric *m, const char *const *label_values, double v); /* gauge */
-void nu_metric_observe(struct nu_metric *m, const char *const *label_values, double v); /* histogram */
+void nu_metric_observe(struct nu_metric *m, const char *const *label_values,
+                       double v); /* histogram */
 /* Current value of a counter/gauge series, observation count of a
  * histogram series (0 when absent); for tests. */
 double nu_metric_value(struct nu_metric *m, const char *const *label_values);
@@ -56,6 +58,15 @@ void nu_metrics_format_value(double v, char out[NU_METRICS_VALUE_MAX]);
  * series in first-seen order; histograms as _bucket{le=..}, _sum, _count.
  * Label values are escaped (\\, \", \n). */
 NU_WUR int nu_metrics_render(struct nu_metrics *r, struct nu_buf *out);
+
+/* The exposition's Content-Type. */
+#define NU_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define NU_METRICS_PAGE_MAX (1u << 20) /* a rendered registry served at most */
+
+struct nu_http_req;
+/* Answers req (GET or HEAD /metrics) with r rendered: 200, or 500 when it
+ * does not fit NU_METRICS_PAGE_MAX. */
+void nu_metrics_respond(struct nu_metrics *r, struct nu_http_req *req);
 
 /* Exponential buckets: start, start*factor, ... (count values) into out. */
 void nu_metrics_exp_buckets(double start, double factor, size_t count, double *out);

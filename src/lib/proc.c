@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 extern char **environ;
 
 #define KILL_WAIT_MS 10000 /* bound on waiting for a SIGKILLed child */
@@ -174,13 +176,6 @@ int nu_proc_spawn(char *const argv[], const struct nu_spawn_opts *o, pid_t *pid,
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* waitpid(WNOHANG): 1 when reaped, 0 while running, <0 on error. */
 static int try_reap(pid_t pid, int *status)
 {
@@ -223,7 +218,7 @@ int nu_proc_wait(pid_t pid, int timeout_ms, int *status)
         *status = st;
         return 0;
     }
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = (int64_t)nu_mono_ms() + timeout_ms;
     for (;;) {
         int rc = try_reap(pid, &st);
         if (rc < 0)
@@ -232,11 +227,65 @@ int nu_proc_wait(pid_t pid, int timeout_ms, int *status)
             *status = st;
             return 0;
         }
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - (int64_t)nu_mono_ms();
         if (left <= 0)
             return NU_ETIMEDOUT;
         nap(pid, left > INT_MAX ? INT_MAX : (int)left);
     }
+}
+
+/* Reads fd until EOF or deadline_ms into out; the rest is dropped. */
+static size_t read_until(int fd, char *out, size_t outsz, int64_t deadline_ms)
+{
+    char drain[256];
+    size_t n = 0;
+    for (int64_t now; (now = (int64_t)nu_mono_ms()) < deadline_ms;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int64_t left = deadline_ms - now;
+        int ready = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            break;
+        bool full = n + 1 >= outsz;
+        ssize_t r = full ? read(fd, drain, sizeof(drain)) : read(fd, out + n, outsz - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += full ? 0 : (size_t)r;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+int nu_proc_run(char *const argv[], int timeout_ms, char *out, size_t outsz, size_t *outlen,
+                int *status, char *errbuf)
+{
+    int fds[2];
+    NU_BUG_ON(outsz == 0);
+    *outlen = 0;
+    out[0] = '\0';
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return nu_err_set(errbuf, NU_EIO, "pipe: %s", strerror(errno));
+    struct nu_spawn_opts o;
+    nu_spawn_opts_init(&o);
+    o.stdout_fd = fds[1];
+    pid_t pid;
+    int64_t deadline = (int64_t)nu_mono_ms() + timeout_ms;
+    int rc = nu_proc_spawn(argv, &o, &pid, errbuf);
+    close(fds[1]);
+    if (rc == 0)
+        *outlen = read_until(fds[0], out, outsz, deadline);
+    close(fds[0]);
+    if (rc < 0)
+        return rc;
+    int64_t left = deadline - (int64_t)nu_mono_ms();
+    rc = nu_proc_wait(pid, left > 0 ? (int)left : 0, status);
+    if (rc != NU_ETIMEDOUT)
+        return rc;
+    (void)!nu_proc_stop(pid, SIGKILL, KILL_WAIT_MS, status);
+    return nu_err_set(errbuf, NU_ETIMEDOUT, "%s did not finish in %d ms", argv[0], timeout_ms);
 }
 
 int nu_proc_parse_stat(const char *stat, char *state, uint64_t *start)
@@ -275,7 +324,7 @@ static int read_stat(pid_t pid, char *state, uint64_t *start)
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT || errno == ESRCH ? NU_ENOENT : NU_EIO;
+        return nu_err_from_errno(errno);
     ssize_t n;
     do
         n = read(fd, buf, sizeof(buf) - 1);
@@ -283,7 +332,7 @@ static int read_stat(pid_t pid, char *state, uint64_t *start)
     int e = errno;
     close(fd);
     if (n < 0)
-        return e == ESRCH ? NU_ENOENT : NU_EIO;
+        return nu_err_from_errno(e);
     buf[n] = '\0';
     return nu_proc_parse_stat(buf, state, start);
 }
@@ -312,7 +361,7 @@ int nu_proc_stop(pid_t pid, int sig, int timeout_ms, int *status)
         return NU_EINVAL;
     /* ESRCH is fine: it may already be a zombie waiting to be reaped. */
     if (kill(pid, sig) < 0 && errno != ESRCH)
-        return errno == EPERM ? NU_EPERM : NU_EINVAL;
+        return nu_err_from_errno(errno);
     int rc = nu_proc_wait(pid, timeout_ms, status);
     if (rc != NU_ETIMEDOUT)
         return rc;

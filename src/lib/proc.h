@@ -40,6 +40,14 @@ bool nu_proc_is_same(pid_t pid, uint64_t start);
 /* Sends sig, waits up to timeout_ms, then SIGKILLs. *status as nu_proc_wait;
  * only for our own children. */
 NU_WUR int nu_proc_stop(pid_t pid, int sig, int timeout_ms, int *status);
+/* Runs argv as nu_proc_spawn does, its stdout into out (outsz >= 1 bytes,
+ * NUL-terminated, *outlen of them; what does not fit is read and dropped,
+ * so the child never blocks on a full pipe), until it exits: *status gets
+ * its wait status. A child still running after timeout_ms is killed
+ * (SIGKILL) and reaped: NU_ETIMEDOUT, with out holding what it printed.
+ * Spawn failures as nu_proc_spawn. */
+NU_WUR int nu_proc_run(char *const argv[], int timeout_ms, char *out, size_t outsz, size_t *outlen,
+                       int *status, char *errbuf);
 /* Raises the soft RLIMIT_NOFILE towards want, at most to the hard limit;
  * *got gets the soft limit in force afterwards. Returns 0, NU_ETOOBIG when
  * *got is still below want (the caller says so), NU_EIO when it cannot be

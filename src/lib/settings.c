@@ -151,26 +151,63 @@ static bool same_name(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
-static bool alias_matches(const char *aliases, const char *name, size_t len)
+static bool name_is(const struct nu_setting *s, const char *name, size_t len)
 {
-    for (const char *p = aliases; p != NULL && *p != '\0';) {
-        size_t k = strcspn(p, "|");
-        if (same_name(p, k, name, len))
-            return true;
-        p += k + (p[k] == '|');
+    return s->name != NULL && same_name(s->name, strlen(s->name), name, len);
+}
+
+const struct nu_setting *nu_setting_target(const struct nu_setting *t, size_t n,
+                                           const struct nu_setting *s)
+{
+    if (s->alias_of == NULL)
+        return s;
+    size_t len = strlen(s->alias_of);
+    for (size_t i = 0; i < n; i++)
+        if (t[i].alias_of == NULL && name_is(&t[i], s->alias_of, len))
+            return &t[i];
+    return NULL;
+}
+
+const struct nu_setting *nu_setting_lookup(const struct nu_setting *t, size_t n, const char *name,
+                                           size_t len, const struct nu_setting **alias)
+{
+    if (alias != NULL)
+        *alias = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!name_is(&t[i], name, len))
+            continue;
+        if (t[i].alias_of != NULL && alias != NULL)
+            *alias = &t[i];
+        return nu_setting_target(t, n, &t[i]);
     }
-    return false;
+    return NULL;
 }
 
 const struct nu_setting *nu_setting_find(const struct nu_setting *t, size_t n, const char *name,
                                          size_t len)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (same_name(t[i].name, strlen(t[i].name), name, len) ||
-            alias_matches(t[i].alias, name, len))
-            return &t[i];
+    return nu_setting_lookup(t, n, name, len, NULL);
+}
+
+void nu_setting_display(const struct nu_setting *t, size_t n, const struct nu_setting *s,
+                        struct nu_setting *out)
+{
+    const struct nu_setting *target = nu_setting_target(t, n, s);
+    *out = *s;
+    if (s->alias_of == NULL || target == NULL)
+        return;
+    *out = *target;
+    out->name = s->name;
+    out->short_name = s->short_name;
+    out->help = s->help;
+    out->flags = s->flags;
+    out->def = NULL;
+    out->alias_of = s->alias_of;
+    out->alias_value = s->alias_value;
+    if (s->alias_value != NULL) {
+        out->type = NU_T_BOOL; /* a switch */
+        out->choices = NULL;
     }
-    return NULL;
 }
 
 /* ---- parsing into the field ---- */
@@ -221,19 +258,44 @@ static int parse_number(enum nu_stype t, const char *v, uint64_t *n)
     }
 }
 
+/* The one wording of a number that does not parse, or is out of bounds. */
+static int refuse_number(char *msg, size_t msgsz, const char *v, const char *kind)
+{
+    snprintf(msg, msgsz, "\"%s\" is not %s", v, kind);
+    return NU_EINVAL;
+}
+
+static int refuse_range(char *msg, size_t msgsz, const char *v, const char *bounds)
+{
+    snprintf(msg, msgsz, "%s is out of range %s", v, bounds);
+    return NU_EINVAL;
+}
+
+int nu_parse_uint_in(const char *v, uint64_t lo, uint64_t hi, uint64_t *out, char *msg,
+                     size_t msgsz)
+{
+    uint64_t n;
+    char bounds[48];
+    if (nu_parse_uint(v, UINT64_MAX, &n) != 0)
+        return refuse_number(msg, msgsz, v, number_kind(NU_T_UINT));
+    snprintf(bounds, sizeof(bounds), "[%llu, %llu]", (unsigned long long)lo,
+             (unsigned long long)hi);
+    if (n < lo || n > hi)
+        return refuse_range(msg, msgsz, v, bounds);
+    *out = n;
+    return 0;
+}
+
 static int store_number(const struct nu_setting *s, void *obj, const char *v, char *msg,
                         size_t msgsz)
 {
     uint64_t n;
-    if (parse_number(s->type, v, &n) != 0) {
-        snprintf(msg, msgsz, "\"%s\" is not %s", v, number_kind(s->type));
-        return NU_EINVAL;
-    }
+    if (parse_number(s->type, v, &n) != 0)
+        return refuse_number(msg, msgsz, v, number_kind(s->type));
     if (n < s->min || n > s->max) {
         char bounds[80];
         nu_setting_bounds(s, bounds, sizeof(bounds));
-        snprintf(msg, msgsz, "%s is out of range %s", v, bounds);
-        return NU_EINVAL;
+        return refuse_range(msg, msgsz, v, bounds);
     }
     if (s->type == NU_T_SIZE)
         *(uint64_t *)field(s, obj) = n;
@@ -339,7 +401,8 @@ int nu_settings_defaults(const struct nu_setting *t, size_t n, void *obj, char *
 {
     char why[NU_ERRMSG_MAX];
     for (size_t i = 0; i < n; i++) {
-        if (t[i].def != NULL && nu_setting_set(&t[i], obj, t[i].def, why, sizeof(why)) != 0) {
+        if (t[i].alias_of == NULL && t[i].def != NULL &&
+            nu_setting_set(&t[i], obj, t[i].def, why, sizeof(why)) != 0) {
             snprintf(msg, msgsz, "default of %s: %s", t[i].name, why);
             return NU_EINVAL;
         }
@@ -403,7 +466,8 @@ const struct nu_setting *nu_settings_differ(const struct nu_setting *t, size_t n
                                             const void *b, unsigned flags)
 {
     for (size_t i = 0; i < n; i++) {
-        if ((t[i].flags & flags) == flags && memcmp(cfield(&t[i], a), cfield(&t[i], b), t[i].size))
+        if (t[i].alias_of == NULL && (t[i].flags & flags) == flags &&
+            memcmp(cfield(&t[i], a), cfield(&t[i], b), t[i].size))
             return &t[i];
     }
     return NULL;

@@ -24,7 +24,7 @@ const char *nu_setting_metavar(const struct nu_setting *s)
 void nu_setting_flag_name(const struct nu_setting *s, char *out, size_t outsz)
 {
     size_t k = 0;
-    for (; s->name[k] != '\0' && k + 1 < outsz; k++)
+    for (; s->name != NULL && s->name[k] != '\0' && k + 1 < outsz; k++)
         out[k] = s->name[k] == '_' ? '-' : s->name[k];
     if (outsz > 0)
         out[k] = '\0';
@@ -64,9 +64,23 @@ void nu_setting_bounds(const struct nu_setting *s, char *out, size_t outsz)
     }
 }
 
+/* "same as --nodes", "same as --restart no". */
+static void alias_notes(const struct nu_setting *s, char *out, size_t outsz)
+{
+    char flag[80];
+    struct nu_setting target = {.name = s->alias_of};
+    nu_setting_flag_name(&target, flag, sizeof(flag));
+    snprintf(out, outsz, "same as --%s%s%s", flag, s->alias_value != NULL ? " " : "",
+             s->alias_value != NULL ? s->alias_value : "");
+}
+
 void nu_setting_notes(const struct nu_setting *s, char *out, size_t outsz)
 {
     char bounds[80];
+    if (s->alias_of != NULL) {
+        alias_notes(s, out, outsz);
+        return;
+    }
     size_t used = 0;
     const char *sep = "";
     nu_setting_bounds(s, bounds, sizeof(bounds));
@@ -98,8 +112,13 @@ static int help_one(const struct nu_setting *s, struct nu_buf *out)
     char flag[80];
     const char *meta = nu_setting_metavar(s);
     nu_setting_flag_name(s, flag, sizeof(flag));
-    int err = s->short_name != 0 ? nu_buf_printf(out, "  -%c, --%s", s->short_name, flag)
-                                 : nu_buf_printf(out, "  --%s", flag);
+    int err;
+    if (s->name == NULL)
+        err = nu_buf_printf(out, "  -%c", s->short_name);
+    else if (s->short_name != 0)
+        err = nu_buf_printf(out, "  -%c, --%s", s->short_name, flag);
+    else
+        err = nu_buf_printf(out, "  --%s", flag);
     if (!err && meta != NULL)
         err = nu_buf_printf(out, (s->flags & NU_S_OPTVALUE) ? " [%s]" : " %s", meta);
     char notes[NOTES_MAX];
@@ -122,8 +141,10 @@ int nu_settings_help(const struct nu_setting *t, size_t n, struct nu_buf *out)
             section = t[i].section;
             err = nu_buf_printf(out, "\n[%s]\n", section);
         }
+        struct nu_setting shown;
+        nu_setting_display(t, n, &t[i], &shown);
         if (!err)
-            err = help_one(&t[i], out);
+            err = help_one(&shown, out);
     }
     return err;
 }
@@ -134,6 +155,8 @@ int nu_settings_dump(const struct nu_setting *t, size_t n, const void *obj, stru
     int err = 0;
     for (size_t i = 0; i < n && !err; i++) {
         char v[LINE_MAX_BYTES];
+        if (t[i].alias_of != NULL)
+            continue; /* the setting it spells is dumped */
         if (t[i].section != NULL && (section == NULL || strcmp(section, t[i].section) != 0)) {
             section = t[i].section;
             err = nu_buf_printf(out, "\n[%s]\n", section);

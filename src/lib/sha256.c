@@ -77,8 +77,7 @@ int nu_sha256_file(const char *path, char out[NU_SHA256_HEX], char *errbuf)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno == ENOENT ? NU_ENOENT : NU_EIO, "open %s: %s", path,
-                          strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
     int err = nu_sha256_fd(fd, path, out, errbuf);
     close(fd);
     return err;

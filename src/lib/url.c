@@ -1,5 +1,4 @@
 /* http(s) URLs for the event-loop client (see url.h). */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -8,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hostport.h"
 #include "redact.h"
 #include "url.h"
 
@@ -56,11 +56,6 @@ static bool alnum(unsigned char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static bool host_char(char c)
-{
-    return alnum((unsigned char)c) || c == '-' || c == '.' || c == '_';
-}
-
 /* "user[:password]" */
 static int parse_userinfo(const char *text, const char *s, size_t len, struct nu_url *u,
                           char *errbuf)
@@ -74,55 +69,21 @@ static int parse_userinfo(const char *text, const char *s, size_t len, struct nu
     return 0;
 }
 
-/* The decimal port in [p, end): 1 to 65535, else -1. */
-static int port_of(const char *p, const char *end)
-{
-    long v = 0;
-    if (p == end || end - p > 5)
-        return -1;
-    for (; p < end; p++) {
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v >= 1 && v <= 65535 ? (int)v : -1;
-}
-
 /* "host[:port]" or "[v6][:port]" in [s, end) */
 static int parse_hostport(const char *text, const char *s, const char *end, struct nu_url *u,
                           char *errbuf)
 {
-    const char *hend, *port;
-    if (s < end && s[0] == '[') {
-        const char *close = memchr(s, ']', (size_t)(end - s));
-        if (!close)
-            return bad(text, "unclosed [ in the host", errbuf);
-        port = close + 1 < end ? close + 1 : NULL;
-        if (port && *port != ':')
-            return bad(text, "expected :PORT after ]", errbuf);
-        u->ipv6 = true;
-        s++;
-        hend = close;
-    } else {
-        port = memchr(s, ':', (size_t)(end - s));
-        hend = port ? port : end;
-    }
-    size_t hlen = (size_t)(hend - s);
-    if (hlen == 0)
-        return bad(text, "no host", errbuf);
-    if (hlen >= sizeof(u->host))
-        return bad(text, "host name too long", errbuf);
-    memcpy(u->host, s, hlen);
-    u->host[hlen] = '\0';
-    unsigned char ip[16];
-    if (u->ipv6 && inet_pton(AF_INET6, u->host, ip) != 1)
-        return bad(text, "bad IPv6 address", errbuf);
-    for (size_t i = 0; !u->ipv6 && i < hlen; i++)
-        if (!host_char(u->host[i]))
-            return bad(text, "bad character in the host", errbuf);
-    u->default_port = port == NULL;
-    u->port = port ? port_of(port + 1, end) : u->tls ? 443 : 80;
-    return u->port > 0 ? 0 : bad(text, "the port must be 1 to 65535", errbuf);
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(s, (size_t)(end - s), u->tls ? 443 : 80, 0, &hp, &why) < 0)
+        return bad(text, why, errbuf);
+    if (!hp.ipv6 && !nu_host_name_ok(hp.host))
+        return bad(text, "bad character in the host", errbuf);
+    memcpy(u->host, hp.host, sizeof(u->host));
+    u->ipv6 = hp.ipv6;
+    u->port = hp.port;
+    u->default_port = hp.default_port;
+    return 0;
 }
 
 int nu_url_parse(const char *text, struct nu_url *u, char *errbuf)
@@ -210,5 +171,30 @@ int nu_url_encode(const char *s, bool keep_slash, char *out, size_t outsz)
     if (n >= outsz)
         return NU_ETOOBIG;
     out[n] = '\0';
+    return 0;
+}
+
+int nu_url_from_user(const char *v, char *out, size_t outsz, char *msg, size_t msgsz)
+{
+    bool has_scheme = strstr(v, "://") != NULL;
+    bool known = strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
+    if ((has_scheme && !known) || v[0] == '\0') {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "\"%s\" is not an http:// or https:// URL", v);
+        return NU_EINVAL;
+    }
+    int n = snprintf(out, outsz, "%s%s", has_scheme ? "" : "http://", v);
+    if (n < 0 || (size_t)n >= outsz) {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "URL longer than %zu bytes", outsz - 8);
+        return NU_EINVAL;
+    }
+    struct nu_url u;
+    char errbuf[NU_ERRMSG_MAX];
+    if (nu_url_parse(out, &u, errbuf) != 0) {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "%s", errbuf);
+        return NU_EINVAL;
+    }
     return 0;
 }

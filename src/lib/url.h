@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "error.h"
+#include "hostport.h"
 
-#define NU_URL_HOST_MAX 256
+#define NU_URL_HOST_MAX NU_HOST_MAX
 #define NU_URL_PATH_MAX 1024
 #define NU_URL_CRED_MAX 256 /* user or password, decoded */
 
@@ -38,6 +39,13 @@ void nu_url_host_header(const struct nu_url *u, char *out, size_t outsz);
 /* "Authorization: Basic <base64 of user:password>\r\n" for u's userinfo,
  * "" without one. NU_ETOOBIG when out is too small. */
 NU_WUR int nu_url_basic_auth(const struct nu_url *u, char *out, size_t outsz);
+
+/* A URL as a user writes it on a command line or in a file:
+ * "http[s]://..." or a bare "host:port" (http:// is added), checked with
+ * nu_url_parse, into out. NU_EINVAL with what is wrong in msg (out is ""
+ * then): "\"x\" is not an http:// or https:// URL", "URL longer than N
+ * bytes", or nu_url_parse's message. */
+NU_WUR int nu_url_from_user(const char *in, char *out, size_t outsz, char *msg, size_t msgsz);
 
 /* Percent-encodes s (RFC 3986's unreserved characters pass; with
  * keep_slash '/' too) into out. NU_ETOOBIG when it does not fit. */

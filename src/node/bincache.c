@@ -190,8 +190,7 @@ static int blob_verify(const char *sha, char *path, size_t pathsz, char *errbuf)
         return err;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno == ENOENT ? NU_ENOENT : NU_EIO, "open %s: %s", path,
-                          strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
     /* Someone may have changed its mode; a cached binary must run. First,
      * because a chmod changes the ctime the stamp records. */
     if (fstat(fd, &st) == 0 && (st.st_mode & 0777) != 0755 && fchmod(fd, 0755) != 0)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bincache-int.h"
+#include "buf.h"
 #include "fs.h"
 #include "json.h"
 #include "state.h"
@@ -29,14 +30,10 @@ struct inuse {
 
 static int inuse_add(struct inuse *u, const char *sha, const char *binary)
 {
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 16;
-        struct inuse_ref *r = realloc(u->refs, cap * sizeof(*r));
-        if (!r)
-            return NU_ENOMEM;
-        u->refs = r;
-        u->cap = cap;
-    }
+    struct inuse_ref *r = nu_grow(u->refs, u->n, &u->cap, sizeof(*r), 16);
+    if (!r)
+        return NU_ENOMEM;
+    u->refs = r;
     snprintf(u->refs[u->n].sha256, NODE_SHA256_HEX, "%s", sha ? sha : "");
     snprintf(u->refs[u->n].binary, PATH_MAX, "%s", binary ? binary : "");
     u->n++;
@@ -194,10 +191,9 @@ static int read_entries(const char *os_arch, struct node_cached **out, size_t *n
     int err = bc_path(dir, sizeof(dir), errbuf, "versions/%s", os_arch);
     if (err)
         return err;
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0
-                               : nu_err_set(errbuf, NU_EIO, "open %s: %s", dir, strerror(errno));
+    DIR *d;
+    if ((err = nu_fs_opendir(dir, &d, errbuf)) != 0 || d == NULL)
+        return err;
     struct node_cached *v = calloc(CACHE_MAX_ENTRIES, sizeof(*v));
     if (!v) {
         closedir(d);
@@ -261,10 +257,9 @@ static int referenced(struct inuse *refs, char *errbuf)
     int err = bc_path(root, sizeof(root), errbuf, "versions");
     if (err)
         return err;
-    DIR *d = opendir(root);
-    if (!d)
-        return errno == ENOENT ? 0
-                               : nu_err_set(errbuf, NU_EIO, "open %s: %s", root, strerror(errno));
+    DIR *d;
+    if ((err = nu_fs_opendir(root, &d, errbuf)) != 0 || d == NULL)
+        return err;
     struct dirent *de;
     while (!err && (de = readdir(d)) != NULL) {
         char dir[PATH_MAX];
@@ -296,10 +291,9 @@ static int gc_blobs(const struct inuse *u, const struct inuse *refs, char *errbu
     int err = bc_path(dir, sizeof(dir), errbuf, "blobs");
     if (err)
         return err;
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0
-                               : nu_err_set(errbuf, NU_EIO, "open %s: %s", dir, strerror(errno));
+    DIR *d;
+    if ((err = nu_fs_opendir(dir, &d, errbuf)) != 0 || d == NULL)
+        return err;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (!is_sha_name(de->d_name) || nu_fs_join(path, sizeof(path), dir, de->d_name) != 0)

@@ -439,8 +439,7 @@ static int hold_db(const struct node_swap_dir *d, int *fd, char *errbuf)
 static int recheck(const char *home, struct node_swap *sw, const struct journal *j, int *dbfd,
                    char *errbuf)
 {
-    if (node_pidfile_alive(home, "supervisor.pid", NULL) ||
-        node_pidfile_alive(home, "neard.pid", NULL))
+    if (node_running(home))
         return nu_err_set(errbuf, NU_ESTATE,
                           "the node of %.150s started while the restore ran; nothing was "
                           "changed: stop it with 'nearup stop --home %.150s', then rerun the "
@@ -486,12 +485,12 @@ static int swap(const char *home, struct journal *j, struct node_swap_result *re
     return rc;
 }
 
-int node_swap_run(const char *home, struct node_swap *sw, struct node_swap_result *res,
-                  char *errbuf)
+/* home's journal for a new step into *out (caller frees; NULL on
+ * NU_ENOMEM): none yet is an empty one; an interrupted swap that is not
+ * settled refuses the step (NU_ESTATE). */
+static int journal_settled(const char *home, struct journal **out, char *errbuf)
 {
-    int dbfd[NODE_SWAP_DIRS_MAX] = {-1, -1};
-    memset(res, 0, sizeof(*res));
-    struct journal *j = calloc(1, sizeof(*j));
+    struct journal *j = *out = calloc(1, sizeof(*j));
     if (j == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
     int rc = journal_load(home, j, errbuf);
@@ -499,6 +498,16 @@ int node_swap_run(const char *home, struct node_swap *sw, struct node_swap_resul
         rc = 0;
     if (rc == 0 && j->swapping)
         rc = nu_err_set(errbuf, NU_ESTATE, "an interrupted swap of %s is not settled", home);
+    return rc;
+}
+
+int node_swap_run(const char *home, struct node_swap *sw, struct node_swap_result *res,
+                  char *errbuf)
+{
+    int dbfd[NODE_SWAP_DIRS_MAX] = {-1, -1};
+    struct journal *j;
+    memset(res, 0, sizeof(*res));
+    int rc = journal_settled(home, &j, errbuf);
     if (rc == 0)
         rc = recheck(home, sw, j, dbfd, errbuf);
     if (rc == 0) {
@@ -581,15 +590,9 @@ bool node_swap_removal_pending(const char *home, char *name, size_t namesz)
 
 int node_swap_remove_old(const char *home, size_t *removed, char *errbuf)
 {
+    struct journal *j;
     *removed = 0;
-    struct journal *j = calloc(1, sizeof(*j));
-    if (j == NULL)
-        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
-    int rc = journal_load(home, j, errbuf);
-    if (rc == NU_ENOENT)
-        rc = 0;
-    if (rc == 0 && j->swapping)
-        rc = nu_err_set(errbuf, NU_ESTATE, "an interrupted swap of %s is not settled", home);
+    int rc = journal_settled(home, &j, errbuf);
     while (rc == 0 && j->nremove > 0) {
         /* Listed first, removed second: a kill here leaves it listed. */
         if ((rc = nu_fs_rm_tree(j->remove[0], errbuf)) < 0)

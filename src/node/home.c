@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,21 +26,6 @@
 #define INIT_ARGS_MAX 24
 
 /* ---- small file helpers ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* rm -rf without following symlinks. */
-static int remove_tree(const char *path, char *errbuf)
-{
-    if (!nu_fs_exists(path))
-        return 0;
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
-        return nu_err_set(errbuf, NU_EIO, "remove %s: %s", path, strerror(errno));
-    return 0;
-}
 
 static int split_home(const char *home, char *parent, size_t psz, const char **base)
 {
@@ -259,7 +243,7 @@ static int init_home(const struct node_home_opts *o, char *errbuf)
     if (snprintf(tmp, sizeof(tmp), "%s/.%s.init-XXXXXX", parent, base) >= (int)sizeof(tmp))
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", o->home);
     if (mkdtemp(tmp) == NULL)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO,
+        return nu_err_set(errbuf, nu_err_from_errno(errno),
                           "no permission to create %s (%s); choose another --home", o->home,
                           strerror(errno));
     chmod(tmp, 0755); /* mkdtemp's 0700; a home is as neard would make it */
@@ -274,7 +258,7 @@ static int init_home(const struct node_home_opts *o, char *errbuf)
         rc = place_home(tmp, o->home, parent, errbuf);
     unlink(out);
     char ignored[NU_ERRMSG_MAX];
-    int rm = remove_tree(tmp, ignored);
+    int rm = nu_fs_rm_tree(tmp, ignored);
     (void)rm; /* leftovers of a merged init are harmless */
     return rc;
 }
@@ -316,7 +300,7 @@ int node_home_reset_data(const char *home, char *errbuf)
     char data[PATH_MAX];
     if (nu_fs_join(data, sizeof(data), home, "data") < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", home);
-    return remove_tree(data, errbuf);
+    return nu_fs_rm_tree(data, errbuf);
 }
 
 int node_home_prepare(const struct node_home_opts *o, char *errbuf)

@@ -48,8 +48,7 @@ int node_home_chain_id(const char *home, char *out, size_t outsz, char *errbuf)
     /* Public genesis files are hundreds of MB: read the head, not the file. */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return nu_err_set(errbuf, errno == ENOENT ? NU_ENOENT : NU_EPERM, "open %s: %s", path,
-                          strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
     ssize_t n = read(fd, head, GENESIS_HEAD_MAX);
     close(fd);
     if (n < 0)

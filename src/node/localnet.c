@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "hostport.h"
 #include "json.h"
 #include "proc.h"
 
@@ -43,19 +43,6 @@ int node_localnet_nodes(const char *root, char (*out)[PATH_MAX], size_t max, siz
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* rm -rf path (no symlink is followed). */
-static int remove_tree(const char *path, char *errbuf)
-{
-    if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 && errno != ENOENT)
-        return nu_err_set(errbuf, NU_EIO, "cannot delete %s: %s", path, strerror(errno));
-    return 0;
-}
-
 /* The last bytes of what neard printed, on one line, for an error. */
 static void output_tail(int fd, char *out, size_t outsz)
 {
@@ -75,21 +62,34 @@ static void output_tail(int fd, char *out, size_t outsz)
 static int run_neard_localnet(const struct node_localnet_opts *o, const char *dir, int outfd,
                               char *errbuf)
 {
-    char v[16], r[16], a[16];
+    char v[16], r[16], a[16], sh[16];
     snprintf(v, sizeof(v), "%u", o->validators);
     snprintf(r, sizeof(r), "%u", o->rpc);
     snprintf(a, sizeof(a), "%u", o->archival);
-    char *argv[] = {(char *)o->neard,
-                    "--home",
-                    (char *)dir,
-                    "localnet",
-                    "-v",
-                    v,
-                    "--non-validators-rpc",
-                    r,
-                    "--non-validators-archival",
-                    a,
-                    NULL};
+    snprintf(sh, sizeof(sh), "%u", o->shards);
+    char *argv[20] = {(char *)o->neard, /* 16 words at most, then NULL */
+                      "--home",
+                      (char *)dir,
+                      "localnet",
+                      "-v",
+                      v,
+                      "--non-validators-rpc",
+                      r,
+                      "--non-validators-archival",
+                      a};
+    size_t n = 10;
+    if (o->shards > 0) {
+        argv[n++] = "--shards";
+        argv[n++] = sh;
+    }
+    if (o->tracked_shards != NULL) {
+        argv[n++] = "--tracked-shards";
+        argv[n++] = (char *)o->tracked_shards;
+    }
+    if (o->archival_nodes)
+        argv[n++] = "--archival-nodes";
+    if (o->fixed_shards)
+        argv[n++] = "--fixed-shards";
     struct nu_spawn_opts so;
     nu_spawn_opts_init(&so);
     so.stdout_fd = so.stderr_fd = outfd;
@@ -149,19 +149,19 @@ int node_localnet_generate(const struct node_localnet_opts *o, char *errbuf)
         rc = install_tree(tmp, o->root, parent, errbuf);
     if (rc != 0) {
         char ignored[NU_ERRMSG_MAX];
-        (void)!remove_tree(tmp, ignored);
+        (void)!nu_fs_rm_tree(tmp, ignored);
     }
     return rc;
 }
 
-/* "host:port" with host replaced; the port is after the last ':'. */
+/* "host:port" with host replaced. */
 static int with_host(const char *addr, const char *host, char *out, size_t outsz)
 {
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon[1] == '\0')
+    struct nu_hostport hp;
+    const char *why;
+    if (nu_hostport_parse(addr, strlen(addr), 0, NU_HOSTPORT_PORT0, &hp, &why) != 0)
         return NU_EINVAL;
-    int n = snprintf(out, outsz, "%s%s", host, colon);
-    return n < 0 || (size_t)n >= outsz ? NU_ETOOBIG : 0;
+    return nu_hostport_format(host, hp.port, out, outsz);
 }
 
 /* Sets a string field to value when it differs; *changed records it. */
@@ -310,7 +310,7 @@ int node_reset_data(const char *home, char *errbuf)
         char path[PATH_MAX];
         if (nu_fs_join(path, sizeof(path), home, dirs[i]) != 0)
             return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", home);
-        int rc = remove_tree(path, errbuf);
+        int rc = nu_fs_rm_tree(path, errbuf);
         if (rc != 0)
             return rc;
     }

@@ -13,6 +13,7 @@
 #include "error.h"
 
 #define NODE_LOCALNET_MAX_NODES 64
+#define NODE_LOCALNET_MAX_SHARDS 64
 #define NODE_LOCALNET_CHAIN_ID "localnet"
 #define NODE_LOCALNET_FAST_MIN_MS 120 /* --fast block production delays, as `init --fast` */
 #define NODE_LOCALNET_FAST_MAX_MS 500
@@ -23,6 +24,10 @@ struct node_localnet_opts {
     unsigned validators;
     unsigned rpc;
     unsigned archival;
+    unsigned shards;            /* --shards; 0: neard's default */
+    const char *tracked_shards; /* --tracked-shards; NULL: neard's default */
+    bool archival_nodes;        /* older neard's --archival-nodes (every node archival) */
+    bool fixed_shards;          /* older neard's --fixed-shards */
 };
 
 /* The node homes of the localnet at root (<root>/node<i> holding a
@@ -31,7 +36,8 @@ struct node_localnet_opts {
 NU_WUR int node_localnet_nodes(const char *root, char (*out)[PATH_MAX], size_t max, size_t *n,
                                char *errbuf);
 /* Runs `<neard> --home <tmp> localnet -v V --non-validators-rpc R
- * --non-validators-archival A` in a temporary dir beside root, then renames
+ * --non-validators-archival A` (and --shards, --tracked-shards,
+ * --archival-nodes, --fixed-shards when set) in a temporary dir beside root, then renames
  * it to root (which must be absent or an empty dir). neard's output is in
  * the error message when it fails. */
 NU_WUR int node_localnet_generate(const struct node_localnet_opts *o, char *errbuf);

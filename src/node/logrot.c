@@ -42,21 +42,6 @@ static int gen_path(const struct node_log *l, unsigned gen, bool zst, char *out,
     return n < 0 || (size_t)n >= outsz ? NU_ETOOBIG : 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Streams src into dst with zstd; 0 or -1. */
 static int compress_fd(int in, int out)
 {
@@ -80,7 +65,7 @@ static int compress_fd(int in, int out)
         for (bool done = false; rc == 0 && !done;) {
             ZSTD_outBuffer ob = {obuf, osz, 0};
             size_t left = ZSTD_compressStream2(cctx, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_continue);
-            if (ZSTD_isError(left) || write_all(out, obuf, ob.pos) < 0)
+            if (ZSTD_isError(left) || nu_write_all(out, obuf, ob.pos) < 0)
                 rc = -1;
             done = last ? left == 0 : ib.pos == ib.size;
         }
@@ -166,9 +151,11 @@ static int open_current(struct node_log *l, char *errbuf)
 {
     struct stat st;
     l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (l->fd < 0)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO, "open %s: %s", l->path,
-                          strerror(errno));
+    if (l->fd < 0) {
+        /* With O_CREAT, ENOENT is a missing directory, not an absent log. */
+        int code = errno == ENOENT ? NU_EIO : nu_err_from_errno(errno);
+        return nu_err_set(errbuf, code, "open %s: %s", l->path, strerror(errno));
+    }
     l->size = fstat(l->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     return 0;
 }
@@ -250,7 +237,7 @@ int node_log_write(struct node_log *l, const void *data, size_t len, char *errbu
         }
         size_t part = fitting_part(l, p, len);
         if (part > 0) {
-            if (write_all(l->fd, p, part) < 0)
+            if (nu_write_all(l->fd, p, part) < 0)
                 return nu_err_set(errbuf, NU_EIO, "write %s: %s", l->path, strerror(errno));
             l->size += part;
             p += part;

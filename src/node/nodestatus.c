@@ -11,6 +11,7 @@
 #include "health.h"
 #include "httpc.h"
 #include "json.h"
+#include "legacy.h"
 #include "proc.h"
 #include "redact.h"
 #include "state.h"
@@ -155,7 +156,7 @@ static void read_supervisor(struct node_status *st)
 {
     char path[PATH_MAX], errbuf[NU_ERRMSG_MAX];
     struct node_pidfile pf;
-    if (node_pidfile_alive(st->home, "supervisor.pid", &pf)) {
+    if (node_pidfile_alive(st->home, NODE_SUPERVISOR_PID, &pf)) {
         st->supervised = true;
         st->supervisor_pid = pf.pid;
     }
@@ -189,6 +190,21 @@ static void read_run_config(struct node_status *st)
     node_runcfg_release(&c);
 }
 
+/* A neard of the home that the Python nearup started (and supervises, if
+ * its watcher runs): its pid, and its network when run.json has none. */
+static bool python_neard(struct node_status *st, struct node_pidfile *pf)
+{
+    struct node_legacy_node e;
+    if (!node_legacy_find(st->home, &e))
+        return false;
+    pf->pid = e.pid;
+    pf->start_time = e.start_time;
+    if (st->network[0] == '\0')
+        snprintf(st->network, sizeof(st->network), "%s", e.network);
+    snprintf(st->supervisor_state, sizeof(st->supervisor_state), "%s", "python-nearup");
+    return true;
+}
+
 static void probe_one(const char *home, struct node_status *st)
 {
     memset(st, 0, sizeof(*st));
@@ -207,7 +223,7 @@ static void probe_one(const char *home, struct node_status *st)
         return;
     }
     struct node_pidfile pf;
-    if (!node_pidfile_alive(home, "neard.pid", &pf)) {
+    if (!node_pidfile_alive(home, NODE_NEARD_PID, &pf) && !python_neard(st, &pf)) {
         /* Never probe the port of a node that is not running: another
          * process may hold it now. */
         snprintf(st->error, sizeof(st->error), "neard is not running%s%s",

@@ -5,19 +5,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "fs.h"
 #include "progress.h"
 
 #define REDRAW_NS 100000000ull /* 10 redraws per second are plenty */
 #define DEFAULT_WIDTH 80
 #define BAR_MIN 10 /* narrower than this, the bar is dropped */
 #define NS 1000000000ull
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS + (uint64_t)ts.tv_nsec;
-}
 
 void node_progress_init(struct node_progress *p, const char *label, int fd, bool tty,
                         const volatile sig_atomic_t *cancel)
@@ -125,7 +120,7 @@ static void draw(struct node_progress *p, uint64_t done, uint64_t total, uint64_
                        line, sizeof(line));
     /* \r and erase-to-end-of-line redraw in place */
     int n = snprintf(buf, sizeof(buf), "\r%s\033[K", line);
-    if (n > 0 && write(p->fd, buf, (size_t)n) < 0)
+    if (n > 0 && nu_write_all(p->fd, buf, (size_t)n) < 0)
         p->tty = false; /* a terminal that went away: stop drawing */
     p->drawn = true;
 }
@@ -137,7 +132,7 @@ int node_progress_update(void *ud, uint64_t done, uint64_t total)
         return 1;
     if (!p->tty)
         return 0;
-    uint64_t now = now_ns();
+    uint64_t now = nu_mono_ns();
     if (p->start_ns == 0) {
         p->start_ns = now;
         p->start_done = done;
@@ -153,7 +148,7 @@ int node_progress_update(void *ud, uint64_t done, uint64_t total)
 
 void node_progress_finish(struct node_progress *p)
 {
-    if (p->tty && p->drawn && write(p->fd, "\n", 1) < 0)
+    if (p->tty && p->drawn && nu_write_all(p->fd, "\n", 1) < 0)
         p->tty = false;
     p->drawn = false;
     p->drew_end = false;

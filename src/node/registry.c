@@ -1,7 +1,6 @@
 /* The registry of homes (for --all) and the node homes behind a --home
  * argument (see state.h). The registry names its entries by the sha256 of
- * the path (libsodium's: a few bytes need no OpenSSL, which every
- * `nearup stop` would then load; lazylib.h). */
+ * the path (nu_sha256). */
 #include "state.h"
 
 #include <dirent.h>
@@ -106,10 +105,9 @@ int node_registry_list(char (*homes)[PATH_MAX], size_t max, size_t *n, char *err
     int rc = registry_dir(dir, sizeof(dir), errbuf);
     if (rc < 0)
         return rc;
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return errno == ENOENT ? 0
-                               : nu_err_set(errbuf, NU_EIO, "open %s: %s", dir, strerror(errno));
+    DIR *d;
+    if ((rc = nu_fs_opendir(dir, &d, errbuf)) != 0 || d == NULL)
+        return rc;
     struct dirent *de;
     while ((de = readdir(d)) != NULL && *n < max) {
         if (de->d_name[0] == '.')
@@ -166,8 +164,7 @@ int node_homes_expand(const char *home, char (*out)[PATH_MAX], size_t max, size_
     }
     DIR *d = opendir(home);
     if (d == NULL)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_ENOENT, "%s: %s", home,
-                          strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "%s: %s", home, strerror(errno));
     struct dirent *de;
     while ((de = readdir(d)) != NULL && *n < max) {
         if (de->d_name[0] != '.' && child_has_runcfg(home, de->d_name, out[*n], PATH_MAX))

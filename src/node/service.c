@@ -1,13 +1,17 @@
-/* systemd unit generation for `nearup service`. */
+/* systemd unit generation for `nearup service`, and the one systemctl
+ * runner (for it and for `snapshot create`'s stop and start of a unit). */
 #include "service.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs.h"
+#include "proc.h"
 #include "runcfg.h"
 
 /* Characters an ExecStart= word may hold without quoting. */
@@ -264,4 +268,46 @@ bool node_service_systemd_running(void)
 {
     const char *env = getenv("NEARUP_SYSTEMD_DIR");
     return (env == NULL || env[0] == '\0') && systemd_booted() && node_service_systemctl() != NULL;
+}
+
+/* ---- running systemctl ---- */
+
+/* "--user stop x.service": argv after the program, for messages. */
+static void describe(char *const *argv, char *out, size_t outsz)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (char *const *a = argv; *a != NULL && used < outsz; a++) {
+        int k = snprintf(out + used, outsz - used, "%s%s", a == argv ? "" : " ", *a);
+        used += k > 0 ? (size_t)k : 0;
+    }
+}
+
+int node_systemctl(bool user, const char *const *args, char *out, size_t outsz, unsigned timeout_s,
+                   char *errbuf)
+{
+    const char *bin = node_service_systemctl();
+    char *argv[NODE_SYSTEMCTL_ARGS_MAX + 3], what[256], drop[1];
+    size_t n = 0, len = 0;
+    int status = 0;
+    if (bin == NULL)
+        return nu_err_set(errbuf, NU_ENOENT, "systemctl not found");
+    argv[n++] = (char *)bin;
+    if (user)
+        argv[n++] = "--user";
+    for (; *args != NULL && n < NODE_SYSTEMCTL_ARGS_MAX + 2; args++)
+        argv[n++] = (char *)*args;
+    argv[n] = NULL;
+    describe(argv + 1, what, sizeof(what));
+    int rc = nu_proc_run(argv, (int)timeout_s * 1000, out != NULL ? out : drop,
+                         out != NULL ? outsz : sizeof(drop), &len, &status, errbuf);
+    while (out != NULL && len > 0 && isspace((unsigned char)out[len - 1]))
+        out[--len] = '\0';
+    if (rc == NU_ETIMEDOUT)
+        return nu_err_set(errbuf, rc, "systemctl %s did not finish in %u s", what, timeout_s);
+    if (rc < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        return rc;
+    return nu_err_set(errbuf, NU_ECHILD, "systemctl %s failed (%s %d)", what,
+                      WIFEXITED(status) ? "exit" : "signal",
+                      WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }

@@ -46,6 +46,16 @@ NU_WUR int node_service_dir(bool user, char *out, size_t outsz, char *errbuf);
 bool node_service_systemd_running(void);
 /* Path of the systemctl executable, or NULL. */
 const char *node_service_systemctl(void);
+/* The one way nearup runs systemctl: `systemctl [--user] ARGS...` (args
+ * NULL-terminated, at most NODE_SYSTEMCTL_ARGS_MAX), waiting at most
+ * timeout_s for it; a systemctl that takes longer is killed. With out, its
+ * stdout goes there (outsz bytes at most, NUL-terminated, trailing
+ * whitespace trimmed). 0; NU_ENOENT without systemctl; NU_ETIMEDOUT;
+ * NU_ECHILD when it fails ("systemctl --user stop x.service failed (exit
+ * 5)" in errbuf). */
+#define NODE_SYSTEMCTL_ARGS_MAX 8
+NU_WUR int node_systemctl(bool user, const char *const *args, char *out, size_t outsz,
+                          unsigned timeout_s, char *errbuf);
 /* Appends arg to out quoted for an ExecStart= line: '%' and '$' escaped,
  * double quotes when it holds spaces or quotes. NU_EINVAL for a newline. */
 NU_WUR int node_service_quote(struct nu_buf *out, const char *arg);

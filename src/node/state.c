@@ -41,7 +41,7 @@ pid_t node_state_lock_holder(const char *home)
 {
     struct node_pidfile pf;
     for (int i = 0; i < LOCK_WAIT_TRIES; i++) {
-        if (node_pidfile_alive(home, "supervisor.pid", &pf))
+        if (node_pidfile_alive(home, NODE_SUPERVISOR_PID, &pf))
             return pf.pid;
         usleep(LOCK_WAIT_US);
     }
@@ -111,17 +111,23 @@ static bool held(int fd)
     return errno == EWOULDBLOCK;
 }
 
-bool node_home_lock_owner(const char *home, struct node_lock_owner *o)
+/* The home lock file, opened to look at (not to take); -1 without one. */
+static int open_lock(const char *home)
 {
     char path[PATH_MAX];
+    if (lock_path(home, path, sizeof(path), NULL) < 0)
+        return -1;
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+bool node_home_lock_owner(const char *home, struct node_lock_owner *o)
+{
     struct node_lock_owner tmp;
     if (o == NULL)
         o = &tmp;
     o->role = NODE_LOCK_SUPERVISOR;
     o->pid = 0;
-    if (lock_path(home, path, sizeof(path), NULL) < 0)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_lock(home);
     if (fd < 0)
         return false;
     bool locked = held(fd);
@@ -206,8 +212,7 @@ int node_home_lock(const char *home, enum node_lock_role role, int *fd, char *er
         return rc;
     int lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lfd < 0)
-        return nu_err_set(errbuf, errno == EACCES ? NU_EPERM : NU_EIO, "open %s: %s", path,
-                          strerror(errno));
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
     if ((rc = take_lock(home, lfd, path, errbuf)) < 0) {
         close(lfd);
         return rc;
@@ -233,10 +238,7 @@ void node_state_unlock(int fd)
 
 bool node_state_locked(const char *home)
 {
-    char path[PATH_MAX];
-    if (lock_path(home, path, sizeof(path), NULL) < 0)
-        return false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_lock(home);
     if (fd < 0)
         return false;
     bool locked = held(fd);
@@ -300,6 +302,12 @@ bool node_pidfile_alive(const char *home, const char *name, struct node_pidfile 
     if (node_pidfile_read(home, name, pf, NULL) < 0)
         return false;
     return nu_proc_is_same(pf->pid, pf->start_time);
+}
+
+bool node_running(const char *home)
+{
+    return node_pidfile_alive(home, NODE_SUPERVISOR_PID, NULL) ||
+           node_pidfile_alive(home, NODE_NEARD_PID, NULL);
 }
 
 void node_pidfile_remove(const char *home, const char *name)

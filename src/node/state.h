@@ -11,6 +11,8 @@
  *   <home>/.nearup/logs/neard.log    neard's stdout+stderr, rotated (neard.log.1.zst ...)
  *   <home>/.nearup/restore.json      a restore's swap journal and old data awaiting removal
  *                                    (dataswap.h)
+ *   <home>/.nearup/snapshot.lock     one snapshot create or restore at a time (flock;
+ *                                    snapshot/paths.h)
  *
  * A registry of homes under $XDG_STATE_HOME/nearup/homes/ (default
  * ~/.local/state/nearup/homes/) lets `--all` find every node. */
@@ -25,6 +27,10 @@
 
 #define NODE_STATE_DIRNAME ".nearup"
 #define NODE_MAX_HOMES 256
+/* Names in the state dir (node_state_path): the pid files and the log. */
+#define NODE_SUPERVISOR_PID "supervisor.pid"
+#define NODE_NEARD_PID "neard.pid"
+#define NODE_NEARD_LOG "logs/neard.log"
 
 /* A pid file's contents: a process and the start time that identifies it. */
 struct node_pidfile {
@@ -104,6 +110,9 @@ NU_WUR int node_pidfile_read(const char *home, const char *name, struct node_pid
  * (a stale file after a reboot or kill -9 reads false). */
 bool node_pidfile_alive(const char *home, const char *name, struct node_pidfile *pf);
 void node_pidfile_remove(const char *home, const char *name);
+/* True while home's node runs: its supervisor or its neard is alive (by
+ * their pid files). */
+bool node_running(const char *home);
 
 /* Registry of homes for --all. Paths are stored absolute. */
 NU_WUR int node_registry_add(const char *home, char *errbuf);

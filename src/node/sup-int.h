@@ -1,5 +1,6 @@
-/* Private to the supervisor's files (supervisor.c, sup_child.c,
- * sup_probe.c, sup_upgrade.c): the state of one running supervisor. */
+/* Private to the supervisor's files (supervisor.c and the sup_*.c files:
+ * child, probe, notify, swap, verify, upgrade): the state of one running
+ * supervisor. */
 #ifndef NODE_SUP_INT_H
 #define NODE_SUP_INT_H
 
@@ -13,6 +14,7 @@
 
 #include "buf.h"
 #include "hclient.h"
+#include "log.h"
 #include "logrot.h"
 #include "sigs.h"
 #include "sha256.h"
@@ -149,8 +151,8 @@ struct sup {
 };
 
 /* supervisor.c */
-uint64_t sup_now_ms(void);
-void sup_log(struct sup *s, const char *level, const char *msg, ...) __attribute__((sentinel));
+void sup_log(struct sup *s, enum nu_log_level level, const char *msg, ...)
+    __attribute__((sentinel));
 void sup_set_state(struct sup *s, enum sup_state st);
 void sup_write_status(struct sup *s);
 void sup_start_neard(struct sup *s);

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "clock.h"
 #include "proc.h"
 #include "state.h"
 
@@ -185,7 +186,7 @@ static void on_out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     if (n > 0) {
         tail_append(s, buf->base, (size_t)n);
         if (s->log != NULL && node_log_write(s->log, buf->base, (size_t)n, err) < 0)
-            sup_log(s, "error", "cannot write neard.log", "error", err, NULL);
+            sup_log(s, NU_LOG_ERROR, "cannot write neard.log", "error", err, NULL);
         return;
     }
     if (n < 0) {
@@ -283,7 +284,7 @@ int sup_child_spawn(struct sup *s, char *errbuf)
         return rc;
     }
     s->child.pid = pid;
-    s->child.started_ms = sup_now_ms();
+    s->child.started_ms = nu_mono_ms();
     s->child.started_at = (int64_t)time(NULL);
     nu_buf_reset(&s->tail);
     return 0;

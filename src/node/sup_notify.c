@@ -12,6 +12,7 @@
  * The watchdog is on when WATCHDOG_USEC is a positive number and
  * WATCHDOG_PID, if set, is this process (sd_watchdog_enabled's rules);
  * keep-alives go every WATCHDOG_USEC/3. */
+#include "settings.h"
 #include "sup-int.h"
 
 #include <errno.h>
@@ -48,19 +49,12 @@ static bool notify_address(struct sup *s, const char *path)
 static uint64_t watchdog_usec(void)
 {
     const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
-    char *end;
-    if (usec == NULL || usec[0] == '\0')
+    uint64_t v, p;
+    if (usec == NULL || nu_parse_uint(usec, UINT64_MAX, &v) != 0 || v == 0)
         return 0;
-    errno = 0;
-    unsigned long long v = strtoull(usec, &end, 10);
-    if (errno != 0 || *end != '\0' || usec[0] == '-' || v == 0)
-        return 0;
-    if (pid != NULL && pid[0] != '\0') {
-        errno = 0;
-        long p = strtol(pid, &end, 10);
-        if (errno != 0 || *end != '\0' || p != (long)getpid())
-            return 0; /* meant for another process (our parent's manager) */
-    }
+    if (pid != NULL && pid[0] != '\0' &&
+        (nu_parse_uint(pid, UINT64_MAX, &p) != 0 || p != (uint64_t)getpid()))
+        return 0; /* meant for another process (our parent's manager) */
     return v;
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "health.h"
+#include "hostport.h"
 
 /* GET /status answers the status result itself; -1 when it has no head. */
 static int64_t parse_height(const char *body, size_t len)
@@ -41,7 +42,7 @@ static void on_ready(struct sup *s)
     s->ready = true;
     sup_set_state(s, SUP_RUNNING);
     snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
-    sup_log(s, "info", "neard answers /status", "pid", pid, NULL);
+    sup_log(s, NU_LOG_INFO, "neard answers /status", "pid", pid, NULL);
     snprintf(line, sizeof(line), "ok %ld\n", (long)s->child.pid);
     sup_report_ready(s, line);
     sup_notify(s, "READY=1\nSTATUS=neard %s running (pid %ld)", s->version, (long)s->child.pid);
@@ -124,22 +125,16 @@ static void on_watchdog_tick(uv_timer_t *t)
  * lookup (if any) is done once, before the loop runs. */
 static int resolve_rpc(struct sup *s, char *errbuf)
 {
-    char host[256];
-    const char *addr = s->rpc_addr, *colon = strrchr(addr, ':');
-    if (colon == NULL || colon == addr || (size_t)(colon - addr) >= sizeof(host))
-        return nu_err_set(errbuf, NU_EINVAL, "rpc address %s is not host:port", addr);
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || port <= 0 || port > 65535)
-        return nu_err_set(errbuf, NU_EINVAL, "rpc address %s has no valid port", addr);
-    bool v6 = addr[0] == '[' && colon[-1] == ']';
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr) - (v6 ? 2 : 0), addr + (v6 ? 1 : 0));
-    if (v6 && uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&s->rpc_sa) == 0)
+    struct nu_hostport hp;
+    const char *addr = s->rpc_addr, *why;
+    char port[8];
+    if (nu_hostport_parse(addr, strlen(addr), 0, 0, &hp, &why) != 0)
+        return nu_err_set(errbuf, NU_EINVAL, "rpc address %s: %s", addr, why);
+    if (nu_ip_sockaddr(hp.host, hp.port, &s->rpc_sa, NULL) == 0)
         return 0;
-    if (!v6 && uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&s->rpc_sa) == 0)
-        return 0;
+    snprintf(port, sizeof(port), "%d", hp.port);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-    int rc = getaddrinfo(host, colon + 1, &hints, &res);
+    int rc = getaddrinfo(hp.host, port, &hints, &res);
     if (rc != 0 || res == NULL || res->ai_addrlen > sizeof(s->rpc_sa)) {
         if (res != NULL)
             freeaddrinfo(res);

@@ -15,7 +15,7 @@ int sup_swap_recover(struct sup *s, char *errbuf)
     struct node_swap_recovery rec;
     int rc = node_swap_recover(s->home, &rec, errbuf);
     if (rc == 0 && rec.outcome != NODE_SWAP_NOTHING)
-        sup_log(s, "warn", rec.note, NULL);
+        sup_log(s, NU_LOG_WARN, rec.note, NULL);
     return rc;
 }
 
@@ -32,11 +32,11 @@ static void remove_done(uv_work_t *w, int status)
     s->swap_busy = false;
     snprintf(n, sizeof(n), "%zu", s->swap_removed);
     if (status == 0 && s->swap_rc == 0)
-        sup_log(s, "info", "removed the old data a snapshot restore had kept aside", "dirs", n,
+        sup_log(s, NU_LOG_INFO, "removed the old data a snapshot restore had kept aside", "dirs", n,
                 NULL);
     else
-        sup_log(s, "error", "cannot remove the old data a snapshot restore kept aside", "error",
-                status < 0 ? uv_strerror(status) : s->swap_err, NULL);
+        sup_log(s, NU_LOG_ERROR, "cannot remove the old data a snapshot restore kept aside",
+                "error", status < 0 ? uv_strerror(status) : s->swap_err, NULL);
 }
 
 void sup_swap_cleanup(struct sup *s)

@@ -86,7 +86,7 @@ static void upgrade_failed(struct sup *s, const char *err)
 {
     /* reason is 1024 bytes; a cut message beats none */
     snprintf(s->reason, sizeof(s->reason), "upgrade failed: %.1000s", err);
-    sup_log(s, "error", "upgrade failed", "error", err, NULL);
+    sup_log(s, NU_LOG_ERROR, "upgrade failed", "error", err, NULL);
     sup_finish(s, SUP_GAVE_UP, 1);
 }
 
@@ -109,8 +109,8 @@ static void upgrade_refused(struct sup *s, const struct upgrade *u, const char *
         return;
     }
     node_pidfile_remove(s->home, "upgrade.json");
-    sup_log(s, "error", "upgrade refused; starting the release that ran", "to", u->version, "error",
-            err, NULL);
+    sup_log(s, NU_LOG_ERROR, "upgrade refused; starting the release that ran", "to", u->version,
+            "error", err, NULL);
     sup_start_neard(s);
     snprintf(s->reason, sizeof(s->reason), "upgrade to %s refused: %s", u->version, err);
     sup_write_status(s);
@@ -155,7 +155,8 @@ static void upgrade_step(struct sup *s)
         return;
     }
     snprintf(s->version, sizeof(s->version), "%s", u.version[0] != '\0' ? u.version : "unknown");
-    sup_log(s, "info", "upgraded neard", "from", from, "to", s->version, "binary", u.binary, NULL);
+    sup_log(s, NU_LOG_INFO, "upgraded neard", "from", from, "to", s->version, "binary", u.binary,
+            NULL);
     s->fast_crashes = 0;
     s->backoff_ms = 0;
     sup_start_neard(s);
@@ -181,7 +182,7 @@ void sup_upgrade_begin(struct sup *s)
         r = (uint32_t)getpid() * 2654435761u;
     uint64_t delay_ms = u.jitter_s > 0 ? r % ((uint64_t)u.jitter_s * 1000u + 1) : 0;
     snprintf(secs, sizeof(secs), "%.1f", (double)delay_ms / 1000.0);
-    sup_log(s, "info", "applying upgrade", "to", u.version, "delay_s", secs, NULL);
+    sup_log(s, NU_LOG_INFO, "applying upgrade", "to", u.version, "delay_s", secs, NULL);
     sup_set_state(s, SUP_UPGRADING);
     sup_notify(s, "STATUS=upgrading neard to %s", u.version);
     uv_timer_start(&s->t_jitter, on_jitter, delay_ms, 0);

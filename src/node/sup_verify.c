@@ -70,7 +70,7 @@ static void verify_work(uv_work_t *req)
     j->rc = 0;
     int fd = open(j->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        j->rc = errno == ENOENT ? NU_ENOENT : NU_EIO;
+        j->rc = nu_err_from_errno(errno);
         snprintf(why, sizeof(why), "open: %s", strerror(errno));
     } else if (fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
         j->rc = NU_EIO;
@@ -115,7 +115,7 @@ static void verify_done(uv_work_t *req, int status)
         snprintf(v->path, sizeof(v->path), "%s", j->path);
         snprintf(v->sha256, sizeof(v->sha256), "%s", j->want);
         v->id = j->id;
-        sup_log(s, "info", "checked neard binary", "binary", j->path, "sha256", j->got, NULL);
+        sup_log(s, NU_LOG_INFO, "checked neard binary", "binary", j->path, "sha256", j->got, NULL);
     }
     j->cb(s, j->rc, j->rc == 0 ? NULL : j->err);
 }
@@ -129,7 +129,7 @@ void sup_verify_start(struct sup *s, const char *path, const char *sha256, sup_v
     j->got[0] = j->err[0] = '\0';
     j->cb = cb;
     j->req.data = j;
-    sup_log(s, "info", "checking the sha256 of neard binary", "binary", path, NULL);
+    sup_log(s, NU_LOG_INFO, "checking the sha256 of neard binary", "binary", path, NULL);
     int rc = uv_queue_work(&s->loop, &j->req, verify_work, verify_done);
     if (rc < 0) {
         nu_err_set(j->err, NU_EIO, "cannot check the sha256 of neard binary %s: %s", path,

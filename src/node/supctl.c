@@ -18,9 +18,12 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "json.h"
+#include "legacy.h"
 #include "proc.h"
 #include "runcfg.h"
+#include "settings.h"
 #include "state.h"
 
 #define READY_MAX 8192
@@ -29,13 +32,6 @@
 #define STUCK_SUPERVISOR_GRACE_MS 10000 /* after the timeout, before SIGKILLing a supervisor */
 #define SUPERVISOR_KILL_MARGIN_MS 5000  /* let the supervisor's own SIGKILL timer act first */
 #define KILLED_WAIT_MS 10000
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void nap(int ms)
 {
@@ -163,9 +159,12 @@ struct report {
 static void take_pid_line(struct report *r)
 {
     char *nl = memchr(r->buf, '\n', r->len);
+    uint64_t pid;
     if (strncmp(r->buf, "pid ", 4) != 0 || nl == NULL)
         return;
-    r->supervisor = (pid_t)strtol(r->buf + 4, NULL, 10);
+    *nl = '\0';
+    if (nu_parse_uint(r->buf + 4, INT32_MAX, &pid) == 0)
+        r->supervisor = (pid_t)pid;
     size_t line = (size_t)(nl + 1 - r->buf);
     memmove(r->buf, nl + 1, r->len - line);
     r->len -= line;
@@ -179,11 +178,11 @@ static void take_pid_line(struct report *r)
 static int read_report(int fd, unsigned timeout_s, const volatile sig_atomic_t *cancel,
                        const sigset_t *waitmask, struct report *r)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000u;
+    uint64_t deadline = nu_mono_ms() + (uint64_t)timeout_s * 1000u;
     r->len = 0;
     r->buf[0] = '\0';
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = nu_mono_ms();
         if (cancel != NULL && *cancel)
             return NU_ESTATE;
         if (now >= deadline)
@@ -357,7 +356,7 @@ static void refresh(struct stop_ctx *c)
 
 static void kill_neard_if_due(struct stop_ctx *c)
 {
-    if (c->neard_alive && !c->res->killed && now_ms() >= c->neard_kill_at) {
+    if (c->neard_alive && !c->res->killed && nu_mono_ms() >= c->neard_kill_at) {
         kill(c->neard.pid, SIGKILL);
         c->res->killed = true;
     }
@@ -370,7 +369,7 @@ static void wait_supervisor(struct stop_ctx *c, uint64_t deadline)
     kill(c->sup.pid, SIGTERM);
     for (refresh(c); c->sup_alive; refresh(c)) {
         kill_neard_if_due(c);
-        if (now_ms() >= deadline + STUCK_SUPERVISOR_GRACE_MS) {
+        if (nu_mono_ms() >= deadline + STUCK_SUPERVISOR_GRACE_MS) {
             kill(c->sup.pid, SIGKILL);
             for (int i = 0; i < KILLED_WAIT_MS / STOP_POLL_MS && c->sup_alive; i++, refresh(c))
                 nap(STOP_POLL_MS);
@@ -389,7 +388,7 @@ static void stop_orphan(struct stop_ctx *c)
             c->neard_termed = true;
         }
         kill_neard_if_due(c);
-        if (c->res->killed && now_ms() >= c->neard_kill_at + KILLED_WAIT_MS)
+        if (c->res->killed && nu_mono_ms() >= c->neard_kill_at + KILLED_WAIT_MS)
             break;
         nap(STOP_POLL_MS);
     }
@@ -403,12 +402,21 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
     unsigned cfg_timeout = default_timeout(home);
     if (timeout_s == 0)
         timeout_s = cfg_timeout;
-    c.sup_alive = node_pidfile_alive(home, "supervisor.pid", &c.sup);
-    c.neard_alive = node_pidfile_alive(home, "neard.pid", &c.neard);
+    c.sup_alive = node_pidfile_alive(home, NODE_SUPERVISOR_PID, &c.sup);
+    c.neard_alive = node_pidfile_alive(home, NODE_NEARD_PID, &c.neard);
+    /* A neard the Python nearup started has no supervisor: stopped as one
+     * whose supervisor is gone, then its line leaves the Python nearup's
+     * pid file. */
+    struct node_legacy_node legacy;
+    bool python = !c.sup_alive && !c.neard_alive && node_legacy_find(home, &legacy);
+    if (python) {
+        c.neard = (struct node_pidfile){.pid = legacy.pid, .start_time = legacy.start_time};
+        c.neard_alive = true;
+    }
     c.res->was_running = c.sup_alive || c.neard_alive;
     c.res->supervisor_pid = c.sup_alive ? c.sup.pid : 0;
     c.res->neard_pid = c.neard_alive ? c.neard.pid : 0;
-    uint64_t deadline = now_ms() + (uint64_t)timeout_s * 1000u;
+    uint64_t deadline = nu_mono_ms() + (uint64_t)timeout_s * 1000u;
     c.neard_kill_at = deadline;
     if (c.sup_alive && timeout_s >= cfg_timeout)
         c.neard_kill_at += SUPERVISOR_KILL_MARGIN_MS;
@@ -416,7 +424,7 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
         wait_supervisor(&c, deadline);
         c.res->killed = c.res->killed || (c.res->neard_pid != 0 && status_says_killed(home));
         /* It may have started a neard we had not seen yet. */
-        if (!c.neard_alive && node_pidfile_alive(home, "neard.pid", &c.neard))
+        if (!c.neard_alive && node_pidfile_alive(home, NODE_NEARD_PID, &c.neard))
             c.neard_alive = true;
     }
     stop_orphan(&c);
@@ -426,11 +434,11 @@ int node_stop_ex(const char *home, unsigned timeout_s, struct node_stop_result *
     if (c.sup_alive)
         return nu_err_set(errbuf, NU_ETIMEDOUT, "the supervisor (pid %ld) did not exit",
                           (long)c.sup.pid);
-    if (!node_pidfile_alive(home, "supervisor.pid", NULL))
-        node_pidfile_remove(home, "supervisor.pid");
-    if (!node_pidfile_alive(home, "neard.pid", NULL))
-        node_pidfile_remove(home, "neard.pid");
-    return 0;
+    if (!node_pidfile_alive(home, NODE_SUPERVISOR_PID, NULL))
+        node_pidfile_remove(home, NODE_SUPERVISOR_PID);
+    if (!node_pidfile_alive(home, NODE_NEARD_PID, NULL))
+        node_pidfile_remove(home, NODE_NEARD_PID);
+    return python ? node_legacy_forget(legacy.pid, errbuf) : 0;
 }
 
 int node_stop(const char *home, unsigned timeout_s, char *errbuf)

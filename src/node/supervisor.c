@@ -23,6 +23,8 @@
 
 #include <jansson.h>
 
+#include "clock.h"
+#include "fs.h"
 #include "json.h"
 #include "log.h"
 #include "proc.h"
@@ -36,11 +38,6 @@ static const char *const state_names[] = {
     [SUP_UPGRADING] = "upgrading",
 };
 
-uint64_t sup_now_ms(void)
-{
-    return uv_hrtime() / 1000000u;
-}
-
 /* snprintf where cutting a long message short is fine. */
 static void format_cut(char *out, size_t outsz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -52,44 +49,20 @@ static void format_cut(char *out, size_t outsz, const char *fmt, ...)
     va_end(ap);
 }
 
-static void timestamp(char *out, size_t outsz)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    format_cut(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-               tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
-
 /* One logfmt line into neard.log (so `nearup logs` shows restarts beside
  * neard's own lines) and on stderr (the journal under systemd). */
-void sup_log(struct sup *s, const char *level, const char *msg, ...)
+void sup_log(struct sup *s, enum nu_log_level level, const char *msg, ...)
 {
-    char line[LOG_LINE_MAX], ts[40], val[1024];
+    char line[LOG_LINE_MAX];
     va_list ap;
-    timestamp(ts, sizeof(ts));
-    nu_log_format_value(val, sizeof(val), msg);
-    int n = snprintf(line, sizeof(line), "ts=%s level=%s component=nearup msg=%s", ts, level, val);
     va_start(ap, msg);
-    for (const char *k; (k = va_arg(ap, const char *)) != NULL && n < (int)sizeof(line);) {
-        const char *v = va_arg(ap, const char *);
-        nu_log_format_value(val, sizeof(val), v != NULL ? v : "");
-        n += snprintf(line + n, sizeof(line) - (size_t)n, " %s=%s", k, val);
-        if (v == NULL)
-            break;
-    }
+    size_t n = nu_log_vformat(line, sizeof(line), level, "nearup", msg, ap);
     va_end(ap);
-    if (n >= (int)sizeof(line) - 1)
-        n = (int)sizeof(line) - 2;
-    line[n++] = '\n';
-    line[n] = '\0';
     if (s->log != NULL) {
-        int rc = node_log_write(s->log, line, (size_t)n, NULL);
+        int rc = node_log_write(s->log, line, n, NULL);
         (void)rc; /* nothing better to do: stderr still gets the line */
     }
-    ssize_t w = write(2, line, (size_t)n);
-    (void)w;
+    (void)!nu_write_all(2, line, n);
 }
 
 static json_t *exit_json(struct sup *s)
@@ -132,9 +105,9 @@ void sup_write_status(struct sup *s)
                   "reason", s->reason[0] != '\0' ? json_string(s->reason) : json_null(),
                   "last_lines", failed ? tail_json(s) : json_array());
     if (o == NULL || node_state_path(s->home, "status.json", path, sizeof(path)) < 0)
-        sup_log(s, "error", "cannot build status.json", NULL);
+        sup_log(s, NU_LOG_ERROR, "cannot build status.json", NULL);
     else if (nu_json_write_file(path, o, 0644, true, err) < 0)
-        sup_log(s, "error", "cannot write status.json", "error", err, NULL);
+        sup_log(s, NU_LOG_ERROR, "cannot write status.json", "error", err, NULL);
     json_decref(o);
 }
 
@@ -148,15 +121,8 @@ void sup_report_ready(struct sup *s, const char *line)
 {
     if (s->ready_fd < 0)
         return;
-    for (size_t len = strlen(line); len > 0;) {
-        ssize_t w = write(s->ready_fd, line, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            break; /* the starter is gone (SIGPIPE is ignored) */
-        line += w;
-        len -= (size_t)w;
-    }
+    /* The starter may be gone: SIGPIPE is ignored and nothing is lost. */
+    (void)!nu_write_all(s->ready_fd, line, strlen(line));
     close(s->ready_fd);
     s->ready_fd = -1;
 }
@@ -176,7 +142,7 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
         int status; /* never leave neard behind (not reached in normal flows) */
         kill(s->child.pid, SIGKILL);
         waitpid(s->child.pid, &status, 0);
-        node_pidfile_remove(s->home, "neard.pid");
+        node_pidfile_remove(s->home, NODE_NEARD_PID);
     }
     s->exit_rc = rc;
     s->state = st;
@@ -207,7 +173,7 @@ static void on_binary_checked(struct sup *s, int rc, const char *err)
         return; /* request_stop finishes: no neard runs */
     if (rc < 0) {
         snprintf(s->reason, sizeof(s->reason), "%s", err);
-        sup_log(s, "error", "refused to start neard", "error", err, NULL);
+        sup_log(s, NU_LOG_ERROR, "refused to start neard", "error", err, NULL);
         sup_finish(s, SUP_GAVE_UP, 1);
         return;
     }
@@ -232,15 +198,15 @@ static void spawn_checked(struct sup *s)
     s->probe_delay_ms = SUP_PROBE_FIRST_MS;
     if (sup_child_spawn(s, err) < 0) {
         snprintf(s->reason, sizeof(s->reason), "cannot start neard: %s", err);
-        sup_log(s, "error", "cannot start neard", "error", err, NULL);
+        sup_log(s, NU_LOG_ERROR, "cannot start neard", "error", err, NULL);
         sup_finish(s, SUP_GAVE_UP, 1);
         return;
     }
-    if (node_pidfile_write(s->home, "neard.pid", s->child.pid, err) < 0)
-        sup_log(s, "warn", "cannot write neard.pid", "error", err, NULL);
+    if (node_pidfile_write(s->home, NODE_NEARD_PID, s->child.pid, err) < 0)
+        sup_log(s, NU_LOG_WARN, "cannot write neard.pid", "error", err, NULL);
     snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
-    sup_log(s, "info", "started neard", "pid", pid, "binary", s->cfg.binary, "version", s->version,
-            NULL);
+    sup_log(s, NU_LOG_INFO, "started neard", "pid", pid, "binary", s->cfg.binary, "version",
+            s->version, NULL);
     sup_set_state(s, SUP_STARTING);
     sup_notify(s, "STATUS=neard %s starting (pid %ld)", s->version, (long)s->child.pid);
     sup_probe_schedule(s);
@@ -256,17 +222,17 @@ static void on_prev_timer(uv_timer_t *t)
     if (!nu_proc_is_same(s->prev_pid, s->prev_start)) {
         uv_timer_stop(t);
         s->prev_pid = 0;
-        node_pidfile_remove(s->home, "neard.pid");
-        sup_log(s, "info", "previous neard is gone", "pid", pid, NULL);
+        node_pidfile_remove(s->home, NODE_NEARD_PID);
+        sup_log(s, NU_LOG_INFO, "previous neard is gone", "pid", pid, NULL);
         spawn_now(s);
         return;
     }
-    uint64_t waited = sup_now_ms() - s->prev_since_ms;
+    uint64_t waited = nu_mono_ms() - s->prev_since_ms;
     if (!s->prev_termed) {
         kill(s->prev_pid, SIGTERM);
         s->prev_termed = true;
     } else if (!s->prev_killed && waited > (uint64_t)s->cfg.stop_timeout_s * 1000u) {
-        sup_log(s, "warn", "previous neard did not stop in time; sending SIGKILL", "pid", pid,
+        sup_log(s, NU_LOG_WARN, "previous neard did not stop in time; sending SIGKILL", "pid", pid,
                 NULL);
         kill(s->prev_pid, SIGKILL);
         s->prev_killed = true;
@@ -280,18 +246,19 @@ void sup_start_neard(struct sup *s)
     if (s->closing || s->stop_requested)
         return;
     s->reason[0] = '\0';
-    if (node_pidfile_alive(s->home, "neard.pid", &pf)) {
+    if (node_pidfile_alive(s->home, NODE_NEARD_PID, &pf)) {
         s->prev_pid = pf.pid;
         s->prev_start = pf.start_time;
-        s->prev_since_ms = sup_now_ms();
+        s->prev_since_ms = nu_mono_ms();
         s->prev_termed = s->prev_killed = false;
         snprintf(pid, sizeof(pid), "%ld", (long)pf.pid);
-        sup_log(s, "warn", "waiting for a previous neard of this home to exit", "pid", pid, NULL);
+        sup_log(s, NU_LOG_WARN, "waiting for a previous neard of this home to exit", "pid", pid,
+                NULL);
         sup_set_state(s, SUP_STARTING);
         uv_timer_start(&s->t_prev, on_prev_timer, 0, SUP_PREV_POLL_MS);
         return;
     }
-    node_pidfile_remove(s->home, "neard.pid"); /* stale after a reboot or kill -9 */
+    node_pidfile_remove(s->home, NODE_NEARD_PID); /* stale after a reboot or kill -9 */
     spawn_now(s);
 }
 
@@ -321,7 +288,7 @@ static void give_up(struct sup *s, enum sup_state st, const char *why)
         format_cut(s->reason, sizeof(s->reason), "%s; last lines of neard:\n%s", why, tail);
     else
         snprintf(s->reason, sizeof(s->reason), "%s; neard printed nothing", why);
-    sup_log(s, "error", why, "last_lines", tail, NULL);
+    sup_log(s, NU_LOG_ERROR, why, "last_lines", tail, NULL);
     sup_finish(s, st, 1);
 }
 
@@ -343,7 +310,7 @@ static void schedule_restart(struct sup *s, uint64_t ran_ms, const char *how)
     if (s->backoff_ms > SUP_BACKOFF_MAX_MS)
         s->backoff_ms = SUP_BACKOFF_MAX_MS;
     snprintf(secs, sizeof(secs), "%u", s->backoff_ms / 1000);
-    sup_log(s, "warn", "restarting neard", "in_s", secs, NULL);
+    sup_log(s, NU_LOG_WARN, "restarting neard", "in_s", secs, NULL);
     sup_set_state(s, SUP_BACKOFF);
     sup_notify(s, "STATUS=neard %s; restarting in %s s", how, secs);
     uv_timer_start(&s->t_backoff, on_backoff, s->backoff_ms, 0);
@@ -357,14 +324,14 @@ static void record_exit(struct sup *s, uint64_t *ran_ms, char *how, size_t howsz
     s->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
     s->exit_signal = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
     s->exit_at = (int64_t)time(NULL);
-    *ran_ms = sup_now_ms() - s->child.started_ms;
+    *ran_ms = nu_mono_ms() - s->child.started_ms;
     describe_exit(s, how, howsz);
     snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
     snprintf(ran, sizeof(ran), "%.1f", (double)*ran_ms / 1000.0);
-    sup_log(s, s->stop_requested ? "info" : "warn", "neard exited", "pid", pid, "how", how,
-            "after_s", ran, NULL);
+    sup_log(s, s->stop_requested ? NU_LOG_INFO : NU_LOG_WARN, "neard exited", "pid", pid, "how",
+            how, "after_s", ran, NULL);
     s->child.pid = 0;
-    node_pidfile_remove(s->home, "neard.pid");
+    node_pidfile_remove(s->home, NODE_NEARD_PID);
     uv_timer_stop(&s->t_stop);
     uv_timer_stop(&s->t_probe);
 }
@@ -388,7 +355,7 @@ void sup_on_neard_exit(struct sup *s)
                (s->cfg.restart == NODE_RESTART_ON_FAILURE && !failed)) {
         snprintf(s->reason, sizeof(s->reason), "neard exited (%s); restart policy is %s", how,
                  node_restart_policy_name(s->cfg.restart));
-        sup_log(s, "info", "not restarting neard", "restart",
+        sup_log(s, NU_LOG_INFO, "not restarting neard", "restart",
                 node_restart_policy_name(s->cfg.restart), NULL);
         sup_finish(s, SUP_STOPPED, failed ? 1 : 0);
     } else {
@@ -406,7 +373,7 @@ static void on_stop_timeout(uv_timer_t *t)
         return;
     snprintf(secs, sizeof(secs), "%u", s->cfg.stop_timeout_s);
     snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
-    sup_log(s, "warn", "neard did not stop in time after SIGTERM; sending SIGKILL", "pid", pid,
+    sup_log(s, NU_LOG_WARN, "neard did not stop in time after SIGTERM; sending SIGKILL", "pid", pid,
             "timeout_s", secs, NULL);
     kill(s->child.pid, SIGKILL);
     s->child.kill_sent = true;
@@ -425,11 +392,11 @@ static void request_stop(struct sup *s, const char *signame)
         return;
     if (s->stop_requested) {
         /* neard's clean stop must not be cut: stop_timeout bounds it */
-        sup_log(s, "info", "already stopping; signal ignored", "signal", signame, NULL);
+        sup_log(s, NU_LOG_INFO, "already stopping; signal ignored", "signal", signame, NULL);
         return;
     }
     s->stop_requested = true;
-    sup_log(s, "info", "stopping", "signal", signame, NULL);
+    sup_log(s, NU_LOG_INFO, "stopping", "signal", signame, NULL);
     sup_notify(s, "STOPPING=1\nSTATUS=stopping neard");
     uv_timer_stop(&s->t_backoff);
     uv_timer_stop(&s->t_jitter);
@@ -450,19 +417,19 @@ static void on_hup(struct sup *s)
     if (s->closing)
         return;
     if (s->stop_requested) {
-        sup_log(s, "info", "stopping; SIGHUP ignored", NULL);
+        sup_log(s, NU_LOG_INFO, "stopping; SIGHUP ignored", NULL);
         return;
     }
     if (s->state == SUP_UPGRADING) {
-        sup_log(s, "info", "upgrade in progress; SIGHUP ignored", NULL);
+        sup_log(s, NU_LOG_INFO, "upgrade in progress; SIGHUP ignored", NULL);
         return;
     }
     if (!sup_upgrade_pending(s, &immediate)) {
-        sup_log(s, "info", "SIGHUP: no pending upgrade", NULL);
+        sup_log(s, NU_LOG_INFO, "SIGHUP: no pending upgrade", NULL);
         return;
     }
     if (!immediate) {
-        sup_log(s, "info", "SIGHUP: upgrade waits for neard to stop at its height", NULL);
+        sup_log(s, NU_LOG_INFO, "SIGHUP: upgrade waits for neard to stop at its height", NULL);
         return;
     }
     if (s->state == SUP_BACKOFF) {
@@ -470,7 +437,7 @@ static void on_hup(struct sup *s)
         sup_upgrade_begin(s);
     } else if (s->child.pid > 0 && !s->child.exited && !s->upgrade_requested) {
         s->upgrade_requested = true;
-        sup_log(s, "info", "SIGHUP: stopping neard for the pending upgrade", NULL);
+        sup_log(s, NU_LOG_INFO, "SIGHUP: stopping neard for the pending upgrade", NULL);
         sup_set_state(s, SUP_UPGRADING);
         terminate_neard(s);
     }
@@ -515,7 +482,7 @@ static int init_handles(struct sup *s, char *errbuf)
 static int open_log(struct sup *s, char *errbuf)
 {
     char path[PATH_MAX];
-    if (node_state_path(s->home, "logs/neard.log", path, sizeof(path)) < 0)
+    if (node_state_path(s->home, NODE_NEARD_LOG, path, sizeof(path)) < 0)
         return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", s->home);
     return node_log_open(path, s->cfg.log_max_size, s->cfg.log_keep, &s->log, errbuf);
 }
@@ -539,7 +506,7 @@ static int setup(struct sup *s, char *errbuf)
         rc = node_state_lock(s->home, &s->lock_fd, errbuf);
     if (rc < 0)
         return rc;
-    rc = node_pidfile_write(s->home, "supervisor.pid", getpid(), errbuf);
+    rc = node_pidfile_write(s->home, NODE_SUPERVISOR_PID, getpid(), errbuf);
     if (rc == 0)
         rc = node_runcfg_load(s->home, &s->cfg, errbuf);
     if (rc == 0)
@@ -559,7 +526,7 @@ static void teardown(struct sup *s)
     node_log_close(s->log);
     s->log = NULL;
     if (s->lock_fd >= 0) /* else the pid file is another supervisor's */
-        node_pidfile_remove(s->home, "supervisor.pid");
+        node_pidfile_remove(s->home, NODE_SUPERVISOR_PID);
     node_runcfg_release(&s->cfg);
     nu_buf_release(&s->tail);
     node_state_unlock(s->lock_fd);
@@ -595,14 +562,14 @@ int node_supervise(const struct node_sup_opts *o, char *errbuf)
         sup_probe_close(s);
         uv_walk(&s->loop, close_handle, NULL);
     } else {
-        sup_log(s, "info", "supervisor started", "home", s->home, "restart",
+        sup_log(s, NU_LOG_INFO, "supervisor started", "home", s->home, "restart",
                 node_restart_policy_name(s->cfg.restart), NULL);
         /* A SIGTERM/SIGINT that came during setup stops us before neard
          * starts; a SIGHUP is seen by on_hup first. */
         uv_run(&s->loop, UV_RUN_NOWAIT);
         sup_start_neard(s);
         uv_run(&s->loop, UV_RUN_DEFAULT);
-        sup_log(s, "info", "supervisor exiting", "state", state_names[s->state], NULL);
+        sup_log(s, NU_LOG_INFO, "supervisor exiting", "state", state_names[s->state], NULL);
     }
     teardown(s);
     int exit_rc = s->exit_rc;

@@ -5,9 +5,9 @@
  * `nearup run` starts it detached (reading "ok <pid>" or "error <msg>" from
  * the ready fd), `nearup run --foreground` (the systemd unit) and `nearup
  * supervise` replace themselves with it. It is apart from nearup so that it
- * maps only libc, libuv, jansson and libzstd: nearup itself links libcurl,
- * OpenSSL, libsodium, libsystemd and RocksDB, which would make every
- * long-lived supervisor several MB larger. NAME is the nearup command its
+ * maps only libc, libuv, jansson, libzstd and libcrypto (for SHA-256):
+ * nearup itself links libsodium and loads libcurl and libssl on first use,
+ * which would make every long-lived supervisor several MB larger. NAME is the nearup command its
  * errors are reported as ("nearup NAME: ..."; default supervise). */
 #include <limits.h>
 #ifdef __GLIBC__

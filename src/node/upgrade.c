@@ -84,13 +84,13 @@ static void undo(const char *home, bool shutdown_set)
 int node_upgrade_schedule(const char *home, const struct node_upgrade *u, char *errbuf)
 {
     struct node_pidfile sup;
-    if (!node_pidfile_alive(home, "supervisor.pid", &sup))
+    if (!node_pidfile_alive(home, NODE_SUPERVISOR_PID, &sup))
         return nu_err_set(errbuf, NU_ESTATE, "%s: no supervisor is running it", home);
     int rc = node_upgrade_write(home, u, errbuf);
     if (rc != 0)
         return rc;
     if (u->at_height < 0) {
-        rc = hup(home, "supervisor.pid", errbuf);
+        rc = hup(home, NODE_SUPERVISOR_PID, errbuf);
         if (rc != 0)
             undo(home, false);
         return rc;
@@ -103,7 +103,8 @@ int node_upgrade_schedule(const char *home, const struct node_upgrade *u, char *
     /* neard may be between restarts; the next one reads expected_shutdown
      * from config.json at start, so only a live neard needs the signal. */
     struct node_pidfile pf;
-    if (node_pidfile_alive(home, "neard.pid", &pf) && (rc = hup(home, "neard.pid", errbuf)) != 0)
+    if (node_pidfile_alive(home, NODE_NEARD_PID, &pf) &&
+        (rc = hup(home, NODE_NEARD_PID, errbuf)) != 0)
         undo(home, true);
     return rc;
 }

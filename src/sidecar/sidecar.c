@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "buf.h"
+#include "clock.h"
 #include "httpd.h"
 #include "json.h"
 #include "log.h"
@@ -166,13 +167,6 @@ static void metrics_update(struct hc_sidecar *s)
 
 /* ---- check rounds ---- */
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One line per change of the verdict (not per check: reasons carry heads
  * and ages that change every time), and when the reference stops or starts answering. */
 static void log_change(const struct hc_sidecar *s, const struct health_verdict *was,
@@ -200,7 +194,7 @@ static void round_finish(struct hc_sidecar *s)
         return;
     struct health_verdict was = s->v;
     struct hc_check was_check = s->last;
-    hc_classify(&s->o, &s->node.sample, s->has_ref ? &s->ref.sample : NULL, wall_ms(), &s->last);
+    hc_classify(&s->o, &s->node.sample, s->has_ref ? &s->ref.sample : NULL, nu_real_ms(), &s->last);
     health_verdict_apply(&s->v, &s->last.c, s->o.rise, s->o.fall);
     metrics_update(s);
     log_change(s, &was, &was_check);
@@ -290,17 +284,6 @@ static void serve_health(struct hc_sidecar *s, struct nu_http_req *req)
     nu_buf_release(&b);
 }
 
-static void serve_metrics(struct hc_sidecar *s, struct nu_http_req *req)
-{
-    struct nu_buf b;
-    nu_buf_init(&b, PAGE_MAX);
-    if (nu_metrics_render(s->m.reg, &b) != 0)
-        respond_text(req, 500, "text/plain", "cannot render metrics\n");
-    else
-        (void)nu_httpd_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
-    nu_buf_release(&b);
-}
-
 static void on_request(struct nu_http_req *req, void *ud)
 {
     struct hc_sidecar *s = ud;
@@ -319,7 +302,7 @@ static void on_request(struct nu_http_req *req, void *ud)
     if (health)
         serve_health(s, req);
     else
-        serve_metrics(s, req);
+        nu_metrics_respond(s->m.reg, req);
 }
 
 static void agent_reply(void *ud, struct hc_agent_reply *r)
@@ -403,11 +386,7 @@ static int setup_probes(struct hc_sidecar *s, char *errbuf)
 static int setup_listeners(struct hc_sidecar *s, char *errbuf)
 {
     struct nu_httpd_opts ho;
-    nu_httpd_opts_init(&ho);
-    ho.host = s->o.listen_host;
-    ho.port = s->o.listen_port;
-    ho.max_body_bytes = 4096; /* nothing here takes a body */
-    ho.max_connections = 1000;
+    nu_httpd_opts_status(&ho, s->o.listen_host, s->o.listen_port);
     int rc = nu_httpd_new(s->loop, &ho, on_request, s, &s->httpd, errbuf);
     if (rc != 0)
         return rc;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "clock.h"
 #include "dataswap.h"
 #include "fs.h"
 #include "httpc.h"
@@ -41,7 +42,7 @@ static void note(const struct snap_create_opts *o, const char *msg)
 
 static uint64_t ms_since(uint64_t start_ns)
 {
-    return (snap_now_ns() - start_ns) / 1000000u;
+    return (nu_mono_ns() - start_ns) / 1000000u;
 }
 
 /* ---- the node's own account of its head ---- */
@@ -121,12 +122,8 @@ static int copy_fd(int in, int out)
             continue;
         if (n <= 0)
             return (int)n;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(out, buf + off, (size_t)(n - off));
-            if (w < 0 && errno != EINTR)
-                return -1;
-            off += w > 0 ? w : 0;
-        }
+        if (nu_write_all(out, buf, (size_t)n) < 0)
+            return -1;
     }
 }
 
@@ -240,7 +237,7 @@ static int checkpoint_dir(const char *dir, char *out, size_t outsz, struct cp_wa
         return nu_err_set(w->errbuf, NU_ETOOBIG, "checkpoint path too long");
     int sdir = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sdir < 0)
-        return nu_err_set(w->errbuf, errno == ENOENT ? NU_ENOENT : NU_EIO, "data dir %s: %s", dir,
+        return nu_err_set(w->errbuf, nu_err_from_errno(errno), "data dir %s: %s", dir,
                           strerror(errno));
     int rc = 0, ddir = -1;
     if (fstat(sdir, &st) < 0 || mkdir(out, st.st_mode & 0777) < 0 ||
@@ -291,12 +288,6 @@ static int take(const struct snap_home_dirs *dirs, struct snap_checkpoint *cp, s
     return rc;
 }
 
-static bool node_running(const char *home)
-{
-    return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL);
-}
-
 /* Stops the node: through its systemd unit when it has one (*unit set),
  * else through its supervisor. */
 static int stop(const struct snap_create_opts *o, struct snap_unit *unit, bool *by_unit,
@@ -320,7 +311,7 @@ static int restart(const struct snap_create_opts *o, const struct snap_unit *uni
                    struct snap_create_result *r, char *errbuf)
 {
     unsigned timeout = o->start_timeout_s ? o->start_timeout_s : START_TIMEOUT_DEFAULT_S;
-    uint64_t t = snap_now_ns();
+    uint64_t t = nu_mono_ns();
     int rc = by_unit ? snap_unit_start(unit, timeout, errbuf)
                      : node_supervisor_start(o->home, timeout, errbuf);
     r->start_ms = ms_since(t);
@@ -369,14 +360,14 @@ int snap_checkpoint_take(const struct snap_create_opts *o, const struct snap_hom
                           dirs->hot);
     if (r->was_running)
         read_status(o->home, info);
-    uint64_t t0 = snap_now_ns();
+    uint64_t t0 = nu_mono_ns();
     if (r->was_running) {
         int rc = stop(o, &unit, &by_unit, errbuf);
         r->stop_ms = ms_since(t0);
         if (rc < 0)
             return rc;
     }
-    uint64_t t1 = snap_now_ns();
+    uint64_t t1 = nu_mono_ns();
     int rc = take_locked(o, dirs, cp, &w);
     r->checkpoint_ms = ms_since(t1);
     if (rc == NU_EEXIST) /* someone started the node meanwhile: it runs, leave it */

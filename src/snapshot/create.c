@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "clock.h"
 #include "fs.h"
 #include "home.h"
 #include "snap.h"
@@ -321,7 +322,7 @@ static int w_job(void *ctx, void *state, size_t job, char *errbuf)
 static void refresh_marker(void *ctx)
 {
     struct create *c = ctx;
-    uint64_t now = snap_now_ns();
+    uint64_t now = nu_mono_ns();
     if (now - c->marker_ns < (uint64_t)SNAP_MARKER_REFRESH_S * 1000000000ull)
         return;
     c->marker_ns = now;
@@ -455,7 +456,7 @@ static int prepare(struct create *c, const struct snap_home_dirs *dirs, char *er
     if ((rc = snap_marker_put(c->store, c->marker, errbuf)) < 0)
         return rc;
     c->marker_put = true;
-    c->marker_ns = snap_now_ns();
+    c->marker_ns = nu_mono_ns();
     if ((rc = wait_for_prune(c, errbuf)) < 0)
         return rc;
     load_known(c);
@@ -556,7 +557,7 @@ int snap_create(const struct snap_create_opts *o, struct snap_create_result *r, 
 {
     struct snap_home_dirs dirs;
     int lock = -1;
-    uint64_t t0 = snap_now_ns();
+    uint64_t t0 = nu_mono_ns();
     memset(r, 0, sizeof(*r));
     r->height = -1;
     struct create *c = calloc(1, sizeof(*c));
@@ -586,6 +587,6 @@ int snap_create(const struct snap_create_opts *o, struct snap_create_result *r, 
     free(c->jobs);
     free(c->fresh);
     free(c);
-    r->total_ms = (snap_now_ns() - t0) / 1000000u;
+    r->total_ms = (nu_mono_ns() - t0) / 1000000u;
     return rc;
 }

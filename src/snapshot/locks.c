@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 
 #define MARKER_MAX 16384
 
@@ -32,14 +33,10 @@ static int add_marker(void *ud, const struct snap_obj_info *o)
     struct snap_markers *m = ud;
     if (m->n >= MARKER_MAX)
         return 0; /* bounded: a flood of markers only makes us more careful */
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        struct snap_marker *p = realloc(m->m, cap * sizeof(*p));
-        if (p == NULL)
-            return NU_ENOMEM;
-        m->m = p;
-        m->cap = cap;
-    }
+    struct snap_marker *p = nu_grow(m->m, m->n, &m->cap, sizeof(*p), 16);
+    if (p == NULL)
+        return NU_ENOMEM;
+    m->m = p;
     snprintf(m->m[m->n].key, sizeof(m->m[m->n].key), "%s", o->key);
     m->m[m->n].mtime = o->mtime;
     m->n++;

@@ -99,8 +99,7 @@ static int open_dir_at(int fd, const char *comp, bool create, const char *path, 
         return d;
     if (errno == ELOOP || errno == ENOTDIR)
         return symlink_err(path, errbuf);
-    return nu_err_set(errbuf, errno == ENOENT ? NU_ENOENT : NU_EIO, "open %s: %s", path,
-                      strerror(errno));
+    return nu_err_set(errbuf, nu_err_from_errno(errno), "open %s: %s", path, strerror(errno));
 }
 
 int snap_openat_safe(int root_fd, const char *path, int flags, mode_t mode, char *errbuf)
@@ -128,7 +127,7 @@ int snap_openat_safe(int root_fd, const char *path, int flags, mode_t mode, char
         return f;
     if (e == ELOOP)
         return symlink_err(path, errbuf);
-    return nu_err_set(errbuf, e == ENOENT ? NU_ENOENT : NU_EIO, "open %s: %s", path, strerror(e));
+    return nu_err_set(errbuf, nu_err_from_errno(e), "open %s: %s", path, strerror(e));
 }
 
 void snap_parent_dir(const char *path, char *out, size_t outsz)

@@ -6,18 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "fs.h"
 #include "progress.h"
 #include "progress_snap.h"
 
 #define REDRAW_NS 200000000ull
 #define DEFAULT_WIDTH 80
-
-uint64_t snap_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void snap_progress_init(struct snap_progress *p, const char *label, int fd, bool tty,
                         uint64_t total)
@@ -27,7 +22,7 @@ void snap_progress_init(struct snap_progress *p, const char *label, int fd, bool
     p->fd = fd;
     p->tty = tty;
     atomic_store(&p->total, total);
-    p->start_ns = snap_now_ns();
+    p->start_ns = nu_mono_ns();
 }
 
 static unsigned term_width(int fd)
@@ -43,7 +38,7 @@ void snap_progress_draw(struct snap_progress *p, bool force)
     char line[NODE_PROGRESS_LINE_MAX + 4];
     if (!p->tty)
         return;
-    uint64_t now = snap_now_ns();
+    uint64_t now = nu_mono_ns();
     if (!force && p->drawn && now - p->last_draw_ns < REDRAW_NS)
         return;
     p->last_draw_ns = now;
@@ -54,7 +49,7 @@ void snap_progress_draw(struct snap_progress *p, bool force)
     size_t len = strlen(line);
     /* Clear what a longer previous line left behind. */
     snprintf(line + len, sizeof(line) - len, "\033[K");
-    if (write(p->fd, line, strlen(line)) < 0)
+    if (nu_write_all(p->fd, line, strlen(line)) < 0)
         p->tty = false;
 }
 
@@ -63,6 +58,6 @@ void snap_progress_finish(struct snap_progress *p)
     if (!p->tty)
         return;
     snap_progress_draw(p, true);
-    if (write(p->fd, "\n", 1) < 0)
+    if (nu_write_all(p->fd, "\n", 1) < 0)
         p->tty = false;
 }

@@ -25,6 +25,5 @@ void snap_progress_init(struct snap_progress *p, const char *label, int fd, bool
 void snap_progress_draw(struct snap_progress *p, bool force);
 /* Draws the last state and ends the line. */
 void snap_progress_finish(struct snap_progress *p);
-uint64_t snap_now_ns(void);
 
 #endif

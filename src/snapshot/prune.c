@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "clock.h"
 #include "snap.h"
 #include "chunkset.h"
 #include "fetch.h"
@@ -89,7 +91,7 @@ static int check_markers(struct prune *p, char *errbuf)
 static void refresh_marker(void *ctx)
 {
     struct prune *p = ctx;
-    uint64_t now = snap_now_ns();
+    uint64_t now = nu_mono_ns();
     if (now - p->marker_ns < (uint64_t)SNAP_PRUNE_REFRESH_S * 1000000000ull)
         return;
     p->marker_ns = now;
@@ -227,14 +229,10 @@ static int sweep_one(void *ud, const struct snap_obj_info *o)
         p->r->chunks_young++;
         return 0;
     }
-    if (p->ncand == p->capcand) {
-        size_t cap = p->capcand ? p->capcand * 2 : 1024;
-        struct candidate *c = realloc(p->cand, cap * sizeof(*c));
-        if (c == NULL)
-            return NU_ENOMEM;
-        p->cand = c;
-        p->capcand = cap;
-    }
+    struct candidate *c = nu_grow(p->cand, p->ncand, &p->capcand, sizeof(*c), 1024);
+    if (c == NULL)
+        return NU_ENOMEM;
+    p->cand = c;
     memcpy(p->cand[p->ncand].sha, sha, SNAP_SHA256_LEN);
     p->cand[p->ncand++].size = o->size;
     return 0;
@@ -313,7 +311,7 @@ static int run(struct prune *p, char *errbuf)
     if (!p->o->dry_run) {
         if ((rc = snap_marker_put(p->store, p->marker, errbuf)) < 0)
             return rc;
-        p->marker_ns = snap_now_ns();
+        p->marker_ns = nu_mono_ns();
     }
     rc = check_markers(p, errbuf);
     if (rc == 0)

@@ -21,7 +21,9 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "home.h"
+#include "settings.h"
 #include "snap.h"
 #include "httpc.h"
 #include "s3xml.h"
@@ -77,14 +79,10 @@ static int add_file(struct pub *p, const char *rel, uint64_t size, const char *e
                           p->layout == SNAP_LAYOUT_NEAR ? "bucket" : "files.txt", rel);
     if (p->n >= SNAP_FILES_MAX)
         return nu_err_set(errbuf, NU_ETOOBIG, "more than %u files listed", SNAP_FILES_MAX);
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 256;
-        struct pfile *f = realloc(p->files, cap * sizeof(*f));
-        if (f == NULL)
-            return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
-        p->files = f;
-        p->cap = cap;
-    }
+    struct pfile *grown = nu_grow(p->files, p->n, &p->cap, sizeof(*grown), 256);
+    if (grown == NULL)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    p->files = grown;
     struct pfile *f = &p->files[p->n];
     memset(f, 0, sizeof(*f));
     f->key = strdup(key);
@@ -487,9 +485,8 @@ static void summarize(struct pub *p, const char *chain, struct snap_restore_resu
     r->chunks_downloaded = atomic_load(&p->downloaded);
     r->bytes_downloaded = r->bytes;
     if (p->layout == SNAP_LAYOUT_FASTNEAR) {
-        char *end;
-        long long h = strtoll(r->name, &end, 10);
-        r->height = *end == '\0' ? (int64_t)h : -1;
+        uint64_t h;
+        r->height = nu_parse_uint(r->name, INT64_MAX, &h) == 0 ? (int64_t)h : -1;
         snprintf(r->checks, sizeof(r->checks),
                  "weaker: file count against files.txt and HTTP lengths only (the layout "
                  "publishes no sizes, hashes or signature; chain taken from the home)");

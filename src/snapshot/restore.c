@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fs.h"
 #include "home.h"
 #include "httpc.h"
@@ -117,22 +118,6 @@ static bool already_there(struct worker *w, const struct snap_chunk *c, uint64_t
     return memcmp(sha, c->sha, SNAP_SHA256_LEN) == 0;
 }
 
-static int write_all_at(int fd, const uint8_t *p, size_t len, uint64_t off, const char *path,
-                        char *errbuf)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return nu_err_set(errbuf, NU_EIO, "write %s: %s", path, strerror(errno));
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int w_job(void *ctx, void *state, size_t job, char *errbuf)
 {
     struct restore *r = ctx;
@@ -151,8 +136,8 @@ static int w_job(void *ctx, void *state, size_t job, char *errbuf)
     snap_test_delay();
     if ((rc = snap_fetch_chunk(w->store, c, &w->obj, w->plain, errbuf)) < 0)
         return nu_err_prefix(errbuf, rc, f->path);
-    if ((rc = write_all_at(w->fd, w->plain, c->size, j->offset, f->path, errbuf)) < 0)
-        return rc;
+    if (nu_pwrite_all(w->fd, w->plain, c->size, j->offset) < 0)
+        return nu_err_set(errbuf, NU_EIO, "write %s: %s", f->path, strerror(errno));
     atomic_fetch_add(&r->downloaded, 1);
     atomic_fetch_add(&r->bytes_downloaded, w->obj.len);
     atomic_fetch_add(&r->progress.done, c->size);
@@ -377,13 +362,13 @@ static int restore_nearup(const struct snap_restore_opts *o, struct snap_restore
 
 int snap_restore(const struct snap_restore_opts *o, struct snap_restore_result *res, char *errbuf)
 {
-    uint64_t t0 = snap_now_ns();
+    uint64_t t0 = nu_mono_ns();
     memset(res, 0, sizeof(*res));
     res->height = -1;
     int rc = o->layout == SNAP_LAYOUT_NEAR || o->layout == SNAP_LAYOUT_FASTNEAR
                  ? snap_restore_public(o, res, errbuf)
                  : restore_nearup(o, res, errbuf);
-    res->total_ms = (snap_now_ns() - t0) / 1000000u;
+    res->total_ms = (nu_mono_ns() - t0) / 1000000u;
     return rc;
 }
 

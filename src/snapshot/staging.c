@@ -14,13 +14,6 @@
 
 #define DEPTH_MAX SNAP_DEPTH_MAX
 
-static bool node_running(const char *home, const struct snap_home_dirs *dirs)
-{
-    return node_pidfile_alive(home, "supervisor.pid", NULL) ||
-           node_pidfile_alive(home, "neard.pid", NULL) || node_data_locked(dirs->hot) ||
-           (dirs->cold[0] != '\0' && node_data_locked(dirs->cold));
-}
-
 static int running_error(const char *home, char *errbuf)
 {
     return nu_err_set(errbuf, NU_ESTATE,
@@ -30,9 +23,11 @@ static int running_error(const char *home, char *errbuf)
 
 /* ---- locks and an interrupted swap ---- */
 
+/* Running by its pid files, or a neard (ours or not) holding the data. */
 bool snap_home_in_use(const char *home, const struct snap_home_dirs *dirs)
 {
-    return node_running(home, dirs);
+    return node_running(home) || node_data_locked(dirs->hot) ||
+           (dirs->cold[0] != '\0' && node_data_locked(dirs->cold));
 }
 
 static int lock_home(const char *home, enum node_lock_role role, bool home_locked,
@@ -150,7 +145,7 @@ int snap_staging_open(struct snap_staging *st, const char *home, const struct sn
     st->home = home;
     st->replace = replace;
     snprintf(st->tag, sizeof(st->tag), "%s", tag);
-    if (node_running(home, dirs))
+    if (snap_home_in_use(home, dirs))
         return running_error(home, errbuf);
     if (use[SNAP_DIR_COLD] && dirs->cold[0] == '\0')
         return nu_err_set(errbuf, NU_EINVAL,
@@ -211,16 +206,25 @@ static bool wanted(const char *rel, bool is_dir, char *const *sorted, size_t n)
     return false;
 }
 
+/* A listing of dfd through a dup of it, so closedir leaves dfd open. */
+static int list_dir(int dfd, DIR **dir, char *errbuf)
+{
+    int fd = dup(dfd);
+    *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (*dir != NULL)
+        return 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    return nu_err_set(errbuf, NU_EIO, "read staging dir: %s", strerror(e));
+}
+
 static int clean_at(int dfd, char *rel, size_t rellen, char *const *sorted, size_t n, int depth,
                     char *errbuf)
 {
-    int fd = dup(dfd);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return nu_err_set(errbuf, NU_EIO, "read staging dir: %s", strerror(errno));
-    }
+    DIR *dir;
+    if (list_dir(dfd, &dir, errbuf) < 0)
+        return NU_EIO;
     struct dirent *de;
     int rc = 0;
     while (rc == 0 && (de = readdir(dir)) != NULL) {
@@ -264,13 +268,9 @@ int snap_staging_clean(struct snap_staging *st, enum snap_dir d, char *const *so
 
 static int sync_at(int dfd, int depth, char *errbuf)
 {
-    int fd = dup(dfd);
-    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-    if (dir == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return nu_err_set(errbuf, NU_EIO, "read staging dir: %s", strerror(errno));
-    }
+    DIR *dir;
+    if (list_dir(dfd, &dir, errbuf) < 0)
+        return NU_EIO;
     struct dirent *de;
     int rc = 0;
     while (rc == 0 && depth < DEPTH_MAX && (de = readdir(dir)) != NULL) {

@@ -39,23 +39,8 @@ static int key_path(struct snap_store *s, const char *key, char *out, size_t out
 static int io_err(char *errbuf, const char *what, const char *path)
 {
     int e = errno;
-    int code = e == ENOENT ? NU_ENOENT : e == EACCES || e == EPERM ? NU_EPERM : NU_EIO;
+    int code = nu_err_from_errno(e);
     return nu_err_set(errbuf, code, "%s %s: %s", what, path, strerror(e));
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
 }
 
 /* dir is the absolute directory of key; remembers the key's directory. */
@@ -84,7 +69,7 @@ static int write_tmp(const char *dir, const char *path, const void *data, size_t
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return io_err(errbuf, "create", tmp);
-    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (nu_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
         int rc = io_err(errbuf, "write", tmp);
         close(fd);
         unlink(tmp);

@@ -5,21 +5,20 @@
  * whose cgroup holds the supervisor, and only if systemd confirms the
  * supervisor is that unit's MainPID (a detached supervisor started from a
  * cron job sits in cron.service's cgroup, and cron must not be stopped). */
-#include <errno.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "fs.h"
-#include "proc.h"
+#include "service.h"
+#include "settings.h"
 #include "state.h"
 #include "sysunit.h"
 
 #define CGROUP_MAX 8192
 #define SYSTEMCTL_OUT_MAX 256
+#define SHOW_TIMEOUT_S 10
 
 int snap_cgroup_unit(const char *cgroup, char *unit, size_t unitsz, bool *user)
 {
@@ -44,83 +43,36 @@ int snap_cgroup_unit(const char *cgroup, char *unit, size_t unitsz, bool *user)
     return 0;
 }
 
-static const char *systemctl_path(void)
-{
-    static const char *const paths[] = {"/usr/bin/systemctl", "/bin/systemctl"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        if (access(paths[i], X_OK) == 0)
-            return paths[i];
-    }
-    return NULL;
-}
-
-/* Runs systemctl [--user] ARGS...; stdout (bounded) into out when given. */
-static int systemctl(bool user, const char *a1, const char *a2, const char *a3, const char *a4,
-                     char *out, size_t outsz, unsigned timeout_s, char *errbuf)
-{
-    const char *bin = systemctl_path();
-    char *argv[8];
-    int n = 0, fds[2] = {-1, -1}, status = 0;
-    if (bin == NULL)
-        return nu_err_set(errbuf, NU_ENOENT, "systemctl not found");
-    argv[n++] = (char *)bin;
-    if (user)
-        argv[n++] = "--user";
-    for (const char *a[] = {a1, a2, a3, a4}, **p = a; p < a + 4; p++) {
-        if (*p != NULL)
-            argv[n++] = (char *)*p;
-    }
-    argv[n] = NULL;
-    struct nu_spawn_opts so;
-    nu_spawn_opts_init(&so);
-    if (out != NULL && pipe2(fds, O_CLOEXEC) < 0)
-        return nu_err_set(errbuf, NU_EIO, "pipe: %s", strerror(errno));
-    so.stdout_fd = fds[1];
-    pid_t pid;
-    int rc = nu_proc_spawn(argv, &so, &pid, errbuf);
-    if (fds[1] >= 0)
-        close(fds[1]);
-    if (rc == 0 && out != NULL) {
-        ssize_t got = read(fds[0], out, outsz - 1);
-        out[got > 0 ? got : 0] = '\0';
-    }
-    if (fds[0] >= 0)
-        close(fds[0]);
-    if (rc == 0 && nu_proc_wait(pid, (int)timeout_s * 1000, &status) < 0)
-        rc = nu_err_set(errbuf, NU_ETIMEDOUT, "systemctl %s %s did not finish", a1, a2 ? a2 : "");
-    if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-        rc = nu_err_set(errbuf, NU_ECHILD, "systemctl %s%s %s failed", user ? "--user " : "", a1,
-                        a2 ? a2 : "");
-    return rc;
-}
-
 int snap_systemd_unit(const char *home, struct snap_unit *u)
 {
     struct node_pidfile pf;
     char path[64], mainpid[SYSTEMCTL_OUT_MAX], *text = NULL;
     size_t len;
+    uint64_t pid = 0;
     memset(u, 0, sizeof(*u));
-    if (!node_pidfile_alive(home, "supervisor.pid", &pf))
+    if (!node_service_systemd_running() || !node_pidfile_alive(home, NODE_SUPERVISOR_PID, &pf))
         return NU_ENOENT;
     snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pf.pid);
     if (nu_fs_read_file(path, CGROUP_MAX, &text, &len, NULL) < 0)
         return NU_ENOENT;
     int rc = snap_cgroup_unit(text, u->name, sizeof(u->name), &u->user);
     free(text);
+    const char *show[] = {"show", "-p", "MainPID", "--value", u->name, NULL};
     if (rc == 0)
-        rc = systemctl(u->user, "show", "-p", "MainPID", "--value", mainpid, sizeof(mainpid), 10,
-                       NULL);
-    if (rc == 0 && strtol(mainpid, NULL, 10) != (long)pf.pid)
+        rc = node_systemctl(u->user, show, mainpid, sizeof(mainpid), SHOW_TIMEOUT_S, NULL);
+    if (rc == 0 && (nu_parse_uint(mainpid, UINT64_MAX, &pid) != 0 || pid != (uint64_t)pf.pid))
         rc = NU_ENOENT;
     return rc;
 }
 
 int snap_unit_stop(const struct snap_unit *u, unsigned timeout_s, char *errbuf)
 {
-    return systemctl(u->user, "stop", u->name, NULL, NULL, NULL, 0, timeout_s, errbuf);
+    const char *args[] = {"stop", u->name, NULL};
+    return node_systemctl(u->user, args, NULL, 0, timeout_s, errbuf);
 }
 
 int snap_unit_start(const struct snap_unit *u, unsigned timeout_s, char *errbuf)
 {
-    return systemctl(u->user, "start", u->name, NULL, NULL, NULL, 0, timeout_s, errbuf);
+    const char *args[] = {"start", u->name, NULL};
+    return node_systemctl(u->user, args, NULL, 0, timeout_s, errbuf);
 }

@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "settings.h"
+
 /* A test hook's delay from env var name: 1 ms to 60 s, else 0. */
 static long hook_ms(const char *name)
 {
-    const char *e = getenv(name);
-    char *end;
-    long v = e != NULL ? strtol(e, &end, 10) : 0;
-    return e != NULL && *end == '\0' && v > 0 && v < 60000 ? v : 0;
+    uint64_t v;
+    return nu_parse_uint(getenv(name), 59999, &v) == 0 ? (long)v : 0;
 }
 
 static void sleep_ms(long ms)

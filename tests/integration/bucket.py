@@ -50,11 +50,13 @@ def commit_for(version):
     return hashlib.sha1(f'commit {version}'.encode()).hexdigest()
 
 
-def neard_script(neard_sim, version, commit, pad=0):
-    """The bytes of a fake neard for release `version`; pad adds a comment
+def neard_script(neard_sim, version, commit, pad=0, protocol=None):
+    """The bytes of a fake neard for release `version` (supporting protocol
+    version `protocol` when given, NEARD_SIM_PROTOCOL); pad adds a comment
     so the file is at least pad bytes (for resume and progress tests)."""
+    proto = f'NEARD_SIM_PROTOCOL={protocol} ' if protocol else ''
     body = (f'#!/bin/sh\n# neard {version} {commit}\n'
-            f'NEARD_SIM_RELEASE={version} exec {neard_sim} "$@"\n').encode()
+            f'NEARD_SIM_RELEASE={version} {proto}exec {neard_sim} "$@"\n').encode()
     if pad > len(body):
         filler = b'#' + b'x' * (pad - len(body) - 2) + b'\n'
         body = body[:body.index(b'\n') + 1] + filler + body[body.index(b'\n') + 1:]
@@ -155,13 +157,15 @@ class Bucket:
             return f'nearcore/{self.os_arch}/{version}/{commit}/neard'
         return f'nearcore/{self.os_arch}/{version}/neard'
 
-    def add_release(self, chain, version, commit=None, latest=True, pad=0, pinned=True):
-        """Publishes release `version` (commit defaults to commit_for(version))
-        at the deploy path and, with pinned, at the pinned path; with latest
-        it becomes chain's latest_release/latest_deploy. Returns a dict with
+    def add_release(self, chain, version, commit=None, latest=True, pad=0, pinned=True,
+                    protocol=None):
+        """Publishes release `version` (commit defaults to commit_for(version);
+        protocol: the protocol version it runs, see neard_script) at the
+        deploy path and, with pinned, at the pinned path; with latest it
+        becomes chain's latest_release/latest_deploy. Returns a dict with
         version, commit, sha256, data, size, path, pinned_path."""
         commit = commit or commit_for(version)
-        data = neard_script(self.neard_sim, version, commit, pad)
+        data = neard_script(self.neard_sim, version, commit, pad, protocol)
         rel = {'version': version, 'commit': commit, 'data': data, 'size': len(data),
                'sha256': hashlib.sha256(data).hexdigest(),
                'path': self.binary_path(version, commit),

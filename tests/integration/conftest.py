@@ -309,9 +309,42 @@ def file_server(tmp_path):
     srv.server_close()
 
 
+_OWNED_TREES = set()
+
+
+def _own_localnet_ports(home):
+    """Moves every node of a `localnet` tree onto ports free_port() reserved
+    for this test process (neard-sim picked its own, which a concurrent
+    test's free_port() could pick as well), boot_nodes included. Once per
+    tree."""
+    home = str(home)
+    if home in _OWNED_TREES:
+        return
+    _OWNED_TREES.add(home)
+    names = sorted(n for n in os.listdir(home)
+                   if os.path.isfile(os.path.join(home, n, 'config.json')))
+    moved = {}
+    for n in names:
+        cfg = load_json(os.path.join(home, n, 'config.json'))
+        for key in ('rpc', 'network'):
+            old = cfg[key]['addr']
+            moved[old] = f"{old.rsplit(':', 1)[0]}:{free_port()}"
+
+    def rewrite(cfg):
+        for key in ('rpc', 'network'):
+            cfg[key]['addr'] = moved[cfg[key]['addr']]
+        peers = cfg['network'].get('boot_nodes', '')
+        for old, new in moved.items():
+            peers = peers.replace('@' + old, '@' + new)
+        cfg['network']['boot_nodes'] = peers
+    for n in names:
+        edit_json(os.path.join(home, n, 'config.json'), rewrite)
+
+
 def localnet_node(home, name, sim_nodes, start=True, **kw):
-    """A SimNode for <home>/<name> of a `localnet` tree, on the ports its
-    config.json reserved (boot_nodes point at those)."""
+    """A SimNode for <home>/<name> of a `localnet` tree, on ports reserved
+    for this test (boot_nodes point at those)."""
+    _own_localnet_ports(home)
     d = os.path.join(str(home), name)
     cfg = load_json(os.path.join(d, 'config.json'))
     rpc_port = int(cfg['rpc']['addr'].rsplit(':', 1)[1])

@@ -2,7 +2,6 @@
 state of a neard-sim node (ok, syncing, stale, lagging, down, starting),
 recovery, rise/fall hysteresis, the HAProxy agent-check replies, /metrics
 (promtool), usage errors and a clean exit 0 (no leaks) on SIGTERM."""
-import http.client
 import http.server
 import json
 import re
@@ -15,49 +14,21 @@ import threading
 import pytest
 
 from conftest import (NEARUP, init_local, localnet_node, run_sim, wait_until, free_port)
-
-PROMTOOL = '/usr/bin/promtool'
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$')
+from daemon_helpers import Daemon, promtool_ok
 
 
-class Sidecar:
+
+class Sidecar(Daemon):
     """One `nearup health` process on free 127.0.0.1 ports."""
 
     def __init__(self, log_dir, node_url, *args, agent=True):
-        self.port = free_port()
+        port = free_port()
         self.agent_port = free_port() if agent else None
-        cmd = [NEARUP, 'health', '--node', node_url, '--listen', f'127.0.0.1:{self.port}',
+        cmd = [NEARUP, 'health', '--node', node_url, '--listen', f'127.0.0.1:{port}',
                *[str(a) for a in args]]
         if agent:
             cmd += ['--agent-port', str(self.agent_port)]
-        self.log_path = log_dir / f'health-{self.port}.log'
-        self._log = open(self.log_path, 'wb')
-        self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=self._log,
-                                     stdin=subprocess.DEVNULL)
-
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError(f'nearup health exited {self.proc.returncode}:\n{self.log()}')
-            try:
-                with socket.create_connection(('127.0.0.1', self.port), timeout=0.2):
-                    return True
-            except OSError:
-                return False
-        wait_until(up, 15, what='nearup health listening')
-
-    def log(self):
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors='replace')
-
-    def request(self, method, path):
-        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=10)
-        try:
-            conn.request(method, path)
-            r = conn.getresponse()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-        finally:
-            conn.close()
+        super().__init__('nearup health', cmd, port, log_dir / f'health-{port}.log')
 
     def health(self):
         """(HTTP status, decoded JSON body)."""
@@ -85,36 +56,7 @@ class Sidecar:
                 data += chunk
 
     def metrics(self):
-        status, headers, body = self.request('GET', '/metrics')
-        assert status == 200
-        assert headers['content-type'] == 'text/plain; version=0.0.4; charset=utf-8'
-        text = body.decode()
-        samples = {}
-        for line in text.splitlines():
-            if line and not line.startswith('#'):
-                m = SAMPLE.match(line)
-                assert m, line
-                samples[m.group(1)] = float(m.group(2))
-        return text, samples
-
-    def stop(self, sig=signal.SIGTERM):
-        """Stops the sidecar; returns its exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError('nearup health did not stop on ' + str(sig))
-        self._log.close()
-        return self.proc.returncode
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
+        return self.samples()
 
 
 @pytest.fixture
@@ -132,12 +74,7 @@ def sidecars(tmp_path):
 
 
 def stop_clean(sc):
-    """SIGTERM: exit 0 (a leak found by LeakSanitizer would make it non-zero)."""
-    rc = sc.stop()
-    log = sc.log()
-    assert rc == 0, log
-    assert 'Sanitizer' not in log, log
-    assert 'msg="health sidecar stopped"' in log, log
+    sc.stop_clean('msg="health sidecar stopped"')
 
 
 def url(node):
@@ -149,10 +86,6 @@ def control(node, **kw):
     assert status == 200, body
     return json.loads(body)
 
-
-def promtool_ok(text):
-    r = subprocess.run([PROMTOOL, 'check', 'metrics'], input=text, capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.fixture

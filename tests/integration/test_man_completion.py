@@ -39,7 +39,7 @@ def help_flags(*words):
 
 def test_every_listed_command_has_its_built_page():
     cmds = commands()
-    assert len(cmds) == 13
+    assert len(cmds) == 14
     for cmd in [None] + cmds:
         with open(page_file(cmd)) as fh:
             built = fh.read()
@@ -51,8 +51,8 @@ def test_every_listed_command_has_its_built_page():
 
 
 @pytest.mark.parametrize('cmd', [None, 'run', 'stop', 'restart', 'status', 'logs', 'localnet',
-                                 'bin', 'service', 'upgrade', 'gateway', 'health', 'snapshot',
-                                 'debug'])
+                                 'bin', 'service', 'upgrade', 'gateway', 'health', 'canary',
+                                 'snapshot', 'debug'])
 def test_page_is_clean_roff(cmd):
     path = page_file(cmd)
     r = subprocess.run(['groff', '-ww', '-z', '-man', path], capture_output=True, text=True)
@@ -72,6 +72,7 @@ def rendered(cmd):
 
 @pytest.mark.parametrize('words', [('run',), ('stop',), ('restart',), ('status',), ('logs',),
                                    ('localnet',), ('upgrade',), ('gateway',), ('health',),
+                                   ('canary',),
                                    ('bin', 'fetch'), ('bin', 'prune'), ('service', 'print'),
                                    ('snapshot', 'create'), ('snapshot', 'restore'),
                                    ('snapshot', 'prune'), ('debug', 'bundle')])
@@ -84,6 +85,9 @@ def test_page_names_every_flag_of_the_table(words):
     if words == ('gateway',):
         assert {'--health-interval', '--max-body', '--upstream', '--config'} <= flags
         assert '[ratelimit]' in text
+    if words == ('canary',):
+        assert {'--endpoint', '--transfer-key', '--once', '--config'} <= flags
+        assert '[canary]' in text
 
 
 def complete(line):
@@ -116,6 +120,8 @@ def test_bash_completes_flags_and_values():
     assert complete('nearup logs --f') == ['--follow']
     assert complete('nearup gateway --health-i') == ['--health-interval']
     assert complete('nearup gateway --log-level w') == ['warn']
+    assert complete('nearup canary --transfer-a') == ['--transfer-amount']
+    assert complete('nearup canary --log-level e') == ['error']
     assert complete('nearup stop --timeout ') == []  # a number: nothing to offer
     assert complete('nearup debug bundle --ma') == ['--max-size']
     assert complete('nearup bin fetch 2.5.0 --') == ['--chain', '--release-url', '--neard-sha256',
@@ -136,10 +142,34 @@ def test_zsh_completion_names_every_command_and_flag():
     assert text.startswith('#compdef nearup\n')
     for cmd in commands():
         assert f'  "{cmd}")\n' in text
-    for words in (('run',), ('snapshot', 'restore'), ('gateway',)):
+    for words in (('run',), ('snapshot', 'restore'), ('gateway',), ('canary',)):
         case = text.split(f'  "{" ".join(words)}")\n', 1)[1].split('    ;;\n', 1)[0]
         for flag in help_flags(*words):
             assert f"'{flag}" in case, (words, flag)
     if shutil.which('zsh'):
         r = subprocess.run(['zsh', '-n', os.path.join(DOC, '_nearup')], capture_output=True)
         assert r.returncode == 0
+
+
+def test_alias_rows_are_documented_and_completed():
+    """The Python nearup's spellings (alias rows) are in the pages and
+    completion beside what they spell; refused ones (hidden) are not."""
+    text = ' '.join(rendered('localnet').split())
+    assert "--num-nodes N the Python nearup's spelling (same as --nodes)" in text
+    assert ("--no-watcher the Python nearup's: nothing starts neard again when it exits (same as "
+            "--restart no)") in text
+    assert "-l N the Python nearup's spelling (same as --lines)" in ' '.join(rendered('logs').split())
+    assert '--neard-log' not in rendered('run') and '--keep-watcher' not in rendered('stop')
+    assert complete('nearup localnet --num-n') == ['--num-nodes']
+    assert complete('nearup run testnet --no-w') == ['--no-watcher']
+    assert complete('nearup run --neard-') == ['--neard-version', '--neard-sha256']
+    assert complete('nearup logs -') == ['--home', '--node', '--follow', '-f', '--lines', '-n',
+                                         '-l', '--help']
+    with open(os.path.join(DOC, '_nearup')) as fh:
+        zsh = fh.read()
+    case = zsh.split('  "localnet")\n', 1)[1].split('    ;;\n', 1)[0]
+    assert "'--num-nodes=[the Python nearup'\\''s spelling]:N: ' \\\n" in case
+    assert "'--verbose[the Python nearup'\\''s\\: neard logs at debug level]' \\\n" in case
+    logs = zsh.split('  "logs")\n', 1)[1].split('    ;;\n', 1)[0]
+    assert "'-l[the Python nearup'\\''s spelling]:N: ' \\\n" in logs
+    assert "'--[" not in logs and "'--=" not in logs  # no long name for -l

@@ -23,10 +23,15 @@ static const struct nu_setting table[] = {
     {.name = "follow", .short_name = 'f', .type = NU_T_BOOL, F(follow)},
     {.name = "quiet", .short_name = 'q', .type = NU_T_BOOL, F(quiet)},
     {.name = "lines", .short_name = 'n', .type = NU_T_UINT, F(lines), .max = 1000},
-    {.name = "home", .type = NU_T_STR, F(home), .alias = "dir"},
+    {.name = "home", .type = NU_T_STR, F(home)},
     {.name = "verbose", .type = NU_T_STR, F(verbose), .flags = NU_S_OPTVALUE},
     {.name = "env", .type = NU_T_LIST, F(env)},
     {.name = "keep-old", .type = NU_T_BOOL, F(quiet)},
+    {.name = "dir", .alias_of = "home"},
+    {.name = "debug", .alias_of = "env", .alias_value = "LOG=debug"},
+    {.short_name = 'l', .alias_of = "lines"},
+    {.name = "tail", .alias_of = "follow"},
+    {.name = "broken", .alias_of = "nothing"},
 };
 
 struct run {
@@ -172,6 +177,85 @@ static void test_optional_value_and_stop(void **state)
     assert_int_equal(r.a.next, 2);
 }
 
+static void test_alias_rows(void **state)
+{
+    (void)state;
+    struct run r;
+    /* Each spells its setting; each alias used is recorded once, in order. */
+    assert_int_equal(
+        parse(&r, 0, WORDS("--debug", "-l", "4", "--dir=/d", "--debug", "-fl7", "--tail")),
+        NU_ARGS_OK);
+    assert_string_equal(r.o.home, "/d");
+    assert_int_equal(r.o.lines, 7);
+    assert_true(r.o.follow);
+    assert_string_equal(r.o.env[0], "LOG=debug");
+    assert_string_equal(r.o.env[1], "LOG=debug");
+    assert_int_equal(r.a.naliases, 4);
+    assert_ptr_equal(r.a.aliases[0], &table[9]);
+    assert_ptr_equal(r.a.aliases[1], &table[10]);
+    assert_ptr_equal(r.a.aliases[2], &table[8]);
+    assert_ptr_equal(r.a.aliases[3], &table[11]);
+    /* A switch takes no value; a bad value names the alias as written. */
+    assert_int_equal(parse(&r, 0, WORDS("--debug=x")), NU_ARGS_E_UNEXPECTED_VALUE);
+    assert_ptr_equal(r.a.err.alias, &table[9]);
+    assert_ptr_equal(r.a.err.s, &table[6]);
+    assert_int_equal(parse(&r, 0, WORDS("-l", "x")), NU_ARGS_E_BAD_VALUE);
+    assert_ptr_equal(r.a.err.s, &table[3]);
+    assert_int_equal(r.a.naliases, 0);
+    char out[NU_ERRMSG_MAX + 100];
+    nu_args_describe(&r.a.err, out, sizeof(out));
+    assert_string_equal(out, "-l: \"x\" is not a whole number");
+    assert_int_equal(parse(&r, 0, WORDS("--dir")), NU_ARGS_E_NEEDS_VALUE);
+    nu_args_describe(&r.a.err, out, sizeof(out));
+    assert_string_equal(out, "--dir needs a value");
+    assert_int_equal(parse(&r, 0, WORDS("--tail=1")), NU_ARGS_E_UNEXPECTED_VALUE);
+    nu_args_describe(&r.a.err, out, sizeof(out));
+    assert_string_equal(out, "--tail takes no value");
+    /* An alias of a setting the table lacks is no option at all. */
+    assert_int_equal(parse(&r, 0, WORDS("--broken")), NU_ARGS_E_UNKNOWN);
+}
+
+static void test_alias_words(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t row;
+        const char *written, *spelled;
+    } cases[] = {
+        {8, "--dir TEXT", "--home TEXT"}, {9, "--debug", "--env LOG=debug"}, {10, "-l N", "-n N"},
+        {11, "--tail", "--follow"},       {12, "--broken", "--nothing"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char w[64], s[64];
+        nu_args_alias_words(table, sizeof(table) / sizeof(table[0]), &table[cases[i].row], w,
+                            sizeof(w), s, sizeof(s));
+        assert_string_equal(w, cases[i].written);
+        assert_string_equal(s, cases[i].spelled);
+    }
+}
+
+static void test_first_positional(void **state)
+{
+    (void)state;
+    static const struct nu_setting other[] = {
+        {.name = "nodes", .type = NU_T_UINT, F(lines)},
+    };
+    const struct nu_settings_table both[] = {{table, sizeof(table) / sizeof(table[0])}, {other, 1}};
+    /* Values of options that take one are skipped, whichever table knows them. */
+    assert_int_equal(
+        nu_args_first_positional(both, 2, 6, WORDS("--home", "h", "--nodes", "2", "net"), 1), 5);
+    assert_int_equal(
+        nu_args_first_positional(both, 1, 6, WORDS("--home", "h", "--nodes", "2", "net"), 1),
+        4); /* --nodes unknown to the first table: takes none */
+    assert_int_equal(nu_args_first_positional(both, 2, 5, WORDS("--all", "--dir=x", "-f", "n"), 1),
+                     4);
+    assert_int_equal(nu_args_first_positional(both, 2, 4, WORDS("--debug", "--verbose", "n"), 1),
+                     3); /* a switch, an optional value: neither takes the next word */
+    assert_int_equal(nu_args_first_positional(both, 2, 4, WORDS("--all", "--", "--x"), 1), 3);
+    assert_int_equal(nu_args_first_positional(both, 2, 3, WORDS("-f", "-"), 1), 2);
+    assert_int_equal(nu_args_first_positional(both, 2, 3, WORDS("--all", "--tail"), 1), 3);
+}
+
 static void test_describe(void **state)
 {
     (void)state;
@@ -206,6 +290,9 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_dashdash_and_dash),
         cmocka_unit_test(test_optional_value_and_stop),
+        cmocka_unit_test(test_alias_rows),
+        cmocka_unit_test(test_alias_words),
+        cmocka_unit_test(test_first_positional),
         cmocka_unit_test(test_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -137,6 +137,40 @@ static void test_take_transfers_ownership(void **state)
     nu_buf_release(NULL);
 }
 
+/* Arrays grow by doubling from first; full-size requests that would
+ * overflow fail and leave the array as it was. */
+static void test_grow_doubles(void **state)
+{
+    (void)state;
+    size_t cap = 0, n = 0;
+    int *v = NULL;
+    for (int i = 0; i < 100; i++, n++) {
+        int *g = nu_grow(v, n, &cap, sizeof(*v), 4);
+        assert_non_null(g);
+        v = g;
+        v[n] = i;
+        if (n == 0)
+            assert_int_equal(cap, 4);
+        if (n == 4)
+            assert_int_equal(cap, 8);
+    }
+    assert_int_equal(cap, 128);
+    assert_ptr_equal(nu_grow(v, 100, &cap, sizeof(*v), 4), v); /* room left: the same array */
+    assert_int_equal(cap, 128);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(v[i], i);
+    size_t huge = SIZE_MAX / 2 + 1;
+    assert_null(nu_grow(v, huge, &huge, sizeof(*v), 4));
+    assert_true(huge == SIZE_MAX / 2 + 1);
+    size_t big = SIZE_MAX / 8 + 1;
+    assert_null(nu_grow(v, big, &big, sizeof(*v), 4)); /* 2 * big ints do not fit in size_t */
+    assert_true(big == SIZE_MAX / 8 + 1);
+    assert_int_equal(v[99], 99);
+    free(v);
+    size_t none = 0;
+    assert_null(nu_grow(NULL, 0, &none, sizeof(int), 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_printf_formats),
         cmocka_unit_test(test_reset_keeps_memory),
         cmocka_unit_test(test_take_transfers_ownership),
+        cmocka_unit_test(test_grow_doubles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

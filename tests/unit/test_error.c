@@ -1,10 +1,11 @@
-/* Tests for error.c: messages, NULL errbuf, truncation, nu_bug abort. */
+/* Tests for error.c: errno mapping, messages, NULL errbuf, truncation, nu_bug abort. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -21,6 +22,22 @@ static void test_strerror_known_codes(void **state)
     assert_string_equal(nu_strerror(NU_ETIMEDOUT), "timed out");
     assert_string_equal(nu_strerror(NU_EVERIFY), "verification failed");
     assert_string_equal(nu_strerror(-999), "unknown error");
+}
+
+static void test_err_from_errno(void **state)
+{
+    (void)state;
+    assert_int_equal(nu_err_from_errno(ENOENT), NU_ENOENT);
+    assert_int_equal(nu_err_from_errno(ESRCH), NU_ENOENT);
+    assert_int_equal(nu_err_from_errno(EEXIST), NU_EEXIST);
+    assert_int_equal(nu_err_from_errno(EACCES), NU_EPERM);
+    assert_int_equal(nu_err_from_errno(EPERM), NU_EPERM);
+    assert_int_equal(nu_err_from_errno(ENOMEM), NU_ENOMEM);
+    assert_int_equal(nu_err_from_errno(EINVAL), NU_EINVAL);
+    assert_int_equal(nu_err_from_errno(ENOSPC), NU_EIO);
+    assert_int_equal(nu_err_from_errno(ENOTDIR), NU_EIO);
+    assert_int_equal(nu_err_from_errno(EIO), NU_EIO);
+    assert_int_equal(nu_err_from_errno(0), NU_EIO); /* a failure with errno unset is still one */
 }
 
 static void test_err_set_formats_and_returns_code(void **state)
@@ -79,6 +96,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror_known_codes),
+        cmocka_unit_test(test_err_from_errno),
         cmocka_unit_test(test_err_set_formats_and_returns_code),
         cmocka_unit_test(test_err_set_null_errbuf),
         cmocka_unit_test(test_err_set_truncates),

@@ -1,5 +1,5 @@
-/* Tests for fs.c: atomic writes (including failure paths), reads with a
- * cap, mkdir -p, join. */
+/* Tests for fs.c: the write-all loop, atomic writes (including failure
+ * paths), reads with a cap, mkdir -p, join, removing trees. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lzma.h>
 #include <signal.h>
@@ -15,6 +17,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -51,6 +55,99 @@ static int count_entries(const char *dir)
             n++;
     closedir(d);
     return n;
+}
+
+static void test_write_all_and_pwrite_all(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], *text = NULL;
+    size_t len = 0;
+    path_in(p, "w");
+    int fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(nu_write_all(fd, "hello world", 11), 0);
+    assert_int_equal(nu_pwrite_all(fd, "W", 1, 6), 0);
+    assert_int_equal(lseek(fd, 0, SEEK_CUR), 11); /* pwrite leaves the position */
+    assert_int_equal(nu_write_all(fd, "!", 1), 0);
+    assert_int_equal(nu_pwrite_all(fd, "", 0, 100), 0);
+    close(fd);
+    assert_int_equal(nu_fs_read_file(p, 100, &text, &len, NULL), 0);
+    assert_int_equal(len, 12);
+    assert_string_equal(text, "hello World!");
+    free(text);
+}
+
+static void test_write_all_reports_errno(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    close(fds[0]);
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    errno = 0;
+    assert_int_equal(nu_write_all(fds[1], "x", 1), NU_EIO);
+    assert_int_equal(errno, EPIPE);
+    signal(SIGPIPE, old);
+    close(fds[1]);
+    errno = 0;
+    assert_int_equal(nu_write_all(fds[1], "x", 1), NU_EIO);
+    assert_int_equal(errno, EBADF);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+/* Reads a pipe slowly and exits 0 when it got exactly n bytes of i % 251. */
+static void slow_reader(int fd, size_t n)
+{
+    unsigned char buf[4096];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r <= 0)
+            _exit(r == 0 && got == n ? 0 : 1);
+        for (ssize_t i = 0; i < r; i++, got++) {
+            if (buf[i] != got % 251)
+                _exit(2);
+        }
+        usleep(200);
+    }
+}
+
+/* A write interrupted by a signal after part of it went out returns a
+ * short count (no SA_RESTART): the loop goes on with the rest. */
+static void test_write_all_after_short_writes(void **state)
+{
+    (void)state;
+    enum { N = 1u << 20 };
+    unsigned char *data = malloc(N);
+    assert_non_null(data);
+    for (size_t i = 0; i < N; i++)
+        data[i] = (unsigned char)(i % 251);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[1]);
+        slow_reader(fds[0], N);
+    }
+    close(fds[0]);
+    struct sigaction sa = {.sa_handler = on_alarm}, old;
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval it = {{0, 500}, {0, 500}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int rc = nu_write_all(fds[1], data, N);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    close(fds[1]);
+    int st = -1;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(rc, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    free(data);
 }
 
 /* p holds exactly want (a string) with mode bits mode. */
@@ -253,6 +350,25 @@ static void test_mkdir_p(void **state)
     assert_non_null(strstr(err, "a/f: Not a directory"));
 }
 
+static void test_opendir_absent_is_empty(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX], want[PATH_MAX + 64];
+    DIR *d = (DIR *)&d;
+    path_in(p, "absent");
+    assert_int_equal(nu_fs_opendir(p, &d, err), 0);
+    assert_null(d);
+    assert_int_equal(nu_fs_opendir(tmpdir, &d, err), 0);
+    assert_non_null(d);
+    closedir(d);
+    path_in(p, "file");
+    assert_int_equal(nu_fs_write_atomic(p, "x", 1, 0644, NULL), 0);
+    assert_int_equal(nu_fs_opendir(p, &d, err), NU_EIO);
+    assert_null(d);
+    snprintf(want, sizeof(want), "open %s: Not a directory", p);
+    assert_string_equal(err, want);
+}
+
 static void test_join(void **state)
 {
     (void)state;
@@ -340,9 +456,102 @@ static void test_xz_large_output_and_errors(void **state)
     free(text);
 }
 
+static void join(char *out, const char *a, const char *b)
+{
+    assert_int_equal(nu_fs_join(out, PATH_MAX, a, b), 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    assert_int_equal(nu_fs_write_atomic(path, text, strlen(text), 0644, NULL), 0);
+}
+
+static void assert_file_is(const char *path, const char *text)
+{
+    char *got = NULL;
+    assert_int_equal(nu_fs_read_file(path, 1024, &got, NULL, NULL), 0);
+    assert_string_equal(got, text);
+    free(got);
+}
+
+/* Links inside the tree to a directory and a file outside it: the links
+ * go, what they point to stays as it was. */
+static void test_rm_tree_never_follows_symlinks(void **state)
+{
+    (void)state;
+    char tree[PATH_MAX], out[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+    path_in(tree, "tree");
+    path_in(out, "outside");
+    assert_int_equal(nu_fs_mkdir_p(out, 0755, NULL), 0);
+    join(p, out, "keep");
+    write_file(p, "outside data");
+    join(p, tree, "a/b");
+    assert_int_equal(nu_fs_mkdir_p(p, 0755, NULL), 0);
+    join(p, tree, "a/b/file");
+    write_file(p, "inside");
+    join(p, tree, "a/to_dir");
+    assert_int_equal(symlink(out, p), 0);
+    join(p, tree, "a/b/to_file");
+    join(q, out, "keep");
+    assert_int_equal(symlink(q, p), 0);
+    join(p, tree, "dangling");
+    assert_int_equal(symlink("/nonexistent/nearup-test", p), 0);
+
+    char err[NU_ERRMSG_MAX] = "";
+    assert_int_equal(nu_fs_rm_tree(tree, err), 0);
+    assert_string_equal(err, "");
+    assert_false(nu_fs_exists(tree));
+    assert_int_equal(count_entries(out), 1);
+    assert_file_is(q, "outside data");
+    assert_int_equal(count_entries(tmpdir), 1); /* only "outside" */
+}
+
+/* The path itself a symlink to a directory: the link is removed, not the
+ * directory's contents. */
+static void test_rm_tree_of_a_symlink_removes_the_link(void **state)
+{
+    (void)state;
+    char out[PATH_MAX], link[PATH_MAX], p[PATH_MAX];
+    struct stat st;
+    path_in(out, "outside");
+    path_in(link, "link");
+    assert_int_equal(nu_fs_mkdir_p(out, 0755, NULL), 0);
+    join(p, out, "keep");
+    write_file(p, "x");
+    assert_int_equal(symlink(out, link), 0);
+    assert_int_equal(nu_fs_rm_tree(link, NULL), 0);
+    assert_int_equal(lstat(link, &st), -1);
+    assert_file_is(p, "x");
+}
+
+static void test_rm_tree_absent_and_too_deep(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], tree[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "absent");
+    assert_int_equal(nu_fs_rm_tree(p, err), 0);
+    path_in(tree, "deep");
+    size_t n = (size_t)snprintf(p, sizeof(p), "%s", tree);
+    for (int i = 0; i < 66; i++)
+        n += (size_t)snprintf(p + n, sizeof(p) - n, "/d");
+    assert_int_equal(nu_fs_mkdir_p(p, 0755, NULL), 0);
+    assert_int_equal(nu_fs_rm_tree(tree, err), NU_ETOOBIG);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof(want), "remove %s: d: directories nested too deep", tree);
+    assert_string_equal(err, want);
+    assert_true(nu_fs_is_dir(tree)); /* nothing above the limit was touched */
+    snprintf(p + strlen(tree) + 2 * 60, sizeof(p) - strlen(tree) - 2 * 60, "%s", "");
+    assert_int_equal(nu_fs_rm_tree(p, err), 0); /* the bottom 6 levels, then the rest */
+    assert_int_equal(nu_fs_rm_tree(tree, err), 0);
+    assert_false(nu_fs_exists(tree));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_all_and_pwrite_all, setup, teardown),
+        cmocka_unit_test(test_write_all_reports_errno),
+        cmocka_unit_test(test_write_all_after_short_writes),
         cmocka_unit_test_setup_teardown(test_write_then_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replace_sets_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_file, setup, teardown),
@@ -353,7 +562,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_opendir_absent_is_empty, setup, teardown),
         cmocka_unit_test(test_join),
+        cmocka_unit_test_setup_teardown(test_rm_tree_never_follows_symlinks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rm_tree_of_a_symlink_removes_the_link, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rm_tree_absent_and_too_deep, setup, teardown),
         cmocka_unit_test(test_xz_round_trip),
         cmocka_unit_test(test_xz_large_output_and_errors),
     };

@@ -90,7 +90,7 @@ static void test_rfc3339_refused(void **state)
 
 static const char full_reply[] =
     "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"result\":{\"chain_id\":\"testnet\","
-    "\"version\":{\"version\":\"2.4.0\",\"build\":\"2.4.0-abc\"},"
+    "\"protocol_version\":73,\"version\":{\"version\":\"2.4.0\",\"build\":\"2.4.0-abc\"},"
     "\"sync_info\":{\"latest_block_height\":190000123,\"earliest_block_height\":189000000,"
     "\"syncing\":false,\"latest_block_time\":\"2025-02-12T22:10:10.530341781Z\"}}}";
 
@@ -107,6 +107,7 @@ static void test_status_full(void **state)
     assert_int_equal(parse(full_reply, HEALTH_REPLY_JSONRPC, &st, err), 0);
     assert_int_equal(st.head, 190000123);
     assert_int_equal(st.earliest, 189000000);
+    assert_int_equal(st.protocol, 73);
     assert_int_equal(st.syncing, 0);
     assert_true(st.has_time);
     assert_true(st.time_ok);
@@ -129,6 +130,7 @@ static void test_status_bare(void **state)
     assert_int_equal(st.head, 42);
     assert_int_equal(st.syncing, 1);
     assert_int_equal(st.earliest, -1);
+    assert_int_equal(st.protocol, -1);
     assert_false(st.has_time);
     assert_string_equal(st.chain_id, "");
     assert_string_equal(st.version, "");

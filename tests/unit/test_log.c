@@ -1,4 +1,5 @@
-/* Tests for log.c: logfmt line shape, quoting/escaping, levels, truncation. */
+/* Tests for log.c: logfmt line shape, quoting/escaping, levels, truncation,
+ * the writer with a component. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,6 +138,40 @@ static void test_long_line_is_truncated_with_newline(void **state)
     assert_ptr_equal(strchr(line, '\n'), line + len - 1);
 }
 
+static size_t vformat(char *out, size_t outsz, enum nu_log_level level, const char *component,
+                      const char *msg, ...)
+{
+    va_list ap;
+    va_start(ap, msg);
+    size_t n = nu_log_vformat(out, outsz, level, component, msg, ap);
+    va_end(ap);
+    return n;
+}
+
+/* The writer behind nu_log and the supervisor's lines: the component
+ * comes after the level; the level filter is the caller's business. */
+static void test_vformat_with_component(void **state)
+{
+    (void)state;
+    char line[256];
+    nu_log_set_level(NU_LOG_ERROR);
+    size_t n = vformat(line, sizeof(line), NU_LOG_WARN, "nearup", "neard exited", "pid", "42",
+                       "how", "exit code 1", NULL);
+    nu_log_set_level(NU_LOG_INFO);
+    assert_string_equal(after_ts(line),
+                        "level=warn component=nearup msg=\"neard exited\" pid=42 how=\"exit code "
+                        "1\"\n");
+    assert_int_equal(n, strlen(line));
+    n = vformat(line, sizeof(line), NU_LOG_INFO, NULL, "stopping", "signal", "SIGTERM", NULL);
+    assert_string_equal(after_ts(line), "level=info msg=stopping signal=SIGTERM\n");
+    char tiny[40];
+    n = vformat(tiny, sizeof(tiny), NU_LOG_ERROR, "nearup", "a long message", NULL);
+    assert_int_equal(n, sizeof(tiny) - 1); /* cut, and still one line */
+    assert_int_equal(tiny[n - 1], '\n');
+    assert_int_equal(tiny[n], '\0');
+    assert_int_equal(strncmp(tiny, "ts=", 3), 0);
+}
+
 static void test_parse_level(void **state)
 {
     (void)state;
@@ -162,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_format_value),
         cmocka_unit_test_setup_teardown(test_null_value_ends_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_line_is_truncated_with_newline, setup, teardown),
+        cmocka_unit_test(test_vformat_with_component),
         cmocka_unit_test(test_parse_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -128,6 +128,24 @@ static void test_pidfile_of_a_dead_process_is_stale(void **state)
     assert_false(node_pidfile_alive(home, "neard.pid", NULL));
 }
 
+/* Running: a live supervisor or a live neard, by their pid files. The
+ * names on disk are what older nearups wrote and read. */
+static void test_node_running_by_either_pid_file(void **state)
+{
+    (void)state;
+    assert_string_equal(NODE_SUPERVISOR_PID, "supervisor.pid");
+    assert_string_equal(NODE_NEARD_PID, "neard.pid");
+    assert_false(node_running(home));
+    assert_int_equal(node_pidfile_write(home, "neard.pid", getpid(), NULL), 0);
+    assert_true(node_running(home));
+    node_pidfile_remove(home, "neard.pid");
+    assert_int_equal(node_pidfile_write(home, "supervisor.pid", getpid(), NULL), 0);
+    assert_true(node_running(home));
+    state_file("supervisor.pid", "2147483647 1\n"); /* stale */
+    state_file("neard.pid", "2147483647 1\n");
+    assert_false(node_running(home));
+}
+
 static void test_malformed_pidfiles_are_parse_errors(void **state)
 {
     (void)state;
@@ -353,6 +371,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pidfile_names_this_process_with_its_start_time, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pidfile_of_a_recycled_pid_is_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_running_by_either_pid_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pidfile_of_a_dead_process_is_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_pidfiles_are_parse_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_is_exclusive_across_processes, setup, teardown),

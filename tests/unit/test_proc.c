@@ -18,15 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "proc.h"
 #include "unit_tmp.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(long ms)
 {
@@ -179,15 +173,69 @@ static void test_wait_timeout_then_stop(void **state)
     int st = 0;
     char err[NU_ERRMSG_MAX];
     assert_int_equal(nu_proc_spawn(argv, NULL, &pid, err), 0);
-    int64_t t0 = now_ms();
+    int64_t t0 = (int64_t)nu_mono_ms();
     assert_int_equal(nu_proc_wait(pid, 100, &st), NU_ETIMEDOUT);
-    int64_t took = now_ms() - t0;
+    int64_t took = (int64_t)nu_mono_ms() - t0;
     assert_true(took >= 100);
     assert_true(took < 1000);
     assert_int_equal(nu_proc_wait(pid, 0, &st), NU_ETIMEDOUT);
     assert_int_equal(nu_proc_stop(pid, SIGTERM, 1000, &st), 0);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGTERM);
+}
+
+static void test_run_captures_stdout_and_status(void **state)
+{
+    (void)state;
+    char *argv[] = {"/bin/sh", "-c", "printf 'hello\\n'; exit 3", NULL};
+    char out[64], err[NU_ERRMSG_MAX];
+    size_t len = 99;
+    int st = 0;
+    assert_int_equal(nu_proc_run(argv, 5000, out, sizeof(out), &len, &st, err), 0);
+    assert_string_equal(out, "hello\n");
+    assert_int_equal(len, 6);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 3);
+}
+
+/* More output than fits: the rest is read and dropped, so the child is
+ * not left blocked on a full pipe until the deadline. */
+static void test_run_drops_what_does_not_fit(void **state)
+{
+    (void)state;
+    char *argv[] = {"/bin/sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x", NULL};
+    char out[16];
+    size_t len = 0;
+    int st = -1;
+    int64_t t0 = (int64_t)nu_mono_ms();
+    assert_int_equal(nu_proc_run(argv, 20000, out, sizeof(out), &len, &st, NULL), 0);
+    assert_true((int64_t)nu_mono_ms() - t0 < 10000);
+    assert_int_equal(len, 15);
+    assert_string_equal(out, "xxxxxxxxxxxxxxx");
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_run_kills_at_the_deadline(void **state)
+{
+    (void)state;
+    char *argv[] = {"/bin/sh", "-c", "printf partial; exec sleep 30", NULL};
+    char out[64], err[NU_ERRMSG_MAX];
+    size_t len = 0;
+    int st = 0;
+    int64_t t0 = (int64_t)nu_mono_ms();
+    assert_int_equal(nu_proc_run(argv, 300, out, sizeof(out), &len, &st, err), NU_ETIMEDOUT);
+    int64_t took = (int64_t)nu_mono_ms() - t0;
+    assert_true(took >= 300 && took < 5000);
+    assert_string_equal(out, "partial");
+    assert_int_equal(len, 7);
+    assert_string_equal(err, "/bin/sh did not finish in 300 ms");
+    assert_true(WIFSIGNALED(st)); /* killed and reaped */
+    assert_int_equal(WTERMSIG(st), SIGKILL);
+    char *missing[] = {"/nonexistent/nearup-test-binary", NULL};
+    assert_int_equal(nu_proc_run(missing, 300, out, sizeof(out), &len, &st, err), NU_ECHILD);
+    assert_int_equal(len, 0);
+    assert_string_equal(out, "");
 }
 
 static void test_blocked_signal_not_inherited(void **state)
@@ -230,9 +278,9 @@ static void test_stop_escalates_to_sigkill(void **state)
     close(out[0]);
     assert_string_equal(buf, "ready\n");
     int st = 0;
-    int64_t t0 = now_ms();
+    int64_t t0 = (int64_t)nu_mono_ms();
     assert_int_equal(nu_proc_stop(pid, SIGTERM, 200, &st), 0);
-    assert_true(now_ms() - t0 >= 200);
+    assert_true((int64_t)nu_mono_ms() - t0 >= 200);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGKILL);
 }
@@ -323,6 +371,9 @@ int main(void)
         cmocka_unit_test(test_stdio_env_cwd),
         cmocka_unit_test(test_swapped_stdout_stderr),
         cmocka_unit_test(test_wait_timeout_then_stop),
+        cmocka_unit_test(test_run_captures_stdout_and_status),
+        cmocka_unit_test(test_run_drops_what_does_not_fit),
+        cmocka_unit_test(test_run_kills_at_the_deadline),
         cmocka_unit_test(test_blocked_signal_not_inherited),
         cmocka_unit_test(test_stop_escalates_to_sigkill),
         cmocka_unit_test(test_new_session),

@@ -90,8 +90,7 @@ static const struct nu_setting table[] = {
      .def = "ab",
      .set = set_even,
      .help = "even text",
-     .section = "c",
-     .alias = "txt|t2"},
+     .section = "c"},
     {.name = "mode",
      .type = NU_T_ENUM,
      F(mode),
@@ -106,6 +105,8 @@ static const struct nu_setting table[] = {
      .help = "a list",
      .section = "c"},
     {.name = "secret", .type = NU_T_STR, F(str), .flags = NU_S_HIDDEN, .help = "hidden"},
+    {.name = "txt", .alias_of = "text", .flags = NU_S_HIDDEN},
+    {.name = "t2", .alias_of = "text", .flags = NU_S_HIDDEN},
 };
 
 #define N (sizeof(table) / sizeof(table[0]))
@@ -143,6 +144,29 @@ static void test_parse_uint(void **state)
     assert_int_equal(nu_parse_uint("1 ", 10, &v), NU_EINVAL);
     assert_int_equal(nu_parse_uint("", 10, &v), NU_EINVAL);
     assert_int_equal(nu_parse_uint(NULL, 10, &v), NU_EINVAL);
+    assert_int_equal(v, 7);
+}
+
+/* Bounds worded as a setting's are: the values outside any table. */
+static void test_parse_uint_in(void **state)
+{
+    (void)state;
+    uint64_t v = 7;
+    char msg[128] = "";
+    assert_int_equal(nu_parse_uint_in("1", 1, 1000, &v, msg, sizeof(msg)), 0);
+    assert_int_equal(v, 1);
+    assert_string_equal(msg, "");
+    assert_int_equal(nu_parse_uint_in("65535", 0, 65535, &v, msg, sizeof(msg)), 0);
+    assert_int_equal(v, 65535);
+    v = 7;
+    assert_int_equal(nu_parse_uint_in("0", 1, 1000, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "0 is out of range [1, 1000]");
+    assert_int_equal(nu_parse_uint_in("65536", 0, 65535, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "65536 is out of range [0, 65535]");
+    assert_int_equal(nu_parse_uint_in("lots", 0, 10, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "\"lots\" is not a whole number");
+    assert_int_equal(nu_parse_uint_in("-1", 0, 10, &v, msg, sizeof(msg)), NU_EINVAL);
+    assert_string_equal(msg, "\"-1\" is not a whole number");
     assert_int_equal(v, 7);
 }
 
@@ -233,6 +257,74 @@ static void test_find_names_and_aliases(void **state)
     assert_null(nu_setting_find(table, N, "t", 1));
     assert_null(nu_setting_find(table, N, "wait", 4));
     assert_ptr_equal(nu_setting_find(table, N, "countX", 5), &table[1]); /* len counts */
+    const struct nu_setting *alias = &table[0];
+    assert_ptr_equal(nu_setting_lookup(table, N, "t2", 2, &alias), &table[8]);
+    assert_ptr_equal(alias, &table[N - 1]);
+    assert_ptr_equal(nu_setting_lookup(table, N, "text", 4, &alias), &table[8]);
+    assert_null(alias);
+    assert_ptr_equal(nu_setting_target(table, N, &table[N - 2]), &table[8]);
+    assert_ptr_equal(nu_setting_target(table, N, &table[3]), &table[3]);
+}
+
+/* Alias rows as help shows them, and dump leaves them out. */
+static const struct nu_setting spelled[] = {
+    {.name = "mode",
+     .type = NU_T_ENUM,
+     F(mode),
+     .def = "fast",
+     .choices = "slow|fast|off",
+     .help = "a mode"},
+    {.name = "count",
+     .short_name = 'n',
+     .type = NU_T_UINT,
+     F(count),
+     .def = "3",
+     .max = 9,
+     .help = "how many"},
+    {.name = "num-count", .alias_of = "count", .help = "the old spelling"},
+    {.name = "slowly", .alias_of = "mode", .alias_value = "slow", .help = "go slow"},
+    {.short_name = 'c', .alias_of = "count"},
+    {.name = "hidden-count", .alias_of = "count", .flags = NU_S_HIDDEN},
+};
+
+static void test_alias_help_and_dump(void **state)
+{
+    (void)state;
+    size_t n = sizeof(spelled) / sizeof(spelled[0]);
+    struct nu_buf b;
+    nu_buf_init(&b, 1 << 16);
+    assert_int_equal(nu_settings_help(spelled, n, &b), 0);
+    assert_string_equal(b.data, "  --mode WORD (default \"fast\"; one of slow|fast|off)\n"
+                                "      a mode\n"
+                                "  -n, --count N (default \"3\"; range [0, 9])\n"
+                                "      how many\n"
+                                "  --num-count N (same as --count)\n"
+                                "      the old spelling\n"
+                                "  --slowly (same as --mode slow)\n"
+                                "      go slow\n"
+                                "  -c N (same as --count)\n"
+                                "      \n");
+    nu_buf_release(&b);
+    struct obj o = {0};
+    char msg[NU_ERRMSG_MAX];
+    assert_int_equal(nu_settings_defaults(spelled, n, &o, msg, sizeof(msg)), 0);
+    nu_buf_init(&b, 1 << 16);
+    assert_int_equal(nu_settings_dump(spelled, n, &o, &b), 0);
+    assert_string_equal(b.data, "mode = fast\ncount = 3\n");
+    nu_buf_release(&b);
+    struct nu_setting shown;
+    nu_setting_display(spelled, n, &spelled[3], &shown);
+    assert_int_equal(shown.type, NU_T_BOOL);
+    assert_null(shown.choices);
+    assert_string_equal(shown.name, "slowly");
+    nu_setting_display(spelled, n, &spelled[4], &shown);
+    assert_int_equal(shown.type, NU_T_UINT);
+    assert_null(shown.name);
+    assert_int_equal(shown.short_name, 'c');
+    assert_null(shown.def);
+    char flag[16] = "x";
+    nu_setting_flag_name(&shown, flag, sizeof(flag));
+    assert_string_equal(flag, "");
 }
 
 static void test_numbers_and_messages(void **state)
@@ -404,12 +496,20 @@ static void test_bounds_and_metavar(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_uint),           cmocka_unit_test(test_parse_bool),
-        cmocka_unit_test(test_parse_size),           cmocka_unit_test(test_parse_duration),
-        cmocka_unit_test(test_format_round_trips),   cmocka_unit_test(test_find_names_and_aliases),
-        cmocka_unit_test(test_numbers_and_messages), cmocka_unit_test(test_text_enum_list_bool),
-        cmocka_unit_test(test_defaults_and_format),  cmocka_unit_test(test_help),
-        cmocka_unit_test(test_dump_and_differ),      cmocka_unit_test(test_bounds_and_metavar),
+        cmocka_unit_test(test_parse_uint),
+        cmocka_unit_test(test_parse_uint_in),
+        cmocka_unit_test(test_parse_bool),
+        cmocka_unit_test(test_parse_size),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_format_round_trips),
+        cmocka_unit_test(test_find_names_and_aliases),
+        cmocka_unit_test(test_numbers_and_messages),
+        cmocka_unit_test(test_text_enum_list_bool),
+        cmocka_unit_test(test_defaults_and_format),
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_dump_and_differ),
+        cmocka_unit_test(test_bounds_and_metavar),
+        cmocka_unit_test(test_alias_help_and_dump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

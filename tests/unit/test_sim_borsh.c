@@ -13,6 +13,7 @@
 #include "../../sim/rpc/borsh.h"
 #include "../../sim/rpc/rpc.h"
 #include "../../src/lib/base58.h"
+#include "clock.h"
 
 /* ---- a small Borsh writer ---- */
 
@@ -106,7 +107,7 @@ static void test_transfer_parses(void **state)
     assert_int_equal(tx->nonce, 5);
     assert_int_equal(tx->nactions, 1);
     assert_int_equal(tx->actions[0].kind, SIM_ACT_TRANSFER);
-    assert_true(tx->actions[0].amount == (((sim_u128)1 << 64) | 1000));
+    assert_true(tx->actions[0].amount == (((nu_u128)1 << 64) | 1000));
     assert_int_equal(tx->tx_len, tx_len);
     assert_memory_equal(tx->public_key.data, kp.pub, 32);
     uint8_t hash[32];
@@ -232,16 +233,16 @@ static void test_base64_and_u128(void **state)
     assert_int_equal(sim_base64_decode("aG!s", 4, out, sizeof(out), &n), NU_EINVAL);
     assert_int_equal(sim_base64_decode("aGVsbG8=", 8, out, 4, &n), NU_ETOOBIG);
 
-    sim_u128 v;
-    char t[SIM_U128_TEXT_MAX];
+    nu_u128 v;
+    char t[NU_U128_TEXT_MAX];
     const char *max = "340282366920938463463374607431768211455";
-    assert_int_equal(sim_u128_parse(max, &v), 0);
-    sim_u128_text(v, t);
+    assert_int_equal(nu_u128_parse(max, &v), 0);
+    nu_u128_text(v, t);
     assert_string_equal(t, max);
-    assert_int_equal(sim_u128_parse("340282366920938463463374607431768211456", &v), NU_EINVAL);
-    assert_int_equal(sim_u128_parse("-1", &v), NU_EINVAL);
-    assert_int_equal(sim_u128_parse("", &v), NU_EINVAL);
-    sim_u128_text(0, t);
+    assert_int_equal(nu_u128_parse("340282366920938463463374607431768211456", &v), NU_EINVAL);
+    assert_int_equal(nu_u128_parse("-1", &v), NU_EINVAL);
+    assert_int_equal(nu_u128_parse("", &v), NU_EINVAL);
+    nu_u128_text(0, t);
     assert_string_equal(t, "0");
     (void)state;
 }
@@ -266,7 +267,7 @@ static int setup_node(void **state)
     snprintf(n->gen.chain_id, sizeof(n->gen.chain_id), "unitnet");
     snprintf(n->gen.genesis_hash, sizeof(n->gen.genesis_hash), "%s",
              "9mZB8JyQ3UUbCCuMuAdrBGAJzMT8CRqCYdKXGXwBkyRa");
-    n->gen.genesis_time_ns = sim_now_ns() - (uint64_t)HEAD * 120 * 1000000ull;
+    n->gen.genesis_time_ns = nu_real_ns() - (uint64_t)HEAD * 120 * 1000000ull;
     n->gen.epoch_length = 60;
     n->gen.num_shards = 1;
     n->gen.protocol_version = SIM_PROTOCOL;
@@ -292,7 +293,7 @@ static int setup_node(void **state)
     n->earliest = EARLIEST;
     n->header_head = HEAD;
     n->sync_status = SIM_SYNC_NO_SYNC;
-    n->boot_time_ns = sim_now_ns();
+    n->boot_time_ns = nu_real_ns();
     assert_int_equal(sim_rpc_state_init(n, err), 0);
     *state = f;
     return 0;

@@ -1,7 +1,7 @@
 /* nearup's commands: one dispatch table (main.c) of struct cli_cmd, git's
  * { "name", fn, flags } with what the command's --help, man page and
  * completion say; one cmd_<name>.c per command. A command with
- * subcommands (bin, service, snapshot) has no fn of its own: its doc lists
+ * subcommands (bin, service, snapshot, debug) has no fn of its own: its doc lists
  * the subcommands, dispatched the same way (cli_dispatch).
  *
  * A command's fn(argc, argv) gets argv[0] = its own name and returns the
@@ -66,7 +66,7 @@ int cmd_supervise(int argc, char **argv);
 
 extern const struct cli_doc cli_run_doc, cli_stop_doc, cli_restart_doc, cli_status_doc,
     cli_logs_doc, cli_localnet_doc, cli_bin_doc, cli_service_doc, cli_upgrade_doc, cli_gateway_doc,
-    cli_health_doc, cli_canary_doc, cli_snapshot_doc, cli_supervise_doc;
+    cli_health_doc, cli_canary_doc, cli_snapshot_doc, cli_debug_doc, cli_supervise_doc;
 
 /* Runs command c (argv[0] is its name): its setup flags, then its fn or
  * its subcommand named by argv[1]. Returns the exit code. */

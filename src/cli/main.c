@@ -31,6 +31,7 @@ const struct cli_cmd cli_commands[] = {
     {"health", cmd_health, 0, &cli_health_doc},
     {"canary", cmd_canary, 0, &cli_canary_doc},
     {"snapshot", NULL, 0, &cli_snapshot_doc},
+    {"debug", NULL, 0, &cli_debug_doc},
     {"supervise", cmd_supervise, CLI_HIDDEN, &cli_supervise_doc},
     {"version", cmd_version, 0, &version_doc},
     {"help", cmd_help, 0, &help_doc},

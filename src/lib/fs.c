@@ -61,48 +61,79 @@ int nu_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
     return write_loop(fd, buf, len, (int64_t)off);
 }
 
-/* Fills the temp file and makes it durable; errno is kept on failure. */
-static int fill_tmp(int fd, const void *data, size_t len, mode_t mode, const char **what)
+int nu_fs_atomic_open(struct nu_fs_atomic *a, const char *path, mode_t mode, char *errbuf)
 {
-    *what = "write";
-    if (nu_write_all(fd, data, len) < 0)
-        return -1;
+    a->fd = -1;
+    a->mode = mode;
+    int n = snprintf(a->tmp, sizeof(a->tmp), "%s" TMP_SUFFIX, path);
+    int m = snprintf(a->path, sizeof(a->path), "%s", path);
+    if (n < 0 || (size_t)n >= sizeof(a->tmp) || m < 0 || (size_t)m >= sizeof(a->path))
+        return nu_err_set(errbuf, NU_EINVAL, "%s: path too long", path);
+    a->fd = mkostemp(a->tmp, O_CLOEXEC);
+    if (a->fd < 0)
+        return nu_err_set(errbuf, nu_err_from_errno(errno), "create temp file for %s: %s", path,
+                          strerror(errno));
+    return 0;
+}
+
+void nu_fs_atomic_abort(struct nu_fs_atomic *a)
+{
+    if (a == NULL || a->fd < 0)
+        return;
+    close(a->fd);
+    unlink(a->tmp);
+    a->fd = -1;
+}
+
+/* Makes the temp file durable and renames it over the path; errno is
+ * kept on failure. */
+static int atomic_finish(struct nu_fs_atomic *a, const char **what)
+{
     *what = "chmod";
-    if (fchmod(fd, mode) < 0)
+    if (fchmod(a->fd, a->mode) < 0)
         return -1;
     *what = "fsync";
-    return fsync(fd);
+    if (fsync(a->fd) < 0)
+        return -1;
+    *what = "close";
+    int rc = close(a->fd);
+    a->fd = -1;
+    if (rc < 0)
+        return -1;
+    *what = "rename";
+    return rename(a->tmp, a->path);
+}
+
+int nu_fs_atomic_commit(struct nu_fs_atomic *a, char *errbuf)
+{
+    char dir[PATH_MAX];
+    const char *what;
+    if (atomic_finish(a, &what) < 0) {
+        int saved = errno;
+        if (a->fd >= 0)
+            close(a->fd);
+        a->fd = -1;
+        unlink(a->tmp);
+        return nu_err_set(errbuf, nu_err_from_errno(saved), "%s %s: %s", what, a->path,
+                          strerror(saved));
+    }
+    if (dir_of(a->path, dir, sizeof(dir)) < 0)
+        return nu_err_set(errbuf, NU_EINVAL, "%s: path too long", a->path);
+    return nu_fs_fsync_dir(dir, errbuf);
 }
 
 int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *errbuf)
 {
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    int n = snprintf(tmp, sizeof(tmp), "%s" TMP_SUFFIX, path);
-    if (n < 0 || (size_t)n >= sizeof(tmp) || dir_of(path, dir, sizeof(dir)) < 0)
-        return nu_err_set(errbuf, NU_EINVAL, "%s: path too long", path);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return nu_err_set(errbuf, nu_err_from_errno(errno), "create temp file for %s: %s", path,
-                          strerror(errno));
-    const char *what = "write";
-    int rc = fill_tmp(fd, data, len, mode, &what);
-    int saved = errno;
-    if (close(fd) < 0 && rc == 0) {
-        rc = -1;
-        saved = errno;
-        what = "close";
+    struct nu_fs_atomic a;
+    int rc = nu_fs_atomic_open(&a, path, mode, errbuf);
+    if (rc < 0)
+        return rc;
+    if (nu_write_all(a.fd, data, len) < 0) {
+        int saved = errno;
+        nu_fs_atomic_abort(&a);
+        return nu_err_set(errbuf, nu_err_from_errno(saved), "write %s: %s", path, strerror(saved));
     }
-    if (rc == 0 && rename(tmp, path) < 0) {
-        rc = -1;
-        saved = errno;
-        what = "rename";
-    }
-    if (rc < 0) {
-        unlink(tmp);
-        return nu_err_set(errbuf, nu_err_from_errno(saved), "%s %s: %s", what, path,
-                          strerror(saved));
-    }
-    return nu_fs_fsync_dir(dir, errbuf);
+    return nu_fs_atomic_commit(&a, errbuf);
 }
 
 int nu_fs_fsync_dir(const char *dir, char *errbuf)

@@ -1,9 +1,11 @@
-/* File helpers. Every write that matters goes through nu_fs_write_atomic:
+/* File helpers. Every write that matters goes through nu_fs_write_atomic (or,
+ * for a file written in pieces, nu_fs_atomic_open/commit):
  * temp file in the same directory, write, fsync, rename, fsync directory. */
 #ifndef NU_FS_H
 #define NU_FS_H
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +20,21 @@ NU_WUR int nu_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
 NU_WUR int nu_fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                               char *errbuf);
+
+/* The same replace for a file written piece by piece (an archive streamed
+ * out): open gives a->fd, a temp file beside path; commit sets mode,
+ * fsyncs, renames it over path and fsyncs the directory, or removes the
+ * temp file when any step fails; abort closes and removes it (accepts a
+ * closed or NULL a). Until commit, path is untouched. */
+struct nu_fs_atomic {
+    char path[PATH_MAX];
+    char tmp[PATH_MAX];
+    int fd; /* -1 once committed or aborted */
+    mode_t mode;
+};
+NU_WUR int nu_fs_atomic_open(struct nu_fs_atomic *a, const char *path, mode_t mode, char *errbuf);
+NU_WUR int nu_fs_atomic_commit(struct nu_fs_atomic *a, char *errbuf);
+void nu_fs_atomic_abort(struct nu_fs_atomic *a);
 /* Reads a whole file into *out (NUL-terminated, caller frees). Fails with
  * NU_ETOOBIG when the file is larger than max bytes, NU_ENOENT if missing. */
 NU_WUR int nu_fs_read_file(const char *path, size_t max, char **out, size_t *outlen, char *errbuf);

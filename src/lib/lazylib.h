@@ -54,7 +54,7 @@ struct nu_lazylib {
         ((void(*) params)nu_lazylib_sym(&(lib), I_##name)) args;                                   \
     }
 
-extern struct nu_lazylib nu_libcurl, nu_libcrypto, nu_libssl;
+extern struct nu_lazylib nu_libcurl, nu_libcrypto, nu_libssl, nu_libarchive;
 
 /* Loads l once (thread-safe). 0, or NU_EIO with the loader's words in
  * errbuf (may be NULL): "libx.so.1: cannot open shared object file: No

@@ -39,7 +39,7 @@ def help_flags(*words):
 
 def test_every_listed_command_has_its_built_page():
     cmds = commands()
-    assert len(cmds) == 13
+    assert len(cmds) == 14
     for cmd in [None] + cmds:
         with open(page_file(cmd)) as fh:
             built = fh.read()
@@ -52,7 +52,7 @@ def test_every_listed_command_has_its_built_page():
 
 @pytest.mark.parametrize('cmd', [None, 'run', 'stop', 'restart', 'status', 'logs', 'localnet',
                                  'bin', 'service', 'upgrade', 'gateway', 'health', 'canary',
-                                 'snapshot'])
+                                 'snapshot', 'debug'])
 def test_page_is_clean_roff(cmd):
     path = page_file(cmd)
     r = subprocess.run(['groff', '-ww', '-z', '-man', path], capture_output=True, text=True)
@@ -75,7 +75,7 @@ def rendered(cmd):
                                    ('canary',),
                                    ('bin', 'fetch'), ('bin', 'prune'), ('service', 'print'),
                                    ('snapshot', 'create'), ('snapshot', 'restore'),
-                                   ('snapshot', 'prune')])
+                                   ('snapshot', 'prune'), ('debug', 'bundle')])
 def test_page_names_every_flag_of_the_table(words):
     flags = help_flags(*words)
     assert '--help' not in flags and len(flags) >= 2, flags
@@ -108,6 +108,8 @@ def test_bash_completes_commands_and_subcommands():
     assert complete('nearup snapshot re') == ['restore']
     assert complete('nearup bin ') == ['list', 'fetch', 'prune', '--help']
     assert 'supervise' not in complete('nearup ')
+    assert complete('nearup de') == ['debug']
+    assert complete('nearup debug ') == ['bundle', '--help']
 
 
 def test_bash_completes_flags_and_values():
@@ -121,6 +123,7 @@ def test_bash_completes_flags_and_values():
     assert complete('nearup canary --transfer-a') == ['--transfer-amount']
     assert complete('nearup canary --log-level e') == ['error']
     assert complete('nearup stop --timeout ') == []  # a number: nothing to offer
+    assert complete('nearup debug bundle --ma') == ['--max-size']
     assert complete('nearup bin fetch 2.5.0 --') == ['--chain', '--release-url', '--neard-sha256',
                                                      '--json', '--help']
 

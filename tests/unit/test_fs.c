@@ -150,6 +150,27 @@ static void test_write_all_after_short_writes(void **state)
     free(data);
 }
 
+/* p holds exactly want (a string) with mode bits mode. */
+static void expect_file(const char *p, const char *want, mode_t mode)
+{
+    char *data = NULL, err[NU_ERRMSG_MAX];
+    assert_int_equal(nu_fs_read_file(p, 100, &data, NULL, err), 0);
+    assert_string_equal(data, want);
+    free(data);
+    struct stat st;
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, mode);
+}
+
+/* A directory with an entry at p: no file can be renamed over it. */
+static void dir_in_the_way(const char *p)
+{
+    char inner[PATH_MAX], err[NU_ERRMSG_MAX];
+    assert_int_equal(nu_fs_mkdir_p(p, 0755, err), 0);
+    assert_int_equal(nu_fs_join(inner, sizeof(inner), p, "child"), 0);
+    assert_int_equal(nu_fs_mkdir_p(inner, 0755, err), 0);
+}
+
 static void test_write_then_read(void **state)
 {
     (void)state;
@@ -175,13 +196,7 @@ static void test_replace_sets_mode(void **state)
     path_in(p, "key");
     assert_int_equal(nu_fs_write_atomic(p, "old", 3, 0644, err), 0);
     assert_int_equal(nu_fs_write_atomic(p, "new!", 4, 0600, err), 0);
-    char *data = NULL;
-    assert_int_equal(nu_fs_read_file(p, 100, &data, NULL, err), 0);
-    assert_string_equal(data, "new!");
-    free(data);
-    struct stat st;
-    assert_int_equal(stat(p, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0600);
+    expect_file(p, "new!", 0600);
 }
 
 static void test_failed_write_keeps_old_file(void **state)
@@ -215,14 +230,59 @@ static void test_failed_write_keeps_old_file(void **state)
 static void test_failed_rename_removes_temp(void **state)
 {
     (void)state;
-    char p[PATH_MAX], inner[PATH_MAX], err[NU_ERRMSG_MAX];
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
     path_in(p, "isdir");
-    assert_int_equal(nu_fs_mkdir_p(p, 0755, err), 0);
-    assert_int_equal(nu_fs_join(inner, sizeof(inner), p, "child"), 0);
-    assert_int_equal(nu_fs_mkdir_p(inner, 0755, err), 0);
+    dir_in_the_way(p);
     assert_int_equal(nu_fs_write_atomic(p, "x", 1, 0644, err), NU_EIO);
     assert_non_null(strstr(err, "rename "));
     assert_true(nu_fs_is_dir(p));
+    assert_int_equal(count_entries(tmpdir), 1);
+}
+
+/* The streamed replace: the old file stays whole until commit, an abort
+ * leaves it and no temp file, and commit sets the mode. */
+static void test_streamed_replace(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "bundle.tar.zst");
+    assert_int_equal(nu_fs_write_atomic(p, "old", 3, 0644, err), 0);
+    struct nu_fs_atomic a;
+    assert_int_equal(nu_fs_atomic_open(&a, p, 0600, err), 0);
+    assert_int_equal(write(a.fd, "part one, ", 10), 10);
+    assert_int_equal(count_entries(tmpdir), 2);
+    nu_fs_atomic_abort(&a);
+    assert_int_equal(a.fd, -1);
+    nu_fs_atomic_abort(&a); /* twice is harmless */
+    nu_fs_atomic_abort(NULL);
+    assert_int_equal(count_entries(tmpdir), 1);
+    expect_file(p, "old", 0644);
+
+    assert_int_equal(nu_fs_atomic_open(&a, p, 0600, err), 0);
+    assert_int_equal(write(a.fd, "part one, ", 10), 10);
+    assert_int_equal(write(a.fd, "part two", 8), 8);
+    assert_int_equal(nu_fs_atomic_commit(&a, err), 0);
+    assert_int_equal(a.fd, -1);
+    assert_int_equal(count_entries(tmpdir), 1);
+    expect_file(p, "part one, part two", 0600);
+}
+
+/* A commit that cannot rename (a directory is in the way) removes the
+ * temp file and says which step failed. */
+static void test_streamed_commit_failure_removes_temp(void **state)
+{
+    (void)state;
+    char p[PATH_MAX], err[NU_ERRMSG_MAX];
+    path_in(p, "isdir");
+    dir_in_the_way(p);
+    struct nu_fs_atomic a;
+    assert_int_equal(nu_fs_atomic_open(&a, p, 0600, err), 0);
+    assert_int_equal(write(a.fd, "x", 1), 1);
+    assert_int_equal(nu_fs_atomic_commit(&a, err), NU_EIO);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof(want), "rename %s: Is a directory", p);
+    assert_string_equal(err, want);
+    assert_int_equal(a.fd, -1);
     assert_int_equal(count_entries(tmpdir), 1);
 }
 
@@ -497,6 +557,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_write_keeps_old_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_rename_removes_temp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_into_missing_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streamed_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streamed_commit_failure_removes_temp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_empty_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mkdir_p, setup, teardown),

@@ -13,8 +13,10 @@ for pkg in $(grep -v '^\s*#' "$list" | grep -v '^\s*$'); do
 done
 # The test-only npm packages (never shipped), pinned by
 # tools/s3rver/package-lock.json: s3rver, the S3-compatible server the
-# snapshot tests start, and @grafana/schema, the dashboard schema
-# test_dashboards.py checks against. Installed again when the lockfile is
+# snapshot tests start, @grafana/schema, the dashboard schema
+# test_dashboards.py checks against, @cdktf/hcl2json, the HCL parser of the
+# deploy/terraform tests, and kubernetes-models (+ its prometheus-operator
+# CRDs), the API schemas the deploy/k8s tests validate against. Installed again when the lockfile is
 # newer than the install (npm writes node_modules/.package-lock.json), so a
 # package added to it reaches machines set up before. Needs node and npm.
 npm_tools() {

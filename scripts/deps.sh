@@ -4,7 +4,18 @@
 set -eu
 list="$(dirname "$0")/../deps/debian-packages.txt"
 missing=""
-for pkg in $(grep -v '^\s*#' "$list" | grep -v '^\s*$'); do
+# A line is a package, optionally followed by a command: when that command
+# is already on PATH (from another package), the package is not needed
+# ("kubernetes-client kubectl": an image with Google Cloud's kubectl keeps it;
+# the two packages both own /usr/bin/kubectl).
+# shellcheck disable=SC2013
+for line in $(grep -v '^\s*#' "$list" | grep -v '^\s*$' | tr ' ' ':'); do
+    pkg=${line%%:*}
+    cmd=${line#"$pkg"}
+    cmd=${cmd#:}
+    if [ -n "$cmd" ] && command -v "$cmd" >/dev/null 2>&1; then
+        continue
+    fi
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     case "$status" in
         *"ok installed"*) ;;

@@ -15,6 +15,7 @@
 #include "bincache.h"
 #include "cmd.h"
 #include "cmd_run.h"
+#include "cmd_snapshot.h"
 #include "dataswap.h"
 #include "fs.h"
 #include "home.h"
@@ -44,6 +45,8 @@ struct run_opts {
     uint64_t log_max_size;
     unsigned log_keep, stop_timeout, ready_timeout;
     const char *env[NODE_MAX_ENV + 1];
+    struct cli_verify verify;       /* --verify-with, --verify-quorum (with --from-snapshot) */
+    struct snap_chain_report chain; /* what the references said, for the report */
     char home[PATH_MAX];
     char metrics_dir[PATH_MAX]; /* metrics_textfile_dir made absolute */
 };
@@ -161,6 +164,20 @@ static const struct nu_setting opts[] = {
      O(from_snapshot),
      .metavar = "STORE",
      .help = "a node without data restores STORE's latest snapshot first"},
+    {.name = "verify-with",
+     .type = NU_T_LIST,
+     O(verify.given),
+     .max = SNAP_VERIFY_REFS_MAX,
+     .metavar = "URL",
+     .set = cli_set_verify_with,
+     .help = "with --from-snapshot: " CLI_VERIFY_WITH_HELP},
+    {.name = "verify-quorum",
+     .type = NU_T_UINT,
+     O(verify.quorum),
+     .min = 1,
+     .max = SNAP_VERIFY_REFS_MAX,
+     .metavar = "N",
+     .help = "with --from-snapshot: " CLI_VERIFY_QUORUM_HELP},
     {.name = "metrics-textfile-dir",
      .type = NU_T_STR,
      O(metrics_textfile_dir),
@@ -193,7 +210,8 @@ const struct cli_doc cli_run_doc = {
         "N[K|M|G]]\n"
         "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
         "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
-        "                  [--ready-timeout SECONDS] [--from-snapshot STORE] [--interactive]\n"
+        "                  [--ready-timeout SECONDS] [--from-snapshot STORE\n"
+        "                  [--verify-with URL]... [--verify-quorum N]] [--interactive]\n"
         "                  [--metrics-textfile-dir DIR] [--metrics-listen ADDR]",
     .about = "NETWORK is mainnet, testnet, betanet or a custom chain id; 'nearup run localnet'\n"
              "is 'nearup localnet' (as in the Python nearup), but with --foreground (a unit of\n"
@@ -201,7 +219,9 @@ const struct cli_doc cli_run_doc = {
              "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
              "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
              "to answer /status; Ctrl-C meanwhile stops the node.\n"
-             "--from-snapshot restores STORE's latest snapshot first when the home has no data.\n",
+             "--from-snapshot restores STORE's latest snapshot first when the home has no data;\n"
+             "with --verify-with its block must be on the references' chain first, and neard\n"
+             "must show the same block before it is reported running (docs/snapshots.md).\n",
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };
@@ -241,6 +261,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
                          o->network);
     if (o->binary_path != NULL && o->version != NULL)
         return cli_usage("run", "--binary-path and --neard-version exclude each other");
+    if (o->verify.given[0] != NULL && o->from_snapshot == NULL)
+        return cli_usage("run", "--verify-with goes with --from-snapshot STORE");
+    if ((rc = cli_verify_setup("run", &o->verify)) != 0)
+        return rc;
     return check_metrics(o);
 }
 
@@ -541,15 +565,19 @@ static int prepare(struct run_opts *o, struct chosen *b, char *err)
 }
 
 /* --from-snapshot: a new node (no data yet) restores before its first
- * start, under the home lock run holds (relabelled while it restores). */
-static int from_snapshot(const struct run_opts *o, int lock, char *err)
+ * start, under the home lock run holds (relabelled while it restores).
+ * o->chain gets what the references said. */
+static int from_snapshot(struct run_opts *o, int lock, char *err)
 {
     struct snap_restore_result r;
+    memset(&r, 0, sizeof(r));
     int rc = node_home_lock_relabel(lock, NODE_LOCK_RESTORE);
     if (rc == 0)
-        rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &cli_cancelled, &r, err);
+        rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &o->verify.refs, &cli_cancelled,
+                                 &r, err);
     else
         nu_err_set(err, rc, "cannot write the home lock of %s", o->home);
+    o->chain = r.chain;
     if (node_home_lock_relabel(lock, NODE_LOCK_RUN) < 0 && rc == 0)
         rc = nu_err_set(err, NU_EIO, "cannot write the home lock of %s", o->home);
     if (rc < 0) {
@@ -563,12 +591,19 @@ static int from_snapshot(const struct run_opts *o, int lock, char *err)
     else
         printf("nearup run: restored snapshot %s (height %lld, %zu files) into %s\n", r.name,
                (long long)r.height, r.files, r.data_dir);
+    if (!r.skipped && r.chain.checked) {
+        printf("nearup run: block %lld (hash %s) is confirmed by %zu of %zu references (%u "
+               "needed); neard must show it too before it is reported running\n",
+               (long long)r.chain.height, r.chain.hash, r.chain.matches, r.chain.nrefs,
+               r.chain.quorum);
+        cli_verify_report("run", &r.chain, stdout);
+    }
     return 0;
 }
 
 /* What touches the data dirs before the first start, under the home lock:
  * an interrupted restore's swap settled, --reset-data, --from-snapshot. */
-static int prepare_data(const struct run_opts *o, int lock, char *err)
+static int prepare_data(struct run_opts *o, int lock, char *err)
 {
     struct node_swap_recovery rec;
     int rc = node_swap_recover(o->home, &rec, err);
@@ -701,6 +736,7 @@ int cmd_run(int argc, char **argv)
     rc = prepare_all(&o, err);
     if (rc < 0) {
         print_error("run", err);
+        cli_verify_report("run", &o.chain, stderr);
         return 1;
     }
     if (cli_cancelled) {

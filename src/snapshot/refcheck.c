@@ -1,6 +1,7 @@
 /* Reference RPCs against a manifest's block (see refcheck.h): one worker
  * per reference, so the whole check takes as long as the slowest one,
  * never longer than SNAP_VERIFY_TIMEOUT_MS. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -679,8 +679,8 @@ int node_service_find(const char *dir, const char *home, char *out, size_t outsz
     int rc = NU_ENOENT;
     nu_buf_init(&needle, 4 * PATH_MAX);
     if (nu_buf_puts(&needle, " --foreground --home ") != 0 ||
-        node_service_quote(&needle, home) != 0 || nu_fs_opendir(dir, &d, NULL) != 0)
-        goto out;
+        node_service_quote(&needle, home) != 0 || nu_fs_opendir(dir, &d, NULL) != 0 || d == NULL)
+        goto out; /* no such dir (NU_ENOENT): no unit */
     struct dirent *de;
     for (size_t seen = 0; (de = readdir(d)) != NULL && seen < NODE_SERVICE_SCAN_MAX; seen++) {
         size_t n = strlen(de->d_name);

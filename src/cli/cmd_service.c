@@ -531,8 +531,8 @@ static int snap_names(const struct svc_args *a, struct snap_names *n)
     char errbuf[NU_ERRMSG_MAX];
     if (node_snap_service_name(a->network, a->name, ".service", n->service, sizeof(n->service),
                                errbuf) != 0 ||
-        node_snap_service_name(a->network, a->name, ".timer", n->timer, sizeof(n->timer),
-                               errbuf) != 0 ||
+        node_snap_service_name(a->network, a->name, ".timer", n->timer, sizeof(n->timer), errbuf) !=
+            0 ||
         node_service_dir(a->user, n->dir, sizeof(n->dir), errbuf) != 0) {
         cli_error(CMD, "%s", errbuf);
         return 1;
@@ -546,11 +546,11 @@ static int snap_names(const struct svc_args *a, struct snap_names *n)
 /* Flags of one kind of unit given for the other: 0, or the usage error. */
 static int check_mode(const struct svc_args *a, enum svc_action action)
 {
-    const char *snap_only = a->every_s       ? "--every"
-                            : a->keep        ? "--keep"
-                            : a->sign_key    ? "--sign-key"
-                            : a->s3_endpoint ? "--s3-endpoint"
-                            : a->metrics_dir ? "--metrics-textfile-dir"
+    const char *snap_only = a->every_s         ? "--every"
+                            : a->keep          ? "--keep"
+                            : a->sign_key      ? "--sign-key"
+                            : a->s3_endpoint   ? "--s3-endpoint"
+                            : a->metrics_dir   ? "--metrics-textfile-dir"
                             : a->run_timeout_s ? "--run-timeout"
                                                : NULL;
     if (a->store == NULL && snap_only != NULL)
@@ -690,8 +690,9 @@ static int snapshotter(const struct svc_args *a, enum svc_action action)
     "--boot-nodes, --archival, --rpc-addr, --network-addr, --restart, --log-max-size,\n"           \
     "--log-keep, --env, --allow-mainnet-validator, --from-snapshot, --verify-with,\n"              \
     "--verify-quorum) are passed on.\n"                                                            \
-    "With --snapshot-to: the snapshotter instead, nearup-snapshot-NETWORK.service (Type=oneshot:\n" \
-    "`nearup snapshot create`, then `nearup snapshot prune` with --keep) and\n"                   \
+    "With --snapshot-to: the snapshotter instead, nearup-snapshot-NETWORK.service "                \
+    "(Type=oneshot:\n"                                                                             \
+    "`nearup snapshot create`, then `nearup snapshot prune` with --keep) and\n"                    \
     "nearup-snapshot-NETWORK.timer, which starts it --every DURATION; uninstall removes both.\n"
 
 static const struct cli_doc print_doc = {

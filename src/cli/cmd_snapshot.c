@@ -71,8 +71,9 @@ struct opts {
 #define OPT_METRICS_DIR                                                                            \
     {                                                                                              \
         .name = "metrics-textfile-dir", .type = NU_T_STR, O(metrics_dir), .metavar = "DIR",        \
-        .help = "record the outcome in DIR/nearup_snapshot_<home>_<hash>.prom for node_exporter's " \
-                "textfile collector (the file of this home and store; docs/snapshots.md)"          \
+        .help =                                                                                    \
+            "record the outcome in DIR/nearup_snapshot_<home>_<hash>.prom for node_exporter's "    \
+            "textfile collector (the file of this home and store; docs/snapshots.md)"              \
     }
 #define OPT_LOG_RESULT                                                                             \
     {                                                                                              \
@@ -114,8 +115,9 @@ static const struct nu_setting create_opts[] = {
      O(expect_every),
      .min = 1,
      .max = SNAP_RUNMETRICS_INTERVAL_MAX_S,
-     .help = "with --metrics-textfile-dir: the schedule's interval (nearup_snapshot_interval_seconds; "
-             "the snapshot is stale after two)"},
+     .help =
+         "with --metrics-textfile-dir: the schedule's interval (nearup_snapshot_interval_seconds; "
+         "the snapshot is stale after two)"},
     OPT_LOG_RESULT,
 };
 
@@ -185,7 +187,8 @@ static const struct nu_setting prune_opts[] = {
     OPT_PARALLEL,
     OPT_ENDPOINT,
     OPT_METRICS_DIR,
-    OPT_HOME("with --metrics-textfile-dir: the node whose snapshots these are (its file and labels)"),
+    OPT_HOME(
+        "with --metrics-textfile-dir: the node whose snapshots these are (its file and labels)"),
     OPT_LOG_RESULT,
 };
 
@@ -305,7 +308,8 @@ static int metrics_open(const struct opts *o, const char *cmd, struct snap_runme
 {
     char err[NU_ERRMSG_MAX], warn[NU_ERRMSG_MAX];
     if (!nu_fs_is_dir(o->metrics_dir) || access(o->metrics_dir, W_OK) != 0) {
-        cli_error(cmd, "--metrics-textfile-dir %s: not a directory this account can write to; "
+        cli_error(cmd,
+                  "--metrics-textfile-dir %s: not a directory this account can write to; "
                   "create it (node_exporter's --collector.textfile.directory) or pass another",
                   o->metrics_dir);
         return 1;
@@ -568,8 +572,8 @@ static int do_verify(struct opts *o)
     return 0;
 }
 
-static void log_prune(const struct opts *o, bool ok, const struct snap_prune_result *r,
-                      uint64_t ms, const char *err)
+static void log_prune(const struct opts *o, bool ok, const struct snap_prune_result *r, uint64_t ms,
+                      const char *err)
 {
     char kept[24], deleted[24], chunks[24], bytes[24], total[24];
     snprintf(kept, sizeof(kept), "%zu", r->kept);
@@ -590,13 +594,12 @@ static int prune_report(const struct opts *o, const struct snap_prune_result *r)
     if (o->json)
         return print_json(json_pack(
             "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "dry_run", o->dry_run,
-            "snapshots", (json_int_t)r->snapshots, "kept", (json_int_t)r->kept,
-            "manifests_deleted", (json_int_t)r->manifests_deleted, "chunks",
-            (json_int_t)r->chunks, "chunks_deleted", (json_int_t)r->chunks_deleted,
-            "chunks_young", (json_int_t)r->chunks_young, "chunks_referenced",
-            (json_int_t)r->chunks_referenced, "bytes_deleted", (json_int_t)r->bytes_deleted,
-            "stale_markers", (json_int_t)r->stale_markers, "chunks_deferred", r->chunks_deferred,
-            "deferred_by", r->deferred_by));
+            "snapshots", (json_int_t)r->snapshots, "kept", (json_int_t)r->kept, "manifests_deleted",
+            (json_int_t)r->manifests_deleted, "chunks", (json_int_t)r->chunks, "chunks_deleted",
+            (json_int_t)r->chunks_deleted, "chunks_young", (json_int_t)r->chunks_young,
+            "chunks_referenced", (json_int_t)r->chunks_referenced, "bytes_deleted",
+            (json_int_t)r->bytes_deleted, "stale_markers", (json_int_t)r->stale_markers,
+            "chunks_deferred", r->chunks_deferred, "deferred_by", r->deferred_by));
     human(r->bytes_deleted, size, sizeof(size));
     printf("nearup snapshot prune: %skept %zu of %zu snapshots, deleted %zu\n",
            o->dry_run ? "(dry run) " : "", r->kept, r->snapshots, r->manifests_deleted);

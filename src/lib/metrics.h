@@ -80,7 +80,7 @@ void nu_metrics_exp_buckets(double start, double factor, size_t count, double *o
  * gives "<prefix>_<12 hex>.prom". out holds NU_METRICS_TEXTFILE_NAME_MAX. */
 #define NU_METRICS_TEXTFILE_READABLE_MAX 160
 #define NU_METRICS_TEXTFILE_HASH_HEX 12
-#define NU_METRICS_TEXTFILE_NAME_MAX                                                              \
+#define NU_METRICS_TEXTFILE_NAME_MAX                                                               \
     (NU_METRICS_TEXTFILE_READABLE_MAX + NU_METRICS_TEXTFILE_HASH_HEX + 8)
 void nu_metrics_textfile_name(const char *prefix, const char *readable, const void *key,
                               size_t keylen, char out[NU_METRICS_TEXTFILE_NAME_MAX]);

@@ -234,8 +234,8 @@ int node_service_unit(const struct node_service_opts *o, struct nu_buf *out, cha
     return 0;
 }
 
-static int unit_name(const char *prefix, const char *network, const char *name,
-                     const char *suffix, char *out, size_t outsz, char *errbuf)
+static int unit_name(const char *prefix, const char *network, const char *name, const char *suffix,
+                     char *out, size_t outsz, char *errbuf)
 {
     const char *base = name != NULL ? name : network;
     int n = name != NULL ? snprintf(out, outsz, "%s%s", name, suffix)
@@ -534,8 +534,7 @@ static int unit_end(struct nu_buf *out, size_t start, int rc, char *errbuf)
     return nu_err_set(errbuf, rc, "unit text: %s", nu_strerror(rc));
 }
 
-int node_snap_service_unit(const struct node_snap_service_opts *o, struct nu_buf *out,
-                           char *errbuf)
+int node_snap_service_unit(const struct node_snap_service_opts *o, struct nu_buf *out, char *errbuf)
 {
     int rc = check_snap_opts(o, errbuf);
     if (rc != 0)
@@ -649,8 +648,7 @@ static bool runs_home(const char *text, const char *needle)
             const char *at = memmem(line, len, needle, strlen(needle));
             const char *run = memmem(line, len, " run ", 5);
             const char *after = at != NULL ? at + strlen(needle) : NULL;
-            if (run != NULL && at != NULL && run < at &&
-                (after == line + len || *after == ' '))
+            if (run != NULL && at != NULL && run < at && (after == line + len || *after == ' '))
                 return true;
         }
         line = eol != NULL ? eol + 1 : NULL;

@@ -23,13 +23,13 @@
 #define NODE_SERVICE_UNIT_MAX (64u << 10)
 
 struct node_service_opts {
-    const char *nearup;          /* absolute path of the nearup executable (ExecStart) */
-    const char *network;         /* first argument of `run` */
-    const char *home;            /* absolute node home */
-    bool user;                   /* a `systemctl --user` unit: no User=, WantedBy=default.target */
-    const char *run_user;        /* User= of a system unit (required unless user) */
-    const char *const *run_args; /* extra `run` flags, NULL-terminated, or NULL */
-    unsigned stop_timeout_s;     /* nearup's stop timeout; 0 = NODE_DEFAULT_STOP_TIMEOUT_S */
+    const char *nearup;           /* absolute path of the nearup executable (ExecStart) */
+    const char *network;          /* first argument of `run` */
+    const char *home;             /* absolute node home */
+    bool user;                    /* a `systemctl --user` unit: no User=, WantedBy=default.target */
+    const char *run_user;         /* User= of a system unit (required unless user) */
+    const char *const *run_args;  /* extra `run` flags, NULL-terminated, or NULL */
+    unsigned stop_timeout_s;      /* nearup's stop timeout; 0 = NODE_DEFAULT_STOP_TIMEOUT_S */
     const char *environment_file; /* absolute, for EnvironmentFile=, or NULL */
 };
 
@@ -62,9 +62,9 @@ NU_WUR int node_systemctl(bool user, const char *const *args, char *out, size_t 
                           unsigned timeout_s, char *errbuf);
 /* ---- the snapshotter ---- */
 
-#define NODE_SNAP_EVERY_MIN_S 600               /* each run stops the node for a moment */
-#define NODE_SNAP_EVERY_MAX_S (7u * 86400)      /* --every */
-#define NODE_SNAP_RUN_TIMEOUT_S 86400           /* TimeoutStartSec: a first upload may be long */
+#define NODE_SNAP_EVERY_MIN_S 600                /* each run stops the node for a moment */
+#define NODE_SNAP_EVERY_MAX_S (7u * 86400)       /* --every */
+#define NODE_SNAP_RUN_TIMEOUT_S 86400            /* TimeoutStartSec: a first upload may be long */
 #define NODE_SNAP_RUN_TIMEOUT_MAX_S (7u * 86400) /* --run-timeout */
 #define NODE_SNAP_DELAY_MAX_S 900 /* RandomizedDelaySec: a tenth of the interval, at most this */
 #define NODE_SNAP_BOOT_S 900      /* OnBootSec of an interval that does not divide a day */

@@ -116,8 +116,8 @@ int snap_runmetrics_render(const struct snap_runmetrics *m, struct nu_buf *out, 
         struct nu_metric *g;
         if (!m->have[i])
             continue;
-        rc = nu_metric_new(reg, NU_METRIC_GAUGE, series[i].name, series[i].help, label_names,
-                           NULL, 0, &g, errbuf);
+        rc = nu_metric_new(reg, NU_METRIC_GAUGE, series[i].name, series[i].help, label_names, NULL,
+                           0, &g, errbuf);
         if (rc == 0)
             nu_metric_set(g, labels, m->v[i]);
     }
@@ -264,8 +264,7 @@ int snap_runmetrics_parse(struct snap_runmetrics *m, const char *text, size_t le
         const char *eol = memchr(c.p, '\n', (size_t)(c.end - c.p));
         c.line++;
         if (*c.p != '#' && *c.p != '\n' && sample(m, &c) != 0)
-            return nu_err_set(errbuf, NU_EPARSE, "line %u: not a sample this file holds",
-                              c.line);
+            return nu_err_set(errbuf, NU_EPARSE, "line %u: not a sample this file holds", c.line);
         if (eol == NULL)
             break;
         c.p = eol + 1;

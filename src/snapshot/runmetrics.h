@@ -20,8 +20,8 @@
 #include "snap.h"
 
 #define SNAP_RUNMETRICS_PREFIX "nearup_snapshot"
-#define SNAP_RUNMETRICS_FILE_MAX (64u << 10) /* the file is about 4 KiB */
-#define SNAP_RUNMETRICS_STORE_MAX 2048       /* the store label (redacted), bytes */
+#define SNAP_RUNMETRICS_FILE_MAX (64u << 10)         /* the file is about 4 KiB */
+#define SNAP_RUNMETRICS_STORE_MAX 2048               /* the store label (redacted), bytes */
 #define SNAP_RUNMETRICS_INTERVAL_MAX_S (30u * 86400) /* --expect-every */
 
 /* The series, in the order they are written. */
@@ -47,9 +47,9 @@ enum snap_rm_series {
 
 struct snap_runmetrics {
     char path[PATH_MAX];
-    char home[PATH_MAX];                    /* label "home" ("" for a prune without --home) */
-    char store[SNAP_RUNMETRICS_STORE_MAX];  /* label "store", credentials redacted */
-    char chain_id[SNAP_CHAIN_MAX];          /* label "chain_id" */
+    char home[PATH_MAX];                   /* label "home" ("" for a prune without --home) */
+    char store[SNAP_RUNMETRICS_STORE_MAX]; /* label "store", credentials redacted */
+    char chain_id[SNAP_CHAIN_MAX];         /* label "chain_id" */
     double v[SNAP_RM_N];
     bool have[SNAP_RM_N]; /* series absent until they have a value (no success yet) */
 };

@@ -90,23 +90,23 @@ static void test_create_then_prune_exact(void **state)
                      0);
     free(text);
     char *got = samples(&m);
-    assert_string_equal(got, "nearup_snapshot_last_run_timestamp_seconds" L " 1700000000\n"
-                             "nearup_snapshot_last_run_success" L " 1\n"
-                             "nearup_snapshot_last_duration_seconds" L " 12.345\n"
-                             "nearup_snapshot_last_downtime_seconds" L " 0.24\n"
-                             "nearup_snapshot_last_success_timestamp_seconds" L " 1700000000\n"
-                             "nearup_snapshot_last_height" L " 1200\n"
-                             "nearup_snapshot_last_bytes" L " 5000\n"
-                             "nearup_snapshot_last_bytes_uploaded" L " 300\n"
-                             "nearup_snapshot_interval_seconds" L " 21600\n"
-                             "nearup_snapshot_prune_last_run_timestamp_seconds" L " 1700000003\n"
-                             "nearup_snapshot_prune_last_run_success" L " 1\n"
-                             "nearup_snapshot_prune_last_duration_seconds" L " 1.5\n"
-                             "nearup_snapshot_prune_last_success_timestamp_seconds" L
-                             " 1700000003\n"
-                             "nearup_snapshot_prune_last_kept_snapshots" L " 2\n"
-                             "nearup_snapshot_prune_last_deleted_snapshots" L " 1\n"
-                             "nearup_snapshot_prune_last_bytes_deleted" L " 4096\n");
+    assert_string_equal(got,
+                        "nearup_snapshot_last_run_timestamp_seconds" L " 1700000000\n"
+                        "nearup_snapshot_last_run_success" L " 1\n"
+                        "nearup_snapshot_last_duration_seconds" L " 12.345\n"
+                        "nearup_snapshot_last_downtime_seconds" L " 0.24\n"
+                        "nearup_snapshot_last_success_timestamp_seconds" L " 1700000000\n"
+                        "nearup_snapshot_last_height" L " 1200\n"
+                        "nearup_snapshot_last_bytes" L " 5000\n"
+                        "nearup_snapshot_last_bytes_uploaded" L " 300\n"
+                        "nearup_snapshot_interval_seconds" L " 21600\n"
+                        "nearup_snapshot_prune_last_run_timestamp_seconds" L " 1700000003\n"
+                        "nearup_snapshot_prune_last_run_success" L " 1\n"
+                        "nearup_snapshot_prune_last_duration_seconds" L " 1.5\n"
+                        "nearup_snapshot_prune_last_success_timestamp_seconds" L " 1700000003\n"
+                        "nearup_snapshot_prune_last_kept_snapshots" L " 2\n"
+                        "nearup_snapshot_prune_last_deleted_snapshots" L " 1\n"
+                        "nearup_snapshot_prune_last_bytes_deleted" L " 4096\n");
     free(got);
 }
 
@@ -214,8 +214,9 @@ static void test_load_names_the_file_and_reads_it_back(void **state)
     /* a file that is not ours: its values are lost, and said so */
     assert_int_equal(nu_fs_write_atomic(m.path, "garbage\n", 8, 0644, err), 0);
     assert_int_equal(snap_runmetrics_load(&again, dir, "/srv/n", store, warn, err), 0);
-    snprintf(want, sizeof(want), "%s: line 1: not a sample this file holds; its values (the last "
-                                 "success) are lost",
+    snprintf(want, sizeof(want),
+             "%s: line 1: not a sample this file holds; its values (the last "
+             "success) are lost",
              m.path);
     assert_string_equal(warn, want);
     assert_false(again.have[SNAP_RM_SUCCESS_AT]);

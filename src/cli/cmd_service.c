@@ -210,7 +210,8 @@ static const struct nu_setting opts[] = {
      O(stop_timeout_s),
      .max = 86400,
      .set = set_stop_timeout,
-     .help = "seconds neard has to stop (the supervisor's and systemd's TimeoutStopSec)"},
+     .help = "seconds neard has to stop (the supervisor's and systemd's TimeoutStopSec; with "
+             "--snapshot-to: snapshot create's)"},
     RUN("account-id", "A"),
     RUN("boot-nodes", "LIST"),
     RUN("binary-path", "PATH"),

@@ -478,6 +478,9 @@ def test_the_cronjob_execs_into_the_snapshotter_pod_as_rendered(zone):
     assert role['rules'] == [
         {'apiGroups': [''], 'resources': ['pods'], 'resourceNames': [pod], 'verbs': ['get']},
         {'apiGroups': [''], 'resources': ['pods/exec'], 'resourceNames': [pod], 'verbs': ['create']}]
+    # kubectl's cache goes to a writable dir
+    assert env_of(objs, c)['HOME'] == [m['mountPath'] for m in c['volumeMounts']
+                                       if m['name'] == 'tmp'][0] == '/tmp'
     # the Job holds no credentials: the snapshotter's own env has them
     assert not any('secretRef' in e for e in c.get('envFrom', []))
     assert {'secretRef': {'name': 'nearup-snapshot-credentials', 'optional': True}} in \
@@ -627,6 +630,13 @@ def test_restore_sh_fails_on_a_broken_store_and_leaves_the_home_empty(nu, tmp_pa
                        f'{dst}/data is left as it was')
     assert err[0].startswith('nearup snapshot restore: ') and sha[:12] in r.stderr
     assert not os.path.exists(os.path.join(dst, 'data')) or os.listdir(os.path.join(dst, 'data')) == []
+    # a store's credentials are never shown
+    secret = 'http://alice:s3cr3t@127.0.0.1:1/snaps'
+    r = script(nu, RESTORE_SH, NETWORK='simnet', STORE=secret, NEAR_HOME=dst)
+    assert r.returncode == 1
+    assert r.stdout == (f'restore.sh: restoring the latest snapshot of http://***@127.0.0.1:1/snaps '
+                        f'into {dst}\n')
+    assert 's3cr3t' not in r.stdout + r.stderr and 'http://***@127.0.0.1:1' in r.stderr
     # a store without any snapshot: an error for an RPC node ...
     empty = tmp_path / 'empty'
     os.makedirs(empty)

@@ -503,7 +503,9 @@ def test_monitors_scrape_this_zones_pods_with_the_expected_jobs(zone):
         assert any(port_of(c, ep['port']) for w in chosen for c in containers(w, init=False))
         rel = {r['targetLabel']: r for r in ep['relabelings']}
         jobs[ep['port']] = rel['job']['replacement']
-        assert rel['cluster']['replacement'] == 'mainnet'
+        # the chain (monitoring/'s "cluster") is the nodes' NETWORK
+        assert rel['cluster']['replacement'] == \
+            one(objs, 'ConfigMap', f'{ov}-nearup-env')['data']['NETWORK']
         assert rel['zone']['sourceLabels'] == ['__meta_kubernetes_pod_label_nearup_zone']
     assert jobs == JOBS
     sm = one(objs, 'ServiceMonitor', f'{ov}-nearup-gateway')
@@ -551,6 +553,16 @@ def test_the_images_are_the_kustomize_entries():
 
 
 # ---- the init container's script, run for real ----
+
+def test_the_scripts_pass_shellcheck():
+    tool = shutil.which('shellcheck')
+    assert tool, 'shellcheck is not installed: run `make deps`'
+    names = sorted(os.listdir(SCRIPTS))
+    assert names == ['restore.sh', 'snapshot.sh', 'snapshotter.sh']
+    r = subprocess.run([tool, '--shell=sh', *[os.path.join(SCRIPTS, n) for n in names]],
+                       capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (0, '', '')
+
 
 def script(nu, path, **env):
     """sh SCRIPT with the given settings, as the test user, in nu's env."""
@@ -803,7 +815,7 @@ def test_snapshotter_sh_keeps_the_node_running_across_snapshots(nu, tmp_path):
         log.seek(0)
         out = log.read()
         assert f'nearup run: neard 2.4.0 running for {home}' in out
-        assert f'nearup stop: stopped neard (pid ' in out
+        assert 'nearup stop: stopped neard (pid ' in out
         # neard's own log reached stdout (kubectl logs)
         assert 'INFO' in out
     finally:

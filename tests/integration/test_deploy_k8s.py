@@ -312,6 +312,25 @@ def test_probes_point_at_the_ports_the_containers_listen_on(zone):
     assert port_of(g, g['readinessProbe']['httpGet']['port']) == 3031
 
 
+def test_the_rendered_command_lines_are_what_nearup_accepts(zone):
+    """Each nearup command line of a container, with its $(VAR)s expanded,
+    parsed by nearup itself: `--help` at the end prints the usage (exit 0)
+    only when every flag before it is known and every value valid."""
+    _, _, _, _, objs = zone
+    seen = []
+    for w in workloads(objs):
+        for c in containers(w):
+            words = argv(objs, c)
+            if words[0] != 'nearup':
+                continue
+            seen.append(words[1])
+            r = subprocess.run([NEARUP, *words[1:], '--help'], capture_output=True, text=True,
+                               timeout=60)
+            assert (r.returncode, r.stderr) == (0, ''), (words, r.stderr)
+            assert r.stdout.startswith(f'usage: nearup {words[1]} '), r.stdout[:200]
+    assert sorted(seen) == ['gateway', 'health', 'run']
+
+
 def test_the_gateway_follows_the_headless_services(zone, tmp_path):
     ov, z, _, _, objs = zone
     svc = one(objs, 'Service', f'{ov}-near-rpc')

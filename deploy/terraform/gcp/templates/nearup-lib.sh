@@ -14,9 +14,14 @@ die() {
 # systemd is the init system (sd_booted()'s test, the one nearup makes).
 have_systemd() { [ -d /run/systemd/system ]; }
 
-# Debian packages nearup needs at run time; none when OS_PACKAGES is empty.
+# Debian packages nearup needs at run time; none when OS_PACKAGES is empty,
+# and no apt-get at all when every one is installed (a later boot).
 install_packages() {
 	[ -n "$OS_PACKAGES" ] || return 0
+	# shellcheck disable=SC2086 # a list of package names
+	if command -v dpkg >/dev/null 2>&1 && dpkg -s $OS_PACKAGES >/dev/null 2>&1; then
+		return 0
+	fi
 	command -v apt-get >/dev/null 2>&1 ||
 		die "apt-get is not here to install $OS_PACKAGES; use a Debian 12 image"
 	export DEBIAN_FRONTEND=noninteractive

@@ -650,8 +650,9 @@ def test_rpc_node_script_brings_a_restored_node_to_healthcheck_200(world, metada
     home, units, snapshot = machine.node_home, machine.systemd_dir, world['snapshot']
     aws = os.path.join(machine.service_home, '.aws')
     lines = r.stdout.splitlines()
-    assert lines[0] == (f'nearup-startup: installed nearup 0.1.0 (sha256 {v["nearup_sha256"]}) '
-                        f'into {machine.install_dir}')
+    version = subprocess.run([NEARUP, '--version'], capture_output=True, text=True).stdout
+    assert lines[0] == (f'nearup-startup: installed {version.strip()} (sha256 '
+                        f'{v["nearup_sha256"]}) into {machine.install_dir}')
     assert lines[1] == (f'nearup-startup: S3 key {v["key_id_attr"]} from the instance metadata '
                         f'is in {aws}')
     assert lines[2] == f'nearup-startup: wrote {units}/nearup-testnet.service'

@@ -396,7 +396,7 @@ def test_the_load_balancer_health_checks_and_the_snapshotter(parsed):
                                                                      '35.191.0.0/16']
     public = res[('google_storage_bucket_iam_member', 'public_read')]
     assert (public['count'], public['role'], public['member']) == (
-        '${var.snapshot_public_read ? 1 : 0}', 'roles/storage.objectViewer', 'allUsers')
+        '${var.snapshot_public_read ? 1 : 0}', 'roles/storage.legacyObjectReader', 'allUsers')
     assert res[('google_storage_bucket', 'snapshots')]['force_destroy'] is False
     # The snapshotter is an instance of its own: no group, no backend names it.
     assert ('google_compute_instance', 'snapshotter') in res

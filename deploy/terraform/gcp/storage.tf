@@ -14,10 +14,13 @@ resource "google_storage_bucket" "snapshots" {
   labels        = local.labels
 }
 
+# legacyObjectReader is storage.objects.get alone: everyone may read an
+# object by its name, nobody may list the bucket (objectViewer would allow
+# that); restores over https:// never list.
 resource "google_storage_bucket_iam_member" "public_read" {
   count  = var.snapshot_public_read ? 1 : 0
   bucket = google_storage_bucket.snapshots.name
-  role   = "roles/storage.objectViewer"
+  role   = "roles/storage.legacyObjectReader"
   member = "allUsers"
 }
 

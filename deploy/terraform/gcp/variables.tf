@@ -334,7 +334,7 @@ variable "snapshot_prefix" {
 
 variable "snapshot_public_read" {
   type        = bool
-  description = "Make the bucket readable by everyone (allUsers objectViewer); nodes then read it over plain HTTPS, without a key. Anyone's downloads are billed to you."
+  description = "Make the bucket's objects readable by everyone (allUsers legacyObjectReader: get by name, no listing); nodes then read it over plain HTTPS, without a key. Anyone's downloads are billed to you."
   default     = false
 }
 

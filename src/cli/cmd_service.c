@@ -275,7 +275,7 @@ static const struct nu_setting opts[] = {
      .metavar = "DIR",
      .set = set_path,
      .help = "with --snapshot-to: node_exporter's textfile dir the runs record their outcome in "
-             "(default " NODE_SNAP_TEXTFILE_DIR "; \"\": none)"},
+             "(default " NODE_SNAP_TEXTFILE_DIR " when it exists here; \"\": none)"},
     {.name = "run-timeout",
      .type = NU_T_SECONDS,
      O(run_timeout_s),
@@ -324,6 +324,7 @@ struct unit_ctx {
     char self[PATH_MAX];
     char home[PATH_MAX];
     char run_user[64];
+    bool no_textfile_dir; /* the snapshotter: the default metrics dir is not here */
 };
 
 static int resolve(const struct svc_args *a, struct unit_ctx *c)
@@ -578,7 +579,12 @@ static int build_snap_units(const struct svc_args *a, const struct snap_names *n
     if (rc != 0)
         return rc;
     bool found = node_service_find(n->dir, c->home, node_unit, node_unitsz) == 0;
-    const char *metrics = a->metrics_dir == NULL ? NODE_SNAP_TEXTFILE_DIR : a->metrics_dir;
+    /* Snapshots do not fail for want of a node_exporter nobody asked for:
+     * the default dir only when it is there (a given one always). */
+    const char *metrics = a->metrics_dir != NULL ? a->metrics_dir : NODE_SNAP_TEXTFILE_DIR;
+    c->no_textfile_dir = a->metrics_dir == NULL && !nu_fs_is_dir(NODE_SNAP_TEXTFILE_DIR);
+    if (c->no_textfile_dir)
+        metrics = "";
     struct node_snap_service_opts o = {
         .nearup = c->self,
         .network = a->network,
@@ -606,6 +612,12 @@ static int build_snap_units(const struct svc_args *a, const struct snap_names *n
     return 0;
 }
 
+#define NO_TEXTFILE_DIR                                                                            \
+    NODE_SNAP_TEXTFILE_DIR                                                                         \
+    " (node_exporter's textfile directory) is not here, so the runs "                              \
+    "record no metrics; install prometheus-node-exporter and install again, or pass "              \
+    "--metrics-textfile-dir DIR"
+
 static void print_snap_next_steps(const struct svc_args *a, const struct snap_names *n,
                                   const struct unit_ctx *c, const char *node_unit, bool reloaded)
 {
@@ -615,6 +627,8 @@ static void print_snap_next_steps(const struct svc_args *a, const struct snap_na
     printf("then: systemctl%s list-timers %s; journalctl%s -u %s\n", a->user ? " --user" : "",
            n->timer, a->user ? " --user" : "", n->service);
     printf("a snapshot now: %s start %s\n", sc, n->service);
+    if (c->no_textfile_dir)
+        printf("note: " NO_TEXTFILE_DIR "\n");
     if (node_unit[0] == '\0')
         printf("note: no nearup unit in %s runs %s: the runs stop and start its node through "
                "its supervisor\n",
@@ -670,9 +684,11 @@ static int snapshotter(const struct svc_args *a, enum svc_action action)
     nu_buf_init(&service, NODE_SERVICE_UNIT_MAX);
     nu_buf_init(&timer, NODE_SERVICE_UNIT_MAX);
     rc = build_snap_units(a, &n, &service, &timer, node_unit, sizeof(node_unit), &c);
-    if (rc == 0 && action == SVC_PRINT)
+    if (rc == 0 && action == SVC_PRINT) {
         printf("==> %s <==\n%s\n==> %s <==\n%s", n.service, service.data, n.timer, timer.data);
-    else if (rc == 0)
+        if (c.no_textfile_dir)
+            fprintf(stderr, "nearup service: note: " NO_TEXTFILE_DIR "\n");
+    } else if (rc == 0)
         rc = snap_install(a, &n, &service, &timer, &c, node_unit);
     nu_buf_release(&service);
     nu_buf_release(&timer);

@@ -65,9 +65,22 @@ def verify(tmp_path, units, env, user=False):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
 
 
+TEXTFILE_DIR = '/var/lib/prometheus/node-exporter'  # Debian's node_exporter
+NO_TEXTFILE_DIR = (f"{TEXTFILE_DIR} (node_exporter's textfile directory) is not here, so the "
+                   'runs record no metrics; install prometheus-node-exporter and install again, '
+                   'or pass --metrics-textfile-dir DIR')
+
+
+def default_note(args):
+    """What print says on stderr about the default metrics dir."""
+    if '--metrics-textfile-dir' in args or os.path.isdir(TEXTFILE_DIR):
+        return ''
+    return f'nearup service: note: {NO_TEXTFILE_DIR}\n'
+
+
 def snap_print(env, *args):
     r = nearup(env, 'service', 'print', *args)
-    assert (r.returncode, r.stderr) == (0, ''), r.stderr
+    assert (r.returncode, r.stderr) == (0, default_note(args)), r.stderr
     return printed_units(r.stdout)
 
 
@@ -75,11 +88,12 @@ def snap_print(env, *args):
 
 def test_service_and_timer_for_6h_exact_and_verify(tmp_path, env):
     home, store = tmp_path / 'node', tmp_path / 'store'
+    m = TEXTFILE_DIR
     units = snap_print(env, 'testnet', '--home', home, '--snapshot-to', store, '--every', '6h',
-                       '--keep', '3', '--sign-key', 'key.json', '--environment-file', 'aws.env')
+                       '--keep', '3', '--sign-key', 'key.json', '--environment-file', 'aws.env',
+                       '--metrics-textfile-dir', m)
     assert sorted(units) == ['nearup-snapshot-testnet.service', 'nearup-snapshot-testnet.timer']
     cwd = os.getcwd()
-    m = '/var/lib/prometheus/node-exporter'
     assert units['nearup-snapshot-testnet.service'].splitlines() == [
         GEN,
         '[Unit]',
@@ -119,6 +133,32 @@ def test_service_and_timer_for_6h_exact_and_verify(tmp_path, env):
     ]
     v = verify(tmp_path, units, env)
     assert (v.returncode, v.stdout, v.stderr) == (0, '', '')
+
+
+def test_the_default_metrics_dir_only_when_it_is_there(tmp_path, env):
+    """Debian's node_exporter textfile dir by default; where it is missing
+    the runs record no metrics (rather than fail) and print and install say
+    so."""
+    args = ['testnet', '--home', tmp_path / 'n', '--snapshot-to', tmp_path / 's', '--every',
+            '1h', '--keep', '1']
+    svc = snap_print(env, *args)['nearup-snapshot-testnet.service']
+    execs = [ln for ln in svc.splitlines() if ln.startswith('ExecStart=')]
+    r = nearup(env, 'service', 'install', *args)
+    assert r.returncode == 0, r.stderr
+    notes = [ln for ln in r.stdout.splitlines() if ln.startswith('note: ')]
+    if os.path.isdir(TEXTFILE_DIR):
+        assert all(f'--metrics-textfile-dir {TEXTFILE_DIR}' in ln for ln in execs), execs
+        assert f'note: {NO_TEXTFILE_DIR}' not in notes
+    else:
+        assert execs == [
+            f'ExecStart={NEARUP_REAL} snapshot create --home {tmp_path}/n --to {tmp_path}/s '
+            '--log-result',
+            f'ExecStart={NEARUP_REAL} snapshot prune --from {tmp_path}/s --keep 1 --log-result']
+        assert notes[0] == f'note: {NO_TEXTFILE_DIR}'
+    # a dir given is used as given
+    svc = snap_print(env, *args, '--metrics-textfile-dir', tmp_path / 'nowhere')[
+        'nearup-snapshot-testnet.service']
+    assert f'--metrics-textfile-dir {tmp_path}/nowhere --expect-every 3600 --log-result' in svc
 
 
 def test_7h_counts_from_the_end_of_the_last_run(tmp_path, env):

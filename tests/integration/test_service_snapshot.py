@@ -531,3 +531,50 @@ def test_the_service_run_as_systemd_does(nu, tmp_path):
     assert v['nearup_snapshot_last_run_success'] == 1
     assert v['nearup_snapshot_last_success_timestamp_seconds'] >= t0
     nu.ok('stop', '--home', home)
+
+
+def test_create_and_prune_flags_of_scheduled_runs(nu, tmp_path):
+    """The flags the service passes, on their own: what goes with what, a
+    metrics dir that is not there, and a metrics file that cannot be
+    written (the snapshot is made; the run still fails, and says why)."""
+    home = make_home(tmp_path / 'node', age_s=1)
+    os.makedirs(os.path.join(home, 'data'))
+    with open(os.path.join(home, 'data', '000001.sst'), 'wb') as fh:
+        fh.write(os.urandom(50000))
+    store, mdir = tmp_path / 'store', tmp_path / 'prom'
+    r = nu('snapshot', 'create', '--home', home, '--to', store, '--expect-every', '1h')
+    assert (r.returncode, r.stderr) == (2, 'nearup snapshot create: --expect-every goes with '
+                                           '--metrics-textfile-dir (it is exported there); see '
+                                           "'nearup snapshot create --help'\n")
+    r = nu('snapshot', 'prune', '--from', store, '--keep', '1', '--dry-run',
+           '--metrics-textfile-dir', mdir)
+    assert (r.returncode, r.stderr) == (2, 'nearup snapshot prune: --dry-run deletes nothing: it '
+                                           'goes without --metrics-textfile-dir; see '
+                                           "'nearup snapshot prune --help'\n")
+    r = nu('snapshot', 'create', '--home', home, '--to', store, '--metrics-textfile-dir', mdir)
+    assert (r.returncode, r.stdout) == (1, '')
+    assert r.stderr == (f'nearup snapshot create: --metrics-textfile-dir {mdir}: not a directory '
+                        "this account can write to; create it (node_exporter's "
+                        '--collector.textfile.directory) or pass another\n')
+    assert not store.exists()  # nothing was done
+    mdir.mkdir()
+    nu.ok('snapshot', 'create', '--home', home, '--to', store, '--metrics-textfile-dir', mdir)
+    [name] = os.listdir(mdir)
+    got = prom(mdir / name)
+    assert 'nearup_snapshot_last_height' not in got  # a stopped node's data has no head
+    assert 'nearup_snapshot_interval_seconds' not in got  # no --expect-every
+    os.unlink(mdir / name)
+    os.mkdir(mdir / name)  # the file cannot be replaced now
+    r = nu('snapshot', 'create', '--home', home, '--to', store, '--metrics-textfile-dir', mdir,
+           '--log-result')
+    assert r.returncode == 1
+    assert len(manifests_in(store)) == 2  # the snapshot was made
+    lines = r.stderr.splitlines()
+    assert re.fullmatch(r'nearup snapshot create: cannot write the metrics file: rename .*: '
+                        r'Is a directory', lines[-2]), lines
+    why = lines[-2][len('nearup snapshot create: '):]
+    lm = re.fullmatch(r'ts=\S+ level=error msg="snapshot create failed" outcome=failure '
+                      r'home=(\S+) store=(\S+) snapshot=(\S+) height="" bytes=50000 '
+                      r'bytes_uploaded=\d+ duration_s=\S+ downtime_s=0\.000 error="(.*)"',
+                      lines[-1])
+    assert lm and lm.groups() == (str(home), str(store), latest(store), why), lines[-1]

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -390,7 +389,7 @@ static int do_create(struct opts *o)
     }
     fflush(stdout);
     if (o->metrics_dir != NULL) {
-        snap_runmetrics_create(&rm, rc, &r, (int64_t)time(NULL), o->expect_every);
+        snap_runmetrics_create(&rm, rc, &r, nu_real_ms() / 1000, o->expect_every);
         if (metrics_write("snapshot create", &rm, merr) != 0) {
             exit_code = 1;
             if (rc == 0) /* the run's error is the metrics file's then */
@@ -637,7 +636,7 @@ static int do_prune(struct opts *o)
         exit_code = prune_report(o, &r);
     fflush(stdout);
     if (o->metrics_dir != NULL) {
-        snap_runmetrics_prune(&rm, rc, &r, (int64_t)time(NULL), ms);
+        snap_runmetrics_prune(&rm, rc, &r, nu_real_ms() / 1000, ms);
         if (metrics_write("snapshot prune", &rm, merr) != 0) {
             exit_code = 1;
             if (rc == 0) /* the run's error is the metrics file's then */

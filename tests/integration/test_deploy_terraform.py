@@ -771,22 +771,11 @@ def test_snapshotter_script_runs_its_archival_node_outside_the_balancer(world, m
     assert machine.health_pid() is None  # no sidecar: nothing balances to it
 
 
-def service_help():
-    r = subprocess.run([NEARUP, 'service', 'install', '--help'], capture_output=True, text=True)
-    return r.stdout
-
-
 def run_help():
     r = subprocess.run([NEARUP, 'run', '--help'], capture_output=True, text=True)
     return r.stdout
 
 
-# The two tests below need flags other branches are adding to nearup
-# (service install --snapshot-to/--every/--keep, run --verify-with); they run
-# once `--help` lists them.
-
-@pytest.mark.skipif('--snapshot-to' not in service_help(),
-                    reason='nearup service install has no --snapshot-to yet')
 def test_snapshotter_script_writes_the_snapshot_unit(world, metadata, machine, parsed):
     no_systemd()
     v = machine.values(world, metadata, parsed, 'snapshotter.sh.tftpl', snapshot_enabled='true')
@@ -803,11 +792,14 @@ def test_snapshotter_script_writes_the_snapshot_unit(world, metadata, machine, p
         assert verify_unit(os.path.join(units, name), machine.env) == (0, '', ''), name
     with open(os.path.join(units, 'nearup-snapshot-testnet.service')) as fh:
         text = fh.read()
-    assert f'--snapshot-to {world["store"]}' in text and '--keep 4' in text
-    with open(os.path.join(units, 'nearup-snapshot-testnet.service.d',
-                           '50-s3-endpoint.conf')) as fh:
-        assert fh.read().splitlines()[1:] == [
-            '[Service]', f'Environment=AWS_ENDPOINT_URL_S3={world["s3"].url}']
+    exe = os.path.join(machine.install_dir, 'nearup')
+    s3 = world['s3'].url
+    assert [ln for ln in text.splitlines() if ln.startswith('ExecStart=')] == [
+        f'ExecStart={exe} snapshot create --home {machine.node_home} --to {world["store"]} '
+        f'--s3-endpoint {s3} --log-result',
+        f'ExecStart={exe} snapshot prune --from {world["store"]} --keep 4 --s3-endpoint {s3} '
+        '--log-result']
+    assert not os.path.exists(os.path.join(units, 'nearup-snapshot-testnet.service.d'))
 
 
 @pytest.mark.skipif('--verify-with' not in run_help(),

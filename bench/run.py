@@ -10,6 +10,9 @@ gateway: wrk through a direct connection, HAProxy, nginx and `nearup gateway`
 to one neard-sim backend; see bench/gateway.py.
 snapshot: `nearup snapshot` create/restore/incremental against tar | zstd,
 cp -a and rclone on > 2 GB in > 2000 files; see bench/snapshot.py.
+snapshot_schedule: three runs of the snapshotter's service (create, prune)
+on a node with a few hundred MB, node downtime seen from outside; see
+bench/snapshot_schedule.py.
 startup: nearup's start-up cost (a no-op `stop --all` against `true`, what the
 dynamic loader does, what each library costs), beside --before when given;
 see bench/startup.py.
@@ -125,7 +128,7 @@ def main():
     ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
     ap.add_argument('--runs', type=int, default=15, help='lifecycle: timed runs per measurement')
     ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway', 'snapshot',
-                                       'startup'], default=None)
+                                       'snapshot_schedule', 'startup'], default=None)
     ap.add_argument('--before', help='startup: another nearup build to compare with')
     ap.add_argument('--record', action='store_true', help='append results to bench/RESULTS.md')
     args = ap.parse_args()
@@ -146,6 +149,11 @@ def main():
         import snapshot
         emit(snapshot.run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim)),
              args.record)
+    if args.only in (None, 'snapshot_schedule'):
+        sys.path.insert(0, BENCH)
+        import snapshot_schedule
+        emit(snapshot_schedule.run_all(os.path.realpath(args.nearup),
+                                       os.path.realpath(args.sim)), args.record)
     if args.only in (None, 'startup'):
         sys.path.insert(0, BENCH)
         import startup

@@ -426,6 +426,8 @@ def test_volumes_are_mounted_where_nearup_keeps_the_home(zone):
     assert env_of(objs, container(rpc, 'restore'))['NEAR_HOME'] == home
     health = mount(container(rpc, 'health'), vct['metadata']['name'])
     assert (health['mountPath'], health['readOnly']) == (parent, True)
+    # the sidecar reads the home's chain check: unverified until it passes
+    assert flag(argv(objs, container(rpc, 'health')), '--home') == home
     # the scripts the init containers run are the ConfigMap's files
     scripts = one(objs, 'ConfigMap', f'{ov}-nearup-scripts')['data']
     with open(RESTORE_SH) as fh:

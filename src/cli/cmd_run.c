@@ -21,6 +21,7 @@
 #include "home.h"
 #include "hostport.h"
 #include "json.h"
+#include "keys.h"
 #include "logrot.h"
 #include "network.h"
 #include "redact.h"
@@ -37,7 +38,7 @@ struct run_opts {
     const char *network;
     const char *home_arg;
     const char *account_id, *boot_nodes, *binary_path, *version, *sha256, *release_url;
-    const char *rpc_addr, *network_addr, *from_snapshot;
+    const char *rpc_addr, *network_addr, *from_snapshot, *verify_key, *s3_endpoint;
     const char *metrics_textfile_dir, *metrics_listen;
     bool archival, foreground, reset_data, allow_mainnet_validator, interactive;
     const char *refused; /* a Python nearup flag's value (cli_set_refused) */
@@ -164,6 +165,16 @@ static const struct nu_setting opts[] = {
      O(from_snapshot),
      .metavar = "STORE",
      .help = "a node without data restores STORE's latest snapshot first"},
+    {.name = "verify-key",
+     .type = NU_T_STR,
+     O(verify_key),
+     .metavar = "ed25519:PK",
+     .help = "with --from-snapshot: the snapshot's manifest must be signed by this key"},
+    {.name = "s3-endpoint",
+     .type = NU_T_STR,
+     O(s3_endpoint),
+     .metavar = "URL",
+     .help = "with --from-snapshot: an S3-compatible endpoint instead of AWS (for s3:// stores)"},
     {.name = "verify-with",
      .type = NU_T_LIST,
      O(verify.given),
@@ -211,6 +222,7 @@ const struct cli_doc cli_run_doc = {
         "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
         "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
         "                  [--ready-timeout SECONDS] [--from-snapshot STORE\n"
+        "                  [--verify-key ed25519:PK] [--s3-endpoint URL]\n"
         "                  [--verify-with URL]... [--verify-quorum N]] [--interactive]\n"
         "                  [--metrics-textfile-dir DIR] [--metrics-listen ADDR]",
     .about = "NETWORK is mainnet, testnet, betanet or a custom chain id; 'nearup run localnet'\n"
@@ -221,7 +233,8 @@ const struct cli_doc cli_run_doc = {
              "to answer /status; Ctrl-C meanwhile stops the node.\n"
              "--from-snapshot restores STORE's latest snapshot first when the home has no data;\n"
              "with --verify-with its block must be on the references' chain first, and neard\n"
-             "must show the same block before it is reported running (docs/snapshots.md).\n",
+             "must show the same block before it is reported running (docs/snapshots.md);\n"
+             "with --verify-key its manifest must carry that key's signature.\n",
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };
@@ -263,6 +276,17 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
         return cli_usage("run", "--binary-path and --neard-version exclude each other");
     if (o->verify.given[0] != NULL && o->from_snapshot == NULL)
         return cli_usage("run", "--verify-with goes with --from-snapshot STORE");
+    if (o->verify_key != NULL && o->from_snapshot == NULL)
+        return cli_usage("run", "--verify-key goes with --from-snapshot STORE");
+    if (o->s3_endpoint != NULL && o->from_snapshot == NULL)
+        return cli_usage("run", "--s3-endpoint goes with --from-snapshot STORE");
+    if (o->verify_key != NULL) { /* checked now, not only when a restore happens */
+        uint8_t pk[NU_KEY_PUB_LEN];
+        char why[NU_ERRMSG_MAX];
+        if (nu_key_parse_pub(o->verify_key, pk, why) != 0)
+            return cli_usage("run", "--verify-key %s is not an ed25519:<base58> public key (%s)",
+                             o->verify_key, why);
+    }
     if ((rc = cli_verify_setup("run", &o->verify)) != 0)
         return rc;
     return check_metrics(o);
@@ -573,7 +597,12 @@ static int from_snapshot(struct run_opts *o, int lock, char *err)
     memset(&r, 0, sizeof(r));
     int rc = node_home_lock_relabel(lock, NODE_LOCK_RESTORE);
     if (rc == 0)
-        rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &o->verify.refs, &cli_cancelled,
+        rc = snap_bootstrap_home(&(struct snap_bootstrap_opts){.home = o->home,
+                                                               .store = o->from_snapshot,
+                                                               .s3_endpoint = o->s3_endpoint,
+                                                               .verify_key = o->verify_key,
+                                                               .verify = &o->verify.refs,
+                                                               .cancel = &cli_cancelled},
                                  &r, err);
     else
         nu_err_set(err, rc, "cannot write the home lock of %s", o->home);

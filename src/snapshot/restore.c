@@ -477,23 +477,23 @@ int snap_restore(const struct snap_restore_opts *o, struct snap_restore_result *
     return rc;
 }
 
-int snap_bootstrap_home(const char *home, const char *store, const char *s3_endpoint,
-                        const struct snap_verify_refs *verify, const volatile sig_atomic_t *cancel,
-                        struct snap_restore_result *r, char *errbuf)
+int snap_bootstrap_home(const struct snap_bootstrap_opts *b, struct snap_restore_result *r,
+                        char *errbuf)
 {
     struct snap_home_dirs dirs;
     struct snap_restore_opts o = {
-        .c = {.store = store,
-              .s3_endpoint = s3_endpoint,
+        .c = {.store = b->store,
+              .s3_endpoint = b->s3_endpoint,
               .progress_fd = 2,
               .progress_tty = isatty(2) == 1,
-              .cancel = cancel},
-        .home = home,
+              .cancel = b->cancel},
+        .home = b->home,
         .home_locked = true,
-        .verify = verify != NULL ? *verify : (struct snap_verify_refs){0},
+        .verify_key = b->verify_key,
+        .verify = b->verify != NULL ? *b->verify : (struct snap_verify_refs){0},
     };
     memset(r, 0, sizeof(*r));
-    int rc = snap_home_dirs(home, &dirs, errbuf);
+    int rc = snap_home_dirs(b->home, &dirs, errbuf);
     if (rc < 0)
         return rc;
     if (!nu_fs_dir_empty(dirs.hot)) {

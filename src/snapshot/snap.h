@@ -128,10 +128,16 @@ NU_WUR int snap_restore(const struct snap_restore_opts *o, struct snap_restore_r
 /* `nearup run --from-snapshot STORE`: restores the store's latest
  * snapshot into home (already initialised, node not running, the caller
  * holding its home lock) when its data dir is absent or empty;
- * r->skipped otherwise. verify (may be NULL) as in snap_restore_opts. */
-NU_WUR int snap_bootstrap_home(const char *home, const char *store, const char *s3_endpoint,
-                               const struct snap_verify_refs *verify,
-                               const volatile sig_atomic_t *cancel, struct snap_restore_result *r,
+ * r->skipped otherwise. */
+struct snap_bootstrap_opts {
+    const char *home, *store;
+    const char *s3_endpoint;               /* or NULL (the environment's, else AWS) */
+    const char *verify_key;                /* or NULL: as in snap_restore_opts */
+    const struct snap_verify_refs *verify; /* or NULL: as in snap_restore_opts */
+    const volatile sig_atomic_t *cancel;
+};
+
+NU_WUR int snap_bootstrap_home(const struct snap_bootstrap_opts *b, struct snap_restore_result *r,
                                char *errbuf);
 
 struct snap_info {

@@ -19,7 +19,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import NEARD_SIM, NEARUP, ROOT, free_port
+from conftest import NEARD_SIM, NEARUP, ROOT, free_port, load_json
 pytest.register_assert_rewrite('nodeutil', 'snaputil')
 from nodeutil import neards_of  # noqa: E402
 from snaputil import (chunk_plain, head, latest, make_home, manifest,  # noqa: E402
@@ -588,7 +588,8 @@ def test_the_scripts_pass_shellcheck():
 def script(nu, path, **env):
     """sh SCRIPT with the given settings, as the test user, in nu's env."""
     full = dict(nu.env, NEARUP=NEARUP)
-    for k in ('NETWORK', 'STORE', 'NEAR_HOME', 'VERIFY_WITH', 'VERIFY_QUORUM', 'S3_ENDPOINT',
+    for k in ('NETWORK', 'STORE', 'NEAR_HOME', 'VERIFY_WITH', 'VERIFY_QUORUM', 'VERIFY_KEY',
+              'S3_ENDPOINT',
               'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'RESTORE_EMPTY_STORE'):
         full.pop(k, None)
     full.update({k: str(v) for k, v in env.items()})
@@ -690,6 +691,15 @@ def test_restore_sh_fails_on_a_broken_store_and_leaves_the_home_empty(nu, tmp_pa
     r = script(nu, RESTORE_SH, NETWORK='simnet', STORE=store, NEAR_HOME=dst, VERIFY_QUORUM=1)
     assert (r.returncode, r.stderr) == (1, 'restore.sh: VERIFY_QUORUM is set but VERIFY_WITH names '
                                            'no reference RPC\n')
+    assert not os.path.exists(os.path.join(dst, 'data')) or os.listdir(os.path.join(dst, 'data')) == []
+    # VERIFY_KEY becomes --verify-key: the unsigned s1 is refused, nothing restored
+    pk = load_json(os.path.join(src, 'validator_key.json'))['public_key']
+    r = script(nu, RESTORE_SH, NETWORK='simnet', STORE=store, NEAR_HOME=dst, VERIFY_KEY=pk)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        'nearup snapshot restore: snapshot s1 is not signed, and --verify-key requires a signature',
+        'restore.sh: nearup snapshot restore failed (exit 1); see its error above; '
+        f'{dst}/data is left as it was']
     assert not os.path.exists(os.path.join(dst, 'data')) or os.listdir(os.path.join(dst, 'data')) == []
 
 

@@ -218,7 +218,7 @@ def test_provider_is_pinned(parsed):
 
 def test_every_variable_is_typed_documented_and_validated(parsed):
     variables = blocks(parsed, MODULE, 'variable')
-    assert len(variables) == 41
+    assert len(variables) == 42
     for name, v in variables.items():
         assert re.fullmatch(r'[a-z][a-z0-9_]*', name), name
         assert unexpr(v['type']) in ('string', 'number', 'bool', 'list(string)',
@@ -571,6 +571,7 @@ class Machine:
             'secret_attr': loc['secret_metadata_key'],
             'verify_with': '',
             'verify_quorum': '',
+            'verify_key': '',
             'neard_version': VERSION,
             'release_url': world['bucket'].url,
             'p2p_addr': f'127.0.0.1:{free_port()}',
@@ -811,3 +812,18 @@ def test_rpc_node_script_verifies_the_snapshot_with_the_reference(world, metadat
                what='/healthcheck 200')
     cc = healthcheck(v['health_listen'])[1]['chain_check']
     assert (cc['state'], cc['snapshot'], cc['node_hash']) == ('ok', 'tf1', cc['expected_hash'])
+
+
+def test_rpc_node_script_refuses_a_snapshot_its_verify_key_did_not_sign(world, metadata,
+                                                                         machine, parsed):
+    no_systemd()
+    pk = 'ed25519:4JhyUGyxAk6c3xx38xoX68Ydwr7KicubAHrRfrdrQvDx'
+    v = machine.values(world, metadata, parsed, 'rpc-node.sh.tftpl', verify_key=pk)
+    r = machine.run('rpc-node.sh.tftpl', v)
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[-2:] == [
+        f'nearup run: --from-snapshot {world["store"]}: snapshot tf1 is not signed, and '
+        '--verify-key requires a signature',
+        'nearup-startup: nearup run testnet failed; the node is not running']
+    data = os.path.join(machine.node_home, 'data')
+    assert not os.path.exists(data) or os.listdir(data) == []

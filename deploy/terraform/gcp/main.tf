@@ -67,6 +67,7 @@ locals {
     # checks of a restored snapshot (the snapshotter's only with a bootstrap store)
     verify_with   = join(" ", var.verify_with)
     verify_quorum = var.verify_quorum == null ? "" : tostring(var.verify_quorum)
+    verify_key    = var.verify_key
   }
 
   rpc_node_vars = {

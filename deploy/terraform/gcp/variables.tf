@@ -231,6 +231,16 @@ variable "verify_quorum" {
   }
 }
 
+variable "verify_key" {
+  type        = string
+  description = "ed25519:PK: restores refuse a snapshot whose manifest is not signed by this key (nearup run --verify-key); empty accepts unsigned snapshots."
+  default     = ""
+  validation {
+    condition     = var.verify_key == "" || can(regex("^ed25519:[1-9A-HJ-NP-Za-km-z]{32,44}$", var.verify_key))
+    error_message = "verify_key must be empty or an ed25519:<base58> public key."
+  }
+}
+
 # ---- ports and health ----
 
 variable "rpc_port" {

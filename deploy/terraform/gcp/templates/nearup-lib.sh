@@ -165,6 +165,7 @@ start_node() {
 			set -- "$@" --verify-with "$u"
 		done
 		[ -z "$VERIFY_QUORUM" ] || set -- "$@" --verify-quorum "$VERIFY_QUORUM"
+		[ -z "$VERIFY_KEY" ] || set -- "$@" --verify-key "$VERIFY_KEY"
 	fi
 	with_node_flags "$@" || die "nearup run $NETWORK failed; the node is not running"
 }

@@ -100,6 +100,9 @@ static bool arm_delay(struct rpc_exchange *ex, unsigned ms)
     ex->handles++;
     ex->rpc->open_handles++;
     ex->delay = t;
+    /* from now, not from the loop's cached time (the start of this
+     * iteration): a delay of ms is never shorter than ms */
+    uv_update_time(n->loop);
     uv_timer_start(t, on_delay, ms, 0);
     return true;
 }

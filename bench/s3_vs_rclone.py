@@ -119,11 +119,15 @@ class Node:
         with open(path, 'w') as fh:
             json.dump(cfg, fh, indent=2)
 
-    def make(self):
-        run([self.sim, '--home', self.home, 'init', '--chain-id', self.chain, '--fast'], self.env)
+    def make(self, init_chain=None):
+        """init_chain: neard-sim init for that chain id, then the genesis
+        is renamed to self.chain (how a local testnet genesis is made)."""
+        run([self.sim, '--home', self.home, 'init', '--chain-id', init_chain or self.chain,
+             '--fast'], self.env)
         gpath = os.path.join(self.home, 'genesis.json')
         with open(gpath) as fh:
             g = json.load(fh)
+        g['chain_id'] = self.chain
         t = (datetime.datetime.now(datetime.timezone.utc) -
              datetime.timedelta(seconds=self.blocks * BLOCK_S))
         g['genesis_time'] = t.strftime('%Y-%m-%dT%H:%M:%S.%fZ')

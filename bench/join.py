@@ -48,7 +48,8 @@ import s3store  # noqa: E402
 from s3_vs_rclone import Node, du, run  # noqa: E402
 from s3store import BUCKET, S3rver  # noqa: E402
 
-BINARY = 96 << 20
+MIB = 1 << 20
+BINARY = 96 * MIB
 VERSION = '2.5.0'
 POLL_S = 0.01
 
@@ -91,10 +92,11 @@ class Join:
 
     def setup(self):
         from bucket import Bucket
-        self.src.make(init_chain='testnet-src')
+        self.bucket = Bucket(self.args.sim, testnet=False)
+        self.bucket.add_testnet(rpc_port=s3store.free_port(), net_port=s3store.free_port())
+        self.src.make(init_chain='testnet-src', run_args=['--release-url', self.bucket.url])
         self.src.nu('stop', '--home', self.src.home)
         self.bytes, self.files = du(self.src.data)
-        self.bucket = Bucket(self.args.sim, testnet=True)
         with open(os.path.join(self.src.home, 'genesis.json')) as fh:
             genesis = fh.read()
         base = 'nearcore-deploy/testnet'
@@ -143,6 +145,7 @@ class Join:
         poll = Poller({'status': f'http://127.0.0.1:{self.rpc_port}/status',
                        'health': f'http://127.0.0.1:{hport}/healthcheck'})
         self.bucket.clear_requests()
+        self.s3.mark()
         s0 = self.s3.cpu()
         lines = []
         t0 = time.time()
@@ -175,6 +178,7 @@ class Join:
                 'healthy': poll.first['health'] - t0,
                 'bucket_reqs': len(self.bucket.requests()),
                 's3_cpu': self.s3.cpu() - s0,
+                's3_reqs': len(self.s3.requests()),
             }
         finally:
             run([self.args.nearup, 'stop', '--home', home], env)
@@ -230,10 +234,10 @@ def section(args, j, res):
     rs = res['s3']
     lines += ['', f"Requests to the release bucket per join: {res['dir'][0]['bucket_reqs']}; "
               f"restore rate from s3rver: "
-              f"{j.bytes / med([r['restored'] - r['restore_start'] for r in rs]) / (1 << 20):.0f}"
-              f" MiB/s (s3rver CPU {med([r['s3_cpu'] for r in rs]):.2f} s per join); from the "
-              'directory: '
-              f"{j.bytes / med([r['restored'] - r['restore_start'] for r in res['dir']]) / (1 << 20):.0f}"
+              f"{j.bytes / med([r['restored'] - r['restore_start'] for r in rs]) / MIB:.0f}"
+              f" MiB/s (s3rver CPU {med([r['s3_cpu'] for r in rs]):.2f} s and "
+              f"{rs[0]['s3_reqs']} requests per join); from the directory: "
+              f"{j.bytes / med([r['restored'] - r['restore_start'] for r in res['dir']]) / MIB:.0f}"
               ' MiB/s.', '']
     return '\n'.join(lines)
 
@@ -247,12 +251,21 @@ def main():
     ap.add_argument('--mib', type=float, default=500)
     args = ap.parse_args()
     args.nearup, args.sim = os.path.realpath(args.nearup), os.path.realpath(args.sim)
+    print(run_all(args))
+
+
+def run_all(args):
+    """Returns the markdown section."""
     tmp = tempfile.mkdtemp(prefix='nearup-bench-join-')
     j = Join(args, tmp)
     try:
         j.setup()
-        print(section(args, j, j.rounds()))
+        return section(args, j, j.rounds())
     finally:
+        try:
+            j.src.nu('stop', '--home', j.src.home)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            pass
         j.close()
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -15,6 +15,9 @@ s3: `nearup snapshot` create/restore on S3 (s3rver on 127.0.0.1) against
 bench/s3_vs_rclone.py.
 join: a new node from `nearup run --from-snapshot` (dir and S3 stores) to
 /healthcheck 200, step by step; see bench/join.py.
+snapshot_schedule: three runs of the snapshotter's service (create, prune)
+on a node with a few hundred MB, node downtime seen from outside; see
+bench/snapshot_schedule.py.
 startup: nearup's start-up cost (a no-op `stop --all` against `true`, what the
 dynamic loader does, what each library costs), beside --before when given;
 see bench/startup.py.
@@ -130,7 +133,7 @@ def main():
     ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
     ap.add_argument('--runs', type=int, default=15, help='lifecycle: timed runs per measurement')
     ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway', 'snapshot', 's3',
-                                       'join', 'startup'], default=None)
+                                       'join', 'snapshot_schedule', 'startup'], default=None)
     ap.add_argument('--before', help='startup: another nearup build to compare with')
     ap.add_argument('--record', action='store_true', help='append results to bench/RESULTS.md')
     args = ap.parse_args()
@@ -163,6 +166,11 @@ def main():
         emit(join.run_all(argparse.Namespace(
             nearup=os.path.realpath(args.nearup), sim=os.path.realpath(args.sim), rounds=3,
             mib=500.0)), args.record)
+    if args.only in (None, 'snapshot_schedule'):
+        sys.path.insert(0, BENCH)
+        import snapshot_schedule
+        emit(snapshot_schedule.run_all(os.path.realpath(args.nearup),
+                                       os.path.realpath(args.sim)), args.record)
     if args.only in (None, 'startup'):
         sys.path.insert(0, BENCH)
         import startup

@@ -538,12 +538,15 @@ def upstreams():
 
 
 SNAPSHOT_NOTE = (
-    '`nearup snapshot` is a command, not a daemon: it exports no metrics. This dashboard '
-    'shows what a snapshot or a restore does to a node. A snapshot of a running node stops '
-    'it through its supervisor and starts it again (the supervisor state and its start '
+    'What a snapshot or a restore does to a node. A snapshot of a running node stops it '
+    'through its supervisor and starts it again (the supervisor state and its start '
     'time); a snapshot holds the blocks from the tail to the head; a restored node starts '
-    'from the snapshot\'s head and syncs the rest (its lag and sync status). The disk panels '
-    "need node_exporter on the node's host.")
+    'from the snapshot\'s head and syncs the rest (its lag and sync status). The scheduled '
+    'snapshots of a home (`nearup service install NETWORK --snapshot-to STORE --every D`) '
+    'record each run in node_exporter\'s textfile directory (`nearup_snapshot_*`, by home '
+    'and store). The disk panels need node_exporter on the node\'s host.')
+OK_FAILED = value_map([(1, 'ok', 'green'), (0, 'failed', 'red')])
+SNAP_LEGEND = '{{home}} {{store}}'
 DISK = f'{SEL},fstype!~"tmpfs|overlay|squashfs"'
 
 
@@ -551,7 +554,7 @@ def snapshots():
     return Dashboard(
         'nearup-snapshots', 'nearup / Snapshots',
         'What snapshots and restores do to a node: stops and starts, blocks kept, catch-up, '
-        'disk.',
+        'disk, and the scheduled snapshots of a home.',
         'near_block_height_head', NODE_VARS, [
             text('About', SNAPSHOT_NOTE, h=4),
             states('Supervisor state (a snapshot of a running node stops and starts it)',
@@ -575,6 +578,27 @@ def snapshots():
                 f'predict_linear(node_filesystem_avail_bytes{{{DISK}}}[6h], 24 * 3600)',
                 '{{instance}} {{mountpoint}}'), unit='bytes',
                 desc='NodeDiskWillFillIn24h fires when this reaches 0 with less than 25% free.'),
+            Row('Scheduled snapshots'),
+            stat('Last snapshot run', (f'nearup_snapshot_last_run_success{{{SUP}}}', SNAP_LEGEND),
+                 mappings=OK_FAILED, w=6,
+                 desc='NearupSnapshotFailed fires when a failed run is not followed by a good '
+                      'one within 5 minutes.'),
+            stat('Since the last successful snapshot', (
+                f'time() - nearup_snapshot_last_success_timestamp_seconds{{{SUP}}}', SNAP_LEGEND),
+                unit='s', w=6,
+                desc='NearupSnapshotStale fires past twice the interval of the schedule.'),
+            stat('Height of the newest snapshot', (
+                f'nearup_snapshot_last_height{{{SUP}}}', SNAP_LEGEND), w=6),
+            stat('Last prune', (f'nearup_snapshot_prune_last_run_success{{{SUP}}}', SNAP_LEGEND),
+                 mappings=OK_FAILED, w=6),
+            timeseries('Snapshot runs: duration and node downtime', [
+                (f'nearup_snapshot_last_duration_seconds{{{SUP}}}', '{{home}} {{store}} run'),
+                (f'nearup_snapshot_last_downtime_seconds{{{SUP}}}',
+                 '{{home}} {{store}} node down')], unit='s'),
+            timeseries('Bytes the newest snapshot uploaded, and its size', [
+                (f'nearup_snapshot_last_bytes_uploaded{{{SUP}}}', '{{home}} {{store}} uploaded'),
+                (f'nearup_snapshot_last_bytes{{{SUP}}}', '{{home}} {{store}} size')],
+                unit='bytes'),
         ])
 
 

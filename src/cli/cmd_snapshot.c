@@ -8,8 +8,12 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "cmd.h"
+#include "fs.h"
+#include "log.h"
 #include "progress.h"
+#include "runmetrics.h"
 #include "snap.h"
 #include "state.h"
 #include "workers.h"
@@ -22,10 +26,10 @@ static void note(void *ud, const char *msg)
 }
 
 struct opts {
-    const char *home, *store, *name, *sign_key, *verify_key, *endpoint, *kind;
-    unsigned parallel, keep, stop_timeout, grace, stale;
+    const char *home, *store, *name, *sign_key, *verify_key, *endpoint, *kind, *metrics_dir;
+    unsigned parallel, keep, stop_timeout, grace, stale, expect_every;
     int compression; /* index in "zstd|none" */
-    bool replace, keep_old, json, dry_run;
+    bool replace, keep_old, json, dry_run, log_result;
     enum snap_layout layout;
     char abshome[PATH_MAX];
 };
@@ -63,6 +67,18 @@ struct opts {
         .name = "s3-endpoint", .type = NU_T_STR, O(endpoint), .metavar = "URL",                    \
         .help = "an S3-compatible endpoint instead of AWS"                                         \
     }
+#define OPT_METRICS_DIR                                                                            \
+    {                                                                                              \
+        .name = "metrics-textfile-dir", .type = NU_T_STR, O(metrics_dir), .metavar = "DIR",        \
+        .help =                                                                                    \
+            "record the outcome in DIR/nearup_snapshot_<home>_<hash>.prom for node_exporter's "    \
+            "textfile collector (the file of this home and store; docs/snapshots.md)"              \
+    }
+#define OPT_LOG_RESULT                                                                             \
+    {                                                                                              \
+        .name = "log-result", .type = NU_T_BOOL, O(log_result),                                    \
+        .help = "end with one logfmt line on stderr that sums the run up (for the journal)"        \
+    }
 
 static const struct nu_setting create_opts[] = {
     OPT_HOME("the node home whose data is snapshotted (required)"),
@@ -92,6 +108,16 @@ static const struct nu_setting create_opts[] = {
      .min = 1,
      .max = 86400,
      .help = "seconds a running neard has to stop for the checkpoint"},
+    OPT_METRICS_DIR,
+    {.name = "expect-every",
+     .type = NU_T_SECONDS,
+     O(expect_every),
+     .min = 1,
+     .max = SNAP_RUNMETRICS_INTERVAL_MAX_S,
+     .help =
+         "with --metrics-textfile-dir: the schedule's interval (nearup_snapshot_interval_seconds; "
+         "the snapshot is stale after two)"},
+    OPT_LOG_RESULT,
 };
 
 static const struct nu_setting restore_opts[] = {
@@ -159,6 +185,10 @@ static const struct nu_setting prune_opts[] = {
     OPT_JSON,
     OPT_PARALLEL,
     OPT_ENDPOINT,
+    OPT_METRICS_DIR,
+    OPT_HOME(
+        "with --metrics-textfile-dir: the node whose snapshots these are (its file and labels)"),
+    OPT_LOG_RESULT,
 };
 
 /* After the flags: what each subcommand requires. 0 or exit code 2. */
@@ -175,6 +205,12 @@ static int check(const struct cli_doc *doc, struct opts *o)
         return cli_usage(doc->prog, "--keep-old goes with --replace (it keeps the replaced data)");
     if (doc->opts == prune_opts && o->keep == 0)
         return cli_usage(doc->prog, "--keep N is required");
+    if (o->expect_every != 0 && o->metrics_dir == NULL)
+        return cli_usage(doc->prog, "--expect-every goes with --metrics-textfile-dir (it is "
+                                    "exported there)");
+    if (doc->opts == prune_opts && o->dry_run && o->metrics_dir != NULL)
+        return cli_usage(doc->prog, "--dry-run deletes nothing: it goes without "
+                                    "--metrics-textfile-dir");
     if (o->home != NULL && node_abspath(o->home, o->abshome, sizeof(o->abshome), err) < 0)
         return cli_usage(doc->prog, "%s", err);
     return 0;
@@ -263,6 +299,64 @@ static void create_report(const struct snap_create_result *r)
            (double)r->total_ms / 1000.0);
 }
 
+/* ---- what a scheduled run leaves: the metrics file and the log line ---- */
+
+/* With --metrics-textfile-dir: the schedule's file read back into rm. 0,
+ * or 1 (the error said) when DIR is unusable. */
+static int metrics_open(const struct opts *o, const char *cmd, struct snap_runmetrics *rm)
+{
+    char err[NU_ERRMSG_MAX], warn[NU_ERRMSG_MAX];
+    if (!nu_fs_is_dir(o->metrics_dir) || access(o->metrics_dir, W_OK) != 0) {
+        cli_error(cmd,
+                  "--metrics-textfile-dir %s: not a directory this account can write to; "
+                  "create it (node_exporter's --collector.textfile.directory) or pass another",
+                  o->metrics_dir);
+        return 1;
+    }
+    const char *home = o->home != NULL ? o->abshome : "";
+    if (snap_runmetrics_load(rm, o->metrics_dir, home, o->store, warn, err) < 0) {
+        cli_error(cmd, "%s", err);
+        return 1;
+    }
+    if (warn[0] != '\0')
+        fprintf(stderr, "nearup %s: warning: %s\n", cmd, warn);
+    return 0;
+}
+
+/* Writes rm; 0, or 1 after saying why (also into err). */
+static int metrics_write(const char *cmd, const struct snap_runmetrics *rm, char *err)
+{
+    char why[NU_ERRMSG_MAX];
+    if (snap_runmetrics_write(rm, why) == 0)
+        return 0;
+    snprintf(err, NU_ERRMSG_MAX, "cannot write the metrics file: %.470s", why);
+    cli_error(cmd, "%s", err);
+    return 1;
+}
+
+static void fmt_secs(uint64_t ms, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%.3f", (double)ms / 1000.0);
+}
+
+/* The run's last line, for the journal: one logfmt line on stderr. */
+static void log_create(const struct opts *o, bool ok, const struct snap_create_result *r,
+                       const char *err)
+{
+    char height[24] = "", bytes[24], up[24], total[24], down[24];
+    if (r->height >= 0)
+        snprintf(height, sizeof(height), "%lld", (long long)r->height);
+    snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r->bytes);
+    snprintf(up, sizeof(up), "%llu", (unsigned long long)r->bytes_uploaded);
+    fmt_secs(r->total_ms, total, sizeof(total));
+    fmt_secs(r->downtime_ms, down, sizeof(down));
+    nu_log_emit(ok ? NU_LOG_INFO : NU_LOG_ERROR,
+                ok ? "snapshot create succeeded" : "snapshot create failed", "outcome",
+                ok ? "success" : "failure", "home", o->abshome, "store", o->store, "snapshot",
+                r->name, "height", height, "bytes", bytes, "bytes_uploaded", up, "duration_s",
+                total, "downtime_s", down, ok ? NULL : "error", err, NULL);
+}
+
 static int do_create(struct opts *o)
 {
     struct snap_create_opts co = {
@@ -274,21 +368,37 @@ static int do_create(struct opts *o)
         .stop_timeout_s = o->stop_timeout,
     };
     struct snap_create_result r;
-    char err[NU_ERRMSG_MAX];
+    struct snap_runmetrics rm;
+    char err[NU_ERRMSG_MAX] = "", merr[NU_ERRMSG_MAX];
+    if (o->metrics_dir != NULL && metrics_open(o, "snapshot create", &rm) != 0)
+        return 1;
     int rc = snap_create(&co, &r, err);
     if (r.link_fallback)
         fprintf(stderr,
                 "nearup snapshot create: warning: hard links are impossible here (%s); copied "
                 "%zu files instead, which took the node down longer\n",
                 r.link_fallback_why, r.files_copied);
+    int exit_code = 0;
     if (rc < 0) {
         cli_error("snapshot create", "%s", err);
-        return 1;
+        exit_code = 1;
+    } else if (o->json) {
+        exit_code = print_json(create_json(&r));
+    } else {
+        create_report(&r);
     }
-    if (o->json)
-        return print_json(create_json(&r));
-    create_report(&r);
-    return 0;
+    fflush(stdout);
+    if (o->metrics_dir != NULL) {
+        snap_runmetrics_create(&rm, rc, &r, nu_real_ms() / 1000, o->expect_every);
+        if (metrics_write("snapshot create", &rm, merr) != 0) {
+            exit_code = 1;
+            if (rc == 0) /* the run's error is the metrics file's then */
+                snprintf(err, sizeof(err), "%s", merr);
+        }
+    }
+    if (o->log_result)
+        log_create(o, exit_code == 0, &r, err);
+    return exit_code;
 }
 
 /* ---- restore ---- */
@@ -461,6 +571,49 @@ static int do_verify(struct opts *o)
     return 0;
 }
 
+static void log_prune(const struct opts *o, bool ok, const struct snap_prune_result *r, uint64_t ms,
+                      const char *err)
+{
+    char kept[24], deleted[24], chunks[24], bytes[24], total[24];
+    snprintf(kept, sizeof(kept), "%zu", r->kept);
+    snprintf(deleted, sizeof(deleted), "%zu", r->manifests_deleted);
+    snprintf(chunks, sizeof(chunks), "%zu", r->chunks_deleted);
+    snprintf(bytes, sizeof(bytes), "%llu", (unsigned long long)r->bytes_deleted);
+    fmt_secs(ms, total, sizeof(total));
+    nu_log_emit(ok ? NU_LOG_INFO : NU_LOG_ERROR,
+                ok ? "snapshot prune succeeded" : "snapshot prune failed", "outcome",
+                ok ? "success" : "failure", "home", o->home != NULL ? o->abshome : "", "store",
+                o->store, "kept", kept, "deleted", deleted, "chunks_deleted", chunks,
+                "bytes_deleted", bytes, "duration_s", total, ok ? NULL : "error", err, NULL);
+}
+
+static int prune_report(const struct opts *o, const struct snap_prune_result *r)
+{
+    char size[32];
+    if (o->json)
+        return print_json(json_pack(
+            "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "dry_run", o->dry_run,
+            "snapshots", (json_int_t)r->snapshots, "kept", (json_int_t)r->kept, "manifests_deleted",
+            (json_int_t)r->manifests_deleted, "chunks", (json_int_t)r->chunks, "chunks_deleted",
+            (json_int_t)r->chunks_deleted, "chunks_young", (json_int_t)r->chunks_young,
+            "chunks_referenced", (json_int_t)r->chunks_referenced, "bytes_deleted",
+            (json_int_t)r->bytes_deleted, "stale_markers", (json_int_t)r->stale_markers,
+            "chunks_deferred", r->chunks_deferred, "deferred_by", r->deferred_by));
+    human(r->bytes_deleted, size, sizeof(size));
+    printf("nearup snapshot prune: %skept %zu of %zu snapshots, deleted %zu\n",
+           o->dry_run ? "(dry run) " : "", r->kept, r->snapshots, r->manifests_deleted);
+    if (r->chunks_deferred)
+        printf("nearup snapshot prune: snapshot %s is being created; no chunk was deleted (run "
+               "prune again later)\n",
+               r->deferred_by);
+    else
+        printf("nearup snapshot prune: deleted %zu of %zu chunks (%s); kept %zu referenced and "
+               "%zu younger than %llds\n",
+               r->chunks_deleted, r->chunks, size, r->chunks_referenced, r->chunks_young,
+               (long long)o->grace);
+    return 0;
+}
+
 static int do_prune(struct opts *o)
 {
     struct snap_prune_opts po = {.c = common(o, "prune"),
@@ -469,33 +622,30 @@ static int do_prune(struct opts *o)
                                  .stale_s = (int64_t)o->stale,
                                  .dry_run = o->dry_run};
     struct snap_prune_result r;
-    char err[NU_ERRMSG_MAX], size[32];
-    if (snap_prune(&po, &r, err) < 0) {
-        cli_error("snapshot prune", "%s", err);
+    struct snap_runmetrics rm;
+    char err[NU_ERRMSG_MAX] = "", merr[NU_ERRMSG_MAX];
+    if (o->metrics_dir != NULL && metrics_open(o, "snapshot prune", &rm) != 0)
         return 1;
-    }
-    if (o->json)
-        return print_json(json_pack(
-            "{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "dry_run", o->dry_run,
-            "snapshots", (json_int_t)r.snapshots, "kept", (json_int_t)r.kept, "manifests_deleted",
-            (json_int_t)r.manifests_deleted, "chunks", (json_int_t)r.chunks, "chunks_deleted",
-            (json_int_t)r.chunks_deleted, "chunks_young", (json_int_t)r.chunks_young,
-            "chunks_referenced", (json_int_t)r.chunks_referenced, "bytes_deleted",
-            (json_int_t)r.bytes_deleted, "stale_markers", (json_int_t)r.stale_markers,
-            "chunks_deferred", r.chunks_deferred, "deferred_by", r.deferred_by));
-    human(r.bytes_deleted, size, sizeof(size));
-    printf("nearup snapshot prune: %skept %zu of %zu snapshots, deleted %zu\n",
-           o->dry_run ? "(dry run) " : "", r.kept, r.snapshots, r.manifests_deleted);
-    if (r.chunks_deferred)
-        printf("nearup snapshot prune: snapshot %s is being created; no chunk was deleted (run "
-               "prune again later)\n",
-               r.deferred_by);
+    uint64_t t0 = nu_mono_ms();
+    int rc = snap_prune(&po, &r, err);
+    uint64_t ms = nu_mono_ms() - t0;
+    int exit_code = 1;
+    if (rc < 0)
+        cli_error("snapshot prune", "%s", err);
     else
-        printf("nearup snapshot prune: deleted %zu of %zu chunks (%s); kept %zu referenced and "
-               "%zu younger than %llds\n",
-               r.chunks_deleted, r.chunks, size, r.chunks_referenced, r.chunks_young,
-               (long long)o->grace);
-    return 0;
+        exit_code = prune_report(o, &r);
+    fflush(stdout);
+    if (o->metrics_dir != NULL) {
+        snap_runmetrics_prune(&rm, rc, &r, nu_real_ms() / 1000, ms);
+        if (metrics_write("snapshot prune", &rm, merr) != 0) {
+            exit_code = 1;
+            if (rc == 0) /* the run's error is the metrics file's then */
+                snprintf(err, sizeof(err), "%s", merr);
+        }
+    }
+    if (o->log_result)
+        log_prune(o, exit_code == 0, &r, ms, err);
+    return exit_code;
 }
 
 /* ---- dispatch ---- */
@@ -505,7 +655,9 @@ static const struct cli_doc create_doc = {
     .summary = "snapshot a node's data into a store (the node is down for the checkpoint only)",
     .usage = "nearup snapshot create --home DIR --to STORE [--name NAME] [--parallel N]\n"
              "                       [--compress zstd|none] [--sign-key FILE] [--s3-endpoint URL]\n"
-             "                       [--stop-timeout SECONDS] [--json]",
+             "                       [--stop-timeout SECONDS] [--json]\n"
+             "                       [--metrics-textfile-dir DIR [--expect-every SECONDS]]\n"
+             "                       [--log-result]",
     .opts = create_opts,
     .nopts = CLI_NOPTS(create_opts),
 };
@@ -544,7 +696,8 @@ static const struct cli_doc prune_doc = {
     .summary = "delete all but the newest N snapshots and the chunks only they used",
     .usage = "nearup snapshot prune --from STORE --keep N [--grace SECONDS]\n"
              "                      [--stale-after SECONDS] [--dry-run] [--parallel N]\n"
-             "                      [--s3-endpoint URL] [--json]",
+             "                      [--s3-endpoint URL] [--json]\n"
+             "                      [--metrics-textfile-dir DIR [--home DIR]] [--log-result]",
     .opts = prune_opts,
     .nopts = CLI_NOPTS(prune_opts),
 };

@@ -44,10 +44,24 @@ void nu_httpc_opts_init(struct nu_httpc_opts *o)
     };
 }
 
+/* The CA certificates TLS trusts: libcurl's built-in bundle, or the file
+ * and directory named by SSL_CERT_FILE / SSL_CERT_DIR (OpenSSL's variables,
+ * which the event-loop client honours through OpenSSL itself; libcurl does
+ * not read them). Read when libcurl is initialised, before any thread. */
+static const char *ca_file, *ca_dir;
+
+static const char *env_path(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
 int nu_httpc_global_init(void)
 {
     if (nu_lazylib_load(&nu_libcurl, NULL) != 0) /* libcurl is loaded on first use */
         return NU_EIO;
+    ca_file = env_path("SSL_CERT_FILE");
+    ca_dir = env_path("SSL_CERT_DIR");
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : NU_ENET;
 }
 
@@ -135,7 +149,7 @@ static int add_headers(struct curl_slist **hdrs, const char *const *lines)
 }
 
 /* What every request sets: http(s) only (redirects too), no signals, the
- * timeouts, the user agent. */
+ * timeouts, the user agent, the CA certificates. */
 static int base_setup(CURL *c, const char *url, long connect_ms, long low_bytes, long low_secs,
                       bool follow)
 {
@@ -149,6 +163,10 @@ static int base_setup(CURL *c, const char *url, long connect_ms, long low_bytes,
     rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, low_bytes);
     rc |= curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, low_secs);
     rc |= curl_easy_setopt(c, CURLOPT_USERAGENT, "nearup/" NU_VERSION);
+    if (ca_file != NULL)
+        rc |= curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    if (ca_dir != NULL)
+        rc |= curl_easy_setopt(c, CURLOPT_CAPATH, ca_dir);
     return rc == CURLE_OK ? 0 : NU_EINVAL;
 }
 

@@ -33,7 +33,9 @@ struct nu_httpc_opts {
 void nu_httpc_opts_init(struct nu_httpc_opts *o);
 
 /* One-time global init/cleanup (curl_global_init); init loads libcurl
- * first (lazylib.h): NU_EIO when it cannot. */
+ * first (lazylib.h): NU_EIO when it cannot. It also reads SSL_CERT_FILE and
+ * SSL_CERT_DIR: when set, TLS trusts those CA certificates instead of
+ * libcurl's built-in bundle (as OpenSSL, and so hclient, does). */
 NU_WUR int nu_httpc_global_init(void);
 void nu_httpc_global_cleanup(void);
 

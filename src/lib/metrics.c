@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "httpd.h"
 #include "metrics.h"
+#include "sha256.h"
 
 struct series {
     const char *values[NU_METRICS_MAX_LABELS]; /* point into vbuf */
@@ -498,4 +499,23 @@ void nu_metrics_respond(struct nu_metrics *r, struct nu_http_req *req)
     else
         (void)nu_httpd_respond(req, 200, NU_METRICS_CONTENT_TYPE, b.data, b.len);
     nu_buf_release(&b);
+}
+
+void nu_metrics_textfile_name(const char *prefix, const char *readable, const void *key,
+                              size_t keylen, char out[NU_METRICS_TEXTFILE_NAME_MAX])
+{
+    uint8_t md[NU_SHA256_LEN];
+    char hex[NU_SHA256_HEX];
+    nu_sha256(key, keylen, md);
+    nu_sha256_hex(md, hex);
+    while (*readable == '/')
+        readable++;
+    size_t n = (size_t)snprintf(out, NU_METRICS_TEXTFILE_NAME_MAX, "%.*s_", 64, prefix);
+    for (const char *p = readable; *p != '\0' && n < NU_METRICS_TEXTFILE_READABLE_MAX; p++, n++) {
+        unsigned char c = (unsigned char)*p;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        out[n] = keep ? (char)c : '_';
+    }
+    snprintf(out + n, NU_METRICS_TEXTFILE_NAME_MAX - n, "%s%.*s.prom", readable[0] ? "_" : "",
+             NU_METRICS_TEXTFILE_HASH_HEX, hex);
 }

@@ -71,4 +71,18 @@ void nu_metrics_respond(struct nu_metrics *r, struct nu_http_req *req);
 /* Exponential buckets: start, start*factor, ... (count values) into out. */
 void nu_metrics_exp_buckets(double start, double factor, size_t count, double *out);
 
+/* The file name one source of node_exporter's textfile collector writes:
+ * "<prefix>_<readable>_<12 hex>.prom", readable being `readable` without
+ * its leading '/'s, every byte but [A-Za-z0-9] written as '_', cut so that
+ * "<prefix>_<readable>" holds at most NU_METRICS_TEXTFILE_READABLE_MAX
+ * bytes; the hex digits start the sha256 of the key bytes, so two sources
+ * whose readable parts agree (/a-b, /a_b) get two files. An empty readable
+ * gives "<prefix>_<12 hex>.prom". out holds NU_METRICS_TEXTFILE_NAME_MAX. */
+#define NU_METRICS_TEXTFILE_READABLE_MAX 160
+#define NU_METRICS_TEXTFILE_HASH_HEX 12
+#define NU_METRICS_TEXTFILE_NAME_MAX                                                               \
+    (NU_METRICS_TEXTFILE_READABLE_MAX + NU_METRICS_TEXTFILE_HASH_HEX + 8)
+void nu_metrics_textfile_name(const char *prefix, const char *readable, const void *key,
+                              size_t keylen, char out[NU_METRICS_TEXTFILE_NAME_MAX]);
+
 #endif

@@ -151,7 +151,8 @@ static int build_jobs(struct create *c, char *errbuf)
         rc = scan(c, SNAP_DIR_COLD, c->cp.cold, "", 0, errbuf);
     if (rc < 0)
         return rc;
-    qsort(c->m.files, c->m.nfiles, sizeof(*c->m.files), cmp_file);
+    if (c->m.nfiles > 1) /* an empty data dir has no list at all */
+        qsort(c->m.files, c->m.nfiles, sizeof(*c->m.files), cmp_file);
     c->jobs = calloc(c->m.total_chunks ? c->m.total_chunks : 1, sizeof(*c->jobs));
     c->fresh = calloc(c->m.total_chunks ? c->m.total_chunks : 1, 1);
     if (c->jobs == NULL || c->fresh == NULL)

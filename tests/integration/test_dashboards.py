@@ -188,6 +188,7 @@ def substitute(expr, values):
 SOURCES = [('cluster:near_', 'neard'), ('near_', 'neard'), ('up', 'neard'),
            ('nearup_gateway_', 'gateway'), ('instance_method:nearup_gateway_', 'gateway'),
            ('slo:', 'gateway'), ('nearup_canary_', 'canary'), ('nearup_node_', 'supervisor'),
+           ('nearup_snapshot_', 'snapshotter'),
            ('node_', 'node_exporter'), ('ALERTS', 'prometheus')]
 KEYWORDS = {'and', 'or', 'unless', 'bool', 'offset'}
 
@@ -390,4 +391,4 @@ def test_every_query_parses_and_the_live_ones_return_series(stack):
     missing = sorted({s for q in qs for s in sources(q[2].expr)} - stack['have'])
     print(f'\n{len(qs)} queries parse; {len(live)} returned series; '
           f'{sum(bool(q[2].incident) for q in qs)} incident-only; programs not run: {missing}')
-    assert set(missing) <= {'node_exporter', 'canary', 'supervisor'}
+    assert set(missing) <= {'node_exporter', 'snapshotter', 'canary', 'supervisor'}

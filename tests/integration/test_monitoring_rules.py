@@ -29,8 +29,8 @@ AM_CONFIG = os.path.join(MON, 'alertmanager', 'alertmanager.yml')
 RUNBOOKS = os.path.join(ROOT, 'docs', 'runbooks')
 DOC = os.path.join(ROOT, 'docs', 'monitoring.md')
 
-RULE_FILES = ['canary', 'gateway', 'neard', 'settings', 'slo', 'supervisor']
-TEST_FILES = ['canary', 'gateway', 'host', 'neard', 'slo', 'supervisor']
+RULE_FILES = ['canary', 'gateway', 'neard', 'settings', 'slo', 'snapshot', 'supervisor']
+TEST_FILES = ['canary', 'gateway', 'host', 'neard', 'slo', 'snapshot', 'supervisor']
 # Commands of issue 10 that the runbooks name before they are built; their
 # flags are checked as soon as `nearup help` lists them.
 PLANNED_COMMANDS = set()
@@ -145,7 +145,7 @@ def test_every_alert_fires_on_time_and_stays_quiet_on_a_blip():
 def test_every_alert_has_severity_annotations_and_a_runbook():
     base = runbook_base()
     rules = alert_rules()
-    assert len(alert_names()) == 27
+    assert len(alert_names()) == 29
     for r in rules:
         name = r['alert']
         assert r['labels']['severity'] in ('page', 'ticket'), name
@@ -343,7 +343,7 @@ def test_alertmanager_config_is_valid():
     r = amtool('check-config', AM_CONFIG)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"Checking '{AM_CONFIG}'  SUCCESS" in r.stdout
-    assert ' - 5 inhibit rules\n - 2 receivers\n' in r.stdout
+    assert ' - 6 inhibit rules\n - 2 receivers\n' in r.stdout
 
 
 def route(labels, receiver):
@@ -353,7 +353,7 @@ def route(labels, receiver):
 
 def test_every_alert_routes_to_its_severitys_receiver():
     pairs = sorted({(r['alert'], r['labels']['severity']) for r in alert_rules()})
-    assert len(pairs) == 29  # the two SLO burn alerts come as page and as ticket
+    assert len(pairs) == 31  # the two SLO burn alerts come as page and as ticket
     for alert, severity in pairs:
         r = route({'alertname': alert, 'severity': severity, 'cluster': 'mainnet',
                    'zone': 'eu-west-1a'}, severity)
@@ -475,10 +475,16 @@ def test_inhibitions_and_the_page_route_on_a_real_alertmanager(alertmanager):
         'burn3d': alert('NearupSLOAvailabilityBurn', 'ticket', slo='rpc-reads-availability',
                         window='3d'),
         'latency3d': alert('NearupSLOLatencyBurn', 'ticket', slo='rpc-reads-latency', window='3d'),
+        'snapfail': alert('NearupSnapshotFailed', 'ticket', step='create', home='/srv/near',
+                          store='s3://snaps/mainnet', **node1),
+        'snapstale': alert('NearupSnapshotStale', 'ticket', home='/srv/near',
+                           store='s3://snaps/mainnet', **node1),
+        'snapstale2': alert('NearupSnapshotStale', 'ticket', home='/srv/near',
+                            store='s3://other/mainnet', **node1),
     }
     http_json(base + '/api/v2/alerts', list(sent.values()))
     inhibitor = {'stalled': 'down', 'lagging': 'down', 'belowmin': 'degraded',
-                 'burn3d': 'burn1h'}
+                 'burn3d': 'burn1h', 'snapstale': 'snapfail'}
 
     def states():
         got = http_json(base + '/api/v2/alerts')

@@ -138,6 +138,15 @@ def test_stopped_node_is_not_started(nu, tmp_path):
     assert not alive(read_pidfile(home, 'neard.pid'))
 
 
+def test_an_empty_data_dir_is_a_snapshot_of_no_file(nu, tmp_path):
+    home = make_home(tmp_path / 'home', age_s=1)
+    os.makedirs(os.path.join(home, 'data'))
+    store = tmp_path / 'store'
+    _, doc = snap(nu, 'create', '--home', home, '--to', store)
+    assert (doc['files'], doc['chunks'], doc['bytes'], doc['height']) == (0, 0, 0, None)
+    assert manifest(store, latest(store))['files'] == []
+
+
 def test_unsupervised_open_database_is_refused(nu, tmp_path):
     home = make_home(tmp_path / 'home', age_s=6)
     n = SimNode(home).start()

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "metrics.h"
+#include "sha256.h"
 #include "unit_tmp.h"
 
 static char *render(struct nu_metrics *r)
@@ -278,6 +279,46 @@ static void test_promtool(void **state)
     nu_metrics_free(r);
 }
 
+/* The 12 hex digits of sha256(key). */
+static void hex12(const char *key, size_t len, char out[13])
+{
+    uint8_t md[NU_SHA256_LEN];
+    char hex[NU_SHA256_HEX];
+    nu_sha256(key, len, md);
+    nu_sha256_hex(md, hex);
+    memcpy(out, hex, 12);
+    out[12] = '\0';
+}
+
+static void test_textfile_name(void **state)
+{
+    (void)state;
+    char name[NU_METRICS_TEXTFILE_NAME_MAX], want[512], hex[13], longpath[400];
+    /* the supervisor's scheme (docs/supervisor.md) */
+    hex12("/srv/near/main-net", 18, hex);
+    nu_metrics_textfile_name("nearup_node", "/srv/near/main-net", "/srv/near/main-net", 18, name);
+    snprintf(want, sizeof(want), "nearup_node_srv_near_main_net_%s.prom", hex);
+    assert_string_equal(name, want);
+    /* /a-b and /a_b read the same, hash apart */
+    char other[NU_METRICS_TEXTFILE_NAME_MAX];
+    nu_metrics_textfile_name("nearup_node", "/a_b", "/a_b", 4, name);
+    nu_metrics_textfile_name("nearup_node", "/a-b", "/a-b", 4, other);
+    assert_int_equal(strncmp(name, other, strlen("nearup_node_a_b_")), 0);
+    assert_string_not_equal(name, other);
+    /* nothing readable: prefix and hash */
+    hex12("k", 1, hex);
+    nu_metrics_textfile_name("nearup_snapshot", "", "k", 1, name);
+    snprintf(want, sizeof(want), "nearup_snapshot_%s.prom", hex);
+    assert_string_equal(name, want);
+    /* long paths: prefix and readable part cut at 160 bytes */
+    memset(longpath, 'x', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[sizeof(longpath) - 1] = '\0';
+    nu_metrics_textfile_name("nearup_node", longpath, longpath, strlen(longpath), name);
+    assert_int_equal(strlen(name), NU_METRICS_TEXTFILE_READABLE_MAX + 1 + 12 + 5);
+    assert_int_equal(strspn(name + 12, "x"), NU_METRICS_TEXTFILE_READABLE_MAX - 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_bad_registrations), cmocka_unit_test(test_max_series),
         cmocka_unit_test(test_many_series),       cmocka_unit_test(test_exp_buckets),
         cmocka_unit_test(test_threads),           cmocka_unit_test(test_promtool),
+        cmocka_unit_test(test_textfile_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cn_config.h"
-#include "cn_rpc.h"
+#include "jsonrpc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,11 +29,14 @@ static void reply(const char *body, size_t len, int status)
 {
     char err[NU_ERRMSG_MAX];
     json_t *r = (json_t *)1;
-    int rc = cn_rpc_result("http://h:1", status, body, len, &r, err);
+    char name[NU_JSONRPC_NAME_MAX];
+    int rc = nu_jsonrpc_result("http://h:1", status, body, len, &r, name, err);
     if ((rc == 0) != (r != NULL))
         abort();
-    if (rc != 0)
+    if (rc != 0) {
         one_line(err, sizeof(err));
+        one_line(name, sizeof(name));
+    }
     json_decref(r);
 }
 

@@ -9,7 +9,12 @@
  *   epoch_id(e)  = 32 zero bytes for e = 0, else hash(last block of epoch e - 2),
  *                  where the last block of "epoch -1" is the genesis block (as neard)
  *   hash(h)      = base58(sha256("block" | chain_id | genesis_hash | h)), genesis: genesis_hash
- *   author(h)    = validators[h % nvalidators] */
+ *   author(h)    = validators[h % nvalidators]
+ *
+ * A forked node (fork_from F, /sim/control or sim.fork_from_height) hashes
+ * F in last for every h >= F: its blocks, state roots and chunks from F on,
+ * the prev_hash of F + 1, the epoch ids that name those blocks, all differ
+ * from the chain's, consistently. */
 #include <string.h>
 #include <time.h>
 #include <sodium.h>
@@ -58,16 +63,18 @@ void sim_chain_hash(const struct sim_node *n, const char *tag, uint64_t height, 
 {
     struct nu_sha256 st;
     uint8_t h[NU_SHA256_LEN];
-    uint8_t num[16];
+    uint8_t num[24];
+    bool forked = n->fork_from != 0 && height >= n->fork_from;
     for (int i = 0; i < 8; i++) {
         num[i] = (uint8_t)(height >> (8 * i));
         num[8 + i] = (uint8_t)(extra >> (8 * i));
+        num[16 + i] = (uint8_t)(n->fork_from >> (8 * i));
     }
     nu_sha256_init(&st);
     nu_sha256_update(&st, tag, strlen(tag) + 1);
     nu_sha256_update(&st, n->gen.chain_id, strlen(n->gen.chain_id) + 1);
     nu_sha256_update(&st, n->gen.genesis_hash, strlen(n->gen.genesis_hash) + 1);
-    nu_sha256_update(&st, num, sizeof(num));
+    nu_sha256_update(&st, num, forked ? 24 : 16);
     nu_sha256_final(&st, h);
     if (nu_base58_encode(h, sizeof(h), out, SIM_HASH_MAX) < 0)
         out[0] = '\0'; /* cannot happen: 32 bytes always fit in SIM_HASH_MAX */

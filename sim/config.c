@@ -68,6 +68,8 @@ static const struct nu_setting opts[] = {
         "incompressible bytes stored per block"),
     NUM("sim.http_keep_alive_ms", NU_T_UINT, sim_http_keep_alive_ms, 1, KEEP_ALIVE_MAX_MS,
         "idle time after which the RPC server closes a keep-alive connection"),
+    NUM("sim.fork_from_height", NU_T_UINT, sim_fork_from_height, 0, INT64_MAX,
+        "the data's chain differs from this height on (0: no fork)"),
 };
 
 /* Every field neard knows in the sections we check, so a real neard
@@ -185,7 +187,8 @@ static const char *const known_consensus[] = {"min_num_peers",
                                               "chunk_validation_threads",
                                               NULL};
 static const char *const known_sim[] = {"sync_blocks_per_sec", "block_payload_bytes",
-                                        "http_status_mode", "http_keep_alive_ms", NULL};
+                                        "http_status_mode",    "http_keep_alive_ms",
+                                        "fork_from_height",    NULL};
 
 void sim_config_defaults(struct sim_config *c)
 {

@@ -82,7 +82,8 @@ void sim_time_format(uint64_t ns, char *out, size_t outsz);
 /* ---- chain.c ---- */
 uint64_t sim_chain_block_time_ms(const struct sim_node *n);
 uint64_t sim_chain_epoch_index(const struct sim_node *n, uint64_t height);
-/* base58(sha256(tag || chain_id || genesis_hash || height)) into out. */
+/* base58(sha256(tag || chain_id || genesis_hash || height || extra)) into
+ * out; from n->fork_from on, the fork height is hashed in last. */
 void sim_chain_hash(const struct sim_node *n, const char *tag, uint64_t height, uint64_t extra,
                     char out[SIM_HASH_MAX]);
 /* Fills len bytes of deterministic, incompressible block payload. */
@@ -93,6 +94,7 @@ struct sim_store_meta {
     bool found;                    /* false for a fresh database */
     uint64_t head, earliest, tail; /* tail: lowest height possibly still stored */
     bool archive;
+    uint64_t fork_from; /* sim_node.fork_from of this data; 0 none */
 };
 /* Opens (creating) the RocksDB at path. A held LOCK fails with the
  * RocksDB message in errbuf. */

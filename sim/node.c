@@ -180,8 +180,12 @@ static void open_store(struct sim_core *c)
     n->earliest = m.earliest;
     n->header_head = m.head;
     n->sync_start = m.head;
+    n->fork_from = m.fork_from;
     c->tail = m.tail;
     c->archive_db = m.archive;
+    if (n->cfg.sim_fork_from_height != 0 &&
+        sim_node_fork_from(n, n->cfg.sim_fork_from_height, err, sizeof(err)) < 0)
+        sim_panic("start_with_config: sim.fork_from_height: %s", err);
 }
 
 static void start_services(struct sim_core *c)

@@ -71,6 +71,8 @@ struct sim_config {
     enum sim_http_status_mode sim_http_status_mode; /* sim.http_status_mode "2.4"|"legacy" */
     uint64_t sim_http_keep_alive_ms; /* sim.http_keep_alive_ms, default 5000: idle keep-alive
                                         connections of the RPC server are closed after this */
+    uint64_t sim_fork_from_height;   /* sim.fork_from_height: 0 none; else the data is made
+                                        (and stays) a fork from this height at start */
     /* File names from config.json, relative to home (neard's defaults). */
     char genesis_file[256];       /* genesis_file, "genesis.json" */
     char node_key_file[256];      /* node_key_file, "node_key.json" */
@@ -154,6 +156,10 @@ struct sim_node {
     uint64_t sync_target; /* height being caught up to */
     enum sim_sync_status sync_status;
     bool stalled; /* block production stalled by /sim/control */
+    /* 0: the chain of genesis and config. Else every per-height hash from
+     * this height on is of a fork (sim_chain_hash); a property of the
+     * data: stored in the database's meta, so a copy of it stays forked. */
+    uint64_t fork_from;
 
     struct sim_peer peers[SIM_MAX_PEERS];
     unsigned npeers;                     /* connected, handshaken peers */
@@ -195,6 +201,14 @@ void sim_node_set_stalled(struct sim_node *n, bool stalled);
 /* Drops the head back to height (deleting stored blocks above it) and
  * resyncs from there. NU_EINVAL if height is above the head or below earliest. */
 NU_WUR int sim_node_resync_from(struct sim_node *n, uint64_t height);
+/* Makes the node's chain differ from height on (0: the chain of genesis
+ * and config again): stored blocks whose hash changes are dropped and
+ * synced again, and the fork point is written to the database. NU_EINVAL
+ * (why in err) when a changed block lies at or below the earliest one
+ * still stored, or height is not above the genesis height. */
+NU_WUR int sim_node_fork_from(struct sim_node *n, uint64_t height, char *err, size_t errsz);
+/* sim_node_fork_from's checks alone (nothing changes). */
+NU_WUR int sim_node_fork_check(const struct sim_node *n, uint64_t height, char *err, size_t errsz);
 /* Begins a graceful stop (as SIGTERM); reason is logged. */
 void sim_node_request_stop(struct sim_node *n, const char *reason);
 

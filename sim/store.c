@@ -4,7 +4,8 @@
  * Keys (one column family, prefixed):
  *   "b" + be64(height) -> block hash, NUL, payload (sim.block_payload_bytes)
  *   "h" + hash         -> be64(height)
- *   "m" + name         -> meta: head, earliest, tail, archive, genesis
+ *   "m" + name         -> meta: head, earliest, tail, archive, genesis, fork_from
+ *                         (absent: no fork)
  *   "k" + key          -> generic values for the RPC side (sim_store_put/get)
  *
  * Writes happen on the loop thread: a simulator trade-off, since the
@@ -155,6 +156,10 @@ int sim_store_read_meta(struct sim_store *s, struct sim_store_meta *m, char *err
         rc = get_u64(s, "tail", &m->tail);
     if (rc == 0)
         rc = get_u64(s, "archive", &archive);
+    if (rc == 0 && (rc = get_u64(s, "fork_from", &m->fork_from)) == NU_ENOENT) {
+        m->fork_from = 0; /* a database from before forks, or never forked */
+        rc = 0;
+    }
     if (rc < 0)
         return nu_err_set(errbuf, rc, "database metadata is damaged (%s)", nu_strerror(rc));
     char k[KEY_MAX], *val;
@@ -181,6 +186,7 @@ int sim_store_write_meta(struct sim_store *s, const struct sim_store_meta *m, ch
     put_u64(b, "earliest", m->earliest);
     put_u64(b, "tail", m->tail);
     put_u64(b, "archive", m->archive ? 1 : 0);
+    put_u64(b, "fork_from", m->fork_from);
     rocksdb_writebatch_put(b, k, str_key(k, 'm', "genesis"), gh, strlen(gh));
     return commit(s, b, errbuf);
 }

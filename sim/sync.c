@@ -9,6 +9,7 @@
  *
  * Non-archival nodes then move earliest to the start of the oldest kept
  * epoch and delete blocks below it, SIM_GC_BLOCKS_PER_TICK at a time. */
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -40,7 +41,8 @@ void sim_sync_save_meta(struct sim_core *c)
                                .head = c->n.head,
                                .earliest = c->n.earliest,
                                .tail = c->tail,
-                               .archive = c->archive_db};
+                               .archive = c->archive_db,
+                               .fork_from = c->n.fork_from};
     if (sim_store_write_meta(c->n.store, &m, err) < 0)
         sim_node_fail(c, "write metadata", err);
 }
@@ -222,5 +224,58 @@ int sim_node_resync_from(struct sim_node *n, uint64_t height)
     /* Back through decide: AwaitingPeers first, as a restarted sync would. */
     n->sync_status = SIM_SYNC_AWAITING_PEERS;
     n->sync_start = height;
+    return 0;
+}
+
+/* The lowest height whose hash differs between fork points a and b (0: none). */
+static uint64_t first_changed(uint64_t a, uint64_t b)
+{
+    if (a == 0 || b == 0)
+        return a > b ? a : b;
+    return a < b ? a : b;
+}
+
+int sim_node_fork_check(const struct sim_node *n, uint64_t height, char *err, size_t errsz)
+{
+    uint64_t low = first_changed(n->fork_from, height);
+    if (height != 0 && height <= n->gen.genesis_height) {
+        snprintf(err, errsz, "fork_from %llu: must be above the genesis height %llu",
+                 (unsigned long long)height, (unsigned long long)n->gen.genesis_height);
+        return NU_EINVAL;
+    }
+    if (height != n->fork_from && low <= n->head && low <= n->earliest) {
+        snprintf(err, errsz,
+                 "fork_from %llu: block %llu would change, but the earliest block still stored "
+                 "is %llu",
+                 (unsigned long long)height, (unsigned long long)low,
+                 (unsigned long long)n->earliest);
+        return NU_EINVAL;
+    }
+    return 0;
+}
+
+int sim_node_fork_from(struct sim_node *n, uint64_t height, char *err, size_t errsz)
+{
+    char e[NU_ERRMSG_MAX];
+    struct sim_core *c = sim_core_of(n);
+    uint64_t low = first_changed(n->fork_from, height);
+    int rc = sim_node_fork_check(n, height, err, errsz);
+    if (rc < 0 || height == n->fork_from)
+        return rc;
+    if (low <= n->head && n->store != NULL) {
+        /* Blocks that change are dropped under their old hashes, then synced again. */
+        if (sim_store_truncate_above(n->store, low - 1, n->head, e) < 0) {
+            sim_node_fail(c, "truncate", e);
+            snprintf(err, errsz, "fork_from: %s", e);
+            return NU_EIO;
+        }
+        n->head = low - 1;
+        n->sync_status = SIM_SYNC_AWAITING_PEERS;
+        n->sync_start = n->head;
+    }
+    n->fork_from = height;
+    if (n->store != NULL)
+        sim_sync_save_meta(c);
+    sim_rpc_on_head(n);
     return 0;
 }

@@ -97,11 +97,13 @@ static json_t *settings(const struct sim_node *n)
     struct nu_httpd_stats st = {0};
     if (n->rpc != NULL && n->rpc->httpd != NULL)
         nu_httpd_get_stats(n->rpc->httpd, &st);
-    return json_pack("{s:b,s:I,s:i,s:i,s:i,s:i,s:b,s:b,s:I,s:s,s:I}", "stall", n->stalled,
+    return json_pack("{s:b,s:I,s:i,s:i,s:i,s:i,s:b,s:b,s:o,s:I,s:s,s:I}", "stall", n->stalled,
                      "latency_ms", (json_int_t)f->latency_ms, "error_rate", f->error_rate_pct,
                      "status_503", f->status_503_pct, "close_mid_response", f->close_pct,
                      "drop_before_answer", f->drop_pct, "hang", f->hang, "not_synced",
-                     f->not_synced, "head", (json_int_t)n->head, "sync_status",
+                     f->not_synced, "fork_from",
+                     n->fork_from != 0 ? json_integer((json_int_t)n->fork_from) : json_null(),
+                     "head", (json_int_t)n->head, "sync_status",
                      n->sync_status == SIM_SYNC_NO_SYNC ? "NoSync" : "Syncing", "http_connections",
                      (json_int_t)st.accepted);
 }
@@ -122,8 +124,9 @@ static void respond_error(struct nu_http_req *req, const char *msg)
 
 struct control_req {
     bool reset, crash;
-    int stall, hang, not_synced;                                     /* -1: unchanged */
-    int64_t resync_from;                                             /* -1: unchanged */
+    int stall, hang, not_synced; /* -1: unchanged */
+    int64_t resync_from;         /* -1: unchanged */
+    int64_t fork_from;           /* -1: unchanged; 0: no fork (null) */
     int64_t latency_ms, error_rate, status_503, close_pct, drop_pct; /* -1: unchanged */
 };
 
@@ -147,6 +150,21 @@ static int get_int(json_t *v, const char *key, int64_t max, int64_t *out, char *
     return 0;
 }
 
+/* A height of at least 1, or null (no fork). */
+static int get_fork(json_t *v, int64_t *out, char *err, size_t errsz)
+{
+    if (json_is_null(v)) {
+        *out = 0;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 1) {
+        snprintf(err, errsz, "fork_from must be a block height of at least 1, or null");
+        return NU_EINVAL;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
 /* Validates the whole request before anything is applied. */
 static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t errsz)
 {
@@ -157,6 +175,7 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
                                .hang = -1,
                                .not_synced = -1,
                                .resync_from = -1,
+                               .fork_from = -1,
                                .latency_ms = -1,
                                .error_rate = -1,
                                .status_503 = -1,
@@ -183,6 +202,8 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
                 cr->crash = b;
         } else if (strcmp(key, "resync_from") == 0)
             rc = get_int(v, key, INT64_MAX, &cr->resync_from, err, errsz);
+        else if (strcmp(key, "fork_from") == 0)
+            rc = get_fork(v, &cr->fork_from, err, errsz);
         else if (strcmp(key, "latency_ms") == 0)
             rc = get_int(v, key, LATENCY_MAX_MS, &cr->latency_ms, err, errsz);
         else if (strcmp(key, "error_rate") == 0)
@@ -195,7 +216,7 @@ static int parse_control(json_t *doc, struct control_req *cr, char *err, size_t 
             rc = get_int(v, key, 100, &cr->drop_pct, err, errsz);
         else {
             snprintf(err, errsz,
-                     "unknown control key \"%s\" (known: stall, resync_from, "
+                     "unknown control key \"%s\" (known: stall, resync_from, fork_from, "
                      "latency_ms, error_rate, status_503, close_mid_response, "
                      "drop_before_answer, hang, not_synced, crash, reset)",
                      key);
@@ -222,6 +243,8 @@ static int apply_control(struct sim_rpc *rpc, const struct control_req *cr, char
     struct sim_faults *f = &n->faults;
     if (cr->crash)
         abort(); /* as a crashing neard: SIGABRT, no cleanup */
+    if (cr->fork_from >= 0 && sim_node_fork_check(n, (uint64_t)cr->fork_from, err, errsz) != 0)
+        return NU_EINVAL; /* before anything else is applied */
     if (cr->reset)
         reset_faults(rpc);
     if (cr->resync_from >= 0 && sim_node_resync_from(n, (uint64_t)cr->resync_from) != 0) {
@@ -232,6 +255,9 @@ static int apply_control(struct sim_rpc *rpc, const struct control_req *cr, char
                  (unsigned long long)n->head);
         return NU_EINVAL;
     }
+    /* reset leaves the fork alone: it is a property of the data, not a fault */
+    if (cr->fork_from >= 0 && sim_node_fork_from(n, (uint64_t)cr->fork_from, err, errsz) != 0)
+        return NU_EINVAL;
     if (cr->stall >= 0)
         sim_node_set_stalled(n, cr->stall != 0);
     if (cr->latency_ms >= 0)

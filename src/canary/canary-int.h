@@ -9,7 +9,8 @@
 #include "hcall.h"
 
 #define CN_ERROR_MAX NU_ERRMSG_MAX
-#define CN_REPLY_MAX (4u << 20) /* a reply larger than this fails its check */
+#define CN_RPC_ID "nearup-canary" /* the id of every request the canary sends */
+#define CN_REPLY_MAX (4u << 20)   /* a reply larger than this fails its check */
 #define CN_REQUEST_MAX (16u << 10)
 
 /* One run of a check. */

@@ -6,9 +6,9 @@
 
 #include "canary-int.h"
 #include "clock.h"
-#include "cn_rpc.h"
 #include "health.h"
 #include "json.h"
+#include "jsonrpc.h"
 
 static json_t *int_or_null(int64_t v)
 {
@@ -49,7 +49,7 @@ void cn_probe_fail(struct cn_probe *p, json_t *values, const char *fmt, ...)
 void cn_probe_send(struct cn_probe *p, const char *method, json_t *params, unsigned flags)
 {
     p->step_ns = nu_mono_ns();
-    if (cn_rpc_request(&p->req, method, params) != 0) {
+    if (nu_jsonrpc_request(&p->req, CN_RPC_ID, method, params) != 0) {
         cn_probe_fail(p, NULL, "cannot build the %s request (larger than %u bytes)", method,
                       CN_REQUEST_MAX);
         return;
@@ -237,8 +237,9 @@ void cn_on_answer(void *ud, struct nu_hcall *h, const struct nu_hc_resp *r)
     struct cn_probe *p = ud;
     char err[NU_ERRMSG_MAX];
     json_t *result = NULL;
-    int rc = r->err != NU_HC_OK ? nu_err_set(err, NU_ENET, "%s", h->error)
-                                : cn_rpc_result(h->shown, r->status, r->body, r->len, &result, err);
+    int rc = r->err != NU_HC_OK
+                 ? nu_err_set(err, NU_ENET, "%s", h->error)
+                 : nu_jsonrpc_result(h->shown, r->status, r->body, r->len, &result, NULL, err);
     if (p->check == CN_TRANSFER)
         cn_transfer_step(p, result, rc ? err : NULL);
     else if (p->check == CN_FINAL_LAG)

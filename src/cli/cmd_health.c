@@ -4,7 +4,9 @@
  *               [--log-level LEVEL]
  *
  * A health-check sidecar for one node (src/sidecar/sidecar.h): GET
- * /healthcheck, GET /metrics and the HAProxy agent-check protocol. Runs in
+ * /healthcheck, GET /metrics and the HAProxy agent-check protocol; with
+ * --home DIR, that home's restore chain check (chaincheck.h) holds the
+ * node back ("unverified") while it is pending or failed. Runs in
  * the foreground until SIGTERM or SIGINT (exit 0). SIGHUP reloads nothing —
  * every setting is a flag — and runs a check at once. While it drains,
  * every signal is logged and ignored (docs/health.md, "Signals"). */
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "sidecar.h"
 #include "sigs.h"
+#include "state.h"
 #include "url.h"
 
 #define CMD "health"
@@ -37,6 +40,17 @@ static int set_url(const struct nu_setting *s, void *obj, const char *v, char *m
     if (rc == 0 && strcmp(s->name, "node") == 0)
         ((struct health_args *)obj)->have_node = true;
     return rc;
+}
+
+/* The node's home, made absolute. */
+static int set_home(const struct nu_setting *s, void *obj, const char *v, char *msg, size_t msgsz)
+{
+    struct hc_opts *o = &((struct health_args *)obj)->o;
+    if (node_abspath(v, o->home, sizeof(o->home), msg) < 0) {
+        snprintf(msg, msgsz, "%s is not a usable path", v);
+        return NU_EINVAL;
+    }
+    return 0;
 }
 
 /* "host:port" or "[v6]:port" with a numeric host. */
@@ -74,6 +88,13 @@ static const struct nu_setting opts[] = {
      .metavar = "URL",
      .set = set_url,
      .help = "the node's JSON-RPC URL (http://127.0.0.1:3030); required"},
+    {.name = "home",
+     .type = NU_T_TEXT,
+     O(o.home),
+     .metavar = "DIR",
+     .set = set_home,
+     .help = "the node's home: while its restore's chain check is pending or failed, "
+             "/healthcheck says 503 'unverified'"},
     {.name = "listen",
      .type = NU_T_TEXT,
      O(o.listen_host),
@@ -153,10 +174,11 @@ static const struct nu_setting opts[] = {
 const struct cli_doc cli_health_doc = {
     .prog = CMD,
     .summary = "health-check sidecar for one node (HTTP and HAProxy agent-check)",
-    .usage = "nearup health --node URL [options]",
+    .usage = "nearup health --node URL [--home DIR] [options]",
     .about = "Serves GET /healthcheck (200 or 503 with the reason), GET /metrics and, with\n"
              "--agent-port, HAProxy's agent-check for one NEAR node. Runs until SIGTERM or\n"
-             "SIGINT; SIGHUP runs a check at once.\n",
+             "SIGINT; SIGHUP runs a check at once. With --home, a node whose snapshot restore\n"
+             "has not passed its chain check is 'unverified' (503, 'down #unverified').\n",
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };

@@ -15,11 +15,13 @@
 #include "bincache.h"
 #include "cmd.h"
 #include "cmd_run.h"
+#include "cmd_snapshot.h"
 #include "dataswap.h"
 #include "fs.h"
 #include "home.h"
 #include "hostport.h"
 #include "json.h"
+#include "keys.h"
 #include "logrot.h"
 #include "network.h"
 #include "redact.h"
@@ -36,7 +38,7 @@ struct run_opts {
     const char *network;
     const char *home_arg;
     const char *account_id, *boot_nodes, *binary_path, *version, *sha256, *release_url;
-    const char *rpc_addr, *network_addr, *from_snapshot;
+    const char *rpc_addr, *network_addr, *from_snapshot, *verify_key, *s3_endpoint;
     const char *metrics_textfile_dir, *metrics_listen;
     bool archival, foreground, reset_data, allow_mainnet_validator, interactive;
     const char *refused; /* a Python nearup flag's value (cli_set_refused) */
@@ -44,6 +46,8 @@ struct run_opts {
     uint64_t log_max_size;
     unsigned log_keep, stop_timeout, ready_timeout;
     const char *env[NODE_MAX_ENV + 1];
+    struct cli_verify verify;       /* --verify-with, --verify-quorum (with --from-snapshot) */
+    struct snap_chain_report chain; /* what the references said, for the report */
     char home[PATH_MAX];
     char metrics_dir[PATH_MAX]; /* metrics_textfile_dir made absolute */
 };
@@ -161,6 +165,30 @@ static const struct nu_setting opts[] = {
      O(from_snapshot),
      .metavar = "STORE",
      .help = "a node without data restores STORE's latest snapshot first"},
+    {.name = "verify-key",
+     .type = NU_T_STR,
+     O(verify_key),
+     .metavar = "ed25519:PK",
+     .help = "with --from-snapshot: the snapshot's manifest must be signed by this key"},
+    {.name = "s3-endpoint",
+     .type = NU_T_STR,
+     O(s3_endpoint),
+     .metavar = "URL",
+     .help = "with --from-snapshot: an S3-compatible endpoint instead of AWS (for s3:// stores)"},
+    {.name = "verify-with",
+     .type = NU_T_LIST,
+     O(verify.given),
+     .max = SNAP_VERIFY_REFS_MAX,
+     .metavar = "URL",
+     .set = cli_set_verify_with,
+     .help = "with --from-snapshot: " CLI_VERIFY_WITH_HELP},
+    {.name = "verify-quorum",
+     .type = NU_T_UINT,
+     O(verify.quorum),
+     .min = 1,
+     .max = SNAP_VERIFY_REFS_MAX,
+     .metavar = "N",
+     .help = "with --from-snapshot: " CLI_VERIFY_QUORUM_HELP},
     {.name = "metrics-textfile-dir",
      .type = NU_T_STR,
      O(metrics_textfile_dir),
@@ -193,7 +221,9 @@ const struct cli_doc cli_run_doc = {
         "N[K|M|G]]\n"
         "                  [--log-keep N] [--env KEY=VAL]... [--reset-data]\n"
         "                  [--allow-mainnet-validator] [--stop-timeout SECONDS]\n"
-        "                  [--ready-timeout SECONDS] [--from-snapshot STORE] [--interactive]\n"
+        "                  [--ready-timeout SECONDS] [--from-snapshot STORE\n"
+        "                  [--verify-key ed25519:PK] [--s3-endpoint URL]\n"
+        "                  [--verify-with URL]... [--verify-quorum N]] [--interactive]\n"
         "                  [--metrics-textfile-dir DIR] [--metrics-listen ADDR]",
     .about = "NETWORK is mainnet, testnet, betanet or a custom chain id; 'nearup run localnet'\n"
              "is 'nearup localnet' (as in the Python nearup), but with --foreground (a unit of\n"
@@ -201,7 +231,10 @@ const struct cli_doc cli_run_doc = {
              "The home defaults to ~/.near/NETWORK; its state is in HOME/.nearup.\n"
              "Without --foreground, waits up to --ready-timeout (default 60) seconds for neard\n"
              "to answer /status; Ctrl-C meanwhile stops the node.\n"
-             "--from-snapshot restores STORE's latest snapshot first when the home has no data.\n",
+             "--from-snapshot restores STORE's latest snapshot first when the home has no data;\n"
+             "with --verify-with its block must be on the references' chain first, and neard\n"
+             "must show the same block before it is reported running (docs/snapshots.md);\n"
+             "with --verify-key its manifest must carry that key's signature.\n",
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };
@@ -241,6 +274,21 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
                          o->network);
     if (o->binary_path != NULL && o->version != NULL)
         return cli_usage("run", "--binary-path and --neard-version exclude each other");
+    if (o->verify.given[0] != NULL && o->from_snapshot == NULL)
+        return cli_usage("run", "--verify-with goes with --from-snapshot STORE");
+    if (o->verify_key != NULL && o->from_snapshot == NULL)
+        return cli_usage("run", "--verify-key goes with --from-snapshot STORE");
+    if (o->s3_endpoint != NULL && o->from_snapshot == NULL)
+        return cli_usage("run", "--s3-endpoint goes with --from-snapshot STORE");
+    if (o->verify_key != NULL) { /* checked now, not only when a restore happens */
+        uint8_t pk[NU_KEY_PUB_LEN];
+        char why[NU_ERRMSG_MAX];
+        if (nu_key_parse_pub(o->verify_key, pk, why) != 0)
+            return cli_usage("run", "--verify-key %s is not an ed25519:<base58> public key (%s)",
+                             o->verify_key, why);
+    }
+    if ((rc = cli_verify_setup("run", &o->verify)) != 0)
+        return rc;
     return check_metrics(o);
 }
 
@@ -541,15 +589,24 @@ static int prepare(struct run_opts *o, struct chosen *b, char *err)
 }
 
 /* --from-snapshot: a new node (no data yet) restores before its first
- * start, under the home lock run holds (relabelled while it restores). */
-static int from_snapshot(const struct run_opts *o, int lock, char *err)
+ * start, under the home lock run holds (relabelled while it restores).
+ * o->chain gets what the references said. */
+static int from_snapshot(struct run_opts *o, int lock, char *err)
 {
     struct snap_restore_result r;
+    memset(&r, 0, sizeof(r));
     int rc = node_home_lock_relabel(lock, NODE_LOCK_RESTORE);
     if (rc == 0)
-        rc = snap_bootstrap_home(o->home, o->from_snapshot, NULL, &cli_cancelled, &r, err);
+        rc = snap_bootstrap_home(&(struct snap_bootstrap_opts){.home = o->home,
+                                                               .store = o->from_snapshot,
+                                                               .s3_endpoint = o->s3_endpoint,
+                                                               .verify_key = o->verify_key,
+                                                               .verify = &o->verify.refs,
+                                                               .cancel = &cli_cancelled},
+                                 &r, err);
     else
         nu_err_set(err, rc, "cannot write the home lock of %s", o->home);
+    o->chain = r.chain;
     if (node_home_lock_relabel(lock, NODE_LOCK_RUN) < 0 && rc == 0)
         rc = nu_err_set(err, NU_EIO, "cannot write the home lock of %s", o->home);
     if (rc < 0) {
@@ -563,12 +620,19 @@ static int from_snapshot(const struct run_opts *o, int lock, char *err)
     else
         printf("nearup run: restored snapshot %s (height %lld, %zu files) into %s\n", r.name,
                (long long)r.height, r.files, r.data_dir);
+    if (!r.skipped && r.chain.checked) {
+        printf("nearup run: block %lld (hash %s) is confirmed by %zu of %zu references (%u "
+               "needed); neard must show it too before it is reported running\n",
+               (long long)r.chain.height, r.chain.hash, r.chain.matches, r.chain.nrefs,
+               r.chain.quorum);
+        cli_verify_report("run", &r.chain, stdout);
+    }
     return 0;
 }
 
 /* What touches the data dirs before the first start, under the home lock:
  * an interrupted restore's swap settled, --reset-data, --from-snapshot. */
-static int prepare_data(const struct run_opts *o, int lock, char *err)
+static int prepare_data(struct run_opts *o, int lock, char *err)
 {
     struct node_swap_recovery rec;
     int rc = node_swap_recover(o->home, &rec, err);
@@ -701,6 +765,7 @@ int cmd_run(int argc, char **argv)
     rc = prepare_all(&o, err);
     if (rc < 0) {
         print_error("run", err);
+        cli_verify_report("run", &o.chain, stderr);
         return 1;
     }
     if (cli_cancelled) {

@@ -229,6 +229,7 @@ static const struct nu_setting opts[] = {
     RUN("from-snapshot", "STORE"),
     RUN("verify-with", "URL"),
     RUN("verify-quorum", "N"),
+    RUN("verify-key", "ed25519:PK"),
     {.name = "environment-file",
      .type = NU_T_STR,
      O(env_file),
@@ -268,7 +269,8 @@ static const struct nu_setting opts[] = {
      O(s3_endpoint),
      .metavar = "URL",
      .set = set_endpoint,
-     .help = "with --snapshot-to: an S3-compatible endpoint instead of AWS"},
+     .help = "an S3-compatible endpoint instead of AWS (the snapshotter's, or with "
+             "--from-snapshot the node's)"},
     {.name = "metrics-textfile-dir",
      .type = NU_T_STR,
      O(metrics_dir),
@@ -551,13 +553,24 @@ static int check_mode(const struct svc_args *a, enum svc_action action)
     const char *snap_only = a->every_s         ? "--every"
                             : a->keep          ? "--keep"
                             : a->sign_key      ? "--sign-key"
-                            : a->s3_endpoint   ? "--s3-endpoint"
                             : a->metrics_dir   ? "--metrics-textfile-dir"
                             : a->run_timeout_s ? "--run-timeout"
                                                : NULL;
     if (a->store == NULL && snap_only != NULL)
         return cli_usage(CMD, "%s goes with --snapshot-to STORE (the snapshotter's units)",
                          snap_only);
+    static const char *const restore_flags[] = {"--verify-with", "--verify-quorum", "--verify-key",
+                                                NULL};
+    bool restores = a->s3_endpoint != NULL; /* the node unit's --s3-endpoint is run's */
+    for (size_t i = 0; i < a->nflags; i++)
+        for (size_t j = 0; restore_flags[j] != NULL; j++)
+            restores |= strcmp(a->flags[i], restore_flags[j]) == 0;
+    bool from = false;
+    for (size_t i = 0; i < a->nflags; i++)
+        from |= strcmp(a->flags[i], "--from-snapshot") == 0;
+    if (a->store == NULL && restores && !from)
+        return cli_usage(CMD, "--verify-with, --verify-quorum, --verify-key and --s3-endpoint of "
+                              "a node's unit go with --from-snapshot STORE");
     if (a->store == NULL || action == SVC_UNINSTALL)
         return 0;
     if (a->nflags > 0)
@@ -706,7 +719,7 @@ static int snapshotter(const struct svc_args *a, enum svc_action action)
     "(--binary-path, --neard-version, --release-url, --neard-sha256, --account-id,\n"              \
     "--boot-nodes, --archival, --rpc-addr, --network-addr, --restart, --log-max-size,\n"           \
     "--log-keep, --env, --allow-mainnet-validator, --from-snapshot, --verify-with,\n"              \
-    "--verify-quorum) are passed on.\n"                                                            \
+    "--verify-quorum, --verify-key, --s3-endpoint) are passed on.\n"                               \
     "With --snapshot-to: the snapshotter instead, nearup-snapshot-NETWORK.service "                \
     "(Type=oneshot:\n"                                                                             \
     "`nearup snapshot create`, then `nearup snapshot prune` with --keep) and\n"                    \
@@ -755,6 +768,10 @@ static int service(const struct cli_doc *doc, enum svc_action action, int argc, 
         return rc;
     if (a.store != NULL)
         return snapshotter(&a, action);
+    char msg[NU_ERRMSG_MAX];
+    if (a.s3_endpoint != NULL && (add_run_arg(&a, "--s3-endpoint", msg, sizeof(msg)) != 0 ||
+                                  add_run_arg(&a, a.s3_endpoint, msg, sizeof(msg)) != 0))
+        return cli_usage(CMD, "%s", msg);
     if (action == SVC_UNINSTALL)
         return do_uninstall(&a);
     struct nu_buf unit;

@@ -10,12 +10,14 @@
 
 #include "clock.h"
 #include "cmd.h"
+#include "cmd_snapshot.h"
 #include "fs.h"
 #include "log.h"
 #include "progress.h"
 #include "runmetrics.h"
 #include "snap.h"
 #include "state.h"
+#include "url.h"
 #include "workers.h"
 
 #define CMD "snapshot"
@@ -31,6 +33,7 @@ struct opts {
     int compression; /* index in "zstd|none" */
     bool replace, keep_old, json, dry_run, log_result;
     enum snap_layout layout;
+    struct cli_verify verify;
     char abshome[PATH_MAX];
 };
 
@@ -147,6 +150,20 @@ static const struct nu_setting restore_opts[] = {
      O(kind),
      .metavar = "KIND",
      .help = "which public snapshot (rpc, archival) with --layout near|fastnear"},
+    {.name = "verify-with",
+     .type = NU_T_LIST,
+     O(verify.given),
+     .max = SNAP_VERIFY_REFS_MAX,
+     .metavar = "URL",
+     .set = cli_set_verify_with,
+     .help = CLI_VERIFY_WITH_HELP},
+    {.name = "verify-quorum",
+     .type = NU_T_UINT,
+     O(verify.quorum),
+     .min = 1,
+     .max = SNAP_VERIFY_REFS_MAX,
+     .metavar = "N",
+     .help = CLI_VERIFY_QUORUM_HELP},
 };
 
 static const struct nu_setting list_opts[] = {OPT_FROM, OPT_JSON, OPT_ENDPOINT};
@@ -213,7 +230,51 @@ static int check(const struct cli_doc *doc, struct opts *o)
                                     "--metrics-textfile-dir");
     if (o->home != NULL && node_abspath(o->home, o->abshome, sizeof(o->abshome), err) < 0)
         return cli_usage(doc->prog, "%s", err);
+    if (doc->opts != restore_opts)
+        return 0;
+    if (o->verify.given[0] != NULL &&
+        (o->layout == SNAP_LAYOUT_NEAR || o->layout == SNAP_LAYOUT_FASTNEAR))
+        return cli_usage(doc->prog, "--verify-with needs nearup's layout: the public layouts "
+                                    "record no block to check");
+    return cli_verify_setup(doc->prog, &o->verify);
+}
+
+/* ---- --verify-with, --verify-quorum (cmd_snapshot.h) ---- */
+
+int cli_set_verify_with(const struct nu_setting *s, void *obj, const char *value, char *msg,
+                        size_t msgsz)
+{
+    char url[NODE_CHAIN_URL_MAX];
+    if (nu_url_from_user(value, url, sizeof(url), msg, msgsz) != 0)
+        return NU_EINVAL;
+    return nu_setting_store(s, obj, value, msg, msgsz);
+}
+
+int cli_verify_setup(const char *prog, struct cli_verify *v)
+{
+    char msg[NU_ERRMSG_MAX];
+    size_t n = 0;
+    for (; v->given[n] != NULL; n++) {
+        if (nu_url_from_user(v->given[n], v->text[n], sizeof(v->text[n]), msg, sizeof(msg)) != 0)
+            return cli_usage(prog, "--verify-with: %s", msg); /* checked already: cannot be */
+        v->urls[n] = v->text[n];
+    }
+    v->urls[n] = NULL;
+    if (v->quorum != 0 && n == 0)
+        return cli_usage(prog, "--verify-quorum goes with --verify-with URL");
+    if (v->quorum > n)
+        return cli_usage(prog,
+                         "--verify-quorum %u needs at least %u --verify-with URLs (%zu given)",
+                         v->quorum, v->quorum, n);
+    v->refs = (struct snap_verify_refs){.urls = n > 0 ? v->urls : NULL, .quorum = v->quorum};
     return 0;
+}
+
+void cli_verify_report(const char *cmd, const struct snap_chain_report *r, FILE *out)
+{
+    for (size_t i = 0; r->checked && i < r->nrefs; i++)
+        fprintf(out, "nearup %s: reference %s: %s: %s\n", cmd, r->refs[i].url,
+                node_chain_outcome_name(r->refs[i].outcome), r->refs[i].detail);
 }
 
 /* 0 to go on, else the exit code (0 after --help). */
@@ -409,6 +470,21 @@ static const char *layout_name(enum snap_layout l)
     return names[l];
 }
 
+/* null without --verify-with; else the block, the quorum and every reference. */
+static json_t *chain_json(const struct snap_chain_report *c)
+{
+    if (!c->checked)
+        return json_null();
+    json_t *refs = json_array();
+    for (size_t i = 0; refs != NULL && i < c->nrefs; i++)
+        json_array_append_new(refs, json_pack("{s:s, s:s, s:s}", "url", c->refs[i].url, "outcome",
+                                              node_chain_outcome_name(c->refs[i].outcome), "detail",
+                                              c->refs[i].detail));
+    return json_pack("{s:I, s:s, s:i, s:I, s:o, s:s}", "height", (json_int_t)c->height, "hash",
+                     c->hash, "quorum", (int)c->quorum, "matches", (json_int_t)c->matches,
+                     "references", refs, "state", "pending");
+}
+
 static json_t *restore_json(const struct snap_restore_result *r)
 {
     json_t *old = json_array();
@@ -425,7 +501,8 @@ static json_t *restore_json(const struct snap_restore_result *r)
         "replaced", r->replaced, "signature_verified", r->signature_verified, "checks", r->checks,
         "data_dir", r->data_dir, "total_ms", (json_int_t)r->total_ms);
     if (o == NULL || old == NULL || json_object_set_new(o, "old_data", old) < 0 ||
-        json_object_set_new(o, "old_kept", json_boolean(r->old_kept)) < 0) {
+        json_object_set_new(o, "old_kept", json_boolean(r->old_kept)) < 0 ||
+        json_object_set_new(o, "chain_check", chain_json(&r->chain)) < 0) {
         json_decref(o);
         return NULL;
     }
@@ -445,6 +522,13 @@ static void restore_report(const char *cmd, const struct snap_restore_result *r)
         printf("nearup %s: the old data is in %s%s\n", cmd, r->old_data[i],
                r->old_kept ? " (kept: --keep-old)"
                            : "; it is removed once the node has opened the restored data");
+    if (r->chain.checked) {
+        printf("nearup %s: block %lld (hash %s) is confirmed by %zu of %zu references (%u "
+               "needed); the node confirms it too before it serves (chain check pending)\n",
+               cmd, (long long)r->chain.height, r->chain.hash, r->chain.matches, r->chain.nrefs,
+               r->chain.quorum);
+        cli_verify_report(cmd, &r->chain, stdout);
+    }
     const char *unit = r->layout == SNAP_LAYOUT_NEARUP ? "chunks" : "files";
     printf("nearup %s: downloaded %zu %s (%s), %zu were already in place; verified: %s; "
            "%.1f s, %s/s\n",
@@ -462,11 +546,13 @@ static int do_restore(struct opts *o)
         .keep_old = o->keep_old,
         .layout = o->layout,
         .kind = o->kind,
+        .verify = o->verify.refs,
     };
     struct snap_restore_result r;
     char err[NU_ERRMSG_MAX];
     if (snap_restore(&ro, &r, err) < 0) {
         cli_error("snapshot restore", "%s", err);
+        cli_verify_report("snapshot restore", &r.chain, stderr);
         return 1;
     }
     if (o->json)
@@ -667,8 +753,13 @@ static const struct cli_doc restore_doc = {
     .summary = "restore a snapshot into a home, verifying every chunk",
     .usage = "nearup snapshot restore --from STORE --home DIR [--name NAME|latest] [--parallel N]\n"
              "                        [--verify-key ed25519:PK] [--replace [--keep-old]]\n"
+             "                        [--verify-with URL]... [--verify-quorum N]\n"
              "                        [--layout nearup|near|fastnear [--kind rpc]]\n"
              "                        [--s3-endpoint URL] [--json]",
+    .about = "With --verify-with, the snapshot's block (height and hash) must be on the chain of\n"
+             "a quorum of those JSON-RPC URLs before anything is downloaded, and the restored\n"
+             "node must show that same block before `nearup health --home` lets it serve\n"
+             "(docs/snapshots.md, \"Chain check\").\n",
     .opts = restore_opts,
     .nopts = CLI_NOPTS(restore_opts),
 };

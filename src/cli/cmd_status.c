@@ -16,7 +16,9 @@
  *                                highest local node of the same chain),
  *               "supervisor": {"pid": int|null, "state": str|null,
  *                              "restarts": int|null},
- *               "error": str|null}]}
+ *               "error": str|null,
+ *               "chain_check": null | {"state": "pending"|"ok"|"mismatch"|"unreadable",
+ *                                      "reason": str}}]}
  * Nodes are in the order of the registry (or of node_homes_expand). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +231,8 @@ static int report(const struct status_args *a, const struct node_status *st, siz
     for (size_t i = 0; i < n; i++) {
         if (st[i].error[0] != '\0')
             printf("%s: %s\n", st[i].home, st[i].error);
+        if (st[i].chain_check[0] != '\0' && strcmp(st[i].chain_check, "ok") != 0)
+            printf("%s: %s\n", st[i].home, st[i].chain_reason);
     }
     return rc;
 }

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "chaincheck.h"
 #include "fs.h"
 #include "json.h"
 #include "state.h"
@@ -540,6 +541,19 @@ static void recovery_note(const struct journal *j, struct node_swap_recovery *re
              rec->res.nold > 0 ? rec->res.old[0] : "");
 }
 
+/* A swap put back leaves the old data in place: a chain check the
+ * restore recorded for its data (before the swap) is about nothing now. */
+static int discard_check(const char *home, const char *name, char *errbuf)
+{
+    struct node_chain_check *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    int rc = node_chain_load(home, c, NULL);
+    rc = rc == 0 && strcmp(c->snapshot, name) == 0 ? node_chain_remove(home, errbuf) : 0;
+    free(c);
+    return rc;
+}
+
 /* Settles j's swap; a rollback is a success with its reason in why. */
 static int recover(const char *home, struct journal *j, struct node_swap_recovery *rec, char *why,
                    char *errbuf)
@@ -551,7 +565,8 @@ static int recover(const char *home, struct journal *j, struct node_swap_recover
     if (rec->outcome == NODE_SWAP_FINISHED)
         return conclude(home, j, &rec->res, errbuf);
     j->swapping = false;
-    return journal_save(home, j, errbuf);
+    rc = journal_save(home, j, errbuf);
+    return rc == 0 ? discard_check(home, j->sw.name, errbuf) : rc;
 }
 
 int node_swap_recover(const char *home, struct node_swap_recovery *rec, char *errbuf)
@@ -581,7 +596,8 @@ int node_swap_recover(const char *home, struct node_swap_recovery *rec, char *er
 bool node_swap_removal_pending(const char *home, char *name, size_t namesz)
 {
     struct journal *j = calloc(1, sizeof(*j));
-    bool pending = j != NULL && journal_load(home, j, NULL) == 0 && !j->swapping && j->nremove > 0;
+    bool pending = j != NULL && journal_load(home, j, NULL) == 0 && !j->swapping &&
+                   j->nremove > 0 && !node_chain_blocking(home);
     if (pending && name != NULL)
         snprintf(name, namesz, "%s", j->sw.name);
     free(j);
@@ -592,6 +608,11 @@ int node_swap_remove_old(const char *home, size_t *removed, char *errbuf)
 {
     struct journal *j;
     *removed = 0;
+    if (node_chain_blocking(home))
+        return nu_err_set(errbuf, NU_ESTATE,
+                          "the chain check of %s has not passed; the old data a restore kept "
+                          "stays until it does",
+                          home);
     int rc = journal_settled(home, &j, errbuf);
     while (rc == 0 && j->nremove > 0) {
         /* Listed first, removed second: a kill here leaves it listed. */
@@ -604,6 +625,88 @@ int node_swap_remove_old(const char *home, size_t *removed, char *errbuf)
     }
     free(j);
     return rc;
+}
+
+bool node_swap_in_progress(const char *home)
+{
+    struct journal *j = calloc(1, sizeof(*j));
+    bool swapping = j == NULL || (journal_load(home, j, NULL) == 0 && j->swapping);
+    free(j);
+    return swapping;
+}
+
+/* ---- rejected data ---- */
+
+int node_swap_reject_plan(const char (*targets)[PATH_MAX], size_t n, const char *name,
+                          struct node_swap_rejection *r, char *errbuf)
+{
+    struct node_swap_dir d;
+    memset(r, 0, sizeof(*r));
+    for (size_t i = 0; i < n && i < NODE_SWAP_DIRS_MAX; i++, r->ndirs++) {
+        int rc = node_swap_dir_init(&d, targets[i], name, errbuf);
+        if (rc < 0)
+            return rc;
+        snprintf(r->target[i], PATH_MAX, "%s", d.target);
+        snprintf(r->old[i], PATH_MAX, "%s", d.old);
+        struct stat st;
+        if (lstat(d.target, &st) < 0)
+            continue; /* nothing there to reject */
+        for (int k = 1; r->rejected[i][0] == '\0'; k++) {
+            char path[PATH_MAX];
+            if (k > NODE_SWAP_REJECTED_MAX)
+                return nu_err_set(errbuf, NU_EEXIST,
+                                  "%.200s" NODE_SWAP_REJECTED_INFIX "%s and %d more rejected "
+                                  "data dirs are in the way; move them away",
+                                  d.target, name, NODE_SWAP_REJECTED_MAX - 1);
+            int len = k == 1 ? snprintf(path, sizeof(path), "%s" NODE_SWAP_REJECTED_INFIX "%s",
+                                        d.target, name)
+                             : snprintf(path, sizeof(path), "%s" NODE_SWAP_REJECTED_INFIX "%s.%d",
+                                        d.target, name, k);
+            if (len < 0 || (size_t)len >= sizeof(path))
+                return nu_err_set(errbuf, NU_ETOOBIG, "data path %.200s is too long", d.target);
+            if (lstat(path, &st) < 0 && errno == ENOENT)
+                snprintf(r->rejected[i], PATH_MAX, "%s", path);
+        }
+    }
+    return 0;
+}
+
+/* Drops the old dirs r put back from the journal's removals. */
+static int forget_old(const char *home, const struct node_swap_rejection *r, char *errbuf)
+{
+    struct journal *j;
+    int rc = journal_settled(home, &j, errbuf);
+    size_t kept = 0;
+    for (size_t i = 0; rc == 0 && i < j->nremove; i++) {
+        bool back = false;
+        for (size_t d = 0; d < r->ndirs; d++)
+            back = back || (r->old_back[d] && strcmp(j->remove[i], r->old[d]) == 0);
+        if (!back)
+            memmove(j->remove[kept++], j->remove[i], PATH_MAX);
+    }
+    if (rc == 0 && kept != j->nremove) {
+        j->nremove = kept;
+        rc = journal_save(home, j, errbuf);
+    }
+    free(j);
+    return rc;
+}
+
+int node_swap_reject(const char *home, struct node_swap_rejection *r, char *errbuf)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < r->ndirs; i++) {
+        bool old = false;
+        if (r->rejected[i][0] != '\0')
+            rc = move(r->target[i], r->rejected[i], errbuf);
+        if (rc == 0)
+            rc = probe_one(r->old[i], &old, errbuf);
+        if (rc == 0 && old && (rc = move(r->old[i], r->target[i], errbuf)) == 0)
+            r->old_back[i] = true;
+        if (rc == 0)
+            rc = fsync_parent(r->target[i], errbuf);
+    }
+    return rc == 0 ? forget_old(home, r, errbuf) : rc;
 }
 
 bool node_data_locked(const char *dir)

@@ -29,6 +29,8 @@
 #define NODE_SWAP_REMOVE_MAX 16 /* old data dirs awaiting removal at once */
 #define NODE_SWAP_STAGING_INFIX ".restore-"
 #define NODE_SWAP_OLD_INFIX ".replaced-"
+#define NODE_SWAP_REJECTED_INFIX ".rejected-"
+#define NODE_SWAP_REJECTED_MAX 16 /* <dir>.rejected-<name>, then .2 ... .16 */
 /* Test hook: the process kills itself (SIGKILL) right after the named
  * step of a swap: "journal" (written, nothing renamed), "aside" (a data
  * dir moved to its .replaced- name), "in" (a staging dir renamed in),
@@ -91,12 +93,38 @@ struct node_swap_recovery {
  * the dirs are in a state no swap leaves (old data gone). */
 NU_WUR int node_swap_recover(const char *home, struct node_swap_recovery *rec, char *errbuf);
 
-/* True when the journal lists old data dirs awaiting removal; name (may
- * be NULL) gets the snapshot the last swap put in place. */
+/* True when the journal lists old data dirs awaiting removal and no chain
+ * check of the home keeps them (chaincheck.h: pending, failed or
+ * unreadable); name (may be NULL) gets the snapshot the last swap put in
+ * place. */
 bool node_swap_removal_pending(const char *home, char *name, size_t namesz);
 /* Removes the old data dirs the journal lists, after the node has opened
- * the new data (caller holds the home lock). *removed counts them. */
+ * the new data (caller holds the home lock). *removed counts them.
+ * NU_ESTATE while a chain check keeps them. */
 NU_WUR int node_swap_remove_old(const char *home, size_t *removed, char *errbuf);
+/* True when the journal says a swap is under way (a kill -9 interrupted
+ * it, or it runs now). */
+bool node_swap_in_progress(const char *home);
+
+/* Restored data that failed its chain check goes aside and the old data
+ * the restore kept (<dir>.replaced-<name>) comes back. */
+struct node_swap_rejection {
+    size_t ndirs;
+    char target[NODE_SWAP_DIRS_MAX][PATH_MAX];
+    char rejected[NODE_SWAP_DIRS_MAX][PATH_MAX]; /* <dir>.rejected-<name>[.N]; "" if no data */
+    char old[NODE_SWAP_DIRS_MAX][PATH_MAX];      /* <dir>.replaced-<name> */
+    bool old_back[NODE_SWAP_DIRS_MAX];           /* it was there and is in place again */
+};
+
+/* Picks, for each data dir (absolute) of snapshot name, the first free
+ * <dir>.rejected-<name>[.N]; NU_EEXIST when all NODE_SWAP_REJECTED_MAX
+ * are taken. Nothing is moved. */
+NU_WUR int node_swap_reject_plan(const char (*targets)[PATH_MAX], size_t n, const char *name,
+                                 struct node_swap_rejection *r, char *errbuf);
+/* Moves each data dir to its rejected name, then its old data back in
+ * (caller holds the home lock, neard is stopped), fsyncs the parents and
+ * drops the old dirs from the journal's removals. Never deletes. */
+NU_WUR int node_swap_reject(const char *home, struct node_swap_rejection *r, char *errbuf);
 
 /* True when some process holds RocksDB's lock on <dir>/LOCK (fcntl), as
  * neard does while its database is open. */

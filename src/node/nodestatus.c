@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaincheck.h"
 #include "health.h"
 #include "httpc.h"
 #include "json.h"
@@ -205,6 +206,22 @@ static bool python_neard(struct node_status *st, struct node_pidfile *pf)
     return true;
 }
 
+/* chain-check.json: what a restore's node must still prove, or did. */
+static void read_chain_check(struct node_status *st)
+{
+    struct node_chain_check *c = calloc(1, sizeof(*c));
+    int rc = c != NULL ? node_chain_load(st->home, c, st->chain_reason) : NU_ENOMEM;
+    if (rc == NU_ENOENT || rc == NU_ENOMEM) {
+        st->chain_reason[0] = '\0';
+    } else if (rc < 0) {
+        snprintf(st->chain_check, sizeof(st->chain_check), "unreadable");
+    } else {
+        snprintf(st->chain_check, sizeof(st->chain_check), "%s", node_chain_state_name(c->state));
+        node_chain_describe(c, st->chain_reason, sizeof(st->chain_reason));
+    }
+    free(c);
+}
+
 static void probe_one(const char *home, struct node_status *st)
 {
     memset(st, 0, sizeof(*st));
@@ -214,6 +231,7 @@ static void probe_one(const char *home, struct node_status *st)
     st->state = NODE_STATE_DOWN;
     read_run_config(st);
     read_supervisor(st);
+    read_chain_check(st);
 
     struct node_lock_owner lo;
     if (node_home_lock_owner(home, &lo) && lo.role == NODE_LOCK_RESTORE) {
@@ -362,6 +380,10 @@ static json_t *node_json(const struct node_status *s)
     json_object_set_new(o, "lag", int_or_null(s->lag));
     json_object_set_new(o, "supervisor", sup);
     json_object_set_new(o, "error", str_or_null(s->error));
+    json_object_set_new(o, "chain_check",
+                        s->chain_check[0] == '\0' ? json_null()
+                                                  : json_pack("{s:s,s:s}", "state", s->chain_check,
+                                                              "reason", s->chain_reason));
     return o;
 }
 

@@ -47,6 +47,11 @@ struct node_status {
     char supervisor_state[32]; /* status.json "state", "" when no file */
     int64_t restarts;          /* -1 when no status.json */
     char error[NU_ERRMSG_MAX]; /* why down/unresponsive, "" otherwise */
+    /* A restore's chain check (chaincheck.h): "" without one, else
+     * "pending", "ok", "mismatch" or "unreadable", and the line saying
+     * where it stands. */
+    char chain_check[16];
+    char chain_reason[NU_ERRMSG_MAX];
 };
 
 /* The reference RPC heads are compared with (--reference URL). */

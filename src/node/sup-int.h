@@ -39,6 +39,9 @@
 #define SUP_METRICS_EVERY_MS 10000    /* the textfile is rewritten at least this often */
 #define SUP_HEAD_PROBE_MS 5000        /* /status while running, for head_advancing */
 #define SUP_HEAD_WINDOW_MS 30000      /* head_advancing: moved this recently (no watchdog) */
+#define SUP_CHAIN_TIMEOUT_MS 5000     /* the chain check's block request */
+#define SUP_CHAIN_RETRY_MIN_MS 500    /* a block request that failed is sent again after this, */
+#define SUP_CHAIN_RETRY_MAX_MS 30000  /* doubling up to this */
 
 enum sup_state {
     SUP_STARTING,
@@ -79,6 +82,8 @@ struct sup_verified {
 };
 
 struct sup;
+struct node_chain_check;
+struct node_swap_rejection;
 /* rc 0: the binary is s->verified; else err says why it must not run. */
 typedef void (*sup_verify_cb)(struct sup *s, int rc, const char *err);
 
@@ -160,6 +165,18 @@ struct sup {
     int swap_rc;
     size_t swap_removed;
     char swap_err[NU_ERRMSG_MAX];
+
+    /* a restore's chain check (sup_chain.c) */
+    struct node_chain_check *chain;        /* the home's check; NULL when it has none */
+    struct nu_hc_pool *chain_pool;         /* POST / to rpc_addr, while the check is pending */
+    struct nu_hc_conn *chain_conn;         /* the block request in flight */
+    pid_t chain_pid;                       /* the neard it asks */
+    uv_timer_t t_chain;                    /* the next request after a failed one */
+    unsigned chain_retry_ms;               /* the last delay; 0: none yet */
+    bool chain_rejected;                   /* mismatch: neard stops, then its data goes aside */
+    bool chain_norpc_said;                 /* logged once: no RPC to ask */
+    struct node_swap_rejection *rejection; /* where the rejected data goes */
+    bool started_reported;                 /* "ok" and READY=1 went out for this neard */
 };
 
 /* supervisor.c */
@@ -170,6 +187,8 @@ void sup_write_status(struct sup *s);
 void sup_start_neard(struct sup *s);
 void sup_finish(struct sup *s, enum sup_state st, int rc);
 void sup_report_ready(struct sup *s, const char *line);
+/* SIGTERM to neard, SIGKILL after stop_timeout. */
+void sup_stop_neard(struct sup *s);
 
 /* sup_child.c */
 NU_WUR int sup_child_spawn(struct sup *s, char *errbuf);
@@ -185,11 +204,26 @@ void sup_probe_schedule(struct sup *s); /* after a (re)start or on state change 
 /* Cancels a probe in flight and closes the probe's connections (before
  * the supervisor closes its other handles). */
 void sup_probe_close(struct sup *s);
+/* neard is ready for its users: "ok <pid>" on the ready pipe, READY=1. */
+void sup_report_started(struct sup *s);
 
 /* sup_notify.c: systemd's notify protocol (READY/STATUS/WATCHDOG/STOPPING) */
 void sup_notify_init(struct sup *s); /* reads NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID */
 void sup_notify(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sup_notify_close(struct sup *s);
+
+/* sup_chain.c: a restore's chain check (chaincheck.h) */
+NU_WUR int sup_chain_load(struct sup *s, char *errbuf); /* setup: the home's check, if any */
+NU_WUR int sup_chain_init(struct sup *s, char *errbuf); /* after sup_probe_init */
+/* True while a pending check is to be asked: readiness waits for it. */
+bool sup_chain_waiting(const struct sup *s);
+/* neard answered /status: asks it for the check's block (unless asked). */
+void sup_chain_on_status(struct sup *s);
+/* neard exited: after a mismatch its data goes aside and the supervisor
+ * gives up (true: handled); false otherwise. */
+bool sup_chain_on_exit(struct sup *s);
+void sup_chain_close(struct sup *s); /* with sup_probe_close */
+void sup_chain_free(struct sup *s);  /* at teardown */
 
 /* sup_swap.c: an interrupted restore's swap, old data kept aside */
 NU_WUR int sup_swap_recover(struct sup *s, char *errbuf); /* before the first neard */

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chaincheck.h"
 #include "clock.h"
 #include "fs.h"
 #include "httpd.h"
@@ -95,7 +96,18 @@ struct family {
     const char *const *labels;
 };
 
-enum { F_STATE, F_RESTARTS, F_EXIT_CODE, F_EXIT_AT, F_UPGRADE, F_INFO, F_HEAD, F_START, F_N };
+enum {
+    F_STATE,
+    F_RESTARTS,
+    F_EXIT_CODE,
+    F_EXIT_AT,
+    F_UPGRADE,
+    F_INFO,
+    F_HEAD,
+    F_START,
+    F_CHAIN,
+    F_N
+};
 
 static const struct family families[F_N] = {
     [F_STATE] = {NU_METRIC_GAUGE, "nearup_node_state",
@@ -113,6 +125,8 @@ static const struct family families[F_N] = {
                 "1 when the running neard's head moved within the probe window.", base_labels},
     [F_START] = {NU_METRIC_GAUGE, "nearup_node_supervisor_start_time_seconds",
                  "When the supervisor started (unix seconds).", base_labels},
+    [F_CHAIN] = {NU_METRIC_GAUGE, "nearup_node_chain_check",
+                 "The restore's chain check (1 for its state); absent without one.", state_labels},
 };
 
 static void set_values(struct sup *s, struct nu_metric **m)
@@ -135,6 +149,10 @@ static void set_values(struct sup *s, struct nu_metric **m)
     s->head_advancing = head_advancing(s);
     nu_metric_set(m[F_HEAD], base, s->head_advancing);
     nu_metric_set(m[F_START], base, (double)s->started_at);
+    for (int st = 0; s->chain != NULL && st <= NODE_CHAIN_MISMATCH; st++) {
+        const char *lv[] = {s->home, s->cfg.chain_id, node_chain_state_name(st)};
+        nu_metric_set(m[F_CHAIN], lv, s->chain->state == (enum node_chain_state)st);
+    }
 }
 
 /* The whole text into out (bounded by METRICS_TEXT_MAX). */

@@ -39,16 +39,31 @@ static bool neard_alive(const struct sup *s)
     return s->child.pid > 0 && !s->child.exited;
 }
 
-static void on_ready(struct sup *s)
+void sup_report_started(struct sup *s)
 {
-    char line[64], pid[24];
-    s->ready = true;
-    sup_set_state(s, SUP_RUNNING);
-    snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
-    sup_log(s, NU_LOG_INFO, "neard answers /status", "pid", pid, NULL);
+    char line[64];
+    if (s->started_reported)
+        return;
+    s->started_reported = true;
     snprintf(line, sizeof(line), "ok %ld\n", (long)s->child.pid);
     sup_report_ready(s, line);
     sup_notify(s, "READY=1\nSTATUS=neard %s running (pid %ld)", s->version, (long)s->child.pid);
+}
+
+/* A pending chain check holds the report back until neard shows the
+ * snapshot's block (sup_chain.c). */
+static void on_ready(struct sup *s)
+{
+    char pid[24];
+    s->ready = true;
+    s->started_reported = false;
+    sup_set_state(s, SUP_RUNNING);
+    snprintf(pid, sizeof(pid), "%ld", (long)s->child.pid);
+    sup_log(s, NU_LOG_INFO, "neard answers /status", "pid", pid, NULL);
+    if (sup_chain_waiting(s))
+        sup_chain_on_status(s);
+    else
+        sup_report_started(s);
 }
 
 /* Running: a keep-alive only for a head past the one of the last. */
@@ -72,7 +87,10 @@ static void on_reply(void *ud, const struct nu_hc_resp *r)
     if (neard_alive(s) && s->child.pid == s->probe_pid && r->err == NU_HC_OK && r->status == 200) {
         if (!s->ready && s->state == SUP_STARTING)
             on_ready(s);
-        sup_swap_cleanup(s); /* neard has opened its data: a restore's old data may go */
+        else if (sup_chain_waiting(s))
+            sup_chain_on_status(s);
+        if (!sup_chain_waiting(s))
+            sup_swap_cleanup(s); /* neard has opened its data: a restore's old data may go */
         int64_t h = parse_height(r->body, r->len);
         on_height(s, h);
         sup_metrics_head(s, h);

@@ -144,8 +144,8 @@ static void close_all(void *arg)
  * waits for it). */
 static void stop_timers(struct sup *s)
 {
-    uv_timer_t *timers[] = {&s->t_backoff, &s->t_stop,   &s->t_drain,   &s->t_probe,
-                            &s->t_prev,    &s->t_jitter, &s->t_watchdog};
+    uv_timer_t *timers[] = {&s->t_backoff, &s->t_stop,   &s->t_drain,    &s->t_probe,
+                            &s->t_prev,    &s->t_jitter, &s->t_watchdog, &s->t_chain};
     for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
         uv_timer_stop(timers[i]);
 }
@@ -177,6 +177,7 @@ void sup_finish(struct sup *s, enum sup_state st, int rc)
     sup_child_close_output(s);
     nu_sigs_close(&s->sigs);
     sup_probe_close(s); /* its connections free themselves as they close */
+    sup_chain_close(s);
     stop_timers(s);
     sup_metrics_close(s, close_all, s);
 }
@@ -362,7 +363,9 @@ void sup_on_neard_exit(struct sup *s)
     bool immediate = false;
     record_exit(s, &ran_ms, how, sizeof(how));
     bool failed = s->exit_signal != 0 || s->exit_code != 0;
-    if (s->stop_requested) {
+    if (sup_chain_on_exit(s)) {
+        /* the chain check failed: the data went aside, the supervisor gave up */
+    } else if (s->stop_requested) {
         sup_finish(s, SUP_STOPPED, 0);
     } else if (s->upgrade_requested || (!failed && sup_upgrade_pending(s, &immediate))) {
         s->upgrade_requested = false;
@@ -398,8 +401,7 @@ static void on_stop_timeout(uv_timer_t *t)
     s->child.kill_sent = true;
 }
 
-/* SIGTERM to neard, SIGKILL after stop_timeout. */
-static void terminate_neard(struct sup *s)
+void sup_stop_neard(struct sup *s)
 {
     kill(s->child.pid, SIGTERM);
     uv_timer_start(&s->t_stop, on_stop_timeout, (uint64_t)s->cfg.stop_timeout_s * 1000u, 0);
@@ -422,7 +424,7 @@ static void request_stop(struct sup *s, const char *signame)
     uv_timer_stop(&s->t_prev);
     if (s->child.pid > 0 && !s->child.exited) {
         sup_set_state(s, SUP_STOPPING);
-        terminate_neard(s);
+        sup_stop_neard(s);
     } else if (s->child.pid > 0) {
         sup_set_state(s, SUP_STOPPING); /* exited; its output is draining */
     } else {
@@ -459,7 +461,7 @@ static void on_hup(struct sup *s)
         s->upgrade_requested = true;
         sup_log(s, NU_LOG_INFO, "SIGHUP: stopping neard for the pending upgrade", NULL);
         sup_set_state(s, SUP_UPGRADING);
-        terminate_neard(s);
+        sup_stop_neard(s);
     }
 }
 
@@ -497,6 +499,8 @@ static int init_handles(struct sup *s, char *errbuf)
     }
     sup_notify_init(s);
     int rc = sup_probe_init(s, errbuf);
+    if (rc == 0)
+        rc = sup_chain_init(s, errbuf);
     return rc == 0 ? sup_metrics_init(s, errbuf) : rc;
 }
 
@@ -535,6 +539,8 @@ static int setup(struct sup *s, char *errbuf)
     if (rc == 0)
         rc = sup_swap_recover(s, errbuf);
     if (rc == 0)
+        rc = sup_chain_load(s, errbuf);
+    if (rc == 0)
         resolve_names(s);
     return rc;
 }
@@ -550,6 +556,7 @@ static void teardown(struct sup *s)
         node_pidfile_remove(s->home, NODE_SUPERVISOR_PID);
     node_runcfg_release(&s->cfg);
     nu_buf_release(&s->tail);
+    sup_chain_free(s);
     node_state_unlock(s->lock_fd);
 }
 
@@ -581,6 +588,8 @@ int node_supervise(const struct node_sup_opts *o, char *errbuf)
         s->exit_rc = 1;
         nu_sigs_close(&s->sigs);
         sup_probe_close(s);
+        if (s->t_chain.data != NULL)
+            sup_chain_close(s);
         uv_walk(&s->loop, close_handle, NULL);
     } else {
         sup_log(s, NU_LOG_INFO, "supervisor started", "home", s->home, "restart",

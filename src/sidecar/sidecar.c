@@ -12,6 +12,7 @@
 
 #include "agent.h"
 #include "buf.h"
+#include "chaingate.h"
 #include "clock.h"
 #include "httpd.h"
 #include "json.h"
@@ -25,7 +26,10 @@
 struct sc_metrics {
     struct nu_metrics *reg;
     struct nu_metric *up, *node_up, *head, *age, *ref_head, *lag, *state, *weight, *checks;
+    struct nu_metric *chain; /* with --home */
 };
+
+#define UNVERIFIED "unverified" /* the served state while the chain check blocks */
 
 struct hc_sidecar {
     uv_loop_t *loop;
@@ -39,6 +43,7 @@ struct hc_sidecar {
     int http_port, agent_port;
     struct hc_check last;
     struct health_verdict v;
+    struct hc_chain_gate gate;
     struct sc_metrics m;
     bool closing;
     int pending; /* closes still to complete */
@@ -87,7 +92,7 @@ unsigned hc_weight(int64_t lag, unsigned max_lag)
 
 /* ---- metrics ---- */
 
-static int metrics_init(struct sc_metrics *m, bool has_ref, char *errbuf)
+static int metrics_init(struct sc_metrics *m, bool has_ref, bool has_home, char *errbuf)
 {
     static const char *const state_l[] = {"state", NULL};
     static const char *const result_l[] = {"result", NULL};
@@ -114,12 +119,16 @@ static int metrics_init(struct sc_metrics *m, bool has_ref, char *errbuf)
          "weight the agent-check reports (0 when not healthy)", NULL},
         {&m->checks, NU_METRIC_COUNTER, "nearup_health_checks_total",
          "status checks by their outcome", result_l},
+        {&m->chain, NU_METRIC_GAUGE, "nearup_health_chain_check",
+         "1 for the state of the home's chain check (--home)", state_l},
     };
     m->reg = nu_metrics_new();
     if (m->reg == NULL)
         return nu_err_set(errbuf, NU_ENOMEM, "health: out of memory");
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
         if (!has_ref && (defs[i].out == &m->ref_head || defs[i].out == &m->lag))
+            continue;
+        if (!has_home && defs[i].out == &m->chain)
             continue;
         int rc = nu_metric_new(m->reg, defs[i].type, defs[i].name, defs[i].help, defs[i].labels,
                                NULL, 0, defs[i].out, errbuf);
@@ -137,9 +146,38 @@ static int metrics_init(struct sc_metrics *m, bool has_ref, char *errbuf)
     return 0;
 }
 
+static bool served_healthy(const struct hc_sidecar *s)
+{
+    return s->v.healthy && !hc_gate_blocks(&s->gate);
+}
+
+static const char *served_state(const struct hc_sidecar *s)
+{
+    return hc_gate_blocks(&s->gate) ? UNVERIFIED : hc_state_name(s->v.state);
+}
+
+/* The served state (and, with --home, the chain check's) in the gauges. */
+static void metrics_state(struct hc_sidecar *s)
+{
+    struct sc_metrics *m = &s->m;
+    bool blocked = hc_gate_blocks(&s->gate);
+    for (int st = 0; st < HEALTH_NSTATES; st++) {
+        const char *lv[] = {hc_state_name(st)};
+        nu_metric_set(m->state, lv, !blocked && st == (int)s->v.state);
+    }
+    if (!s->gate.on)
+        return;
+    const char *uv[] = {UNVERIFIED};
+    nu_metric_set(m->state, uv, blocked);
+    for (int st = 0; st < HC_GATE_NSTATES; st++) {
+        const char *lv[] = {hc_gate_state_name(st)};
+        nu_metric_set(m->chain, lv, st == (int)s->gate.state);
+    }
+}
+
 static unsigned served_weight(const struct hc_sidecar *s)
 {
-    return s->v.healthy ? hc_weight(s->last.c.lag, s->o.max_lag) : 0;
+    return served_healthy(s) ? hc_weight(s->last.c.lag, s->o.max_lag) : 0;
 }
 
 static void metrics_update(struct hc_sidecar *s)
@@ -148,11 +186,8 @@ static void metrics_update(struct hc_sidecar *s)
     const struct hc_sample *n = &s->node.sample;
     const char *res[] = {hc_state_name(s->last.c.state)};
     nu_metric_inc(m->checks, res);
-    for (int st = 0; st < HEALTH_NSTATES; st++) {
-        const char *lv[] = {hc_state_name(st)};
-        nu_metric_set(m->state, lv, st == (int)s->v.state);
-    }
-    nu_metric_set(m->up, NULL, s->v.healthy);
+    metrics_state(s);
+    nu_metric_set(m->up, NULL, served_healthy(s));
     nu_metric_set(m->node_up, NULL, n->ok);
     if (n->ok) {
         nu_metric_set(m->head, NULL, (double)n->st.head);
@@ -187,11 +222,26 @@ static void log_change(const struct hc_sidecar *s, const struct health_verdict *
         nu_info("reference answering", "reference", s->o.reference_url);
 }
 
+/* The chain check's file, looked at once per round (one stat). */
+static void gate_refresh(struct hc_sidecar *s)
+{
+    bool blocked = hc_gate_blocks(&s->gate);
+    if (!hc_gate_refresh(&s->gate))
+        return;
+    if (hc_gate_blocks(&s->gate))
+        nu_warn("node unverified: not serving until its chain check passes", "home", s->o.home,
+                "chain_check", hc_gate_state_name(s->gate.state), "reason", s->gate.reason);
+    else if (blocked)
+        nu_info("chain check no longer holds the node back", "home", s->o.home, "chain_check",
+                hc_gate_state_name(s->gate.state));
+}
+
 static void round_finish(struct hc_sidecar *s)
 {
     s->round_busy = false;
     if (s->closing)
         return;
+    gate_refresh(s);
     struct health_verdict was = s->v;
     struct hc_check was_check = s->last;
     hc_classify(&s->o, &s->node.sample, s->has_ref ? &s->ref.sample : NULL, nu_real_ms(), &s->last);
@@ -239,8 +289,12 @@ static json_t *health_json(const struct hc_sidecar *s)
     const struct hc_sample *n = &s->node.sample;
     bool seen = v->known && n->ok;
     json_t *o = json_object();
-    json_object_set_new(o, "status", json_string(hc_state_name(v->state)));
-    json_object_set_new(o, "reason", json_string(v->known ? v->reason : "no check completed yet"));
+    bool blocked = hc_gate_blocks(&s->gate);
+    json_object_set_new(o, "status", json_string(served_state(s)));
+    json_object_set_new(o, "reason",
+                        json_string(blocked    ? s->gate.reason
+                                    : v->known ? v->reason
+                                               : "no check completed yet"));
     json_object_set_new(o, "head", int_or_null(seen, n->st.head));
     json_object_set_new(o, "head_age_ms", int_or_null(seen, c->age_ms));
     json_object_set_new(o, "syncing", seen ? json_boolean(n->st.syncing == 1) : json_null());
@@ -258,6 +312,8 @@ static json_t *health_json(const struct hc_sidecar *s)
     json_object_set_new(o, "failures", json_integer(v->failures));
     json_object_set_new(o, "max_lag", json_integer(s->o.max_lag));
     json_object_set_new(o, "stale_ms", json_integer(s->o.stale_ms));
+    if (s->gate.on)
+        json_object_set_new(o, "chain_check", hc_gate_json(&s->gate));
     return o;
 }
 
@@ -279,8 +335,8 @@ static void serve_health(struct hc_sidecar *s, struct nu_http_req *req)
     if (rc != 0)
         respond_text(req, 500, "text/plain", "cannot build the health report\n");
     else
-        (void)nu_httpd_respond_ex(req, s->v.healthy ? 200 : 503, "application/json", hdrs, b.data,
-                                  b.len, 0);
+        (void)nu_httpd_respond_ex(req, served_healthy(s) ? 200 : 503, "application/json", hdrs,
+                                  b.data, b.len, 0);
     nu_buf_release(&b);
 }
 
@@ -308,7 +364,10 @@ static void on_request(struct nu_http_req *req, void *ud)
 static void agent_reply(void *ud, struct hc_agent_reply *r)
 {
     const struct hc_sidecar *s = ud;
-    if (!s->v.known) {
+    if (hc_gate_blocks(&s->gate)) {
+        r->kind = HC_AGENT_DOWN; /* whatever the node says: its data is not proven */
+        r->reason = UNVERIFIED;
+    } else if (!s->v.known) {
         r->kind = HC_AGENT_SILENT;
     } else if (s->v.healthy) {
         r->kind = HC_AGENT_UP;
@@ -414,7 +473,15 @@ int hc_sidecar_new(uv_loop_t *loop, const struct hc_opts *o, struct hc_sidecar *
     health_verdict_init(&s->v);
     s->tick.data = s;
     (void)uv_timer_init(loop, &s->tick); /* cannot fail for timers */
-    int rc = metrics_init(&s->m, s->has_ref, errbuf);
+    int rc = hc_gate_init(&s->gate, o->home, errbuf);
+    if (rc == 0)
+        rc = metrics_init(&s->m, s->has_ref, s->gate.on, errbuf);
+    if (rc == 0) {
+        metrics_state(s);
+        if (hc_gate_blocks(&s->gate))
+            nu_warn("node unverified: not serving until its chain check passes", "home", o->home,
+                    "chain_check", hc_gate_state_name(s->gate.state), "reason", s->gate.reason);
+    }
     if (rc == 0)
         rc = setup_probes(s, errbuf);
     if (rc == 0)

@@ -15,11 +15,14 @@
  *   unhealthy, lag:   "up drain #lagging"
  *   unhealthy, other: "down #syncing" | "down #stale" | "down #unreachable"
  *   no check yet:     nothing (the connection is closed without a line)
+ *   unverified:       "down #unverified" (with a home whose restore's chain
+ *                     check is pending or failed, chaingate.h)
  *
  * Everything runs on one loop; library code here never prints. */
 #ifndef HC_SIDECAR_H
 #define HC_SIDECAR_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -35,6 +38,7 @@
 
 struct hc_opts {
     char node_url[HC_URL_MAX];      /* JSON-RPC endpoint of the node */
+    char home[PATH_MAX];            /* "" for none; else its chain check gates (chaingate.h) */
     char reference_url[HC_URL_MAX]; /* "" for none */
     char listen_host[HC_HOST_MAX];  /* numeric; the agent binds the same host */
     int listen_port;                /* 0: ephemeral */

@@ -20,6 +20,7 @@
 #include "staging.h"
 #include "fetch.h"
 #include "public.h"
+#include "refcheck.h"
 #include "testhooks.h"
 #include "workers.h"
 
@@ -228,6 +229,101 @@ static int build_jobs(struct restore *r, char *errbuf)
     return 0;
 }
 
+/* ---- the chain check (chaincheck.h) ---- */
+
+static bool verifying(const struct snap_restore_opts *o)
+{
+    return o->verify.urls != NULL && o->verify.urls[0] != NULL;
+}
+
+/* A snapshot whose data this home's node already rejected is not
+ * restored again (an autoscaling group would loop on it). */
+static int refuse_rejected(const char *home, const struct snap_manifest *m, char *errbuf)
+{
+    struct node_chain_check *c = calloc(1, sizeof(*c));
+    int rc = c == NULL ? nu_err_set(errbuf, NU_ENOMEM, "out of memory") : 0;
+    if (rc == 0 && node_chain_load(home, c, NULL) == 0 && c->state == NODE_CHAIN_MISMATCH &&
+        strcmp(c->snapshot, m->name) == 0 && c->height == m->height &&
+        strcmp(c->expected_hash, m->block_hash) == 0)
+        rc = nu_err_set(errbuf, NU_EVERIFY,
+                        "snapshot %s failed the chain check of %.200s before (its block %lld is "
+                        "%s there, not %s); not restoring it again: remove "
+                        "%.200s/.nearup/" NODE_CHAIN_FILE " to try anyway",
+                        m->name, home, (long long)c->height, c->node_hash, c->expected_hash, home);
+    free(c);
+    return rc;
+}
+
+/* Before anything is downloaded: the references' word on the block. */
+static int check_references(struct restore *r, struct snap_restore_result *res, char *errbuf)
+{
+    char why[NU_ERRMSG_MAX];
+    const struct snap_restore_opts *o = r->o;
+    if (!verifying(o))
+        return 0;
+    if (r->m.height < 0 || r->m.block_hash[0] == '\0')
+        return nu_err_set(errbuf, NU_EVERIFY,
+                          "snapshot %s records no block (it was taken of a node that was not "
+                          "running), so --verify-with has nothing to check; nothing was "
+                          "downloaded",
+                          r->m.name);
+    size_t len = strlen(r->m.block_hash);
+    if (len >= NODE_CHAIN_HASH_MAX ||
+        strspn(r->m.block_hash, "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") !=
+            len)
+        return nu_err_set(errbuf, NU_EVERIFY,
+                          "snapshot %s records a block hash that is not a base58 hash of at most "
+                          "%d characters; nothing was downloaded",
+                          r->m.name, NODE_CHAIN_HASH_MAX - 1);
+    int rc = snap_check_references(&o->verify, r->m.chain_id, r->m.height, r->m.block_hash,
+                                   o->c.cancel, &res->chain, why);
+    if (rc == NU_EVERIFY)
+        return nu_err_set(errbuf, rc,
+                          "snapshot %s is not on the references' chain: %.300s; nothing was "
+                          "downloaded",
+                          r->m.name, why);
+    return rc < 0 ? nu_err_set(errbuf, rc, "%s", why) : 0;
+}
+
+/* The pending check the node must pass, written before the swap. */
+static int record_check(struct restore *r, const struct snap_restore_result *res, char *errbuf)
+{
+    const struct snap_chain_report *rep = &res->chain;
+    struct node_chain_check *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return nu_err_set(errbuf, NU_ENOMEM, "out of memory");
+    c->state = NODE_CHAIN_PENDING;
+    snprintf(c->snapshot, sizeof(c->snapshot), "%s", r->m.name);
+    snprintf(c->chain_id, sizeof(c->chain_id), "%s", r->m.chain_id);
+    c->height = r->m.height;
+    snprintf(c->expected_hash, sizeof(c->expected_hash), "%.*s", NODE_CHAIN_HASH_MAX - 1,
+             r->m.block_hash);
+    c->quorum = rep->quorum;
+    c->nrefs = rep->nrefs;
+    memcpy(c->refs, rep->refs, sizeof(c->refs));
+    c->created_at = (int64_t)time(NULL);
+    snprintf(c->data_dirs[c->ndirs++], PATH_MAX, "%s", r->dirs.hot);
+    for (size_t i = 0; i < r->m.nfiles && r->dirs.cold[0] != '\0'; i++)
+        if (r->m.files[i].dir == SNAP_DIR_COLD) {
+            snprintf(c->data_dirs[c->ndirs++], PATH_MAX, "%s", r->dirs.cold);
+            break;
+        }
+    int rc = node_chain_save(r->o->home, c, errbuf);
+    free(c);
+    return rc;
+}
+
+/* After the swap (or its failure): a check about data no longer in place goes. */
+static int settle_check(struct restore *r, int swap_rc, char *errbuf)
+{
+    const char *home = r->o->home;
+    if (swap_rc == 0 && !verifying(r->o))
+        return node_chain_remove(home, errbuf); /* about the data this swap replaced */
+    if (swap_rc < 0 && verifying(r->o) && !node_swap_in_progress(home))
+        (void)!node_chain_remove(home, NULL); /* nothing was swapped */
+    return swap_rc;
+}
+
 /* ---- the whole restore ---- */
 
 static int load(struct restore *r, struct snap_restore_result *res, char *errbuf)
@@ -256,7 +352,9 @@ static int load(struct restore *r, struct snap_restore_result *res, char *errbuf
                           "snapshot %s is of chain %s, but %s is a %s home; refusing to mix "
                           "chains",
                           name, r->m.chain_id, o->home, chain);
-    return snap_home_dirs(o->home, &r->dirs, errbuf);
+    if ((rc = refuse_rejected(o->home, &r->m, errbuf)) == 0)
+        rc = check_references(r, res, errbuf);
+    return rc == 0 ? snap_home_dirs(o->home, &r->dirs, errbuf) : rc;
 }
 
 static int fill(struct restore *r, char *errbuf)
@@ -328,8 +426,12 @@ static int restore_locked(struct restore *r, struct snap_restore_result *res, ch
         atomic_store(&r->present, r->m.total_chunks);
     if (rc == 0 && !done)
         rc = fill(r, errbuf);
+    if (rc == 0 && verifying(r->o))
+        rc = record_check(r, res, errbuf); /* before the data is in place */
     if (rc == 0 && !done)
-        rc = snap_staging_swap(&r->st, r->o->keep_old, &sw, errbuf);
+        rc = settle_check(r, snap_staging_swap(&r->st, r->o->keep_old, &sw, errbuf), errbuf);
+    else if (rc == 0)
+        rc = settle_check(r, 0, errbuf);
     if (rc == 0)
         snap_restore_take_swap(res, &sw);
     snap_restore_end(&locks);
@@ -365,29 +467,33 @@ int snap_restore(const struct snap_restore_opts *o, struct snap_restore_result *
     uint64_t t0 = nu_mono_ns();
     memset(res, 0, sizeof(*res));
     res->height = -1;
-    int rc = o->layout == SNAP_LAYOUT_NEAR || o->layout == SNAP_LAYOUT_FASTNEAR
-                 ? snap_restore_public(o, res, errbuf)
-                 : restore_nearup(o, res, errbuf);
+    bool public = o->layout == SNAP_LAYOUT_NEAR || o->layout == SNAP_LAYOUT_FASTNEAR;
+    if (public && verifying(o))
+        return nu_err_set(errbuf, NU_EINVAL,
+                          "--verify-with needs a snapshot whose manifest records its block; the "
+                          "public layouts record none");
+    int rc = public ? snap_restore_public(o, res, errbuf) : restore_nearup(o, res, errbuf);
     res->total_ms = (nu_mono_ns() - t0) / 1000000u;
     return rc;
 }
 
-int snap_bootstrap_home(const char *home, const char *store, const char *s3_endpoint,
-                        const volatile sig_atomic_t *cancel, struct snap_restore_result *r,
+int snap_bootstrap_home(const struct snap_bootstrap_opts *b, struct snap_restore_result *r,
                         char *errbuf)
 {
     struct snap_home_dirs dirs;
     struct snap_restore_opts o = {
-        .c = {.store = store,
-              .s3_endpoint = s3_endpoint,
+        .c = {.store = b->store,
+              .s3_endpoint = b->s3_endpoint,
               .progress_fd = 2,
               .progress_tty = isatty(2) == 1,
-              .cancel = cancel},
-        .home = home,
+              .cancel = b->cancel},
+        .home = b->home,
         .home_locked = true,
+        .verify_key = b->verify_key,
+        .verify = b->verify != NULL ? *b->verify : (struct snap_verify_refs){0},
     };
     memset(r, 0, sizeof(*r));
-    int rc = snap_home_dirs(home, &dirs, errbuf);
+    int rc = snap_home_dirs(b->home, &dirs, errbuf);
     if (rc < 0)
         return rc;
     if (!nu_fs_dir_empty(dirs.hot)) {

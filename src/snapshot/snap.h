@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "chaincheck.h"
 #include "error.h"
 #include "manifest.h"
 
@@ -63,6 +64,26 @@ NU_WUR int snap_create(const struct snap_create_opts *o, struct snap_create_resu
 
 enum snap_layout { SNAP_LAYOUT_AUTO, SNAP_LAYOUT_NEARUP, SNAP_LAYOUT_NEAR, SNAP_LAYOUT_FASTNEAR };
 
+/* Reference RPCs a restore checks the snapshot's block against
+ * (--verify-with, --verify-quorum; docs/snapshots.md, "Chain check"). */
+#define SNAP_VERIFY_REFS_MAX NODE_CHAIN_REFS_MAX /* --verify-with, at most */
+#define SNAP_VERIFY_TIMEOUT_MS 10000             /* one reference's two calls, connect included */
+
+struct snap_verify_refs {
+    const char *const *urls; /* NULL-terminated; NULL or empty: no check */
+    unsigned quorum;         /* matches needed, 1..n; 0: a majority, n / 2 + 1 */
+};
+
+/* What the references said (every outcome, in the order given). */
+struct snap_chain_report {
+    bool checked; /* references were asked */
+    unsigned quorum;
+    size_t nrefs, matches;
+    int64_t height;
+    char hash[NODE_CHAIN_HASH_MAX];
+    struct node_chain_ref refs[SNAP_VERIFY_REFS_MAX];
+};
+
 struct snap_restore_opts {
     struct snap_common c;
     const char *home;
@@ -74,6 +95,11 @@ struct snap_restore_opts {
     bool home_locked;       /* the caller holds the home lock (state.h) */
     enum snap_layout layout;
     const char *kind; /* public layouts: rpc (default), archive, fast-rpc, ... */
+    /* Before anything is downloaded, the manifest's block must be confirmed
+     * by a quorum of these; the restore then records a chain check the
+     * node itself must pass before it serves (chaincheck.h). Only for
+     * nearup's own layout. */
+    struct snap_verify_refs verify;
 };
 
 struct snap_restore_result {
@@ -92,7 +118,8 @@ struct snap_restore_result {
     char checks[256];           /* what was verified ("sha256 of every chunk", or weaker) */
     char data_dir[PATH_MAX];
     uint64_t total_ms;
-    bool skipped; /* snap_bootstrap_home: the home already had data */
+    bool skipped;                   /* snap_bootstrap_home: the home already had data */
+    struct snap_chain_report chain; /* the references' outcomes, also on a refusal */
 };
 
 NU_WUR int snap_restore(const struct snap_restore_opts *o, struct snap_restore_result *r,
@@ -102,8 +129,15 @@ NU_WUR int snap_restore(const struct snap_restore_opts *o, struct snap_restore_r
  * snapshot into home (already initialised, node not running, the caller
  * holding its home lock) when its data dir is absent or empty;
  * r->skipped otherwise. */
-NU_WUR int snap_bootstrap_home(const char *home, const char *store, const char *s3_endpoint,
-                               const volatile sig_atomic_t *cancel, struct snap_restore_result *r,
+struct snap_bootstrap_opts {
+    const char *home, *store;
+    const char *s3_endpoint;               /* or NULL (the environment's, else AWS) */
+    const char *verify_key;                /* or NULL: as in snap_restore_opts */
+    const struct snap_verify_refs *verify; /* or NULL: as in snap_restore_opts */
+    const volatile sig_atomic_t *cancel;
+};
+
+NU_WUR int snap_bootstrap_home(const struct snap_bootstrap_opts *b, struct snap_restore_result *r,
                                char *errbuf);
 
 struct snap_info {

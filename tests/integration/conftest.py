@@ -1,6 +1,7 @@
 """Shared helpers for the integration tests: start neard-sim processes on
 127.0.0.1 with ephemeral ports and temporary homes, talk HTTP/JSON-RPC to
 them, and always stop them at the end of a test."""
+import hashlib
 import http.client
 import json
 import os
@@ -113,6 +114,29 @@ def wait_until(pred, timeout=20.0, interval=0.05, what='condition'):
             return last
         time.sleep(interval)
     raise AssertionError(f'timed out after {timeout}s waiting for {what} (last={last!r})')
+
+
+B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
+
+
+def b58encode(data):
+    n = int.from_bytes(data, 'big')
+    out = ''
+    while n:
+        n, r = divmod(n, 58)
+        out = B58[r] + out
+    return '1' * (len(data) - len(data.lstrip(b'\0'))) + out
+
+
+def sim_hash(chain_id, genesis_hash, height, tag='block', extra=0, fork_from=0):
+    """neard-sim's per-height hash (docs/neard-sim.md, "Chain model"):
+    base58(sha256(tag NUL chain_id NUL genesis_hash NUL le64(height)
+    le64(extra) [le64(fork_from) from fork_from on]))."""
+    data = b''.join(s.encode() + b'\0' for s in (tag, chain_id, genesis_hash))
+    data += height.to_bytes(8, 'little') + extra.to_bytes(8, 'little')
+    if fork_from and height >= fork_from:
+        data += fork_from.to_bytes(8, 'little')
+    return b58encode(hashlib.sha256(data).digest())
 
 
 class SimNode:

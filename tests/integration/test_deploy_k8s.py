@@ -19,7 +19,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import NEARD_SIM, NEARUP, ROOT, free_port
+from conftest import NEARD_SIM, NEARUP, ROOT, free_port, load_json
 pytest.register_assert_rewrite('nodeutil', 'snaputil')
 from nodeutil import neards_of  # noqa: E402
 from snaputil import (chunk_plain, head, latest, make_home, manifest,  # noqa: E402
@@ -426,6 +426,8 @@ def test_volumes_are_mounted_where_nearup_keeps_the_home(zone):
     assert env_of(objs, container(rpc, 'restore'))['NEAR_HOME'] == home
     health = mount(container(rpc, 'health'), vct['metadata']['name'])
     assert (health['mountPath'], health['readOnly']) == (parent, True)
+    # the sidecar reads the home's chain check: unverified until it passes
+    assert flag(argv(objs, container(rpc, 'health')), '--home') == home
     # the scripts the init containers run are the ConfigMap's files
     scripts = one(objs, 'ConfigMap', f'{ov}-nearup-scripts')['data']
     with open(RESTORE_SH) as fh:
@@ -586,7 +588,8 @@ def test_the_scripts_pass_shellcheck():
 def script(nu, path, **env):
     """sh SCRIPT with the given settings, as the test user, in nu's env."""
     full = dict(nu.env, NEARUP=NEARUP)
-    for k in ('NETWORK', 'STORE', 'NEAR_HOME', 'VERIFY_WITH', 'VERIFY_QUORUM', 'S3_ENDPOINT',
+    for k in ('NETWORK', 'STORE', 'NEAR_HOME', 'VERIFY_WITH', 'VERIFY_QUORUM', 'VERIFY_KEY',
+              'S3_ENDPOINT',
               'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'RESTORE_EMPTY_STORE'):
         full.pop(k, None)
     full.update({k: str(v) for k, v in env.items()})
@@ -689,6 +692,15 @@ def test_restore_sh_fails_on_a_broken_store_and_leaves_the_home_empty(nu, tmp_pa
     assert (r.returncode, r.stderr) == (1, 'restore.sh: VERIFY_QUORUM is set but VERIFY_WITH names '
                                            'no reference RPC\n')
     assert not os.path.exists(os.path.join(dst, 'data')) or os.listdir(os.path.join(dst, 'data')) == []
+    # VERIFY_KEY becomes --verify-key: the unsigned s1 is refused, nothing restored
+    pk = load_json(os.path.join(src, 'validator_key.json'))['public_key']
+    r = script(nu, RESTORE_SH, NETWORK='simnet', STORE=store, NEAR_HOME=dst, VERIFY_KEY=pk)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        'nearup snapshot restore: snapshot s1 is not signed, and --verify-key requires a signature',
+        'restore.sh: nearup snapshot restore failed (exit 1); see its error above; '
+        f'{dst}/data is left as it was']
+    assert not os.path.exists(os.path.join(dst, 'data')) or os.listdir(os.path.join(dst, 'data')) == []
 
 
 def test_restore_sh_hands_the_chain_check_to_nearup(nu, tmp_path, source):
@@ -701,15 +713,8 @@ def test_restore_sh_hands_the_chain_check_to_nearup(nu, tmp_path, source):
     ref = f'http://127.0.0.1:{port}'
     r = script(nu, RESTORE_SH, NETWORK='simnet', STORE=store, NEAR_HOME=dst,
                VERIFY_WITH=f'{ref},http://127.0.0.1:1', VERIFY_QUORUM=1)
-    # Until nearup snapshot restore has --verify-with (branch verify-chain),
-    # nearup refuses the flag: that it does shows the script passes it on.
-    assert r.returncode == 1, r.stdout + r.stderr
-    assert r.stderr.splitlines()[0] == ("nearup snapshot restore: unknown option '--verify-with'; "
-                                        "see 'nearup snapshot restore --help'")
-    assert not os.path.exists(os.path.join(dst, 'data')) or os.listdir(os.path.join(dst, 'data')) == []
-    # Once it has: replace the three asserts above with these.
-    # assert r.returncode == 0, r.stdout + r.stderr
-    # assert tree_hashes(os.path.join(dst, 'data')) == expected_files(store, manifest(store, 's1'))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert tree_hashes(os.path.join(dst, 'data')) == expected_files(store, manifest(store, 's1'))
     nu.ok('stop', '--home', src)
 
 

@@ -695,10 +695,10 @@ def test_rpc_node_script_brings_a_restored_node_to_healthcheck_200(world, metada
     code, doc = wait_until(ok, 60, interval=0.2, what='/healthcheck 200')
     assert set(doc) == {'status', 'reason', 'head', 'head_age_ms', 'syncing', 'lag',
                         'reference_head', 'reference_error', 'weight', 'check', 'successes',
-                        'failures', 'max_lag', 'stale_ms'}
+                        'failures', 'max_lag', 'stale_ms', 'chain_check'}
     assert (doc['status'], doc['reason'], doc['syncing'], doc['check'], doc['reference_error'],
-            doc['max_lag'], doc['stale_ms'], doc['failures']) == (
-        'ok', '', False, 'ok', None, 20, 30000, 0)
+            doc['max_lag'], doc['stale_ms'], doc['failures'], doc['chain_check']) == (
+        'ok', '', False, 'ok', None, 20, 30000, 0, None)  # no --verify-with: no chain check
     assert doc['head'] >= snapshot['height'] and 0 <= doc['lag'] <= 20
     assert doc['reference_head'] - doc['lag'] == doc['head'] or doc['lag'] == 0
     # the units the systemd path would enable, as systemd reads them
@@ -709,7 +709,8 @@ def test_rpc_node_script_brings_a_restored_node_to_healthcheck_200(world, metada
     with open(hu) as fh:
         unit = fh.read().splitlines()
     assert (f'ExecStart={machine.install_dir}/nearup health --node http://{v["rpc_addr"]} '
-            f'--listen {v["health_listen"]} --reference {world["reference"]}') in unit
+            f'--listen {v["health_listen"]} --home {machine.node_home} '
+            f'--reference {world["reference"]}') in unit
     assert 'After=network-online.target nearup-testnet.service' in unit
     assert not any(line.startswith('User=') for line in unit)  # service_user '' runs as root
     with open(os.path.join(units, 'nearup-testnet.service')) as fh:
@@ -771,11 +772,6 @@ def test_snapshotter_script_runs_its_archival_node_outside_the_balancer(world, m
     assert machine.health_pid() is None  # no sidecar: nothing balances to it
 
 
-def run_help():
-    r = subprocess.run([NEARUP, 'run', '--help'], capture_output=True, text=True)
-    return r.stdout
-
-
 def test_snapshotter_script_writes_the_snapshot_unit(world, metadata, machine, parsed):
     no_systemd()
     v = machine.values(world, metadata, parsed, 'snapshotter.sh.tftpl', snapshot_enabled='true')
@@ -802,8 +798,6 @@ def test_snapshotter_script_writes_the_snapshot_unit(world, metadata, machine, p
     assert not os.path.exists(os.path.join(units, 'nearup-snapshot-testnet.service.d'))
 
 
-@pytest.mark.skipif('--verify-with' not in run_help(),
-                    reason='nearup run has no --verify-with yet')
 def test_rpc_node_script_verifies_the_snapshot_with_the_reference(world, metadata, machine,
                                                                  parsed):
     no_systemd()
@@ -815,3 +809,5 @@ def test_rpc_node_script_verifies_the_snapshot_with_the_reference(world, metadat
                for line in r.stdout.splitlines())
     wait_until(lambda: healthcheck(v['health_listen'])[0] == 200, 60, interval=0.2,
                what='/healthcheck 200')
+    cc = healthcheck(v['health_listen'])[1]['chain_check']
+    assert (cc['state'], cc['snapshot'], cc['node_hash']) == ('ok', 'tf1', cc['expected_hash'])

@@ -340,17 +340,32 @@ def test_credentials_and_misplaced_flags_are_refused(env, args, err):
     assert 'secret' not in r.stderr
 
 
+PK = 'ed25519:4JhyUGyxAk6c3xx38xoX68Ydwr7KicubAHrRfrdrQvDx'
+
+
+@pytest.mark.parametrize('flags', [['--verify-with', 'http://127.0.0.1:1'],
+                                   ['--verify-quorum', '1'], ['--verify-key', PK],
+                                   ['--s3-endpoint', 'http://127.0.0.1:9000']])
+def test_restore_flags_of_a_node_unit_need_from_snapshot(env, flags):
+    r = nearup(env, 'service', 'print', 'testnet', *flags)
+    assert (r.returncode, r.stdout) == (2, '')
+    assert r.stderr == ('nearup service: --verify-with, --verify-quorum, --verify-key and '
+                        '--s3-endpoint of a node\'s unit go with --from-snapshot STORE' + HELP)
+
+
 def test_run_unit_passes_snapshot_and_verify_flags(tmp_path, env):
     home = tmp_path / 'node'
     r = nearup(env, 'service', 'print', 'testnet', '--home', home, '--from-snapshot',
                's3://snaps/testnet', '--verify-with', 'http://127.0.0.1:1', '--verify-with',
-               'https://rpc.example', '--verify-quorum', '2', '--environment-file', 'aws.env',
+               'https://rpc.example', '--verify-quorum', '2', '--verify-key', PK,
+               '--environment-file', 'aws.env', '--s3-endpoint', 'http://127.0.0.1:9000',
                cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     out = r.stdout.splitlines()
     assert (f'ExecStart={NEARUP_REAL} run testnet --foreground --home {home} --from-snapshot '
             's3://snaps/testnet --verify-with http://127.0.0.1:1 --verify-with '
-            'https://rpc.example --verify-quorum 2') in out
+            f'https://rpc.example --verify-quorum 2 --verify-key {PK} --s3-endpoint '
+            'http://127.0.0.1:9000') in out
     assert out[10:12] == [f'User={ME}', f'EnvironmentFile={tmp_path}/aws.env']
     v = verify(tmp_path, {'nearup-testnet.service': r.stdout}, env)
     assert (v.returncode, v.stdout, v.stderr) == (0, '', '')

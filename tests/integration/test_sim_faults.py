@@ -2,17 +2,20 @@
 knob with exact, deterministic counts."""
 import http.client
 import json
+import re
+import shutil
 import signal
 import socket
 import time
 
 import pytest
 
-from conftest import SimNode, edit_config, init_local, wait_until
+from conftest import (SimNode, edit_config, edit_genesis, init_local, sim_hash,
+                      wait_until)
 
 DEFAULTS = {'stall': False, 'latency_ms': 0, 'error_rate': 0, 'status_503': 0,
             'close_mid_response': 0, 'drop_before_answer': 0, 'hang': False,
-            'not_synced': False}
+            'not_synced': False, 'fork_from': None}
 
 
 @pytest.fixture(scope='module')
@@ -58,6 +61,8 @@ def test_get_defaults(sim):
     ('{"stall": 1}', 'stall must be true or false'),
     ('{"not_synced": "yes"}', 'not_synced must be true or false'),
     ('{"resync_from": 999999999}', 'resync_from 999999999: must be between'),
+    ('{"fork_from": 0}', 'fork_from must be a block height of at least 1, or null'),
+    ('{"fork_from": "7"}', 'fork_from must be a block height of at least 1, or null'),
 ])
 def test_bad_control_input(sim, body, msg):
     status, _, data = sim.request('POST', '/sim/control', body=body)
@@ -284,3 +289,126 @@ def test_stop_with_hung_and_waiting_requests(tmp_path, sim_nodes):
     assert time.monotonic() - t0 < 5
     waiting.close()
     hung.close()
+
+
+# ---- fork_from: a chain that differs from a height on ----
+
+EPOCH = 4  # short epochs, so epoch ids that name forked blocks come soon
+
+
+def fork_node(home, sim_nodes, archive=True, knob=None):
+    """A node of a fast local chain with 4-block epochs and a stats line
+    every 200 ms; knob sets sim.fork_from_height."""
+    init_local(home)
+    edit_genesis(home, lambda g: g.update(epoch_length=EPOCH))
+
+    def cfg(c):
+        c['log_summary_period'] = {'secs': 0, 'nanos': 200000000}
+        c['archive'] = archive
+        if knob is not None:
+            c.setdefault('sim', {})['fork_from_height'] = knob
+    edit_config(home, cfg)
+    node = sim_nodes(home, sim_control=True)
+    node.wait_synced()
+    return node
+
+
+def block(node, ref):
+    return node.result('block', {'block_id': ref})
+
+
+def wait_head(node, h):
+    wait_until(lambda: node.height() >= h, timeout=30, what=f'head >= {h}')
+
+
+def test_fork_from_makes_every_hash_from_that_height_on_differ(tmp_path, sim_nodes):
+    node = fork_node(tmp_path / 'home', sim_nodes)
+    st = node.status()
+    chain, gh = st['chain_id'], st['genesis_hash']
+    wait_head(node, 12)
+    fork = node.height() - 4
+    old = block(node, fork)['header']['hash']
+    assert old == sim_hash(chain, gh, fork)
+    status, got = control(node, {'fork_from': fork})
+    logged = len(node.log())  # stats lines before this showed the old chain
+    assert status == 200 and got['fork_from'] == fork
+    assert got['head'] == fork - 1  # blocks from the fork on are dropped and synced again
+    assert settings(node)['fork_from'] == fork
+    # the first epoch whose id names a forked block: epoch_id(e) = hash(last block of e - 2)
+    e = -(-fork // EPOCH) + 1
+    first = 1 + e * EPOCH
+    wait_head(node, first)
+    assert block(node, fork - 1)['header']['hash'] == sim_hash(chain, gh, fork - 1)
+    for h in (fork, fork + 1):
+        b = block(node, h)
+        assert b['header']['hash'] == sim_hash(chain, gh, h, fork_from=fork)
+        assert b['header']['prev_state_root'] == sim_hash(chain, gh, h, 'state', 0, fork)
+        assert b['chunks'][0]['chunk_hash'] == sim_hash(chain, gh, h, 'chunk', 0, fork)
+        assert b['chunks'][0]['prev_block_hash'] == b['header']['prev_hash']
+    assert block(node, fork)['header']['prev_hash'] == sim_hash(chain, gh, fork - 1)
+    assert block(node, fork + 1)['header']['prev_hash'] == sim_hash(chain, gh, fork, fork_from=fork)
+    assert block(node, first)['header']['epoch_id'] == sim_hash(chain, gh, (e - 1) * EPOCH,
+                                                                fork_from=fork)
+    # lookups by hash know the fork's blocks, not the dropped ones
+    forked = sim_hash(chain, gh, fork, fork_from=fork)
+    assert block(node, forked)['header']['height'] == fork
+    status, reply = node.rpc('block', {'block_id': old})
+    assert reply['error']['cause']['name'] == 'UNKNOWN_BLOCK', reply
+    si = node.status()['sync_info']
+    assert si['latest_block_hash'] == sim_hash(chain, gh, si['latest_block_height'],
+                                               fork_from=fork)
+
+    def stats_lines():
+        lines = re.findall(r' INFO stats: # +(\d+) +(\w+) Validator', node.log()[logged:])
+        return [(int(h), x) for h, x in lines if int(h) >= fork] or None
+    for h, x in wait_until(stats_lines, what='a stats line past the fork'):
+        assert x == sim_hash(chain, gh, h, fork_from=fork)
+    # reset clears faults, not the data's fork; null does
+    assert control(node, {'reset': True})[1]['fork_from'] == fork
+    assert block(node, fork)['header']['hash'] == forked
+    status, got = control(node, {'fork_from': None})
+    assert status == 200 and got['fork_from'] is None and got['head'] == fork - 1
+    wait_head(node, fork + 1)
+    assert block(node, fork)['header']['hash'] == old
+    assert block(node, fork + 1)['header']['prev_hash'] == old
+
+
+def test_the_fork_is_in_the_data_so_a_copy_of_it_stays_forked(tmp_path, sim_nodes):
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    node = fork_node(a, sim_nodes)
+    st = node.status()
+    chain, gh = st['chain_id'], st['genesis_hash']
+    wait_head(node, 8)
+    fork = node.height() - 2
+    assert control(node, {'fork_from': fork})[0] == 200
+    wait_head(node, fork + 2)
+    assert node.stop() == 0, node.log()
+    shutil.copytree(a, b)  # config.json without the knob: the fork comes with data/
+    copy = sim_nodes(b, sim_control=True)
+    assert settings(copy)['fork_from'] == fork
+    assert block(copy, fork)['header']['hash'] == sim_hash(chain, gh, fork, fork_from=fork)
+    assert block(copy, fork - 1)['header']['hash'] == sim_hash(chain, gh, fork - 1)
+
+
+def test_the_config_knob_starts_a_node_forked(tmp_path, sim_nodes):
+    node = fork_node(tmp_path / 'home', sim_nodes, knob=5)
+    st = node.status()
+    chain, gh = st['chain_id'], st['genesis_hash']
+    assert settings(node)['fork_from'] == 5
+    wait_head(node, 6)
+    assert block(node, 4)['header']['hash'] == sim_hash(chain, gh, 4)
+    assert block(node, 5)['header']['hash'] == sim_hash(chain, gh, 5, fork_from=5)
+
+
+def test_a_fork_below_the_earliest_stored_block_is_refused(tmp_path, sim_nodes):
+    node = fork_node(tmp_path / 'home', sim_nodes, archive=False)
+    # gc keeps 5 epochs of 4 blocks: the earliest block moves on within seconds
+    wait_until(lambda: node.status()['sync_info']['earliest_block_height'] > 1, timeout=30,
+               what='garbage collection')
+    status, _, data = node.request('POST', '/sim/control',
+                                   body=json.dumps({'fork_from': 1, 'stall': True}))
+    assert status == 400
+    m = re.fullmatch(r'fork_from 1: block 1 would change, but the earliest block still stored '
+                     r'is (\d+)', json.loads(data)['error'])
+    assert m and int(m.group(1)) > 1, data
+    assert settings(node)['stall'] is False and settings(node)['fork_from'] is None

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import NEARD_SIM, free_port
+from conftest import NEARD_SIM, free_port, load_json
 pytest.register_assert_rewrite('nodeutil', 'snaputil')
 from nodeutil import alive, read_pidfile  # noqa: E402
 from snaputil import head, make_home, snap, status, twin_home, wait_head  # noqa: E402
@@ -60,3 +60,79 @@ def test_another_chain_is_refused_and_nothing_starts(nu, tmp_path, store):
                         f'{home} is a othernet home; refusing to mix chains\n')
     assert not os.path.exists(os.path.join(home, 'data'))
     assert not alive(read_pidfile(home, 'supervisor.pid'))
+
+
+@pytest.fixture
+def signed(nu, tmp_path):
+    """A store whose one snapshot 's1' is signed with the source home's
+    validator key; (source home, store, snapshot doc, public key)."""
+    home = make_home(tmp_path / 'src', age_s=30)
+    _, port = nu.run_node(home, '--restart', 'no')
+    wait_head(port, 200)
+    nu.ok('restart', '--home', home)
+    wait_head(port, head(port) + 2)
+    s = tmp_path / 'store'
+    key = os.path.join(home, 'validator_key.json')
+    _, d = snap(nu, 'create', '--home', home, '--to', s, '--name', 's1', '--sign-key', key)
+    nu.ok('stop', '--home', home)
+    return home, s, d, load_json(key)['public_key']
+
+
+def test_verify_key_restores_only_a_snapshot_of_that_signer(nu, tmp_path, signed):
+    src, s, d, pk = signed
+    home = twin_home(src, tmp_path / 'new', sync=1)
+    other = load_json(os.path.join(home, 'validator_key.json'))['public_key']
+    assert other != pk
+    r = nu(*run_args(home, s, free_port()), '--verify-key', other)
+    assert (r.returncode, r.stderr) == (1, f'nearup run: --from-snapshot {s}: the snapshot is '
+                                           f'signed by {pk}, not by {other}\n')
+    assert not os.path.exists(os.path.join(home, 'data')) or not os.listdir(
+        os.path.join(home, 'data'))
+    assert not alive(read_pidfile(home, 'supervisor.pid'))
+    r = nu.ok(*run_args(home, s, free_port()), '--verify-key', pk)
+    assert r.stdout.splitlines()[0] == (f"nearup run: restored snapshot s1 (height {d['height']}, "
+                                        f"{d['files']} files) into {home}/data")
+    nu.ok('stop', '--home', home)
+
+
+def test_snapshot_flags_need_from_snapshot_and_a_valid_key(nu, tmp_path, signed):
+    src, s, _, _ = signed
+    home = twin_home(src, tmp_path / 'new', sync=1)
+    args = run_args(home, s, free_port())
+    plain = args[:args.index('--from-snapshot')]
+    for flag, value in (('--verify-key', 'ed25519:x'), ('--s3-endpoint', 'http://127.0.0.1:1')):
+        r = nu(*plain, flag, value)
+        assert (r.returncode, r.stderr) == (2, f'nearup run: {flag} goes with --from-snapshot '
+                                               "STORE; see 'nearup run --help'\n")
+    r = nu(*args, '--verify-key', 'ed25519:abc')
+    assert (r.returncode, r.stderr) == (2, 'nearup run: --verify-key ed25519:abc is not an '
+                                           'ed25519:<base58> public key (public key: expected 32 '
+                                           "bytes, got 3); see 'nearup run --help'\n")
+    assert not os.path.exists(os.path.join(home, 'data'))
+
+
+def test_from_an_s3_store_at_an_endpoint(nu, tmp_path):
+    from test_snapshot_s3 import BUCKET, S3rver
+    os.makedirs(tmp_path / 's3')
+    s3 = S3rver(tmp_path / 's3')
+    try:
+        for k in ('AWS_PROFILE', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_SESSION_TOKEN'):
+            nu.env.pop(k, None)
+        nu.env.update(AWS_ACCESS_KEY_ID='S3RVER', AWS_SECRET_ACCESS_KEY='S3RVER',
+                      AWS_REGION='us-east-1')
+        src = make_home(tmp_path / 'src', age_s=30)
+        _, port = nu.run_node(src, '--restart', 'no')
+        wait_head(port, 200)
+        nu.ok('restart', '--home', src)
+        wait_head(port, head(port) + 2)
+        store = f's3://{BUCKET}/near/simnet'
+        _, d = snap(nu, 'create', '--home', src, '--to', store, '--name', 's1', '--s3-endpoint',
+                    s3.url)
+        nu.ok('stop', '--home', src)
+        home = twin_home(src, tmp_path / 'new', sync=1)
+        r = nu.ok(*run_args(home, store, free_port()), '--s3-endpoint', s3.url)
+        assert r.stdout.splitlines()[0] == (f"nearup run: restored snapshot s1 (height "
+                                            f"{d['height']}, {d['files']} files) into {home}/data")
+        nu.ok('stop', '--home', home)
+    finally:
+        s3.stop()

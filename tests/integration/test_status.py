@@ -12,7 +12,8 @@ from conftest import NEARD_SIM, wait_until
 from lifecycle import Nearup, alive, head, http, node_url, read_pid, rpc, start_time, wait_synced
 
 KEYS = ['home', 'network', 'chain_id', 'state', 'pid', 'uptime_s', 'neard_version', 'neard_build',
-        'rpc_url', 'head', 'syncing', 'peers', 'health', 'lag', 'supervisor', 'error']
+        'rpc_url', 'head', 'syncing', 'peers', 'health', 'lag', 'supervisor', 'error',
+        'chain_check']
 HEADER = ['HOME', 'NETWORK', 'STATE', 'VERSION', 'PID', 'UPTIME', 'HEAD', 'SYNC', 'PEERS',
           'HEALTH', 'LAG', 'SUPERVISOR']
 

@@ -1,7 +1,7 @@
 /* Tests for the canary's pure parts: the borsh Transfer (exact bytes for a
  * fixed key, nonce and block hash, computed independently with Python's
- * cryptography package, and read back by neard-sim's borsh reader), what a
- * JSON-RPC reply says, the report JSON, and the settings' hooks. */
+ * cryptography package, and read back by neard-sim's borsh reader), the
+ * report JSON, and the settings' hooks (JSON-RPC replies: test_jsonrpc.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,6 @@
 #include "canary-int.h"
 #include "cn_config.h"
 #include "cn_report.h"
-#include "cn_rpc.h"
 #include "cn_tx.h"
 
 /* sha256 of the Transaction below is HN2g6roQcUnDcmQXtjzBpc84n3u7Mp5Qs6Tm9tx1hV36. */
@@ -104,67 +103,6 @@ static void test_transfer_refuses_bad_ids(void **state)
     assert_int_equal(cn_tx_transfer(&t, &b, hash, err), NU_EINVAL);
     assert_string_equal(err, "\"Not An Account\" is not a NEAR account id");
     assert_int_equal(b.len, 0);
-    nu_buf_release(&b);
-}
-
-/* ---- replies ---- */
-
-static int result_of(int status, const char *body, json_t **r, char *err)
-{
-    return cn_rpc_result("http://n:3030", status, body, strlen(body), r, err);
-}
-
-static void test_rpc_replies(void **state)
-{
-    (void)state;
-    json_t *r = NULL;
-    char err[NU_ERRMSG_MAX];
-    assert_int_equal(result_of(200, "{\"jsonrpc\":\"2.0\",\"result\":{\"a\":1},\"id\":1}", &r, err),
-                     0);
-    assert_int_equal(json_integer_value(json_object_get(r, "a")), 1);
-    json_decref(r);
-    /* neard's error object, with the legacy string data */
-    assert_int_equal(
-        result_of(200,
-                  "{\"error\":{\"name\":\"HANDLER_ERROR\",\"cause\":{\"name\":\"UNKNOWN_ACCOUNT\","
-                  "\"info\":{}},\"code\":-32000,\"data\":\"account x does not exist while "
-                  "viewing\"}}",
-                  &r, err),
-        NU_EPARSE);
-    assert_null(r);
-    assert_string_equal(err, "JSON-RPC error UNKNOWN_ACCOUNT: account x does not exist while "
-                             "viewing");
-    /* >= 2.3 answers with 4xx: the error still reads the same; object data is shown as JSON */
-    assert_int_equal(result_of(408,
-                               "{\"error\":{\"name\":\"HANDLER_ERROR\",\"cause\":{\"name\":"
-                               "\"TIMEOUT_ERROR\"},\"data\":{\"x\":[1]}}}",
-                               &r, err),
-                     NU_EPARSE);
-    assert_string_equal(err, "JSON-RPC error TIMEOUT_ERROR: {\"x\":[1]}");
-    /* one line whatever the server sent: neard's own data holds "\n" */
-    assert_int_equal(result_of(422,
-                               "{\"error\":{\"cause\":{\"name\":\"UNKNOWN_BLOCK\"},"
-                               "\"data\":\"DB Not Found Error: BLOCK HEIGHT: 9 \\n Cause: "
-                               "Unknown\"}}",
-                               &r, err),
-                     NU_EPARSE);
-    assert_string_equal(err, "JSON-RPC error UNKNOWN_BLOCK: DB Not Found Error: BLOCK HEIGHT: 9   "
-                             "Cause: Unknown");
-    assert_int_equal(result_of(503, "", &r, err), NU_EPARSE);
-    assert_string_equal(err, "http://n:3030 answered HTTP 503");
-    assert_int_equal(result_of(502, "{\"result\":1}", &r, err), NU_EPARSE);
-    assert_string_equal(err, "http://n:3030 answered HTTP 502");
-    assert_int_equal(result_of(200, "{\"id\":1}", &r, err), NU_EPARSE);
-    assert_string_equal(err, "reply has no result");
-    assert_int_equal(result_of(200, "<html>", &r, err), NU_EPARSE);
-    assert_non_null(strstr(err, "malformed reply: reply:1:"));
-
-    struct nu_buf b;
-    nu_buf_init(&b, 1024);
-    assert_int_equal(cn_rpc_request(&b, "block", json_pack("{s:s}", "finality", "final")), 0);
-    assert_string_equal(b.data,
-                        "{\"jsonrpc\":\"2.0\",\"id\":\"nearup-canary\",\"method\":\"block\","
-                        "\"params\":{\"finality\":\"final\"}}");
     nu_buf_release(&b);
 }
 
@@ -271,7 +209,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transfer_exact_bytes),
         cmocka_unit_test(test_transfer_refuses_bad_ids),
-        cmocka_unit_test(test_rpc_replies),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_settings),
     };

@@ -1,7 +1,9 @@
 /* Tests for dataswap.c: the swap of hot and cold data dirs, its checks at
  * the rename (data without --replace, a database held open), the journal
  * after a kill -9 at each step (finished across both dirs, or rolled back
- * for both when a staging dir is gone), and the deferred removal. */
+ * for both when a staging dir is gone), the deferred removal, and the
+ * chain check's part: removal held back while it is pending, a rejection
+ * that puts the old data back, a check discarded with a rolled-back swap. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "chaincheck.h"
 #include "dataswap.h"
 #include "fs.h"
 #include "state.h"
@@ -284,6 +287,135 @@ static void test_old_data_gone_keeps_everything_stopped(void **state)
     assert_string_equal(got("cold"), "old-cold");
 }
 
+/* A check of snapshot s1 in state st for data/ and cold/. */
+static void record_check(enum node_chain_state st)
+{
+    struct node_chain_check c;
+    memset(&c, 0, sizeof(c));
+    c.state = st;
+    snprintf(c.snapshot, sizeof(c.snapshot), "s1");
+    snprintf(c.chain_id, sizeof(c.chain_id), "simnet");
+    c.height = 42;
+    snprintf(c.expected_hash, sizeof(c.expected_hash), "Expected1");
+    c.quorum = 1;
+    c.ndirs = 2;
+    path_of(c.data_dirs[0], "data", "");
+    path_of(c.data_dirs[1], "cold", "");
+    if (st != NODE_CHAIN_PENDING) {
+        c.checked_at = 1;
+        snprintf(c.node_hash, sizeof(c.node_hash), "Node1");
+    }
+    assert_int_equal(node_chain_save(home, &c, NULL), 0);
+}
+
+static void test_a_pending_check_keeps_the_old_data(void **state)
+{
+    (void)state;
+    struct node_swap sw;
+    struct node_swap_result res;
+    size_t removed = 9;
+    char err[NU_ERRMSG_MAX], want[PATH_MAX];
+    plan(&sw, true, true);
+    record_check(NODE_CHAIN_PENDING);
+    assert_int_equal(node_swap_run(home, &sw, &res, err), 0);
+    assert_false(node_swap_removal_pending(home, NULL, 0));
+    snprintf(want, sizeof(want),
+             "the chain check of %s has not passed; the old data a restore kept stays until it "
+             "does",
+             home);
+    assert_int_equal(node_swap_remove_old(home, &removed, err), NU_ESTATE);
+    assert_string_equal(err, want);
+    assert_int_equal(removed, 0);
+    assert_string_equal(got("data.replaced-s1"), "old-hot");
+    record_check(NODE_CHAIN_MISMATCH); /* failed: kept too */
+    assert_false(node_swap_removal_pending(home, NULL, 0));
+    record_check(NODE_CHAIN_OK);
+    assert_true(node_swap_removal_pending(home, NULL, 0));
+    assert_int_equal(node_swap_remove_old(home, &removed, err), 0);
+    assert_int_equal(removed, 2);
+}
+
+static void test_rejected_data_goes_aside_and_the_old_comes_back(void **state)
+{
+    (void)state;
+    struct node_swap sw;
+    struct node_swap_result res;
+    struct node_swap_rejection *r = calloc(1, sizeof(*r));
+    char err[NU_ERRMSG_MAX], targets[2][PATH_MAX];
+    plan(&sw, true, true);
+    record_check(NODE_CHAIN_PENDING);
+    assert_int_equal(node_swap_run(home, &sw, &res, err), 0);
+    put("data.rejected-s1", "earlier"); /* a rejection of before: taken */
+    path_of(targets[0], "data", "");
+    path_of(targets[1], "cold", "");
+    assert_int_equal(node_swap_reject_plan((const char(*)[PATH_MAX])targets, 2, "s1", r, err), 0);
+    assert_int_equal(r->ndirs, 2);
+    char want0[PATH_MAX + 32], want1[PATH_MAX + 32];
+    snprintf(want0, sizeof(want0), "%s.rejected-s1.2", sw.dir[0].target);
+    snprintf(want1, sizeof(want1), "%s.rejected-s1", sw.dir[1].target);
+    assert_string_equal(r->rejected[0], want0);
+    assert_string_equal(r->rejected[1], want1);
+    assert_string_equal(got("data"), "new-hot"); /* a plan moves nothing */
+    assert_int_equal(node_swap_reject(home, r, err), 0);
+    assert_true(r->old_back[0] && r->old_back[1]);
+    assert_string_equal(got("data"), "old-hot");
+    assert_string_equal(got("cold"), "old-cold");
+    assert_string_equal(got("data.rejected-s1.2"), "new-hot");
+    assert_string_equal(got("cold.rejected-s1"), "new-cold");
+    assert_string_equal(got("data.rejected-s1"), "earlier");
+    assert_false(exists("data.replaced-s1") || exists("cold.replaced-s1"));
+    assert_false(journal_exists()); /* nothing is left to remove */
+    free(r);
+}
+
+static void test_a_rejection_with_every_name_taken_moves_nothing(void **state)
+{
+    (void)state;
+    struct node_swap_rejection *r = calloc(1, sizeof(*r));
+    char err[NU_ERRMSG_MAX], targets[1][PATH_MAX], want[2 * PATH_MAX], name[64];
+    put("data", "restored");
+    put("data.rejected-s1", "1");
+    for (int k = 2; k <= NODE_SWAP_REJECTED_MAX; k++) {
+        snprintf(name, sizeof(name), "data.rejected-s1.%d", k);
+        put(name, "k");
+    }
+    path_of(targets[0], "data", "");
+    assert_int_equal(node_swap_reject_plan((const char(*)[PATH_MAX])targets, 1, "s1", r, err),
+                     NU_EEXIST);
+    snprintf(want, sizeof(want),
+             "%s.rejected-s1 and 15 more rejected data dirs are in the way; move them away",
+             targets[0]);
+    assert_string_equal(err, want);
+    assert_string_equal(got("data"), "restored");
+    free(r);
+}
+
+static void test_a_rolled_back_swap_discards_its_check(void **state)
+{
+    (void)state;
+    struct node_swap sw;
+    struct node_swap_recovery rec;
+    struct node_chain_check c;
+    char err[NU_ERRMSG_MAX], staged[PATH_MAX];
+    plan(&sw, true, true);
+    record_check(NODE_CHAIN_PENDING); /* a restore writes it before the swap */
+    killed_at("in", &sw);
+    path_of(staged, "cold.restore-s1", "");
+    assert_int_equal(nu_fs_rm_tree(staged, NULL), 0);
+    assert_int_equal(node_swap_recover(home, &rec, err), 0);
+    assert_int_equal(rec.outcome, NODE_SWAP_ROLLED_BACK);
+    assert_string_equal(got("data"), "old-hot");
+    assert_int_equal(node_chain_load(home, &c, err), NU_ENOENT);
+    /* a finished one keeps it: the restored data is what it is about */
+    plan(&sw, true, true);
+    record_check(NODE_CHAIN_PENDING);
+    killed_at("in", &sw);
+    assert_int_equal(node_swap_recover(home, &rec, err), 0);
+    assert_int_equal(rec.outcome, NODE_SWAP_FINISHED);
+    assert_int_equal(node_chain_load(home, &c, err), 0);
+    assert_int_equal(c.state, NODE_CHAIN_PENDING);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +428,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_lost_staging_dir_rolls_back_both_dirs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_old_data_gone_keeps_everything_stopped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_pending_check_keeps_the_old_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_data_goes_aside_and_the_old_comes_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_rejection_with_every_name_taken_moves_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_rolled_back_swap_discards_its_check, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

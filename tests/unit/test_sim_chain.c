@@ -81,6 +81,45 @@ static void test_hash_is_deterministic_per_chain(void **state)
     free(other);
 }
 
+/* A fork from F: every hash of a height >= F differs from the chain's and
+ * hashes F in (sim_chain_hash), heights below are the chain's, and the
+ * links stay consistent: prev_hash of F names F - 1 of the chain. */
+static void test_fork_from(void **state)
+{
+    (void)state;
+    struct sim_node *a = make_node("simnet", 0, 10), *f = make_node("simnet", 0, 10);
+    struct sim_node *g = make_node("simnet", 0, 10);
+    f->fork_from = 50;
+    g->fork_from = 60;
+    struct sim_block x, y, z;
+    sim_chain_block(a, 49, &x);
+    sim_chain_block(f, 49, &y);
+    assert_string_equal(x.hash, y.hash);
+    for (uint64_t h = 50; h <= 52; h++) {
+        sim_chain_block(a, h, &x);
+        sim_chain_block(f, h, &y);
+        assert_string_not_equal(x.hash, y.hash);
+        assert_string_not_equal(x.state_root, y.state_root);
+        assert_string_not_equal(x.chunk_hashes[0], y.chunk_hashes[0]);
+    }
+    sim_chain_block(a, 49, &x);
+    sim_chain_block(f, 50, &y);
+    assert_string_equal(y.prev_hash, x.hash);
+    sim_chain_block(f, 51, &x);
+    assert_string_equal(x.prev_hash, y.hash);
+    /* another fork point is another fork */
+    sim_chain_block(f, 60, &y);
+    sim_chain_block(g, 60, &z);
+    assert_string_not_equal(y.hash, z.hash);
+    /* the epoch of 71..80 is named by block 60, a forked one */
+    sim_chain_block(a, 71, &x);
+    sim_chain_block(f, 71, &y);
+    assert_string_not_equal(x.epoch_id, y.epoch_id);
+    free(a);
+    free(f);
+    free(g);
+}
+
 static void test_epochs(void **state)
 {
     (void)state;
@@ -211,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_network_head_follows_clock),
         cmocka_unit_test(test_block_timestamp_and_links),
         cmocka_unit_test(test_hash_is_deterministic_per_chain),
+        cmocka_unit_test(test_fork_from),
         cmocka_unit_test(test_epochs),
         cmocka_unit_test(test_payload_deterministic),
         cmocka_unit_test(test_time_roundtrip),

@@ -22,6 +22,7 @@
 #   S3_ENDPOINT      an S3-compatible endpoint instead of AWS
 #   VERIFY_WITH      reference RPC URLs, separated by spaces or commas
 #   VERIFY_QUORUM    how many of them must agree (default: nearup's, a majority)
+#   VERIFY_KEY       ed25519:PK: the snapshot must be signed by this key (--verify-key)
 #   RESTORE_PARALLEL transfers at once (default: nearup's)
 #   RESTORE_EMPTY_STORE  fail (default): a store without any snapshot is an
 #                    error; sync: the node starts without data and syncs from
@@ -83,6 +84,7 @@ if [ -n "${VERIFY_QUORUM:-}" ]; then
     [ -n "$verify" ] || die "VERIFY_QUORUM is set but VERIFY_WITH names no reference RPC"
     verify="$verify --verify-quorum $VERIFY_QUORUM"
 fi
+[ -z "${VERIFY_KEY:-}" ] || verify="$verify --verify-key $VERIFY_KEY"
 
 if [ -f "$home/config.json" ]; then
     say "restoring the latest snapshot of $(shown "$store") into $home"
@@ -98,12 +100,9 @@ fi
 
 say "$home has no home yet: nearup run initialises it and restores $(shown "$store"), starts neard once, then stops it"
 mkdir -p "$home"
-if [ -n "${S3_ENDPOINT:-}" ]; then
-    AWS_ENDPOINT_URL_S3=$S3_ENDPOINT
-    export AWS_ENDPOINT_URL_S3
-fi
 # shellcheck disable=SC2086
 "$nearup" run "$network" --home "$home" --from-snapshot "$store" $verify \
+    ${S3_ENDPOINT:+--s3-endpoint "$S3_ENDPOINT"} \
     ${NEARD_VERSION:+--neard-version "$NEARD_VERSION"} \
     ${NEARD_BINARY:+--binary-path "$NEARD_BINARY"} \
     ${RELEASE_URL:+--release-url "$RELEASE_URL"} \

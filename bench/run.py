@@ -10,6 +10,11 @@ gateway: wrk through a direct connection, HAProxy, nginx and `nearup gateway`
 to one neard-sim backend; see bench/gateway.py.
 snapshot: `nearup snapshot` create/restore/incremental against tar | zstd,
 cp -a and rclone on > 2 GB in > 2000 files; see bench/snapshot.py.
+s3: `nearup snapshot` create/restore on S3 (s3rver on 127.0.0.1) against
+`rclone copy` both ways, and the requests of each snapshot operation; see
+bench/s3_vs_rclone.py.
+join: a new node from `nearup run --from-snapshot` (dir and S3 stores) to
+/healthcheck 200, step by step; see bench/join.py.
 snapshot_schedule: three runs of the snapshotter's service (create, prune)
 on a node with a few hundred MB, node downtime seen from outside; see
 bench/snapshot_schedule.py.
@@ -127,8 +132,8 @@ def main():
     ap.add_argument('--connections', type=int, default=64)
     ap.add_argument('--nearup', default=os.path.join(ROOT, 'build', 'nearup'))
     ap.add_argument('--runs', type=int, default=15, help='lifecycle: timed runs per measurement')
-    ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway', 'snapshot',
-                                       'snapshot_schedule', 'startup'], default=None)
+    ap.add_argument('--only', choices=['sim_status', 'lifecycle', 'gateway', 'snapshot', 's3',
+                                       'join', 'snapshot_schedule', 'startup'], default=None)
     ap.add_argument('--before', help='startup: another nearup build to compare with')
     ap.add_argument('--record', action='store_true', help='append results to bench/RESULTS.md')
     args = ap.parse_args()
@@ -149,6 +154,18 @@ def main():
         import snapshot
         emit(snapshot.run_all(os.path.realpath(args.nearup), os.path.realpath(args.sim)),
              args.record)
+    if args.only in (None, 's3'):
+        sys.path.insert(0, BENCH)
+        import s3_vs_rclone
+        emit(s3_vs_rclone.run_all(argparse.Namespace(
+            nearup=os.path.realpath(args.nearup), sim=os.path.realpath(args.sim), rounds=3,
+            gib=1.0, keep=False)), args.record)
+    if args.only in (None, 'join'):
+        sys.path.insert(0, BENCH)
+        import join
+        emit(join.run_all(argparse.Namespace(
+            nearup=os.path.realpath(args.nearup), sim=os.path.realpath(args.sim), rounds=3,
+            mib=500.0)), args.record)
     if args.only in (None, 'snapshot_schedule'):
         sys.path.insert(0, BENCH)
         import snapshot_schedule

@@ -523,6 +523,8 @@ static int rx_setup(CURL *c, const struct nu_httpc_req *rq, struct rxfer *x,
     rc |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     rc |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, rx_header);
     rc |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
+    rc |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)NU_HTTPC_RECV_BUFFER);
+    rc |= curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, (long)NU_HTTPC_SEND_BUFFER);
     if (rc == 0)
         rc = rx_method(c, rq, x, hdrs);
     if (rc == 0 && rq->has_range) {

@@ -71,6 +71,10 @@ NU_WUR int nu_http_download(const char *url, const char *dest, const struct nu_h
 #define NU_HTTPC_LOW_SPEED_S 60   /* ... for this long is aborted */
 #define NU_HTTPC_ERRBODY_MAX 4096 /* what a non-2xx answer's body keeps */
 #define NU_HTTPC_MAX_REDIRS 5
+/* What a kept handle receives and sends per system call (libcurl's
+ * defaults are 16 KiB and 64 KiB: a 4 MiB snapshot chunk took 256 reads). */
+#define NU_HTTPC_RECV_BUFFER (512 * 1024)
+#define NU_HTTPC_SEND_BUFFER (512 * 1024)
 
 /* One curl handle (and its connections) for one thread at a time. */
 struct nu_httpc;

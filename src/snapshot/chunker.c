@@ -51,6 +51,13 @@ void snap_chunk_key(const uint8_t sha[SNAP_SHA256_LEN], char out[SNAP_CHUNK_KEY_
     snprintf(out, SNAP_CHUNK_KEY_MAX, "chunks/%.2s/%s", hex, hex);
 }
 
+int snap_chunk_key_parse(const char *rel, uint8_t sha[SNAP_SHA256_LEN])
+{
+    if (strlen(rel) != 3 + 2 * SNAP_SHA256_LEN || rel[2] != '/' || strncmp(rel, rel + 3, 2) != 0)
+        return NU_EINVAL;
+    return snap_unhex(rel + 3, sha, SNAP_SHA256_LEN);
+}
+
 static void put_header(uint8_t *h, enum snap_compression comp, uint64_t size)
 {
     memcpy(h, MAGIC, 4);

@@ -40,6 +40,9 @@ void snap_hex(const uint8_t *in, size_t len, char *out);
 NU_WUR int snap_unhex(const char *in, uint8_t *out, size_t len);
 /* "chunks/ab/ab12..." for a hash. */
 void snap_chunk_key(const uint8_t sha[SNAP_SHA256_LEN], char out[SNAP_CHUNK_KEY_MAX]);
+/* The hash a key relative to chunks/ names ("ab/ab12..."); NU_EINVAL for
+ * anything else (a listing may hold objects that are not ours). */
+NU_WUR int snap_chunk_key_parse(const char *rel, uint8_t sha[SNAP_SHA256_LEN]);
 
 /* Encodes plain bytes into a stored object in out (outcap bytes, at least
  * snap_chunk_stored_max(len)); *outlen gets its size. With want_zstd the

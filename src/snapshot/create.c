@@ -32,6 +32,9 @@
 #include "workers.h"
 
 #define WALK_DEPTH_MAX 16
+/* A first create lists the chunks in the store up to this many (1000
+ * listing requests); past it, it looks each chunk up instead. */
+#define CREATE_LISTED_MAX 1000000
 
 struct job {
     uint32_t file, chunk;
@@ -45,6 +48,8 @@ struct create {
     struct snap_manifest m;
     struct snap_chunkset known; /* chunks of the latest manifest: present by the store invariant */
     struct snap_chunkset claimed; /* chunks a job of this run is uploading */
+    struct snap_chunkset listed;  /* with listed_all: every chunk the store had after our marker */
+    bool listed_all;
     pthread_mutex_t claim_lock;
     struct job *jobs;
     size_t njobs;
@@ -246,6 +251,8 @@ static int lookup(struct create *c, struct worker *w, struct snap_chunk *ch, con
         ch->comp = k->comp;
         return 0;
     }
+    if (c->listed_all && snap_chunkset_find(&c->listed, ch->sha) == NULL)
+        return NU_ENOENT; /* not there when we listed, after our marker */
     nu_buf_init(&hdr, SNAP_CHUNK_HDR + 1);
     int rc = snap_store_peek(w->store, key, SNAP_CHUNK_HDR, &hdr, &size, errbuf);
     if (rc == 0 && (snap_chunk_header(hdr.data, hdr.len, &comp, &plain, NULL) < 0 ||
@@ -286,8 +293,8 @@ static int upload(struct create *c, struct worker *w, struct snap_chunk *ch, con
     c->fresh[job] = 1;
     if (found == NU_ENOENT && !claim(c, ch->sha))
         return 0; /* same bytes, same settings: another job stores this object */
-    rc = snap_store_put(w->store, key, w->obj, len, found == NU_ENOENT ? SNAP_PUT_IF_ABSENT : 0,
-                        errbuf);
+    rc = snap_store_put(w->store, key, w->obj, len,
+                        found == NU_ENOENT ? SNAP_PUT_IF_ABSENT | SNAP_PUT_CONTENT_KEY : 0, errbuf);
     if (rc == NU_EEXIST)
         return 0; /* another create stored it meanwhile */
     if (rc < 0)
@@ -395,6 +402,29 @@ out:
     nu_buf_release(&raw);
 }
 
+static int add_listed(void *ud, const struct snap_obj_info *o)
+{
+    struct snap_chunkset *set = ud;
+    struct snap_chunk k = {.size = 1};
+    if (snap_chunk_key_parse(o->key + strlen("chunks/"), k.sha) < 0)
+        return 0;
+    if (set->n >= CREATE_LISTED_MAX)
+        return NU_ETOOBIG;
+    return snap_chunkset_add(set, &k) < 0 ? NU_ENOMEM : 0;
+}
+
+/* Without a latest snapshot (a first create, or the rerun of one that was
+ * interrupted) the store holds only the chunks earlier attempts left: one
+ * listing (a request per 1000 keys) tells which, where looking each chunk
+ * up costs a request per chunk. Those listed are still looked up (their
+ * header is checked); on any failure every chunk is. */
+static void list_chunks(struct create *c)
+{
+    c->listed_all = snap_store_list(c->store, "chunks/", add_listed, &c->listed, NULL) == 0;
+    if (!c->listed_all)
+        snap_chunkset_release(&c->listed);
+}
+
 /* A free name: the given one, or the generated one with "-2", "-3", ...
  * appended when snapshots are taken within the same second. */
 static int pick_name(struct create *c, bool generated, char *errbuf)
@@ -461,6 +491,8 @@ static int prepare(struct create *c, const struct snap_home_dirs *dirs, char *er
     if ((rc = wait_for_prune(c, errbuf)) < 0)
         return rc;
     load_known(c);
+    if (c->known.n == 0)
+        list_chunks(c);
     return snap_checkpoint_clean(dirs, errbuf);
 }
 
@@ -568,6 +600,7 @@ int snap_create(const struct snap_create_opts *o, struct snap_create_result *r, 
     snap_manifest_init(&c->m);
     snap_chunkset_init(&c->known);
     snap_chunkset_init(&c->claimed);
+    snap_chunkset_init(&c->listed);
     pthread_mutex_init(&c->claim_lock, NULL);
     int rc = snap_home_dirs(o->home, &dirs, errbuf);
     if (rc == 0)
@@ -583,6 +616,7 @@ int snap_create(const struct snap_create_opts *o, struct snap_create_result *r, 
     snap_store_free(c->store);
     snap_chunkset_release(&c->known);
     snap_chunkset_release(&c->claimed);
+    snap_chunkset_release(&c->listed);
     pthread_mutex_destroy(&c->claim_lock);
     snap_manifest_release(&c->m);
     free(c->jobs);

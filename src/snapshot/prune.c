@@ -217,8 +217,7 @@ static int sweep_one(void *ud, const struct snap_obj_info *o)
     uint8_t sha[SNAP_SHA256_LEN];
     const char *k = o->key + strlen("chunks/");
     /* Only chunks/<ab>/<ab...64 hex>: anything else in the store is not ours to delete. */
-    if (strlen(k) != 3 + 2 * SNAP_SHA256_LEN || k[2] != '/' || strncmp(k, k + 3, 2) != 0 ||
-        snap_unhex(k + 3, sha, SNAP_SHA256_LEN) < 0)
+    if (snap_chunk_key_parse(k, sha) < 0)
         return 0;
     p->r->chunks++;
     if (snap_chunkset_find(&p->referenced, sha) != NULL) {

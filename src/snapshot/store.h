@@ -65,6 +65,10 @@ struct snap_obj_info {
 typedef int (*snap_list_fn)(void *ud, const struct snap_obj_info *o);
 
 #define SNAP_PUT_IF_ABSENT 1u /* NU_EEXIST when the key exists (best effort on S3: HEAD first) */
+/* With SNAP_PUT_IF_ABSENT: the key is the hash of the bytes and the caller
+ * has just found it absent, so a racing writer stores the same bytes and a
+ * store may skip a check that costs a request (S3's HEAD). */
+#define SNAP_PUT_CONTENT_KEY 2u
 
 /* Opens a store handle for this thread (caller frees with snap_store_free). */
 NU_WUR int snap_store_open(const struct snap_store_spec *spec, struct snap_store **out,

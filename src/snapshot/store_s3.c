@@ -5,9 +5,10 @@
  * (unsigned otherwise: public buckets, and always for http(s):// stores).
  * Custom endpoints use path-style URLs (<endpoint>/<bucket>/<key>), AWS
  * itself virtual-hosted ones. S3 has no portable put-if-absent, so it is
- * a HEAD before the PUT: a chunk's content is its name, so a racing
- * duplicate writes the same bytes, and a manifest name is chosen by one
- * creator. A plain HTTP store writes nothing and lists nothing (restore
+ * a HEAD before the PUT, except for chunks (SNAP_PUT_CONTENT_KEY): a
+ * chunk's content is its name, so a racing duplicate writes the same
+ * bytes, and create has just looked it up; a manifest name is chosen by
+ * one creator. A plain HTTP store writes nothing and lists nothing (restore
  * needs only `latest`, the manifest and chunks). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ static int s3_put(struct snap_store *s, const char *key, const void *data, size_
     struct nu_httpc_req rq = {.fd = -1, .body = data, .body_len = len};
     struct nu_httpc_resp rs;
     uint64_t size;
-    if (flags & SNAP_PUT_IF_ABSENT) {
+    if ((flags & SNAP_PUT_IF_ABSENT) && !(flags & SNAP_PUT_CONTENT_KEY)) {
         int rc = s3_head(s, key, &size, errbuf);
         if (rc == 0)
             return nu_err_set(errbuf, NU_EEXIST, "%s already exists in the store", key);

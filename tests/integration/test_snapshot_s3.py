@@ -3,9 +3,11 @@
 libcurl, credentials from the environment or ~/.aws/credentials."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -25,13 +27,17 @@ class S3rver:
         self.dir = str(root)
         self.port = free_port()
         self.url = f'http://127.0.0.1:{self.port}'
-        self.log = open(os.path.join(str(root) + '.log'), 'wb')
+        self.log_path = str(root) + '.log'
+        self.log = open(self.log_path, 'wb')
+        self._from = 0
+        # its request log names the method only with colours on (see requests())
+        env = dict(os.environ, FORCE_COLOR='1')
         self.proc = subprocess.Popen(
             # s3rver makes continuation tokens with DES, which OpenSSL 3 keeps in its
             # legacy provider
             [shutil.which('node'), '--openssl-legacy-provider', S3RVER, '-d', self.dir, '-a', '127.0.0.1', '-p',
              str(self.port), '--configure-bucket', BUCKET],
-            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
+            stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL, env=env)
 
         def up():
             assert self.proc.poll() is None, 's3rver exited'
@@ -56,6 +62,21 @@ class S3rver:
                     if k.startswith(prefix):
                         out.add(k)
         return out
+
+    def mark(self):
+        """requests() returns what s3rver answers from now on."""
+        self._from = os.path.getsize(self.log_path)
+
+    def requests(self):
+        """[(method, path with query, status)] answered since mark(), from
+        s3rver's log (koa-logger: "info: --> METHOD PATH STATUS TIME SIZE",
+        written once the answer is sent)."""
+        time.sleep(0.2)
+        with open(self.log_path, 'rb') as fh:
+            fh.seek(self._from)
+            text = re.sub(r'\x1b\[[0-9;]*m', '', fh.read().decode())
+        return [(m[1], m[2], int(m[3])) for m in
+                re.finditer(r'^info: (GET|PUT|HEAD|POST|DELETE) (\S+) (\d{3}) ', text, re.M)]
 
     def stop(self):
         self.proc.terminate()
@@ -181,3 +202,54 @@ def test_many_chunks_list_in_pages(aws, tmp_path, s3):
     _, p = snap(nu, 'prune', '--from', store, '--keep', '1', '--grace', '0', '--s3-endpoint',
                 s3.url)
     assert (p['chunks'], p['chunks_referenced'], p['chunks_deleted']) == (1100, 1100, 0)
+
+
+def test_requests_of_a_first_a_resumed_and_an_unchanged_create(aws, tmp_path, s3):
+    """A first create learns which chunks the store has from one listing,
+    not a lookup per chunk, and PUTs each new chunk with no HEAD before it.
+    The rerun of an interrupted first create (chunks, no manifest) finds
+    them listed, reads each header with a ranged GET and uploads none again;
+    a create whose chunks the latest snapshot names asks about no chunk."""
+    nu = aws
+    home = make_home(tmp_path / 'home', age_s=3)
+    SimNode(home).start().stop()
+    store, ep = f's3://{BUCKET}/req', ['--s3-endpoint', s3.url]
+
+    def chunk_requests():
+        reqs = s3.requests()
+        lists = sorted(p for m, p, _ in reqs if m == 'GET' and '?' in p)
+        return [(m, st) for m, p, st in reqs if p.startswith(f'/{BUCKET}/req/chunks/')], lists
+
+    s3.mark()
+    _, d1 = snap(nu, 'create', '--home', home, '--to', store, '--name', 'one', *ep)
+    chunks1, lists = chunk_requests()
+    assert d1['chunks_uploaded'] == len(chunks(m_of_req(s3, 'one'))) > 2
+    assert chunks1 == [('PUT', 200)] * d1['chunks_uploaded']
+    assert lists == [f'/{BUCKET}/?list-type=2&prefix=req%2Fchunks%2F',
+                     f'/{BUCKET}/?list-type=2&prefix=req%2Flocks%2F']
+
+    # as if create one had been killed before its manifest
+    for key in ('req/latest', 'req/manifests/one.json'):
+        for suffix in ('._S3rver_object', '._S3rver_object.md5', '._S3rver_metadata.json'):
+            os.unlink(os.path.join(s3.dir, BUCKET, key + suffix))
+    s3.mark()
+    _, d2 = snap(nu, 'create', '--home', home, '--to', store, '--name', 'two', *ep)
+    chunks2, _ = chunk_requests()
+    assert (d2['chunks'], d2['chunks_uploaded']) == (d1['chunks'], 0)
+    assert chunks2 == [('GET', 206)] * d2['chunks']
+
+    s3.mark()
+    _, d3 = snap(nu, 'create', '--home', home, '--to', store, '--name', 'three', *ep)
+    chunks3, lists = chunk_requests()
+    assert (d3['chunks'], d3['chunks_uploaded'], chunks3) == (d1['chunks'], 0, [])
+    assert lists == [f'/{BUCKET}/?list-type=2&prefix=req%2Flocks%2F']
+    dst = twin_home(home, tmp_path / 'dst')
+    _, r = snap(nu, 'restore', '--from', store, '--home', dst, *ep)
+    assert r['name'] == 'three' and r['chunks_downloaded'] == d1['chunks']
+    assert tree_hashes(os.path.join(dst, 'data')) == {
+        k: v for k, v in tree_hashes(os.path.join(home, 'data')).items()
+        if k in {f['path'] for f in m_of_req(s3, 'three')['files']}}
+
+
+def m_of_req(s3, name):
+    return json.loads(s3.object(f'req/manifests/{name}.json'))

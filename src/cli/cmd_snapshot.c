@@ -150,20 +150,7 @@ static const struct nu_setting restore_opts[] = {
      O(kind),
      .metavar = "KIND",
      .help = "which public snapshot (rpc, archival) with --layout near|fastnear"},
-    {.name = "verify-with",
-     .type = NU_T_LIST,
-     O(verify.given),
-     .max = SNAP_VERIFY_REFS_MAX,
-     .metavar = "URL",
-     .set = cli_set_verify_with,
-     .help = CLI_VERIFY_WITH_HELP},
-    {.name = "verify-quorum",
-     .type = NU_T_UINT,
-     O(verify.quorum),
-     .min = 1,
-     .max = SNAP_VERIFY_REFS_MAX,
-     .metavar = "N",
-     .help = CLI_VERIFY_QUORUM_HELP},
+    CLI_VERIFY_OPTS(""),
 };
 
 static const struct nu_setting list_opts[] = {OPT_FROM, OPT_JSON, OPT_ENDPOINT};

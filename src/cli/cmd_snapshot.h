@@ -24,6 +24,22 @@ struct cli_verify {
     struct snap_verify_refs refs; /* what snap_restore takes */
 };
 
+/* The --verify-with and --verify-quorum rows of a settings table whose
+ * struct has a `struct cli_verify verify` (O is the table's field macro);
+ * prefix goes before their help texts. */
+#define CLI_VERIFY_OPTS(prefix)                                                                    \
+    {.name = "verify-with",                                                                        \
+     .type = NU_T_LIST,                                                                            \
+     O(verify.given),                                                                              \
+     .max = SNAP_VERIFY_REFS_MAX,                                                                  \
+     .metavar = "URL",                                                                             \
+     .set = cli_set_verify_with,                                                                   \
+     .help = prefix CLI_VERIFY_WITH_HELP},                                                         \
+    {                                                                                              \
+        .name = "verify-quorum", .type = NU_T_UINT, O(verify.quorum), .min = 1,                    \
+        .max = SNAP_VERIFY_REFS_MAX, .metavar = "N", .help = prefix CLI_VERIFY_QUORUM_HELP         \
+    }
+
 /* --verify-with's hook: the value must be a JSON-RPC URL (nu_url_from_user). */
 int cli_set_verify_with(const struct nu_setting *s, void *obj, const char *value, char *msg,
                         size_t msgsz);

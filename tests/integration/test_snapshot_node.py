@@ -13,13 +13,16 @@ from snaputil import head, make_home, snap, status, twin_home, wait_head  # noqa
 pytest_plugins = ('nodeutil',)
 
 
+def running_source(nu, tmp_path):
+    """A node of chain simnet, synced past 200 with its blocks in an SST
+    file (restarted once), still running; its home."""
+    home = running_source(nu, tmp_path)
+    return home
+
+
 @pytest.fixture
 def store(nu, tmp_path):
-    home = make_home(tmp_path / 'src', age_s=30)
-    _, port = nu.run_node(home, '--restart', 'no')
-    wait_head(port, 200)
-    nu.ok('restart', '--home', home)
-    wait_head(port, head(port) + 2)
+    home = running_source(nu, tmp_path)
     s = tmp_path / 'store'
     _, d = snap(nu, 'create', '--home', home, '--to', s, '--name', 's1')
     nu.ok('stop', '--home', home)
@@ -120,11 +123,7 @@ def test_from_an_s3_store_at_an_endpoint(nu, tmp_path):
             nu.env.pop(k, None)
         nu.env.update(AWS_ACCESS_KEY_ID='S3RVER', AWS_SECRET_ACCESS_KEY='S3RVER',
                       AWS_REGION='us-east-1')
-        src = make_home(tmp_path / 'src', age_s=30)
-        _, port = nu.run_node(src, '--restart', 'no')
-        wait_head(port, 200)
-        nu.ok('restart', '--home', src)
-        wait_head(port, head(port) + 2)
+        src = running_source(nu, tmp_path)
         store = f's3://{BUCKET}/near/simnet'
         _, d = snap(nu, 'create', '--home', src, '--to', store, '--name', 's1', '--s3-endpoint',
                     s3.url)

@@ -16,7 +16,11 @@ pytest_plugins = ('nodeutil',)
 def running_source(nu, tmp_path):
     """A node of chain simnet, synced past 200 with its blocks in an SST
     file (restarted once), still running; its home."""
-    home = running_source(nu, tmp_path)
+    home = make_home(tmp_path / 'src', age_s=30)
+    _, port = nu.run_node(home, '--restart', 'no')
+    wait_head(port, 200)
+    nu.ok('restart', '--home', home)
+    wait_head(port, head(port) + 2)
     return home
 
 
@@ -69,11 +73,7 @@ def test_another_chain_is_refused_and_nothing_starts(nu, tmp_path, store):
 def signed(nu, tmp_path):
     """A store whose one snapshot 's1' is signed with the source home's
     validator key; (source home, store, snapshot doc, public key)."""
-    home = make_home(tmp_path / 'src', age_s=30)
-    _, port = nu.run_node(home, '--restart', 'no')
-    wait_head(port, 200)
-    nu.ok('restart', '--home', home)
-    wait_head(port, head(port) + 2)
+    home = running_source(nu, tmp_path)
     s = tmp_path / 'store'
     key = os.path.join(home, 'validator_key.json')
     _, d = snap(nu, 'create', '--home', home, '--to', s, '--name', 's1', '--sign-key', key)

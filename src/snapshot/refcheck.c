@@ -75,10 +75,10 @@ static int rpc(struct call *c, const char *method, json_t *params, json_t **resu
     } else if ((rc = nu_http_post(c->url, &o, "application/json", req.data, req.len, &resp, &status,
                                   err)) < 0 &&
                rc != NU_EHTTP) {
-        snprintf(detail, detailsz, "%s: %s", method, transport_words(err));
+        snprintf(detail, detailsz, "%.40s: %.200s", method, transport_words(err));
     } else if ((rc = nu_jsonrpc_result(c->url, (int)status, resp.data ? resp.data : "", resp.len,
                                        result, name, err)) < 0) {
-        snprintf(detail, detailsz, "%s: %s", method, err);
+        snprintf(detail, detailsz, "%.40s: %.200s", method, err);
     }
     nu_buf_release(&req);
     nu_buf_release(&resp);

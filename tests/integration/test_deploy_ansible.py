@@ -1,0 +1,194 @@
+"""deploy/ansible: the role and playbooks pass yamllint, ansible-lint and
+--syntax-check, and run for real with ansible-core against a fleet of four
+'hosts' on this machine (ansible_connection=local, each with its own home,
+HOME/XDG dirs, 127.0.0.1 ports and zone), each a neard-sim node under
+nearup's own supervisor, with a gateway host in front; releases come from
+the local bucket (bucket.py)."""
+import json
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+from bucket import Bucket
+from conftest import NEARD_SIM, NEARUP, ROOT, free_port, wait_until
+from lifecycle import alive, http, read_pid, rpc
+
+ANSIBLE = os.path.join(ROOT, 'deploy', 'ansible')
+PLAYBOOKS = ['site.yml', 'upgrade.yml', 'hardfork.yml', 'add-node.yml', 'remove-node.yml']
+NODES = ['n1', 'n2', 'n3', 'n4']
+ZONES = {'n1': 'zone-a', 'n2': 'zone-a', 'n3': 'zone-b', 'n4': 'zone-b'}
+ANALYZE = '/usr/bin/systemd-analyze'
+# nearup-supervisor of the same build as NEARUP (build/src/cli/nearup -> build/src/node/).
+SUPERVISOR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(NEARUP))), 'src', 'node',
+                          'nearup-supervisor')
+
+
+def ansible_env(tmp):
+    env = {k: v for k, v in os.environ.items() if not k.startswith('ANSIBLE_')}
+    env.update(ANSIBLE_CONFIG=os.path.join(ANSIBLE, 'ansible.cfg'),
+               ANSIBLE_HOME=str(tmp / 'ansible-home'),
+               ANSIBLE_LOCAL_TEMP=str(tmp / 'ansible-tmp'),
+               ANSIBLE_REMOTE_TEMP=str(tmp / 'ansible-tmp'),
+               ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+               ANSIBLE_PYTHON_INTERPRETER='/usr/bin/python3',
+               HOME=str(tmp / 'controller'))
+    os.makedirs(env['HOME'], exist_ok=True)
+    return env
+
+
+def run(cmd, env, timeout=300, cwd=ANSIBLE):
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=cwd)
+
+
+def recap(out):
+    """{host: {ok, changed, unreachable, failed, skipped, rescued, ignored}} from PLAY RECAP."""
+    rows = {}
+    for m in re.finditer(r'^(\S+)\s+: ((?:\w+=\d+\s*)+)$', out.split('PLAY RECAP')[-1], re.M):
+        rows[m.group(1)] = {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', m.group(2))}
+    return rows
+
+
+# ---- lint ----
+
+def test_yamllint_ansible_lint_and_syntax_check(tmp_path):
+    env = ansible_env(tmp_path)
+    r = run(['/usr/bin/yamllint', '-s', '-c', os.path.join(ANSIBLE, '.yamllint'), '.'], env)
+    assert (r.returncode, r.stdout, r.stderr) == (0, '', '')
+    r = run(['/usr/bin/ansible-lint', '--offline', '-q', '--nocolor'], env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for pb in PLAYBOOKS:
+        r = run(['ansible-playbook', '--syntax-check', os.path.join('playbooks', pb)], env)
+        assert r.returncode == 0, (pb, r.stdout, r.stderr)
+        assert f'playbook: playbooks/{pb}' in r.stdout
+
+
+# ---- a fleet of four local 'hosts' ----
+
+class Fleet:
+    def __init__(self, root):
+        self.root = root
+        self.bucket = Bucket(NEARD_SIM)
+        self.old = self.bucket.add_release('testnet', '2.4.0')
+        self.env = ansible_env(root)
+        self.hosts = {}
+        for name in NODES:
+            d = root / name
+            xdg = {'HOME': str(d / 'userhome'), 'XDG_CACHE_HOME': str(d / 'cache'),
+                   'XDG_STATE_HOME': str(d / 'state'), 'XDG_CONFIG_HOME': str(d / 'config'),
+                   'XDG_DATA_HOME': str(d / 'data'), 'XDG_RUNTIME_DIR': str(d / 'run')}
+            for p in xdg.values():
+                os.makedirs(p, mode=0o700, exist_ok=True)
+            self.hosts[name] = {
+                'nearup_home': str(d / 'node'), 'nearup_bin': str(d / 'bin' / 'nearup'),
+                'nearup_env': xdg, 'nearup_zone': ZONES[name],
+                'nearup_rpc_addr': f'127.0.0.1:{free_port()}',
+                'nearup_network_addr': f'127.0.0.1:{free_port()}',
+                'nearup_health_listen': f'127.0.0.1:{free_port()}'}
+        gw = root / 'gw'
+        self.gateway_port = free_port()
+        self.gateway = {'nearup_bin': str(gw / 'bin' / 'nearup'), 'nearup_zone': 'zone-a',
+                        'nearup_gateway_config': str(gw / 'gateway.ini'),
+                        'nearup_gateway_pidfile': str(gw / 'gateway.pid'),
+                        'nearup_gateway_log': str(gw / 'gateway.log'),
+                        'nearup_gateway_listen': f'127.0.0.1:{self.gateway_port}'}
+        self.inventory = root / 'inventory.json'
+        self.write_inventory()
+
+    def write_inventory(self, nodes=None):
+        nodes = NODES if nodes is None else nodes
+        inv = {'all': {
+            'vars': {'ansible_connection': 'local',
+                     'ansible_python_interpreter': '/usr/bin/python3',
+                     'nearup_network': 'testnet', 'nearup_neard_version': '2.4.0',
+                     'nearup_release_url': self.bucket.url, 'nearup_binary_src': NEARUP,
+                     'nearup_supervisor_src': SUPERVISOR,
+                     'nearup_use_systemd': False, 'nearup_ready_timeout': 30,
+                     'nearup_gateway_max_lag': 1000000, 'nearup_gate_timeout': 20},
+            'children': {
+                'nearup_nodes': {'hosts': {n: self.hosts[n] for n in nodes}},
+                'nearup_gateways': {'hosts': {'gw': self.gateway}}}}}
+        self.inventory.write_text(json.dumps(inv, indent=1))
+
+    def play(self, playbook, *extra, timeout=300):
+        return run(['ansible-playbook', '-i', self.inventory, os.path.join('playbooks', playbook),
+                    *extra], self.env, timeout=timeout)
+
+    def url(self, name):
+        return 'http://' + self.hosts[name]['nearup_rpc_addr']
+
+    def home(self, name):
+        return self.hosts[name]['nearup_home']
+
+    def version(self, name):
+        try:
+            return rpc(self.url(name), 'status')['version']['version']
+        except (OSError, AssertionError):
+            return None
+
+    def run_json(self, name):
+        with open(os.path.join(self.home(name), '.nearup', 'run.json')) as fh:
+            return json.load(fh)
+
+    def pidfiles(self):
+        for name in NODES:
+            for f in ('supervisor.pid', 'neard.pid', 'health.pid'):
+                yield os.path.join(self.home(name), '.nearup', f)
+        yield self.gateway['nearup_gateway_pidfile']
+
+    def close(self):
+        for name in NODES:
+            if os.path.exists(self.home(name)):
+                subprocess.run([NEARUP, 'stop', '--home', self.home(name)], capture_output=True,
+                               env={**os.environ, **self.hosts[name]['nearup_env']}, timeout=120)
+        for path in self.pidfiles():
+            entry = read_pid(path)
+            if entry is None and os.path.exists(path):
+                with open(path) as fh:  # start-stop-daemon's: the pid alone
+                    pid = int(fh.read().strip() or 0)
+                if pid and os.path.exists(f'/proc/{pid}'):
+                    os.kill(pid, signal.SIGKILL)
+            elif alive(entry):
+                os.kill(entry[0], signal.SIGKILL)
+        self.bucket.close()
+
+
+@pytest.fixture(scope='module')
+def fleet(tmp_path_factory):
+    f = Fleet(tmp_path_factory.mktemp('fleet'))
+    yield f
+    f.close()
+
+
+def test_site_builds_the_fleet_and_is_idempotent(fleet):
+    r = fleet.play('site.yml')
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = recap(r.stdout)
+    assert sorted(rows) == sorted(NODES + ['gw'])
+    assert all(rows[h]['failed'] == 0 and rows[h]['changed'] > 0 for h in rows), rows
+    for name in NODES:
+        assert fleet.version(name) == '2.4.0'
+        rc = fleet.run_json(name)
+        assert (rc['neard_version'], rc['neard_sha256']) == ('2.4.0', fleet.old['sha256'])
+        assert rc['binary'].startswith(fleet.hosts[name]['nearup_env']['XDG_CACHE_HOME'])
+        assert os.path.exists(fleet.hosts[name]['nearup_bin'])
+        hl = 'http://' + fleet.hosts[name]['nearup_health_listen']
+        wait_until(lambda: http(hl + '/healthcheck', timeout=2)[0] == 200, 30, interval=0.2,
+                   what=f'{name} sidecar healthy')
+    ini = open(fleet.gateway['nearup_gateway_config']).read()
+    for name in NODES:
+        assert (f'[upstream {name}]\nurl = {fleet.url(name)}\nzone = {ZONES[name]}\n') in ini
+    gw = f'http://127.0.0.1:{fleet.gateway_port}'
+    wait_until(lambda: http(gw + '/healthcheck', timeout=2)[0] == 200, 30, interval=0.2,
+               what='gateway healthy')
+    res = rpc(gw, 'status')
+    assert (res['chain_id'], res['version']['version']) == ('testnet', '2.4.0')
+
+    r = fleet.play('site.yml')
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = recap(r.stdout)
+    assert {h: (rows[h]['changed'], rows[h]['failed']) for h in rows} == \
+        {h: (0, 0) for h in NODES + ['gw']}, r.stdout

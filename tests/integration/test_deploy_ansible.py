@@ -12,12 +12,12 @@ import subprocess
 
 import pytest
 
-from bucket import Bucket
+from bucket import Bucket, commit_for, sha256sum_line
 from conftest import NEARD_SIM, NEARUP, ROOT, free_port, wait_until
 from lifecycle import alive, http, read_pid, rpc
 
 ANSIBLE = os.path.join(ROOT, 'deploy', 'ansible')
-PLAYBOOKS = ['site.yml', 'upgrade.yml', 'hardfork.yml', 'add-node.yml', 'remove-node.yml']
+PLAYBOOKS = sorted(p for p in os.listdir(os.path.join(ANSIBLE, 'playbooks')) if p.endswith('.yml'))
 NODES = ['n1', 'n2', 'n3', 'n4']
 ZONES = {'n1': 'zone-a', 'n2': 'zone-a', 'n3': 'zone-b', 'n4': 'zone-b'}
 ANALYZE = '/usr/bin/systemd-analyze'
@@ -60,6 +60,7 @@ def test_yamllint_ansible_lint_and_syntax_check(tmp_path):
     assert (r.returncode, r.stdout, r.stderr) == (0, '', '')
     r = run(['/usr/bin/ansible-lint', '--offline', '-q', '--nocolor'], env)
     assert r.returncode == 0, r.stdout + r.stderr
+    assert {'site.yml', 'upgrade.yml'} <= set(PLAYBOOKS), PLAYBOOKS
     for pb in PLAYBOOKS:
         r = run(['ansible-playbook', '--syntax-check', os.path.join('playbooks', pb)], env)
         assert r.returncode == 0, (pb, r.stdout, r.stderr)
@@ -192,3 +193,64 @@ def test_site_builds_the_fleet_and_is_idempotent(fleet):
     rows = recap(r.stdout)
     assert {h: (rows[h]['changed'], rows[h]['failed']) for h in rows} == \
         {h: (0, 0) for h in NODES + ['gw']}, r.stdout
+
+
+def waves(out):
+    """The hosts of each play batch, in order (one 'TASK [Check the release to
+    roll out]' per wave)."""
+    parts = out.split('TASK [Check the release to roll out]')[1:]
+    return [sorted(set(re.findall(r'^ok: \[(\w+)\]', p.split('TASK [')[0], re.M))) for p in parts]
+
+
+def test_upgrade_rolls_out_in_waves(fleet):
+    new = fleet.bucket.add_release('testnet', '2.5.0')
+    r = fleet.play('upgrade.yml', '-e', 'nearup_upgrade_to=2.5.0')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert waves(r.stdout) == [['n1'], ['n2'], ['n3', 'n4']], r.stdout
+    rows = recap(r.stdout)
+    assert all(rows[h]['failed'] == 0 and rows[h]['rescued'] == 0 for h in NODES), rows
+    for name in NODES:
+        assert fleet.version(name) == '2.5.0'
+        rc = fleet.run_json(name)
+        assert (rc['neard_version'], rc['neard_sha256']) == ('2.5.0', new['sha256'])
+    # Once every host runs it, a rerun changes nothing.
+    r = fleet.play('upgrade.yml', '-e', 'nearup_upgrade_to=2.5.0')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {h: recap(r.stdout)[h]['changed'] for h in NODES} == {h: 0 for h in NODES}
+
+
+def bad_release(bucket, version):
+    """A release whose neard answers --version but exits 1 at `run`."""
+    commit = commit_for(version)
+    data = (f'#!/bin/sh\n# neard {version} {commit}\n'
+            f'case " $* " in *" run "*) echo "neard {version}: broken build" >&2; exit 1;; esac\n'
+            f'NEARD_SIM_RELEASE={version} exec {NEARD_SIM} "$@"\n').encode()
+    for path in (bucket.binary_path(version, commit), bucket.binary_path(version)):
+        bucket.put(path, data)
+        bucket.put(path + '.sha256', sha256sum_line(data))
+
+
+def test_bad_release_stops_at_wave_one_and_rolls_back(fleet):
+    before = {n: fleet.run_json(n) for n in NODES}
+    assert {n: before[n]['neard_version'] for n in NODES} == {n: '2.5.0' for n in NODES}
+    bad_release(fleet.bucket, '2.6.0')
+    fleet.bucket.clear_requests()
+    r = fleet.play('upgrade.yml', '-e', 'nearup_upgrade_to=2.6.0')
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert waves(r.stdout) == [['n1']], r.stdout
+    rows = recap(r.stdout)
+    assert sorted(rows) == ['n1']
+    assert (rows['n1']['failed'], rows['n1']['rescued']) == (1, 1), rows
+    assert ('n1: the upgrade to 2.6.0 failed (Wait for the node to answer, synced: 2.6.0'
+            in r.stdout), r.stdout
+    assert 'rolled back to 2.5.0; the rollout stops here' in r.stdout
+    # n1 is back on 2.5.0, its run.json as before; the rest never saw 2.6.0.
+    assert fleet.version('n1') == '2.5.0'
+    assert fleet.run_json('n1')['neard_sha256'] == before['n1']['neard_sha256']
+    for name in NODES[1:]:
+        assert fleet.version(name) == '2.5.0'
+        assert fleet.run_json(name) == before[name]
+        cache = fleet.hosts[name]['nearup_env']['XDG_CACHE_HOME']
+        blobs = os.listdir(os.path.join(cache, 'nearup', 'blobs'))
+        assert sorted(b for b in blobs if not b.startswith('.')) == sorted(
+            [fleet.old['sha256'], before[name]['neard_sha256']])

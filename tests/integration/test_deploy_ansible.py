@@ -254,3 +254,66 @@ def test_bad_release_stops_at_wave_one_and_rolls_back(fleet):
         blobs = os.listdir(os.path.join(cache, 'nearup', 'blobs'))
         assert sorted(b for b in blobs if not b.startswith('.')) == sorted(
             [fleet.old['sha256'], before[name]['neard_sha256']])
+
+
+def test_systemd_mode_writes_units_that_verify(tmp_path):
+    """nearup_use_systemd: the node's unit and the snapshotter's pair come
+    from `nearup service install` (NEARUP_SYSTEMD_DIR here, no systemd to
+    start them), the sidecar's and the gateway's from the role; all pass
+    systemd-analyze verify, and a second run changes nothing."""
+    b = Bucket(NEARD_SIM)
+    try:
+        b.add_release('testnet', '2.4.0')
+        units = tmp_path / 'units'
+        units.mkdir()
+        d = tmp_path / 'h1'
+        xdg = {'HOME': str(d / 'userhome'), 'XDG_CACHE_HOME': str(d / 'cache'),
+               'XDG_STATE_HOME': str(d / 'state'), 'XDG_CONFIG_HOME': str(d / 'config'),
+               'XDG_RUNTIME_DIR': str(d / 'run'), 'NEARUP_SYSTEMD_DIR': str(units)}
+        for p in xdg.values():
+            os.makedirs(p, mode=0o700, exist_ok=True)
+        common = {'nearup_bin': str(tmp_path / 'bin' / 'nearup'), 'nearup_env': xdg,
+                  'nearup_systemd_dir': str(units)}
+        inv = {'all': {
+            'vars': {'ansible_connection': 'local',
+                     'ansible_python_interpreter': '/usr/bin/python3',
+                     'nearup_network': 'testnet', 'nearup_neard_version': '2.4.0',
+                     'nearup_release_url': b.url, 'nearup_binary_src': NEARUP,
+                     'nearup_supervisor_src': SUPERVISOR, 'nearup_use_systemd': True,
+                     'nearup_systemd_manage': False},
+            'children': {
+                'nearup_nodes': {'hosts': {'h1': {
+                    **common, 'nearup_home': str(d / 'node'), 'nearup_zone': 'zone-a',
+                    'nearup_rpc_addr': '127.0.0.1:3030', 'nearup_snapshotter': True,
+                    'nearup_snapshot_store': str(tmp_path / 'snaps'),
+                    'nearup_from_snapshot': str(tmp_path / 'snaps')}}},
+                'nearup_gateways': {'hosts': {'gw': {
+                    **common, 'nearup_gateway_config': str(tmp_path / 'gw' / 'gateway.ini')}}}}}}
+        (tmp_path / 'inv.json').write_text(json.dumps(inv))
+        env = ansible_env(tmp_path)
+        cmd = ['ansible-playbook', '-i', tmp_path / 'inv.json', 'playbooks/site.yml']
+        r = run(cmd, env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert sorted(os.listdir(units)) == [
+            'nearup-gateway.service', 'nearup-health-testnet.service',
+            'nearup-snapshot-testnet.service', 'nearup-snapshot-testnet.timer',
+            'nearup-testnet.service']
+        node = (units / 'nearup-testnet.service').read_text()
+        assert (f'ExecStart={tmp_path}/bin/nearup run testnet --foreground --home {d}/node '
+                f'--neard-version 2.4.0 --rpc-addr 127.0.0.1:3030 --network-addr 0.0.0.0:24567 '
+                f'--release-url {b.url} --from-snapshot {tmp_path}/snaps') in node, node
+        health = (units / 'nearup-health-testnet.service').read_text()
+        assert (f'ExecStart={tmp_path}/bin/nearup health --node http://127.0.0.1:3030 '
+                f'--home {d}/node --listen 127.0.0.1:3032\n') in health
+        for unit in sorted(units.iterdir()):
+            v = subprocess.run([ANALYZE, 'verify', str(unit)], capture_output=True, text=True,
+                               timeout=60, env=env)
+            assert (unit.name, v.returncode, v.stdout, v.stderr) == (unit.name, 0, '', '')
+        # Nothing ran: no node, no neard.
+        assert not os.path.exists(d / 'node' / '.nearup' / 'supervisor.pid')
+        r = run(cmd, env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        rows = recap(r.stdout)
+        assert {h: rows[h]['changed'] for h in rows} == {'h1': 0, 'gw': 0}, r.stdout
+    finally:
+        b.close()

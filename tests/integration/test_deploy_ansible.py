@@ -317,3 +317,45 @@ def test_systemd_mode_writes_units_that_verify(tmp_path):
         assert {h: rows[h]['changed'] for h in rows} == {'h1': 0, 'gw': 0}, r.stdout
     finally:
         b.close()
+
+
+def head(fleet, name):
+    return rpc(fleet.url(name), 'status')['sync_info']['latest_block_height']
+
+
+def test_hardfork_stages_every_host_and_reports_the_rest(fleet):
+    new = fleet.bucket.add_release('testnet', '2.7.0', latest=False)
+    # n4 is down (a broken host): it cannot be staged for a height.
+    nu_env = {**os.environ, **fleet.hosts['n4']['nearup_env']}
+    r = subprocess.run([NEARUP, 'stop', '--home', fleet.home('n4')], capture_output=True,
+                       text=True, env=nu_env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    height = max(head(fleet, n) for n in NODES[:3]) + 100000
+    args = ['-e', 'nearup_upgrade_to=2.7.0', '-e', f'nearup_upgrade_at_height={height}']
+    r = fleet.play('hardfork.yml', *args)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert (f'not staged for 2.7.0 at height {height}: n4 (nearup upgrade: {fleet.home("n4")} '
+            'is not running, so it cannot stop at a height;') in r.stdout, r.stdout
+    assert 'every host is staged' not in r.stdout
+    for name in NODES[:3]:
+        with open(os.path.join(fleet.home(name), '.nearup', 'upgrade.json')) as fh:
+            pending = json.load(fh)
+        assert (pending['version'], pending['sha256'], pending['at_height']) == (
+            '2.7.0', new['sha256'], height)
+        with open(os.path.join(fleet.home(name), 'config.json')) as fh:
+            assert json.load(fh)['expected_shutdown'] == height
+        assert fleet.version(name) == '2.5.0'
+    assert not os.path.exists(os.path.join(fleet.home('n4'), '.nearup', 'upgrade.json'))
+
+    # n4 back up: a second run stages n4 alone and reports every host staged.
+    r = subprocess.run([NEARUP, 'restart', '--home', fleet.home('n4')], capture_output=True,
+                       text=True, env=nu_env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = fleet.play('hardfork.yml', *args)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f'every host is staged for 2.7.0 at height {height}' in r.stdout
+    rows = recap(r.stdout)
+    # n4 had fetched 2.7.0 in the first run: only its schedule changes.
+    assert {h: rows[h]['changed'] for h in NODES} == {'n1': 0, 'n2': 0, 'n3': 0, 'n4': 1}, rows
+    with open(os.path.join(fleet.home('n4'), '.nearup', 'upgrade.json')) as fh:
+        assert json.load(fh)['at_height'] == height

@@ -77,18 +77,7 @@ class Fleet:
         self.env = ansible_env(root)
         self.hosts = {}
         for name in NODES:
-            d = root / name
-            xdg = {'HOME': str(d / 'userhome'), 'XDG_CACHE_HOME': str(d / 'cache'),
-                   'XDG_STATE_HOME': str(d / 'state'), 'XDG_CONFIG_HOME': str(d / 'config'),
-                   'XDG_DATA_HOME': str(d / 'data'), 'XDG_RUNTIME_DIR': str(d / 'run')}
-            for p in xdg.values():
-                os.makedirs(p, mode=0o700, exist_ok=True)
-            self.hosts[name] = {
-                'nearup_home': str(d / 'node'), 'nearup_bin': str(d / 'bin' / 'nearup'),
-                'nearup_env': xdg, 'nearup_zone': ZONES[name],
-                'nearup_rpc_addr': f'127.0.0.1:{free_port()}',
-                'nearup_network_addr': f'127.0.0.1:{free_port()}',
-                'nearup_health_listen': f'127.0.0.1:{free_port()}'}
+            self.add_host(name)
         gw = root / 'gw'
         self.gateway_port = free_port()
         self.gateway = {'nearup_bin': str(gw / 'bin' / 'nearup'), 'nearup_zone': 'zone-a',
@@ -98,6 +87,20 @@ class Fleet:
                         'nearup_gateway_listen': f'127.0.0.1:{self.gateway_port}'}
         self.inventory = root / 'inventory.json'
         self.write_inventory()
+
+    def add_host(self, name, zone=None, **extra):
+        d = self.root / name
+        xdg = {'HOME': str(d / 'userhome'), 'XDG_CACHE_HOME': str(d / 'cache'),
+               'XDG_STATE_HOME': str(d / 'state'), 'XDG_CONFIG_HOME': str(d / 'config'),
+               'XDG_DATA_HOME': str(d / 'data'), 'XDG_RUNTIME_DIR': str(d / 'run')}
+        for p in xdg.values():
+            os.makedirs(p, mode=0o700, exist_ok=True)
+        self.hosts[name] = {
+            'nearup_home': str(d / 'node'), 'nearup_bin': str(d / 'bin' / 'nearup'),
+            'nearup_env': xdg, 'nearup_zone': zone or ZONES[name],
+            'nearup_rpc_addr': f'127.0.0.1:{free_port()}',
+            'nearup_network_addr': f'127.0.0.1:{free_port()}',
+            'nearup_health_listen': f'127.0.0.1:{free_port()}', **extra}
 
     def write_inventory(self, nodes=None):
         nodes = NODES if nodes is None else nodes
@@ -135,13 +138,13 @@ class Fleet:
             return json.load(fh)
 
     def pidfiles(self):
-        for name in NODES:
+        for name in self.hosts:
             for f in ('supervisor.pid', 'neard.pid', 'health.pid'):
                 yield os.path.join(self.home(name), '.nearup', f)
         yield self.gateway['nearup_gateway_pidfile']
 
     def close(self):
-        for name in NODES:
+        for name in self.hosts:
             if os.path.exists(self.home(name)):
                 subprocess.run([NEARUP, 'stop', '--home', self.home(name)], capture_output=True,
                                env={**os.environ, **self.hosts[name]['nearup_env']}, timeout=120)
@@ -359,3 +362,43 @@ def test_hardfork_stages_every_host_and_reports_the_rest(fleet):
     assert {h: rows[h]['changed'] for h in NODES} == {'n1': 0, 'n2': 0, 'n3': 0, 'n4': 1}, rows
     with open(os.path.join(fleet.home('n4'), '.nearup', 'upgrade.json')) as fh:
         assert json.load(fh)['at_height'] == height
+
+
+def upstreams(fleet):
+    """{name: (zone, state)} from the gateway's /upstreams."""
+    status, body = http(f'http://127.0.0.1:{fleet.gateway_port}/upstreams', timeout=2)
+    assert status == 200
+    return {u['name']: (u['zone'], u['state']) for u in body['upstreams']}
+
+
+def test_remove_node_then_add_node(fleet):
+    r = fleet.play('remove-node.yml', '-e', 'nearup_remove=n4')
+    assert r.returncode == 0, r.stdout + r.stderr
+    ini = open(fleet.gateway['nearup_gateway_config']).read()
+    assert '[upstream n4]' not in ini and '[upstream n3]' in ini
+    wait_until(lambda: sorted(upstreams(fleet)) == ['n1', 'n2', 'n3'], 20, interval=0.2,
+               what='the gateway without n4')
+    n4 = fleet.hosts['n4']
+    st = json.loads(subprocess.run([NEARUP, 'status', '--home', fleet.home('n4'), '--json'],
+                                   capture_output=True, text=True, timeout=60,
+                                   env={**os.environ, **n4['nearup_env']}).stdout)
+    assert [n['state'] for n in st['nodes']] == ['down']
+    assert not os.path.exists(os.path.join(fleet.home('n4'), '.nearup', 'health.pid'))
+    assert os.path.isdir(os.path.join(fleet.home('n4'), 'data'))  # the data stays
+    assert fleet.version('n4') is None
+    # Again: nothing left to do.
+    r = fleet.play('remove-node.yml', '-e', 'nearup_remove=n4')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert {h: recap(r.stdout)[h]['changed'] for h in ('gw', 'n4')} == {'gw': 0, 'n4': 0}
+
+    fleet.add_host('n5', zone='zone-c', nearup_neard_version='2.5.0')
+    fleet.write_inventory(['n1', 'n2', 'n3', 'n5'])
+    r = fleet.play('add-node.yml', '-e', 'nearup_add=n5')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(recap(r.stdout)) == ['gw', 'localhost', 'n5']
+    assert fleet.version('n5') == '2.5.0'
+    assert f'[upstream n5]\nurl = {fleet.url("n5")}\nzone = zone-c\n' in open(
+        fleet.gateway['nearup_gateway_config']).read()
+    wait_until(lambda: upstreams(fleet).get('n5') == ('zone-c', 'ok'), 20, interval=0.2,
+               what='n5 in the gateway, ok')
+    assert sorted(upstreams(fleet)) == ['n1', 'n2', 'n3', 'n5']

@@ -188,6 +188,9 @@ def test_site_builds_the_fleet_and_is_idempotent(fleet):
     gw = f'http://127.0.0.1:{fleet.gateway_port}'
     wait_until(lambda: http(gw + '/healthcheck', timeout=2)[0] == 200, 30, interval=0.2,
                what='gateway healthy')
+    wait_until(lambda: all(st == 'ok' for _, st in upstreams(fleet).values()), 30,
+               interval=0.2, what='every upstream ok')
+    assert upstreams(fleet) == {n: (ZONES[n], 'ok') for n in NODES}
     res = rpc(gw, 'status')
     assert (res['chain_id'], res['version']['version']) == ('testnet', '2.4.0')
 

@@ -3,7 +3,8 @@
 'hosts' on this machine (ansible_connection=local, each with its own home,
 HOME/XDG dirs, 127.0.0.1 ports and zone), each a neard-sim node under
 nearup's own supervisor, with a gateway host in front; releases come from
-the local bucket (bucket.py)."""
+the local bucket (bucket.py). The fleet tests share one module-scoped fleet
+and run in file order: each starts from the state the previous one left."""
 import json
 import os
 import re
@@ -250,6 +251,12 @@ def test_bad_release_stops_at_wave_one_and_rolls_back(fleet):
     assert ('n1: the upgrade to 2.6.0 failed (Wait for the node to answer, synced: 2.6.0'
             in r.stdout), r.stdout
     assert 'rolled back to 2.5.0; the rollout stops here' in r.stdout
+    # n1 did try 2.6.0; nobody else even fetched it.
+    log = open(os.path.join(fleet.home('n1'), '.nearup', 'logs', 'neard.log')).read()
+    assert 'neard 2.6.0: broken build' in log
+    bins = [fleet.bucket.binary_path('2.6.0', commit_for('2.6.0')),
+            fleet.bucket.binary_path('2.6.0')]
+    assert len([q for q in fleet.bucket.requests() if q.method == 'GET' and q.path in bins]) == 1
     # n1 is back on 2.5.0, its run.json as before; the rest never saw 2.6.0.
     assert fleet.version('n1') == '2.5.0'
     assert fleet.run_json('n1')['neard_sha256'] == before['n1']['neard_sha256']

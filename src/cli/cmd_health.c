@@ -2,6 +2,9 @@
  *               [--stale SECONDS] [--interval MS] [--timeout MS] [--rise N]
  *               [--fall N] [--agent-port PORT] [--drain-timeout MS]
  *               [--log-level LEVEL]
+ * nearup health --wait --node URL [--home DIR] [--reference URL] [--max-lag N]
+ *               [--stale SECONDS] [--interval MS] [--timeout MS] [--rise N]
+ *               [--timeout-total SECONDS]
  *
  * A health-check sidecar for one node (src/sidecar/sidecar.h): GET
  * /healthcheck, GET /metrics and the HAProxy agent-check protocol; with
@@ -9,7 +12,13 @@
  * node back ("unverified") while it is pending or failed. Runs in
  * the foreground until SIGTERM or SIGINT (exit 0). SIGHUP reloads nothing —
  * every setting is a flag — and runs a check at once. While it drains,
- * every signal is logged and ignored (docs/health.md, "Signals"). */
+ * every signal is logged and ignored (docs/health.md, "Signals").
+ *
+ * With --wait it serves nothing: it runs the same checks (wait.h) until
+ * --rise OK checks in a row (exit 0) or --timeout-total (exit 1, the last
+ * state and reason on stderr). A mode of `nearup health` rather than a
+ * command of its own, so that a rollout waits with the very flags its
+ * sidecar is started with. */
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +33,7 @@
 #include "sigs.h"
 #include "state.h"
 #include "url.h"
+#include "wait.h"
 
 #define CMD "health"
 
@@ -31,6 +41,8 @@ struct health_args {
     struct hc_opts o;
     int log_level; /* enum nu_log_level */
     bool have_node;
+    bool wait;
+    unsigned total_s; /* --timeout-total */
 };
 
 /* "http://host:port[/path]"; a bare "host:port" gets http://. */
@@ -163,6 +175,19 @@ static const struct nu_setting opts[] = {
      .min = 1,
      .max = 600000,
      .help = "on SIGTERM/SIGINT, how long answers in flight may take"},
+    {.name = "wait",
+     .type = NU_T_BOOL,
+     O(wait),
+     .help = "serve nothing: check until --rise OK checks in a row (exit 0) or "
+             "--timeout-total (exit 1)"},
+    {.name = "timeout-total",
+     .type = NU_T_SECONDS,
+     O(total_s),
+     .def = "600",
+     .min = 1,
+     .max = 604800,
+     .metavar = "SECONDS",
+     .help = "with --wait: how long to wait in all"},
     {.name = "log-level",
      .type = NU_T_ENUM,
      O(log_level),
@@ -174,11 +199,17 @@ static const struct nu_setting opts[] = {
 const struct cli_doc cli_health_doc = {
     .prog = CMD,
     .summary = "health-check sidecar for one node (HTTP and HAProxy agent-check)",
-    .usage = "nearup health --node URL [--home DIR] [options]",
+    .usage = "nearup health --node URL [--home DIR] [options]\n"
+             "       nearup health --wait --node URL [--home DIR] [--timeout-total SECONDS] "
+             "[options]",
     .about = "Serves GET /healthcheck (200 or 503 with the reason), GET /metrics and, with\n"
              "--agent-port, HAProxy's agent-check for one NEAR node. Runs until SIGTERM or\n"
              "SIGINT; SIGHUP runs a check at once. With --home, a node whose snapshot restore\n"
-             "has not passed its chain check is 'unverified' (503, 'down #unverified').\n",
+             "has not passed its chain check is 'unverified' (503, 'down #unverified').\n"
+             "\n"
+             "--wait serves nothing: it runs the same checks every --interval until --rise OK\n"
+             "checks in a row (exit 0), printing each change of state, or until\n"
+             "--timeout-total (exit 1, the last state and its reason on stderr).\n",
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };
@@ -191,6 +222,8 @@ static int parse_args(int argc, char **argv, struct health_args *a)
     int rc = cli_parse(&cli_health_doc, argc, argv, a, NULL, 0, NULL);
     if (rc == 0 && !a->have_node)
         return cli_usage(CMD, "--node URL is required (the node's JSON-RPC URL)");
+    if (rc == 0 && a->wait && a->o.agent_port >= 0)
+        return cli_usage(CMD, "--wait serves nothing; drop --agent-port");
     if (rc == 0)
         nu_log_set_level((enum nu_log_level)a->log_level);
     return rc;
@@ -280,11 +313,41 @@ static int run(const struct hc_opts *o)
     return 0;
 }
 
+static void print_change(void *ud, const struct hc_wait_result *r)
+{
+    const struct hc_opts *o = ud;
+    if (r->reason[0] != '\0')
+        printf("%s: %s: %s\n", o->node_url, r->state, r->reason);
+    else
+        printf("%s: %s (head %lld)\n", o->node_url, r->state, (long long)r->last.c.head);
+    fflush(stdout);
+}
+
+/* --wait: 0 healthy, 1 not healthy in time. */
+static int wait_healthy(const struct health_args *a)
+{
+    char errbuf[NU_ERRMSG_MAX];
+    struct hc_wait_result r;
+    const struct hc_opts *o = &a->o;
+    if (hc_wait_run(o, (uint64_t)a->total_s * 1000, print_change, (void *)o, &r, errbuf) != 0) {
+        cli_error(CMD, "%s", errbuf);
+        return 1;
+    }
+    if (r.ok) {
+        printf("%s: healthy: %u ok checks in a row (head %lld)\n", o->node_url, r.in_row,
+               (long long)r.last.c.head);
+        return 0;
+    }
+    cli_error(CMD, "%s not healthy after %u s (%u checks): %s: %s", o->node_url, a->total_s,
+              r.checks, r.state, r.reason);
+    return 1;
+}
+
 int cmd_health(int argc, char **argv)
 {
     struct health_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    return run(&a.o);
+    return a.wait ? wait_healthy(&a) : run(&a.o);
 }

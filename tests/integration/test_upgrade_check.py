@@ -103,3 +103,35 @@ def test_check_usage(tmp_path, nu):
     r = nu('upgrade')
     assert r.returncode == 2
     assert r.stderr.splitlines()[0] == "nearup upgrade: --to VERSION is required; " + HELP
+
+
+def test_check_every_node_of_a_localnet(tmp_path, nu, bucket):
+    bucket.add_release('testnet', '2.4.0')
+    new = bucket.add_release('testnet', '2.5.0')
+    root = tmp_path / 'ln'
+    homes, urls = localnet(nu, bucket, root, nodes=2)
+    target = max(head(u) for u in urls) + 100000
+    nu.ok('upgrade', '--to', '2.5.0', '--at-height', target, '--home', root)
+    path = blob(nu, new['sha256'])
+    staged = [f'{h}: staged neard 2.5.0 at height {target} (sha256 {new["sha256"]}, {path})'
+              for h in homes]
+    r = check(nu, '--home', root, '--to', '2.5.0', '--at-height', target)
+    assert (r.returncode, r.stdout.splitlines()) == (0, staged)
+
+    # One node's upgrade.json says "now" (as one written without a height):
+    # the gate for a height fails on that node only.
+    up = homes[1] / '.nearup' / 'upgrade.json'
+    up.write_text(json.dumps(dict(load(up), at_height=None)))
+    r = check(nu, '--home', root, '--at-height', target)
+    assert (r.returncode, r.stdout.splitlines()) == (1, [
+        staged[0], f'{homes[1]}: not staged: staged to switch now, not at height {target}'])
+    r = check(nu, '--home', root, '--json')
+    doc = json.loads(r.stdout)
+    assert (r.returncode, doc['ok']) == (0, True)
+    assert [n['at_height'] for n in doc['nodes']] == [target, None]
+    up.unlink()
+    r = check(nu, '--home', root, '--json')
+    doc = json.loads(r.stdout)
+    assert (r.returncode, doc['ok']) == (1, False)
+    assert [(n['home'], n['ok'], n['staged']) for n in doc['nodes']] == [
+        (str(homes[0]), True, True), (str(homes[1]), False, False)]

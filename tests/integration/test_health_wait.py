@@ -89,3 +89,24 @@ def test_wait_usage():
                        text=True, timeout=30)
     assert r.returncode == 2
     assert r.stderr.splitlines()[0].startswith('nearup health: --timeout-total: 0 is out of range')
+
+
+def test_wait_holds_an_unverified_home(sim, home):  # noqa: F811
+    """With --home, the restore's chain check gates the wait as it gates
+    /healthcheck: a check file that cannot be read keeps the node unverified."""
+    check = home / '.nearup' / 'chain-check.json'
+    check.parent.mkdir(exist_ok=True)
+    check.write_text('{not json')
+    u = url(sim)
+    r = subprocess.run(wait_cmd(u, '--home', home, '--interval', 100, '--timeout-total', 1),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    m = re.fullmatch(rf'{re.escape(u)}: unverified: (chain check unknown: [^\n]*{check}[^\n]*)\n',
+                     r.stdout)
+    assert m, r.stdout
+    assert r.stderr.endswith(f'): unverified: {m.group(1)}\n'), r.stderr
+    check.unlink()
+    r = subprocess.run(wait_cmd(u, '--home', home, '--interval', 100, '--rise', 1),
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert r.stdout.splitlines()[-1].startswith(f'{u}: healthy: 1 ok checks in a row (head ')

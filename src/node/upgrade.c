@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "home.h"
 #include "json.h"
@@ -140,6 +141,10 @@ int node_upgrade_apply_stopped(const char *home, const struct node_upgrade *u, c
 static int check_binary(const struct node_upgrade *u, char *errbuf)
 {
     char sha[NU_SHA256_HEX], why[NU_ERRMSG_MAX];
+    struct stat st;
+    /* A FIFO or device would block or never end the hash. */
+    if (stat(u->binary, &st) == 0 && !S_ISREG(st.st_mode))
+        return nu_err_set(errbuf, NU_EVERIFY, "staged binary %s is not a regular file", u->binary);
     if (nu_sha256_file(u->binary, sha, why) != 0)
         return nu_err_set(errbuf, NU_EVERIFY, "staged binary %s cannot be read: %s", u->binary,
                           why);

@@ -3,6 +3,7 @@
 of the binary it names and checks config.json's expected_shutdown, and
 changes nothing: exit 0 staged and matching, 1 not, 2 usage."""
 import json
+import os
 
 import pytest
 
@@ -129,6 +130,13 @@ def test_check_every_node_of_a_localnet(tmp_path, nu, bucket):
     doc = json.loads(r.stdout)
     assert (r.returncode, doc['ok']) == (0, True)
     assert [n['at_height'] for n in doc['nodes']] == [target, None]
+    # A binary that is no regular file (a FIFO would block the hash) is refused.
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(fifo)
+    up.write_text(json.dumps(dict(load(up), binary=str(fifo))))
+    r = check(nu, '--home', homes[1])
+    assert (r.returncode, r.stdout) == (
+        1, f'{homes[1]}: not staged: staged binary {fifo} is not a regular file\n')
     up.unlink()
     r = check(nu, '--home', root, '--json')
     doc = json.loads(r.stdout)

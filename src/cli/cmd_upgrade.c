@@ -103,10 +103,18 @@ const struct cli_doc cli_upgrade_doc = {
     .summary = "switch neard versions, optionally at a block height",
     .usage = "nearup upgrade --to VERSION [--at-height H] [--jitter SECONDS]\n"
              "                      [--home DIR | --all] [--release-url URL]\n"
-             "                      [--neard-sha256 HEX] [--binary-path P]",
+             "                      [--neard-sha256 HEX] [--binary-path P]\n"
+             "       nearup upgrade --check [--to VERSION] [--at-height H]\n"
+             "                      [--home DIR | --all] [--json]",
     .about = "Checks every node first, fetches and verifies the new binary into the cache, and\n"
              "only then hands each node its upgrade. A stopped node has run.json switched at\n"
-             "once.\n",
+             "once.\n"
+             "\n"
+             "--check changes nothing: for each node it reads the staged upgrade\n"
+             "(.nearup/upgrade.json), recomputes the sha256 of the binary it names, checks\n"
+             "config.json's expected_shutdown is the staged height, and compares version and\n"
+             "height with --to and --at-height. Exit 0 when every node is staged and matches,\n"
+             "1 when one is not (the reason on its line), 2 on usage errors.\n",
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };

@@ -1,5 +1,6 @@
 /* nearup upgrade --to VER [--at-height H] [--jitter SECONDS]
  *                [--home DIR | --all] [--release-url URL] [--neard-sha256 HEX] [--binary-path P]
+ * nearup upgrade --check [--to VER] [--at-height H] [--home DIR | --all] [--json]
  *
  * Checks every node first (run by nearup, running when a height is given,
  * the height still ahead of its head), fetches and verifies the new binary
@@ -11,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "bincache.h"
 #include "cmd.h"
@@ -33,6 +36,8 @@ struct up_args {
     int64_t at_height; /* -1: now */
     unsigned jitter_s;
     bool all;
+    bool check;
+    bool json;
 };
 
 /* One node's plan, checked before anything is changed. */
@@ -52,7 +57,7 @@ static const struct nu_setting opts[] = {
      .type = NU_T_STR,
      O(to),
      .metavar = "VERSION",
-     .help = "the neard release to switch to (required)"},
+     .help = "the neard release to switch to (required, but with --check)"},
     {.name = "at-height",
      .type = NU_T_I64,
      O(at_height),
@@ -85,6 +90,12 @@ static const struct nu_setting opts[] = {
      O(binary_path),
      .metavar = "P",
      .help = "a local neard that reports release --to, instead of a download"},
+    {.name = "check",
+     .type = NU_T_BOOL,
+     O(check),
+     .help = "change nothing: exit 0 when an upgrade is staged (matching --to and "
+             "--at-height if given), 1 when not"},
+    {.name = "json", .type = NU_T_BOOL, O(json), .help = "with --check: the report as JSON"},
 };
 
 const struct cli_doc cli_upgrade_doc = {
@@ -92,10 +103,18 @@ const struct cli_doc cli_upgrade_doc = {
     .summary = "switch neard versions, optionally at a block height",
     .usage = "nearup upgrade --to VERSION [--at-height H] [--jitter SECONDS]\n"
              "                      [--home DIR | --all] [--release-url URL]\n"
-             "                      [--neard-sha256 HEX] [--binary-path P]",
+             "                      [--neard-sha256 HEX] [--binary-path P]\n"
+             "       nearup upgrade --check [--to VERSION] [--at-height H]\n"
+             "                      [--home DIR | --all] [--json]",
     .about = "Checks every node first, fetches and verifies the new binary into the cache, and\n"
              "only then hands each node its upgrade. A stopped node has run.json switched at\n"
-             "once.\n",
+             "once.\n"
+             "\n"
+             "--check changes nothing: for each node it reads the staged upgrade\n"
+             "(.nearup/upgrade.json), recomputes the sha256 of the binary it names, checks\n"
+             "config.json's expected_shutdown is the staged height, and compares version and\n"
+             "height with --to and --at-height. Exit 0 when every node is staged and matches,\n"
+             "1 when one is not (the reason on its line), 2 on usage errors.\n",
     .opts = opts,
     .nopts = CLI_NOPTS(opts),
 };
@@ -104,9 +123,17 @@ static int parse_args(int argc, char **argv, struct up_args *a)
 {
     a->at_height = -1;
     int rc = cli_parse(&cli_upgrade_doc, argc, argv, a, NULL, 0, NULL);
-    if (rc == 0 && a->to == NULL)
+    if (rc != 0)
+        return rc;
+    if (a->check &&
+        (a->jitter_s > 0 || a->release_url != NULL || a->sha256 != NULL || a->binary_path != NULL))
+        return cli_usage(CMD, "--check changes nothing; it takes only --to, --at-height, "
+                              "--home, --all and --json");
+    if (a->json && !a->check)
+        return cli_usage(CMD, "--json goes with --check");
+    if (!a->check && a->to == NULL)
         return cli_usage(CMD, "--to VERSION is required");
-    return rc;
+    return 0;
 }
 
 /* --home DIR (a node or a localnet root), --all, or the only registered node. */
@@ -283,6 +310,73 @@ static int upgrade_all(const struct up_args *a, struct up_node *nodes, size_t n)
     return rc;
 }
 
+/* One node's --check verdict as a JSON object (caller frees). */
+static json_t *check_json(const char *home, int rc, const struct node_upgrade *u, const char *why)
+{
+    bool staged = rc != NU_ENOENT && u->binary[0] != '\0';
+    json_t *o = json_pack("{s:s,s:b,s:b,s:s?}", "home", home, "ok", rc == 0, "staged", staged,
+                          "reason", rc == 0 ? NULL : why);
+    if (o == NULL || !staged)
+        return o;
+    json_t *h = u->at_height >= 0 ? json_integer(u->at_height) : json_null();
+    json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I}", "version", u->version, "commit", u->commit,
+                          "sha256", u->sha256, "binary", u->binary, "at_height", h, "jitter_s",
+                          (json_int_t)u->jitter_s);
+    if (f == NULL || json_object_update(o, f) != 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    json_decref(f);
+    return o;
+}
+
+static void check_line(const char *home, int rc, const struct node_upgrade *u, const char *why)
+{
+    if (rc != 0) {
+        printf("%s: not staged: %s\n", home, why);
+        return;
+    }
+    char when[48] = "now";
+    if (u->at_height >= 0)
+        snprintf(when, sizeof(when), "at height %lld", (long long)u->at_height);
+    printf("%s: staged neard %s %s (sha256 %s, %s)\n", home, u->version, when, u->sha256,
+           u->binary);
+}
+
+/* --check: judges every node, changes nothing; 0 when all are staged. */
+static int check_all(const struct up_args *a, char (*homes)[PATH_MAX], size_t n)
+{
+    struct node_upgrade_want want = {.version = a->to, .at_height = a->at_height};
+    json_t *doc = a->json ? json_pack("{s:b,s:[]}", "ok", true, "nodes") : NULL;
+    int out = 0;
+    if (a->json && doc == NULL) {
+        cli_error(CMD, "out of memory");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct node_upgrade u;
+        char why[NU_ERRMSG_MAX];
+        int rc = node_upgrade_check(homes[i], &want, &u, why);
+        out |= rc != 0;
+        if (doc == NULL)
+            check_line(homes[i], rc, &u, why);
+        else if (json_array_append_new(json_object_get(doc, "nodes"),
+                                       check_json(homes[i], rc, &u, why)) != 0)
+            out = 1;
+    }
+    if (doc != NULL) {
+        json_object_set_new(doc, "ok", json_boolean(out == 0));
+        char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (s != NULL)
+            printf("%s\n", s);
+        else
+            out = 1;
+        free(s);
+        json_decref(doc);
+    }
+    return out;
+}
+
 int cmd_upgrade(int argc, char **argv)
 {
     struct up_args a = {0};
@@ -298,6 +392,11 @@ int cmd_upgrade(int argc, char **argv)
         goto out;
     }
     rc = list_homes(&a, homes, &n);
+    if (a.check) {
+        if (rc == 0)
+            rc = check_all(&a, homes, n);
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         snprintf(nodes[i].home, sizeof(nodes[i].home), "%s", homes[i]);
         node_runcfg_init(&nodes[i].cfg);

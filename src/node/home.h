@@ -38,6 +38,8 @@ NU_WUR int node_home_rpc_addr(const char *home, char *out, size_t outsz, char *e
  * height < 0, with an atomic rewrite that keeps every other field, their
  * order, the file mode and the final newline. */
 NU_WUR int node_home_set_expected_shutdown(const char *home, int64_t height, char *errbuf);
+/* config.json's expected_shutdown into *height; NU_ENOENT when it has none. */
+NU_WUR int node_home_expected_shutdown(const char *home, int64_t *height, char *errbuf);
 /* Sets config.json's "archive" to true, rewriting it as above. */
 NU_WUR int node_home_set_archive(const char *home, char *errbuf);
 

@@ -125,6 +125,19 @@ int node_home_set_expected_shutdown(const char *home, int64_t height, char *errb
     return edit_config(home, edit_shutdown, &height, errbuf);
 }
 
+int node_home_expected_shutdown(const char *home, int64_t *height, char *errbuf)
+{
+    char path[PATH_MAX];
+    json_t *cfg = NULL;
+    if (nu_fs_join(path, sizeof(path), home, "config.json") < 0)
+        return nu_err_set(errbuf, NU_ETOOBIG, "%s: path too long", home);
+    int rc = nu_json_load_file(path, true, &cfg, errbuf);
+    if (rc == 0 && nu_json_get_int(cfg, "expected_shutdown", height) < 0)
+        rc = nu_err_set(errbuf, NU_ENOENT, "%s: no expected_shutdown", path);
+    json_decref(cfg);
+    return rc;
+}
+
 static int edit_archive(json_t *cfg, void *arg)
 {
     return json_object_set_new(cfg, "archive", json_true()) == 0 ? 0 : NU_ENOMEM;

@@ -5,9 +5,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "home.h"
 #include "json.h"
+#include "sha256.h"
 #include "state.h"
 #include "runcfg.h"
 
@@ -131,5 +134,69 @@ int node_upgrade_apply_stopped(const char *home, const struct node_upgrade *u, c
         rc = node_home_set_expected_shutdown(home, -1, errbuf);
     if (rc == 0)
         node_pidfile_remove(home, UPGRADE_FILE);
+    return rc;
+}
+
+/* The binary upgrade.json names still is the one that was verified. */
+static int check_binary(const struct node_upgrade *u, char *errbuf)
+{
+    char sha[NU_SHA256_HEX], why[NU_ERRMSG_MAX];
+    struct stat st;
+    /* A FIFO or device would block or never end the hash. */
+    if (stat(u->binary, &st) == 0 && !S_ISREG(st.st_mode))
+        return nu_err_set(errbuf, NU_EVERIFY, "staged binary %s is not a regular file", u->binary);
+    if (nu_sha256_file(u->binary, sha, why) != 0)
+        return nu_err_set(errbuf, NU_EVERIFY, "staged binary %s cannot be read: %s", u->binary,
+                          why);
+    if (strcasecmp(sha, u->sha256) != 0)
+        return nu_err_set(errbuf, NU_EVERIFY,
+                          "staged binary %s has sha256 %s, upgrade.json says %s", u->binary, sha,
+                          u->sha256);
+    return 0;
+}
+
+/* With a height, neard stops there only if config.json says so. */
+static int check_shutdown(const char *home, const struct node_upgrade *u, char *errbuf)
+{
+    char why[NU_ERRMSG_MAX];
+    int64_t h = -1;
+    if (u->at_height < 0)
+        return 0;
+    int rc = node_home_expected_shutdown(home, &h, why);
+    if (rc == NU_ENOENT)
+        return nu_err_set(errbuf, NU_ESTATE,
+                          "staged for height %lld but config.json has no expected_shutdown",
+                          (long long)u->at_height);
+    if (rc != 0)
+        return nu_err_set(errbuf, rc, "%s", why);
+    if (h != u->at_height)
+        return nu_err_set(errbuf, NU_ESTATE,
+                          "staged for height %lld but config.json's expected_shutdown is %lld",
+                          (long long)u->at_height, (long long)h);
+    return 0;
+}
+
+int node_upgrade_check(const char *home, const struct node_upgrade_want *want,
+                       struct node_upgrade *u, char *errbuf)
+{
+    char why[NU_ERRMSG_MAX];
+    errbuf[0] = '\0';
+    int rc = node_upgrade_read(home, u, why);
+    if (rc == NU_ENOENT)
+        return nu_err_set(errbuf, NU_ENOENT, "no upgrade is staged");
+    if (rc != 0)
+        return nu_err_set(errbuf, rc, "%s", why);
+    if (want->version != NULL && strcmp(want->version, u->version) != 0)
+        return nu_err_set(errbuf, NU_ESTATE, "staged neard %s, not %s", u->version, want->version);
+    if (want->at_height >= 0 && want->at_height != u->at_height) {
+        if (u->at_height < 0)
+            return nu_err_set(errbuf, NU_ESTATE, "staged to switch now, not at height %lld",
+                              (long long)want->at_height);
+        return nu_err_set(errbuf, NU_ESTATE, "staged at height %lld, not %lld",
+                          (long long)u->at_height, (long long)want->at_height);
+    }
+    rc = check_binary(u, errbuf);
+    if (rc == 0)
+        rc = check_shutdown(home, u, errbuf);
     return rc;
 }

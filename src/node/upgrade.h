@@ -32,6 +32,21 @@ struct node_upgrade {
 NU_WUR int node_upgrade_write(const char *home, const struct node_upgrade *u, char *errbuf);
 /* Reads upgrade.json; NU_ENOENT when no upgrade is pending. */
 NU_WUR int node_upgrade_read(const char *home, struct node_upgrade *u, char *errbuf);
+/* What `nearup upgrade --check` asks of a staged upgrade: version NULL and
+ * at_height -1 accept any. */
+struct node_upgrade_want {
+    const char *version;
+    int64_t at_height;
+};
+/* Judges the upgrade staged in home without changing anything: reads
+ * upgrade.json into *u, recomputes its binary's sha256, compares version
+ * and height with *want, and for a height checks that config.json's
+ * expected_shutdown is that height (or neard would not stop there).
+ * Returns 0 when staged and matching; NU_ENOENT when nothing is staged;
+ * another negative code when the staged upgrade differs or is unsound.
+ * errbuf says why in one line (on 0 too, it stays empty). */
+NU_WUR int node_upgrade_check(const char *home, const struct node_upgrade_want *want,
+                              struct node_upgrade *u, char *errbuf);
 /* Hands the upgrade to the running supervisor of home: writes upgrade.json,
  * then either sets expected_shutdown and SIGHUPs neard (at_height >= 0) or
  * SIGHUPs the supervisor. Processes are identified by pid and start time.

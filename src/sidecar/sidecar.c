@@ -30,6 +30,8 @@ struct sc_metrics {
 };
 
 #define UNVERIFIED "unverified" /* the served state while the chain check blocks */
+#define DRAINING "draining"     /* the served state after POST /drain */
+#define DRAIN_REASON "drained by an operator (POST /drain); POST /undrain to serve again"
 
 struct hc_sidecar {
     uv_loop_t *loop;
@@ -45,6 +47,7 @@ struct hc_sidecar {
     struct health_verdict v;
     struct hc_chain_gate gate;
     struct sc_metrics m;
+    bool draining; /* POST /drain: not serving until POST /undrain */
     bool closing;
     int pending; /* closes still to complete */
     hc_sidecar_closed_fn done;
@@ -148,12 +151,14 @@ static int metrics_init(struct sc_metrics *m, bool has_ref, bool has_home, char 
 
 static bool served_healthy(const struct hc_sidecar *s)
 {
-    return s->v.healthy && !hc_gate_blocks(&s->gate);
+    return s->v.healthy && !hc_gate_blocks(&s->gate) && !s->draining;
 }
 
 static const char *served_state(const struct hc_sidecar *s)
 {
-    return hc_gate_blocks(&s->gate) ? UNVERIFIED : hc_state_name(s->v.state);
+    return hc_gate_blocks(&s->gate) ? UNVERIFIED
+           : s->draining            ? DRAINING
+                                    : hc_state_name(s->v.state);
 }
 
 /* The served state (and, with --home, the chain check's) in the gauges. */
@@ -161,10 +166,13 @@ static void metrics_state(struct hc_sidecar *s)
 {
     struct sc_metrics *m = &s->m;
     bool blocked = hc_gate_blocks(&s->gate);
+    bool other = blocked || s->draining; /* served instead of the judged state */
     for (int st = 0; st < HEALTH_NSTATES; st++) {
         const char *lv[] = {hc_state_name(st)};
-        nu_metric_set(m->state, lv, !blocked && st == (int)s->v.state);
+        nu_metric_set(m->state, lv, !other && st == (int)s->v.state);
     }
+    const char *dv[] = {DRAINING};
+    nu_metric_set(m->state, dv, !blocked && s->draining);
     if (!s->gate.on)
         return;
     const char *uv[] = {UNVERIFIED};
@@ -292,9 +300,10 @@ static json_t *health_json(const struct hc_sidecar *s)
     bool blocked = hc_gate_blocks(&s->gate);
     json_object_set_new(o, "status", json_string(served_state(s)));
     json_object_set_new(o, "reason",
-                        json_string(blocked    ? s->gate.reason
-                                    : v->known ? v->reason
-                                               : "no check completed yet"));
+                        json_string(blocked       ? s->gate.reason
+                                    : s->draining ? DRAIN_REASON
+                                    : v->known    ? v->reason
+                                                  : "no check completed yet"));
     json_object_set_new(o, "head", int_or_null(seen, n->st.head));
     json_object_set_new(o, "head_age_ms", int_or_null(seen, c->age_ms));
     json_object_set_new(o, "syncing", seen ? json_boolean(n->st.syncing == 1) : json_null());
@@ -340,14 +349,53 @@ static void serve_health(struct hc_sidecar *s, struct nu_http_req *req)
     nu_buf_release(&b);
 }
 
+/* A client on this host: what may drain the node, whatever --listen binds. */
+static bool peer_is_loopback(const char *peer)
+{
+    return peer != NULL && (strncmp(peer, "127.", 4) == 0 || strncmp(peer, "[::1]:", 6) == 0 ||
+                            strncmp(peer, "[::ffff:127.", 12) == 0);
+}
+
+/* POST /drain and POST /undrain: set the drain state, answer as
+ * /healthcheck does. */
+static void serve_drain(struct hc_sidecar *s, struct nu_http_req *req, bool drain)
+{
+    static const char *const allow[] = {"Allow: POST", NULL};
+    if (strcmp(req->method, "POST") != 0) {
+        const char *msg = "method not allowed; use POST\n";
+        (void)nu_httpd_respond_ex(req, 405, "text/plain", allow, msg, strlen(msg), 0);
+        return;
+    }
+    if (!peer_is_loopback(req->peer)) {
+        respond_text(req, 403, "text/plain", "drain and undrain are for loopback clients only\n");
+        return;
+    }
+    if (s->draining != drain) {
+        s->draining = drain;
+        if (drain)
+            nu_info("draining: not serving until POST /undrain", "peer", req->peer);
+        else
+            nu_info("drain lifted", "peer", req->peer);
+        metrics_state(s);
+        nu_metric_set(s->m.up, NULL, served_healthy(s));
+        nu_metric_set(s->m.weight, NULL, served_weight(s));
+    }
+    serve_health(s, req);
+}
+
 static void on_request(struct nu_http_req *req, void *ud)
 {
     struct hc_sidecar *s = ud;
     static const char *const allow[] = {"Allow: GET, HEAD", NULL};
     bool health = strcmp(req->path, "/healthcheck") == 0;
     bool metrics = strcmp(req->path, "/metrics") == 0;
+    if (strcmp(req->path, "/drain") == 0 || strcmp(req->path, "/undrain") == 0) {
+        serve_drain(s, req, req->path[1] == 'd');
+        return;
+    }
     if (!health && !metrics) {
-        respond_text(req, 404, "text/plain", "not found; try /healthcheck or /metrics\n");
+        respond_text(req, 404, "text/plain",
+                     "not found; try /healthcheck, /metrics, POST /drain or POST /undrain\n");
         return;
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
@@ -367,6 +415,9 @@ static void agent_reply(void *ud, struct hc_agent_reply *r)
     if (hc_gate_blocks(&s->gate)) {
         r->kind = HC_AGENT_DOWN; /* whatever the node says: its data is not proven */
         r->reason = UNVERIFIED;
+    } else if (s->draining) {
+        r->kind = HC_AGENT_DRAIN; /* no new traffic; what is open finishes */
+        r->reason = DRAINING;
     } else if (!s->v.known) {
         r->kind = HC_AGENT_SILENT;
     } else if (s->v.healthy) {

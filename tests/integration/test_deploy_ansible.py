@@ -112,7 +112,8 @@ class Fleet:
                      'nearup_release_url': self.bucket.url, 'nearup_binary_src': NEARUP,
                      'nearup_supervisor_src': SUPERVISOR,
                      'nearup_use_systemd': False, 'nearup_ready_timeout': 30,
-                     'nearup_gateway_max_lag': 1000000, 'nearup_gate_timeout': 20},
+                     'nearup_gateway_max_lag': 1000000, 'nearup_gate_timeout': 20,
+                     'nearup_drain_wait_idle': 0},
             'children': {
                 'nearup_nodes': {'hosts': {n: self.hosts[n] for n in nodes}},
                 'nearup_gateways': {'hosts': {'gw': self.gateway}}}}}
@@ -209,6 +210,13 @@ def waves(out):
     return [sorted(set(re.findall(r'^ok: \[(\w+)\]', p.split('TASK [')[0], re.M))) for p in parts]
 
 
+def task_hosts(out, task, status):
+    """The hosts a task reported `status` (ok, changed, ...) for, over every wave."""
+    parts = out.split(f'TASK [{task}]')[1:]
+    return sorted(h for p in parts
+                  for h in re.findall(rf'^{status}: \[(\w+)\]', p.split('TASK [')[0], re.M))
+
+
 def test_upgrade_rolls_out_in_waves(fleet):
     new = fleet.bucket.add_release('testnet', '2.5.0')
     r = fleet.play('upgrade.yml', '-e', 'nearup_upgrade_to=2.5.0')
@@ -216,10 +224,16 @@ def test_upgrade_rolls_out_in_waves(fleet):
     assert waves(r.stdout) == [['n1'], ['n2'], ['n3', 'n4']], r.stdout
     rows = recap(r.stdout)
     assert all(rows[h]['failed'] == 0 and rows[h]['rescued'] == 0 for h in NODES), rows
+    assert task_hosts(r.stdout, 'nearup : Drain the node', 'changed') == NODES
+    assert task_hosts(r.stdout, 'nearup : Wait for nearup health --wait', 'ok') == NODES
+    assert task_hosts(r.stdout, 'nearup : Put the node back into rotation', 'changed') == NODES
     for name in NODES:
         assert fleet.version(name) == '2.5.0'
         rc = fleet.run_json(name)
         assert (rc['neard_version'], rc['neard_sha256']) == ('2.5.0', new['sha256'])
+        log = open(os.path.join(fleet.home(name), '.nearup', 'logs', 'health.log')).read()
+        assert log.count('msg="draining: not serving until POST /undrain"') == 1, log
+        assert log.count('msg="drain lifted"') == 1, log
     # Once every host runs it, a rerun changes nothing.
     r = fleet.play('upgrade.yml', '-e', 'nearup_upgrade_to=2.5.0')
     assert r.returncode == 0, r.stdout + r.stderr
@@ -350,6 +364,7 @@ def test_hardfork_stages_every_host_and_reports_the_rest(fleet):
     assert (f'not staged for 2.7.0 at height {height}: n4 (nearup upgrade: {fleet.home("n4")} '
             'is not running, so it cannot stop at a height;') in r.stdout, r.stdout
     assert 'every host is staged' not in r.stdout
+    assert task_hosts(r.stdout, 'nearup : Ask nearup upgrade --check', 'ok') == ['n1', 'n2', 'n3']
     for name in NODES[:3]:
         with open(os.path.join(fleet.home(name), '.nearup', 'upgrade.json')) as fh:
             pending = json.load(fh)
